@@ -1,0 +1,130 @@
+"""Agent CLI hook payloads -> events.
+
+One table per agent maps the hook event name to an event type.  The payload
+is kept whole under ``data`` (lossless: fields this version does not know pass
+through), and the fields every reader needs are lifted to first-class fields.
+Unknown hook events become ``generic`` events carrying the original name.
+
+Imported on the hook hot path: standard library, cheap modules only.
+"""
+
+from __future__ import annotations
+
+from .. import event as ev
+
+# Claude Code (2.1.x).  Events not listed here are stored as ``generic``.
+CLAUDE_EVENTS = {
+    "SessionStart": ev.SESSION_START,
+    "SessionEnd": ev.SESSION_END,
+    "UserPromptSubmit": ev.USER_PROMPT,
+    "PreToolUse": ev.TOOL_CALL,
+    "PostToolUse": ev.TOOL_RESULT,
+    "PostToolUseFailure": ev.TOOL_ERROR,
+    "Stop": ev.TURN_END,
+    "StopFailure": ev.TURN_END,
+    "SubagentStart": ev.SUBAGENT_START,
+    "SubagentStop": ev.SUBAGENT_STOP,
+    "Notification": ev.NOTIFICATION,
+    "PreCompact": ev.COMPACT,
+    "PostCompact": ev.COMPACT,
+}
+
+# Every Claude Code hook event known when this was written, for the kebab-case
+# spelling of the ``hook`` argument and for ``setup``.  Others still work.
+CLAUDE_ALL = (
+    "SessionStart", "Setup", "InstructionsLoaded", "UserPromptSubmit",
+    "UserPromptExpansion", "PreToolUse", "PermissionRequest", "PermissionDenied",
+    "PostToolUse", "PostToolUseFailure", "PostToolBatch", "Notification",
+    "SubagentStart", "SubagentStop", "TaskCreated", "TaskCompleted",
+    "TeammateIdle", "Stop", "StopFailure", "PreCompact", "PostCompact",
+    "Elicitation", "ElicitationResult", "ConfigChange", "CwdChanged",
+    "FileChanged", "DirectoryAdded", "WorktreeCreate", "WorktreeRemove",
+    "PreModelSwitch", "PostModelSwitch", "MessageDisplay", "SessionEnd",
+)
+
+# Gemini CLI hook names -> the Claude-style name with the same meaning.
+GEMINI_ALIASES = {
+    "BeforeTool": "PreToolUse",
+    "AfterTool": "PostToolUse",
+    "BeforeAgent": "UserPromptSubmit",
+    "AfterAgent": "Stop",
+    "PreCompress": "PreCompact",
+}
+
+SOURCES = ("claude-code", "codex", "gemini")
+
+
+def canonical_name(name: str) -> str:
+    """``pre-tool-use`` / ``pre_tool_use`` / ``PreToolUse`` -> ``PreToolUse``."""
+    if "-" in name or "_" in name or name.islower():
+        parts = name.replace("_", "-").split("-")
+        joined = "".join(p[:1].upper() + p[1:] for p in parts if p)
+        for known in CLAUDE_ALL:
+            if known.lower() == joined.lower():
+                return known
+        return joined
+    return name
+
+
+def _str(v):
+    return v if isinstance(v, str) and v else None
+
+
+def _tool_error(payload: dict):
+    """``{"message", "is_interrupt"}`` from a failure payload."""
+    err = payload.get("error")
+    if err is None:
+        resp = payload.get("tool_response")
+        if isinstance(resp, dict) and resp.get("error"):
+            err = resp.get("error")
+    if err is None:
+        return {"message": "tool failed"}
+    out = {"message": err if isinstance(err, str) else _compact(err)}
+    if "is_interrupt" in payload:
+        out["is_interrupt"] = bool(payload["is_interrupt"])
+    return out
+
+
+def _compact(obj) -> str:
+    import json
+
+    return json.dumps(obj, ensure_ascii=False)[:2000]
+
+
+def _gemini_failed(payload: dict) -> bool:
+    resp = payload.get("tool_response")
+    return isinstance(resp, dict) and bool(resp.get("error"))
+
+
+def events_from_hook(payload: dict, hook_name: str | None, source: str) -> list[dict]:
+    """Map one hook payload to the events it stands for (usually one)."""
+    name = _str(payload.get("hook_event_name")) or hook_name or "Unknown"
+    name = canonical_name(name)
+    if source == "gemini":
+        name = GEMINI_ALIASES.get(name, name)
+    etype = CLAUDE_EVENTS.get(name, ev.GENERIC)
+    session = _str(payload.get("session_id")) or _str(payload.get("sessionId")) or "unknown-session"
+    fields = {
+        "name": name,
+        "agent_id": _str(payload.get("agent_id")),
+        "agent_type": _str(payload.get("agent_type")),
+        "tool": _str(payload.get("tool_name")),
+        "tool_use_id": _str(payload.get("tool_use_id")) or _str(payload.get("tool_call_id")),
+        "data": payload,
+    }
+    d = payload.get("duration_ms")
+    if isinstance(d, (int, float)) and not isinstance(d, bool):
+        fields["duration_ms"] = d
+    if etype == ev.TOOL_RESULT:
+        if source == "gemini" and _gemini_failed(payload):
+            etype = ev.TOOL_ERROR
+        else:
+            fields["status"] = ev.OK
+    if etype == ev.TOOL_ERROR:
+        fields["status"] = ev.ERROR
+        fields["error"] = _tool_error(payload)
+    elif name == "StopFailure":
+        fields["status"] = ev.ERROR
+        err = payload.get("error") or payload.get("reason")
+        fields["error"] = {"message": err if isinstance(err, str) else _compact(err)} if err else None
+    return [ev.make_event(etype, session, source, **fields)]

@@ -1,0 +1,87 @@
+"""Command-line entry point: a table of command families, imported lazily.
+
+Only the module that owns the command being run is imported, so a hook
+invocation never pays for the readers, proxies or exporters.  ``hook`` skips
+argparse altogether: it is on the agent's hot path.
+
+Exit codes (also in ``docs/cli.md``):
+  0 success; 1 runtime error (unreadable store, I/O failure);
+  2 bad arguments or input; 3 session not found or ambiguous;
+  4 a check failed (lint --strict findings, compare regression, a rule fired).
+"""
+
+from __future__ import annotations
+
+import sys
+
+# command -> (module, one-line help).  Order is the order shown in --help.
+COMMANDS = {
+    "list": ("agent_trace.cli.store_cmds", "list recorded sessions"),
+    "inspect": ("agent_trace.cli.store_cmds", "show one session's summary"),
+    "export": ("agent_trace.cli.export_cmds", "write a session out (jsonl, json)"),
+    "store": ("agent_trace.cli.store_cmds", "where the store is and what it holds"),
+    "hook": ("agent_trace.cli.hook_cmds", "record one agent hook event (reads JSON on stdin)"),
+    "import": ("agent_trace.cli.hook_cmds", "import LLM turns from an agent transcript"),
+    "setup": ("agent_trace.cli.setup_cmds", "install agent-strace hooks into an agent's settings"),
+    "demo": ("agent_trace.cli.demo_cmd", "record a real demo session and replay it"),
+}
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CHECK = 0, 1, 2, 3, 4
+
+
+def _usage() -> str:
+    from agent_trace import __version__
+
+    width = max(len(c) for c in COMMANDS)
+    lines = [
+        f"agent-strace {__version__}: strace for AI agents",
+        "",
+        "usage: agent-strace [--version] [--trace-dir DIR] COMMAND [ARGS]",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Run 'agent-strace COMMAND --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    # Global options may come before the command.
+    pre: list[str] = []
+    while argv and argv[0].startswith("-"):
+        opt = argv[0]
+        if opt in ("-h", "--help"):
+            print(_usage())
+            return EXIT_OK
+        if opt in ("-V", "--version"):
+            from agent_trace import __version__
+
+            print(f"agent-strace {__version__}")
+            return EXIT_OK
+        if opt == "--trace-dir" and len(argv) > 1:
+            pre += argv[:2]
+            argv = argv[2:]
+            continue
+        if opt.startswith("--trace-dir="):
+            pre.append(opt)
+            argv = argv[1:]
+            continue
+        sys.stderr.write(f"agent-strace: unknown option {opt!r} (see --help)\n")
+        return EXIT_USAGE
+    if not argv:
+        print(_usage())
+        return EXIT_USAGE
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        sys.stderr.write(f"agent-strace: unknown command {name!r} (see --help)\n")
+        return EXIT_USAGE
+    if name == "hook":  # hot path: no argparse
+        from agent_trace.cli.hook_cmds import hook_main
+
+        return hook_main(pre + rest)
+    import importlib
+
+    module = importlib.import_module(COMMANDS[name][0])
+    return module.run(name, pre + rest)

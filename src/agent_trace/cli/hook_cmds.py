@@ -1,0 +1,179 @@
+"""``hook`` (the agent's hot path) and ``import`` (transcripts on demand).
+
+``agent-strace hook [--cli claude|codex|gemini] [EVENT]`` reads one hook
+payload on stdin and records it.  Capture fails open: whatever goes wrong,
+it says so in one line on stderr and exits 0, and it prints nothing on stdout
+unless it has a decision to give (Codex parses hook output strictly).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from . import EXIT_OK, EXIT_USAGE
+
+TRANSCRIPT_EVENTS = ("Stop", "SubagentStop", "SessionEnd", "StopFailure")
+
+
+def _say(msg: str) -> None:
+    try:
+        sys.stderr.write(f"agent-strace hook: {msg}\n")
+    except Exception:
+        pass
+
+
+def _parse_hook_args(argv: list[str]):
+    opts = {"trace_dir": None, "cli": "claude", "event": None}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            return None
+        if a in ("--trace-dir", "--cli") and i + 1 < len(argv):
+            opts[a[2:].replace("-", "_")] = argv[i + 1]
+            i += 2
+            continue
+        if a.startswith("--trace-dir=") or a.startswith("--cli="):
+            k, v = a[2:].split("=", 1)
+            opts[k.replace("-", "_")] = v
+        elif not a.startswith("-") and opts["event"] is None:
+            opts["event"] = a
+        else:
+            raise ValueError(f"unexpected argument {a!r}")
+        i += 1
+    if opts["cli"] not in ("claude", "claude-code", "codex", "gemini"):
+        raise ValueError(f"unknown --cli {opts['cli']!r} (claude, codex, gemini)")
+    return opts
+
+
+HOOK_HELP = """usage: agent-strace hook [--cli claude|codex|gemini] [--trace-dir DIR] [EVENT]
+
+Record one agent hook event.  The payload is read as JSON on stdin; the event
+name comes from its hook_event_name, else from EVENT (PreToolUse or
+pre-tool-use).  Always exits 0: capture never blocks the agent."""
+
+
+def hook_main(argv: list[str]) -> int:
+    try:
+        opts = _parse_hook_args(argv)
+    except ValueError as e:
+        _say(str(e))
+        return EXIT_OK
+    if opts is None:
+        print(HOOK_HELP)
+        return EXIT_OK
+    try:
+        return _hook(opts)
+    except Exception as e:  # capture never breaks the agent
+        _say(f"not recorded: {type(e).__name__}: {e}")
+        return EXIT_OK
+
+
+def _read_payload():
+    raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        _say("empty input on stdin: nothing recorded")
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "surrogateescape")
+        _say("input is not valid UTF-8: undecodable bytes kept as escapes")
+    import json
+
+    try:
+        payload = json.loads(text)
+    except ValueError as e:
+        _say(f"input is not JSON ({e}): nothing recorded")
+        return None
+    if not isinstance(payload, dict):
+        _say(f"input is a JSON {type(payload).__name__}, not an object: nothing recorded")
+        return None
+    return payload
+
+
+def _hook(opts) -> int:
+    payload = _read_payload()
+    if payload is None:
+        return EXIT_OK
+    from agent_trace.capture.hooks import events_from_hook
+    from agent_trace.sink import emit_fail_open
+    from agent_trace.sink import open_sink
+    from agent_trace.store.paths import Store, resolve_root
+
+    source = "claude-code" if opts["cli"] in ("claude", "claude-code") else opts["cli"]
+    cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
+    store = Store(resolve_root(opts["trace_dir"], cwd))
+    sink = open_sink(store)
+    events = events_from_hook(payload, opts["event"], source)
+    emit_fail_open(sink, events, "agent-strace hook")
+    name = events[0].get("name")
+    if name in TRANSCRIPT_EVENTS and source == "claude-code":
+        _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
+    sink.close()
+    return EXIT_OK
+
+
+def _import_transcripts(store, sink, payload: dict, final: bool) -> None:
+    from agent_trace.capture import transcript
+
+    session = payload.get("session_id")
+    if not isinstance(session, str):
+        return
+    try:
+        sub = payload.get("agent_transcript_path")
+        if isinstance(sub, str) and os.path.isfile(sub):
+            transcript.import_transcript(store, sink, sub, session, payload.get("agent_id"), final)
+        main = payload.get("transcript_path")
+        if isinstance(main, str):
+            transcript.import_session(store, sink, main, session, final)
+    except Exception as e:
+        _say(f"transcript not imported: {type(e).__name__}: {e}")
+
+
+# -- import --------------------------------------------------------------------
+
+def run(name: str, argv: list[str]) -> int:
+    from .parsing import guarded, parser
+
+    p = parser("import", "Import LLM turns (model, stop reason, token usage) from Claude Code "
+                         "transcripts, with their subagent transcripts.  Idempotent.")
+    p.add_argument("transcripts", nargs="+", metavar="TRANSCRIPT",
+                   help="a transcript .jsonl (~/.claude/projects/<project>/<session>.jsonl)")
+    p.add_argument("--session", help="session id (default: the transcript's sessionId)")
+    args = p.parse_args(argv)
+    return guarded(_import)(args)
+
+
+def _transcript_session(path: str) -> str:
+    import json
+
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                sid = json.loads(line).get("sessionId")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(sid, str) and sid:
+                return sid
+    return os.path.basename(path).rsplit(".", 1)[0]
+
+
+def _import(args) -> int:
+    from agent_trace.capture import transcript
+    from agent_trace.sink import open_sink
+
+    from .parsing import open_store
+
+    store = open_store(args)
+    sink = open_sink(store)
+    for path in args.transcripts:
+        if not os.path.isfile(path):
+            sys.stderr.write(f"agent-strace import: no such file: {path}\n")
+            return EXIT_USAGE
+        session = args.session or _transcript_session(path)
+        n = transcript.import_session(store, sink, path, session, final=True)
+        print(f"{session}: {n} LLM response(s) imported")
+    sink.close()
+    return EXIT_OK

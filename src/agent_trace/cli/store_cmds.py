@@ -1,0 +1,121 @@
+"""``list``, ``inspect`` and ``store``: finding sessions and what they hold."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from agent_trace.store.index import list_sessions, summarize_file
+from agent_trace.timefmt import human_duration
+
+from . import EXIT_OK
+from .parsing import add_json, add_session, guarded, open_store, parser, print_json
+
+
+def run(name: str, argv: list[str]) -> int:
+    if name == "list":
+        p = parser("list", "List recorded sessions, newest first.")
+        add_json(p)
+        p.add_argument("-n", "--limit", type=int, default=None, help="show at most N sessions")
+        return _list(p.parse_args(argv))
+    if name == "inspect":
+        p = parser("inspect", "Show one session's summary.")
+        add_session(p)
+        add_json(p)
+        return _inspect(p.parse_args(argv))
+    p = parser("store", "Where the store is and what it holds.")
+    p.add_argument("what", nargs="?", choices=["path", "status"], default="status")
+    add_json(p)
+    return _store(p.parse_args(argv))
+
+
+def _money(x: float) -> str:
+    return f"${x:.4f}" if x < 1 else f"${x:.2f}"
+
+
+@guarded
+def _list(args) -> int:
+    rows = list_sessions(open_store(args))
+    if args.limit is not None:
+        rows = rows[: args.limit]
+    if args.json:
+        print_json(rows)
+        return EXIT_OK
+    if not rows:
+        print("no sessions recorded yet")
+        return EXIT_OK
+    out = sys.stdout
+    out.write(f"{'SESSION':<36}  {'AGENT':<12} {'STARTED':<19}  {'DUR':>7} {'EVENTS':>7} "
+              f"{'TOOLS':>6} {'ERR':>4} {'COST':>9}  TITLE\n")
+    for r in rows:
+        started = (r.get("started") or "")[:19].replace("T", " ")
+        cost = _money(r["cost_usd"]) if r.get("llm_calls") else "-"
+        flag = "" if r.get("ended") else " (live)"
+        out.write(
+            f"{r['session'][:36]:<36}  {(r.get('agent') or '-')[:12]:<12} {started:<19}  "
+            f"{human_duration(r.get('duration_s')):>7} {r['events']:>7} {r['tool_calls']:>6} "
+            f"{r['tool_errors']:>4} {cost:>9}  {(r.get('title') or '')[:60]}{flag}\n"
+        )
+    return EXIT_OK
+
+
+@guarded
+def _inspect(args) -> int:
+    store = open_store(args)
+    path = store.resolve(args.session)
+    entry = summarize_file(path)
+    s = dict(entry["state"])
+    s.pop("_open_calls", None)
+    s.pop("_llm_ids", None)
+    s["file"] = path
+    s["bytes"] = entry["size"]
+    s["skipped"] = entry["skipped"]
+    if args.json:
+        print_json(s)
+        return EXIT_OK
+    w = sys.stdout.write
+    w(f"session   {s['session']}\n")
+    w(f"file      {path} ({entry['size']} bytes)\n")
+    if s.get("title"):
+        w(f"title     {s['title']}\n")
+    w(f"agent     {s.get('agent') or '-'}   sources: {', '.join(s['sources']) or '-'}\n")
+    if s.get("cwd"):
+        w(f"cwd       {s['cwd']}\n")
+    w(f"time      {s.get('started') or '-'} .. {s.get('last') or '-'} "
+      f"({human_duration(s.get('duration_s'))}){'' if s['ended'] else ', still open'}\n")
+    w(f"events    {s['events']}  " + "  ".join(f"{k}={v}" for k, v in sorted(s["by_type"].items())) + "\n")
+    w(f"tools     {s['tool_calls']} calls, {s['tool_errors']} errors\n")
+    for name, (calls, errors, total_ms, timed) in sorted(s["tools"].items(), key=lambda kv: -kv[1][0]):
+        avg = f", avg {total_ms / timed:.0f}ms" if timed else ""
+        w(f"          {name:<24} {calls:>5} calls {errors:>4} errors{avg}\n")
+    t = s["tokens"]
+    w(f"llm       {s['llm_calls']} calls; tokens in {t['input']} out {t['output']} "
+      f"cache read {t['cache_read']} cache write {t['cache_write']}; cost {_money(s['cost_usd'])}"
+      + (f" (unpriced: {', '.join(s['unpriced'])})" if s["unpriced"] else "") + "\n")
+    if s["subagents"]:
+        w(f"subagents {', '.join(s['subagents'])}\n")
+    if s["decisions"]:
+        w("rules     " + ", ".join(f"{k}={v}" for k, v in s["decisions"].items()) + "\n")
+    if s.get("last_error"):
+        w(f"last err  {s['last_error'].splitlines()[0][:160]}\n")
+    if any(s["skipped"].values()):
+        w("skipped   " + ", ".join(f"{k}={v}" for k, v in s["skipped"].items() if v) + "\n")
+    return EXIT_OK
+
+
+@guarded
+def _store(args) -> int:
+    store = open_store(args)
+    if args.what == "path":
+        print(store.root)
+        return EXIT_OK
+    files = store.session_files()
+    total = sum(e.stat().st_size for e in files)
+    info = {"root": store.root, "exists": os.path.isdir(store.root),
+            "sessions": len(files), "bytes": total}
+    if args.json:
+        print_json(info)
+    else:
+        print(f"store     {info['root']}{'' if info['exists'] else ' (not created yet)'}")
+        print(f"sessions  {info['sessions']}  ({total / 1e6:.1f} MB)")
+    return EXIT_OK

@@ -1,0 +1,132 @@
+"""The one event every capture source produces and every reader consumes.
+
+Contract
+--------
+* An event is a flat JSON object, one per line in a session file.
+* ``v`` is the schema version of the line. Readers upgrade older lines step by
+  step (see :mod:`agent_trace.upgrade`) and skip lines from a newer version.
+* First-class fields are the ones every reader needs (ids, time, type, source,
+  correlation ids, duration, status, error, model, usage).  Everything the
+  foreign side sent is kept, unchanged, as JSON under ``data``.
+* Fields whose value is ``None`` are not written.
+
+This module is imported on the hook hot path: standard library only, and only
+cheap modules (no dataclasses, uuid, datetime or argparse).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+SCHEMA_VERSION = 1
+
+# --- event types -----------------------------------------------------------
+SESSION_START = "session.start"
+SESSION_END = "session.end"
+USER_PROMPT = "user.prompt"
+ASSISTANT_MESSAGE = "assistant.message"
+TURN_END = "turn.end"  # the agent finished answering (Claude Code "Stop")
+LLM_REQUEST = "llm.request"
+LLM_RESPONSE = "llm.response"
+TOOL_CALL = "tool.call"
+TOOL_RESULT = "tool.result"
+TOOL_ERROR = "tool.error"
+MCP_MESSAGE = "mcp.message"
+SUBAGENT_START = "subagent.start"
+SUBAGENT_STOP = "subagent.stop"
+RULE_DECISION = "rule.decision"
+NOTIFICATION = "notification"
+COMPACT = "context.compact"
+ANNOTATION = "annotation"
+POSTMORTEM = "postmortem"
+GENERIC = "generic"  # anything a source does not map (unknown hook events ...)
+
+TYPES = frozenset(
+    {
+        SESSION_START, SESSION_END, USER_PROMPT, ASSISTANT_MESSAGE, TURN_END,
+        LLM_REQUEST, LLM_RESPONSE, TOOL_CALL, TOOL_RESULT, TOOL_ERROR,
+        MCP_MESSAGE, SUBAGENT_START, SUBAGENT_STOP, RULE_DECISION,
+        NOTIFICATION, COMPACT, ANNOTATION, POSTMORTEM, GENERIC,
+    }
+)
+
+# --- status values -----------------------------------------------------------
+OK = "ok"
+ERROR = "error"
+# rule decisions
+ALLOWED = "allowed"
+WARNED = "warned"
+DENIED = "denied"
+STOPPED = "stopped"
+KILLED = "killed"
+PAUSED = "paused"
+
+# Order in which first-class fields are written; makes lines easy to eyeball.
+FIELDS = (
+    "v", "id", "ts", "session", "type", "source", "name", "agent_id",
+    "agent_type", "parent", "tool", "tool_use_id", "rpc_id", "method",
+    "direction", "model", "usage", "duration_ms", "status", "error", "data",
+    "truncated", "redacted",
+)
+
+
+def new_id() -> str:
+    """A 128-bit random id as 32 hex characters (cheaper to import than uuid)."""
+    return os.urandom(16).hex()
+
+
+def now_iso(t: float | None = None) -> str:
+    """UTC timestamp with microseconds, e.g. ``2026-11-21T19:32:47.123456Z``."""
+    if t is None:
+        t = time.time()
+    whole = int(t)
+    micros = int(round((t - whole) * 1_000_000))
+    if micros == 1_000_000:
+        whole, micros = whole + 1, 0
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + ".%06dZ" % micros
+
+
+def make_event(type: str, session: str, source: str, **fields) -> dict:
+    """Build a new event dict with id, timestamp and version stamped.
+
+    ``fields`` may hold any first-class field (see :data:`FIELDS`); ``None``
+    values are dropped.  Unknown keyword names are refused so that a typo
+    cannot silently create a field no reader knows.
+    """
+    event = {
+        "v": SCHEMA_VERSION,
+        "id": fields.pop("id", None) or new_id(),
+        "ts": fields.pop("ts", None) or now_iso(),
+        "session": session,
+        "type": type,
+        "source": source,
+    }
+    for key, value in fields.items():
+        if key not in _FIELD_SET:
+            raise TypeError(f"unknown event field {key!r}")
+        if value is not None:
+            event[key] = value
+    return event
+
+
+_FIELD_SET = frozenset(FIELDS)
+
+
+def usage(
+    input: int | None = None,
+    output: int | None = None,
+    cache_read: int | None = None,
+    cache_write: int | None = None,
+) -> dict | None:
+    """Normalised token usage; ``None`` when nothing is known."""
+    u = {}
+    if input is not None:
+        u["input"] = int(input)
+    if output is not None:
+        u["output"] = int(output)
+    if cache_read is not None:
+        u["cache_read"] = int(cache_read)
+    if cache_write is not None:
+        u["cache_write"] = int(cache_write)
+    return u or None

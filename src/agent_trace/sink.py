@@ -1,0 +1,78 @@
+"""Where capture sources hand their events: the one writer.
+
+Every capture source builds events with :func:`agent_trace.event.make_event`
+and gives them to a sink.  A sink's ``emit`` is called on the caller's thread:
+it must not block for long and must not throw into the agent's path, so
+callers that must fail open wrap it (see :func:`emit_fail_open`).
+
+* :class:`FileSink` appends to the local store (encode -> append).
+* :class:`MemorySink` keeps events in a list, for tests.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .encode import encode_event
+from .store.paths import Store
+from .store.writer import append_lines
+
+
+class FileSink:
+    def __init__(self, store: Store):
+        self.store = store
+        self._ready = False
+
+    def emit(self, event: dict) -> None:
+        self.emit_many([event])
+
+    def emit_many(self, events) -> None:
+        if not self._ready:
+            self.store.ensure()
+            self._ready = True
+        by_session: dict[str, list[bytes]] = {}
+        for event in events:
+            by_session.setdefault(event["session"], []).append(encode_event(event))
+        for session, lines in by_session.items():
+            append_lines(self.store.path_for(session), b"".join(lines))
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class MemorySink:
+    def __init__(self):
+        self.events: list[dict] = []
+
+    def emit(self, event: dict) -> None:
+        encode_event(event)  # same processors as the file sink
+        self.events.append(event)
+
+    def emit_many(self, events) -> None:
+        for e in events:
+            self.emit(e)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def emit_fail_open(sink, events, what: str = "agent-strace") -> bool:
+    """Emit, and on any failure say so on stderr and return False."""
+    try:
+        sink.emit_many(events)
+        return True
+    except Exception as e:  # capture never breaks the agent
+        msg = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        sys.stderr.write(f"{what}: could not record {len(events)} event(s): {msg}\n")
+        return False
+
+
+def open_sink(store: Store):
+    """The sink capture sources should use for ``store``."""
+    return FileSink(store)

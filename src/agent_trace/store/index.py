@@ -1,0 +1,115 @@
+"""The ``list`` index: per-session summaries cached by file size.
+
+The cache (``index/sessions.json``) maps a session file name to its size,
+the byte offset read so far and the resumable :class:`SessionSummary` state.
+On each listing, files that grew are read from their saved offset only; files
+that shrank or changed identity are re-read whole; vanished files drop out.
+The cache is written atomically (temp file + rename) and may be deleted at
+any time: it is rebuilt from the session files.  It is never a source of
+truth, so concurrent listers can only race to write equal content.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from ..summary import SessionSummary
+from .paths import SUFFIX, Store
+from .reader import ReadStats, iter_events
+
+INDEX_VERSION = 1
+
+
+def _load(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if data.get("version") == INDEX_VERSION:
+            return data.get("sessions", {})
+    except (OSError, ValueError, AttributeError):
+        pass
+    return {}
+
+
+def _save(path: str, sessions: dict) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".sessions.", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"version": INDEX_VERSION, "sessions": sessions}, f, separators=(",", ":"))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def summarize_file(path: str, entry: dict | None = None) -> dict:
+    """Bring one index entry up to date with the file at ``path``."""
+    st = os.stat(path)
+    ident = [st.st_ino, st.st_dev]
+    if entry and entry.get("ident") == ident and entry.get("offset", 0) <= st.st_size:
+        if entry.get("size") == st.st_size:
+            return entry
+        summary = SessionSummary.from_dict(entry["state"])
+        start = entry["offset"]
+    else:
+        summary, start = SessionSummary(), 0
+    stats = ReadStats()
+    for e in iter_events(path, stats, start=start):
+        summary.add(e)
+    if summary.session is None:
+        summary.session = os.path.basename(path)[: -len(SUFFIX)]
+    skipped = dict(entry.get("skipped", {})) if entry and start else {}
+    for k, v in stats.as_dict().items():
+        if k != "events" and v and k != "torn":
+            skipped[k] = skipped.get(k, 0) + v
+    return {
+        "ident": ident,
+        "size": st.st_size,
+        "offset": stats.end,
+        "mtime": st.st_mtime,
+        "state": summary.to_dict(resumable=True),
+        "skipped": skipped,
+    }
+
+
+def list_sessions(store: Store, *, write_cache: bool = True) -> list[dict]:
+    """Summaries of every session, newest first (by last event time)."""
+    index_path = os.path.join(store.subdir("index"), "sessions.json")
+    cached = _load(index_path)
+    fresh: dict[str, dict] = {}
+    changed = False
+    for entry in store.session_files():
+        old = cached.get(entry.name)
+        st = entry.stat()
+        if old and old.get("size") == st.st_size and old.get("ident") == [st.st_ino, st.st_dev]:
+            fresh[entry.name] = old
+            continue
+        try:
+            fresh[entry.name] = summarize_file(entry.path, old)
+        except FileNotFoundError:
+            continue
+        changed = True
+    if len(fresh) != len(cached):
+        changed = True
+    if changed and write_cache:
+        try:
+            _save(index_path, fresh)
+        except OSError:
+            pass  # a read-only store still lists, just slower next time
+    rows = []
+    for name, entry in fresh.items():
+        state = dict(entry["state"])
+        state.pop("_open_calls", None)
+        state.pop("_llm_ids", None)
+        state["file"] = os.path.join(store.sessions_dir, name)
+        state["bytes"] = entry["size"]
+        state["skipped"] = entry.get("skipped", {})
+        rows.append(state)
+    rows.sort(key=lambda r: (r.get("last") or "", r.get("session") or ""), reverse=True)
+    return rows

@@ -1,0 +1,123 @@
+"""Streaming a session file back as event dicts, tolerating damage.
+
+Contract
+--------
+* Streams: memory does not grow with the session (one line at a time).
+* A last line without ``\\n`` is a write in progress or a torn write (a killed
+  writer): it is not yielded; :class:`ReadStats` counts it as ``torn``.
+  In follow mode it is yielded once its newline arrives.
+* A line that is not a JSON object is skipped and counted as ``corrupt``.
+* Lines from an older schema version are upgraded step by step; lines from a
+  newer version are skipped and counted as ``future``; lines whose type is not
+  known to this version are counted as ``unknown_type`` and yielded only when
+  the caller asks for them (``unknown=True``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from .. import event as ev
+from ..upgrade import upgrade
+
+CHUNK = 1 << 20
+
+
+class ReadStats:
+    """What a read skipped.  ``note()`` gives the one-line summary for users."""
+
+    __slots__ = ("events", "corrupt", "torn", "future", "unknown_type", "end")
+
+    def __init__(self):
+        self.events = self.corrupt = self.torn = self.future = self.unknown_type = 0
+        self.end = 0  # byte offset just past the last complete line read
+
+    def skipped(self) -> int:
+        return self.corrupt + self.torn + self.future + self.unknown_type
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__ if k != "end"}
+
+    def note(self) -> str | None:
+        parts = []
+        if self.corrupt:
+            parts.append(f"{self.corrupt} corrupt line(s)")
+        if self.torn:
+            parts.append(f"{self.torn} torn last line")
+        if self.future:
+            parts.append(f"{self.future} line(s) from a newer agent-strace (upgrade to read them)")
+        if self.unknown_type:
+            parts.append(f"{self.unknown_type} event(s) of unknown type")
+        return "note: skipped " + ", ".join(parts) if parts else None
+
+
+def parse_line(line: bytes, stats: ReadStats, unknown: bool = False):
+    """One stored line -> event dict, or ``None`` when it must be skipped."""
+    try:
+        obj = json.loads(line)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        stats.corrupt += 1
+        return None
+    if type(obj) is not dict or "type" not in obj:
+        stats.corrupt += 1
+        return None
+    v = obj.get("v")
+    if v != ev.SCHEMA_VERSION:
+        if isinstance(v, int) and v > ev.SCHEMA_VERSION:
+            stats.future += 1
+            return None
+        try:
+            obj = upgrade(obj)
+        except ValueError:
+            stats.corrupt += 1
+            return None
+    if obj["type"] not in ev.TYPES:
+        stats.unknown_type += 1
+        if not unknown:
+            return None
+    stats.events += 1
+    return obj
+
+
+def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = False,
+                start: int = 0, follow: bool = False, poll: float = 0.05,
+                stop=None, positions: bool = False):
+    """Yield events from ``path`` (from byte offset ``start``).
+
+    ``follow=True`` keeps waiting for new lines (like ``tail -f``) until
+    ``stop()`` returns true.  ``positions=True`` yields ``(end_offset, event)``
+    so callers can resume later from ``end_offset``.
+    """
+    if stats is None:
+        stats = ReadStats()
+    with open(path, "rb") as f:
+        f.seek(start)
+        offset = stats.end = start
+        pending = b""
+        while True:
+            chunk = f.read(CHUNK)
+            if chunk:
+                data = pending + chunk if pending else chunk
+                lines = data.split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    offset += len(line) + 1
+                    stats.end = offset
+                    if not line.strip():
+                        continue
+                    obj = parse_line(line, stats, unknown)
+                    if obj is not None:
+                        yield (offset, obj) if positions else obj
+                continue
+            if not follow or (stop is not None and stop()):
+                break
+            time.sleep(poll)
+        if pending.strip():
+            stats.torn += 1
+
+
+def read_tail_offset(path: str) -> int:
+    """Size of the file now: start here to follow only new events."""
+    return os.path.getsize(path)

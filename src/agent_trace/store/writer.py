@@ -1,0 +1,44 @@
+"""Appending whole lines to a session file, safely from many processes.
+
+Contract: :func:`append_lines` either appends every byte of ``data`` as a
+contiguous run at the end of the file or raises ``OSError``.  Concurrent
+appenders (parallel hook processes, proxy threads, the server) never
+interleave, tear or lose a line:
+
+* the file is opened ``O_APPEND`` and the whole run is written under an
+  exclusive ``flock``, looping over short writes;
+* if a previous writer was killed mid-line (the file does not end in
+  ``\\n``), a newline is written first so the torn fragment stays a single
+  corrupt line instead of spoiling ours.
+
+See ``adr/0004-concurrent-appends.md``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+
+def append_lines(path: str, data: bytes) -> None:
+    """Append ``data`` (one or more ``\\n``-terminated lines) to ``path``."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size and _last_byte(path, size) != b"\n":
+            data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _last_byte(path: str, size: int) -> bytes:
+    rfd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.pread(rfd, 1, size - 1)
+    finally:
+        os.close(rfd)

@@ -1,0 +1,251 @@
+"""The one session summary: every report's numbers come from here.
+
+``list``, ``inspect``, ``stats``, ``cost``, ``explain``, ``compare``, the rules
+engine, the dashboard and the VS Code extension all count through
+:class:`SessionSummary`, so two reports can never disagree about a session.
+
+The summary is an accumulator fed one event at a time (streaming: its size
+depends on the number of distinct tools/models, not on the session length),
+and its state is plain JSON: :meth:`to_dict` / :meth:`from_dict` let the
+``list`` index and the rules engine resume from a byte offset instead of
+re-reading a whole session.
+
+Counting rules (documented in ``docs/event-schema.md``):
+
+* tool calls: ``tool.call`` events; a ``tool.result``/``tool.error`` with no
+  preceding call (sources that only see results) counts as a call too.
+* tool errors: ``tool.error`` events and results with ``status == "error"``.
+* LLM usage: ``llm.response`` events with ``usage``; the same API response
+  seen twice (hook transcript import and wire capture) has the same event
+  id and is counted once.
+"""
+
+from __future__ import annotations
+
+from . import event as ev
+from .pricing import KINDS, PriceTable
+
+_PRICES: PriceTable | None = None
+
+
+def prices() -> PriceTable:
+    global _PRICES
+    if _PRICES is None:
+        _PRICES = PriceTable.load()
+    return _PRICES
+
+
+AGENT_BY_SOURCE = {
+    "claude-code": "claude-code",
+    "codex": "codex",
+    "gemini": "gemini-cli",
+}
+
+
+class SessionSummary:
+    """Running totals for one session."""
+
+    def __init__(self, session: str | None = None):
+        self.session = session
+        self.title: str | None = None
+        self.cwd: str | None = None
+        self.sources: list[str] = []
+        self.started: str | None = None
+        self.last: str | None = None
+        self.ended = False
+        self.end_reason: str | None = None
+        self.events = 0
+        self.by_type: dict[str, int] = {}
+        self.prompts = 0
+        self.tool_calls = 0
+        self.tool_errors = 0
+        self.tools: dict[str, list] = {}  # name -> [calls, errors, total_ms, timed]
+        self.llm_calls = 0
+        self.tokens = {k: 0 for k in KINDS}
+        self.models: dict[str, dict] = {}  # model -> {calls, input, output, ...}
+        self.cost_usd = 0.0
+        self.unpriced: list[str] = []
+        self.subagents: list[str] = []
+        self.decisions: dict[str, int] = {}
+        self.last_error: str | None = None
+        self.mcp_messages = 0
+        self._open_calls: set[str] = set()  # tool_use_ids called, awaiting result
+        self._llm_ids: set[str] = set()
+
+    # -- feeding ------------------------------------------------------------
+    def add(self, e: dict) -> None:
+        t = e.get("type")
+        self.events += 1
+        self.by_type[t] = self.by_type.get(t, 0) + 1
+        ts = e.get("ts")
+        if ts:
+            if self.started is None or ts < self.started:
+                self.started = ts
+            if self.last is None or ts > self.last:
+                self.last = ts
+        if self.session is None:
+            self.session = e.get("session")
+        src = e.get("source")
+        if src and src not in self.sources:
+            self.sources.append(src)
+        handler = _HANDLERS.get(t)
+        if handler is not None:
+            handler(self, e)
+
+    def _tool(self, name: str | None) -> list:
+        rec = self.tools.get(name or "?")
+        if rec is None:
+            rec = self.tools[name or "?"] = [0, 0, 0.0, 0]
+        return rec
+
+    def _on_session_start(self, e):
+        data = e.get("data")
+        if isinstance(data, dict) and self.cwd is None and isinstance(data.get("cwd"), str):
+            self.cwd = data["cwd"]
+
+    def _on_session_end(self, e):
+        self.ended = True
+        data = e.get("data")
+        if isinstance(data, dict) and data.get("reason") is not None:
+            self.end_reason = str(data.get("reason"))
+
+    def _on_prompt(self, e):
+        self.prompts += 1
+        if self.title is None:
+            data = e.get("data")
+            prompt = data.get("prompt") if isinstance(data, dict) else None
+            if isinstance(prompt, str) and prompt.strip():
+                self.title = " ".join(prompt.split())[:120]
+
+    def _on_tool_call(self, e):
+        self.tool_calls += 1
+        self._tool(e.get("tool"))[0] += 1
+        tid = e.get("tool_use_id")
+        if tid:
+            self._open_calls.add(str(tid))
+
+    def _on_tool_end(self, e):
+        tid = e.get("tool_use_id")
+        rec = self._tool(e.get("tool"))
+        if tid and str(tid) in self._open_calls:
+            self._open_calls.discard(str(tid))
+        else:  # a result without a call: count the call it stands for
+            self.tool_calls += 1
+            rec[0] += 1
+        failed = e.get("type") == ev.TOOL_ERROR or e.get("status") == ev.ERROR
+        if failed:
+            self.tool_errors += 1
+            rec[1] += 1
+            err = e.get("error")
+            msg = err.get("message") if isinstance(err, dict) else err
+            if msg:
+                self.last_error = str(msg)[:300]
+        d = e.get("duration_ms")
+        if isinstance(d, (int, float)):
+            rec[2] += d
+            rec[3] += 1
+
+    def _on_llm_response(self, e):
+        eid = e.get("id")
+        if eid in self._llm_ids:
+            return
+        self._llm_ids.add(eid)
+        self.llm_calls += 1
+        model = e.get("model") or "unknown"
+        m = self.models.get(model)
+        if m is None:
+            m = self.models[model] = {"calls": 0, **{k: 0 for k in KINDS}, "cost_usd": 0.0}
+        m["calls"] += 1
+        u = e.get("usage")
+        if isinstance(u, dict):
+            for k in KINDS:
+                n = u.get(k)
+                if isinstance(n, int):
+                    self.tokens[k] += n
+                    m[k] += n
+            cost = prices().cost(model, u)
+            if cost is None:
+                if model not in self.unpriced:
+                    self.unpriced.append(model)
+            else:
+                self.cost_usd += cost
+                m["cost_usd"] += cost
+
+    def _on_subagent(self, e):
+        aid = e.get("agent_id")
+        if aid and aid not in self.subagents:
+            self.subagents.append(aid)
+
+    def _on_decision(self, e):
+        status = e.get("status") or "?"
+        self.decisions[status] = self.decisions.get(status, 0) + 1
+
+    def _on_mcp(self, e):
+        self.mcp_messages += 1
+
+    # -- derived ------------------------------------------------------------
+    @property
+    def agent(self) -> str | None:
+        for s in self.sources:
+            if s in AGENT_BY_SOURCE:
+                return AGENT_BY_SOURCE[s]
+        return self.sources[0] if self.sources else None
+
+    def duration_s(self) -> float | None:
+        if not (self.started and self.last):
+            return None
+        from .timefmt import parse_iso
+
+        return max(0.0, parse_iso(self.last) - parse_iso(self.started))
+
+    # -- state --------------------------------------------------------------
+    _STATE = (
+        "session", "title", "cwd", "sources", "started", "last", "ended",
+        "end_reason", "events", "by_type", "prompts", "tool_calls",
+        "tool_errors", "tools", "llm_calls", "tokens", "models", "cost_usd",
+        "unpriced", "subagents", "decisions", "last_error", "mcp_messages",
+    )
+
+    def to_dict(self, *, resumable: bool = False) -> dict:
+        d = {k: getattr(self, k) for k in self._STATE}
+        d["agent"] = self.agent
+        d["duration_s"] = self.duration_s()
+        d["cost_usd"] = round(self.cost_usd, 6)
+        for m in d["models"].values():
+            m["cost_usd"] = round(m["cost_usd"], 6)
+        if resumable:
+            d["_open_calls"] = sorted(self._open_calls)
+            d["_llm_ids"] = sorted(self._llm_ids)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SessionSummary":
+        s = cls(d.get("session"))
+        for k in cls._STATE:
+            if k in d:
+                setattr(s, k, d[k])
+        s._open_calls = set(d.get("_open_calls", ()))
+        s._llm_ids = set(d.get("_llm_ids", ()))
+        return s
+
+
+_HANDLERS = {
+    ev.SESSION_START: SessionSummary._on_session_start,
+    ev.SESSION_END: SessionSummary._on_session_end,
+    ev.USER_PROMPT: SessionSummary._on_prompt,
+    ev.TOOL_CALL: SessionSummary._on_tool_call,
+    ev.TOOL_RESULT: SessionSummary._on_tool_end,
+    ev.TOOL_ERROR: SessionSummary._on_tool_end,
+    ev.LLM_RESPONSE: SessionSummary._on_llm_response,
+    ev.SUBAGENT_START: SessionSummary._on_subagent,
+    ev.SUBAGENT_STOP: SessionSummary._on_subagent,
+    ev.RULE_DECISION: SessionSummary._on_decision,
+    ev.MCP_MESSAGE: SessionSummary._on_mcp,
+}
+
+
+def summarize(events) -> SessionSummary:
+    s = SessionSummary()
+    for e in events:
+        s.add(e)
+    return s
