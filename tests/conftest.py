@@ -1,0 +1,47 @@
+"""Every test gets its own store: AGENT_TRACE_DIR points into tmp_path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# Real Claude Code 2.1.328 captures (a copy of shared/fixtures, see its README).
+FIXTURES = REPO / "tests" / "fixtures" / "claude-code-2.1.328"
+
+
+@pytest.fixture(autouse=True)
+def trace_dir(tmp_path, monkeypatch):
+    root = tmp_path / ".agent-traces"
+    monkeypatch.setenv("AGENT_TRACE_DIR", str(root))
+    monkeypatch.delenv("AGENT_STRACE_ENDPOINT", raising=False)
+    monkeypatch.delenv("AGENT_TRACE_MAX_FIELD", raising=False)
+    return root
+
+
+def run_cli(*args, input: bytes | None = None, env=None, cwd=None, timeout=120):
+    """Run the real CLI in a fresh process (as agents and users do)."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "agent_trace", *args],
+        input=input, capture_output=True, env=full_env, cwd=cwd, timeout=timeout,
+    )
+
+
+def read_session(root: Path, session: str) -> list[dict]:
+    from agent_trace.store import Store
+    from agent_trace.store.reader import iter_events
+
+    return list(iter_events(Store(str(root)).path_for(session)))
+
+
+def fixture_payloads() -> list[dict]:
+    with open(FIXTURES / "hook-payloads.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
