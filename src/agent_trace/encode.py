@@ -11,21 +11,18 @@ every line is valid UTF-8 and reading it back gives the same string.
 
 from __future__ import annotations
 
-import json
-
 from . import redact, truncate
-
-
-def _dumps(event: dict) -> str:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+from .fastjson import dumps as _dumps
 
 
 def to_bytes(obj, indent: int | None = None) -> bytes:
     """JSON bytes for an already-processed event (for exports): valid UTF-8
     even when strings hold lone surrogates."""
     if indent is None:
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        text = _dumps(obj)
     else:
+        import json
+
         text = json.dumps(obj, ensure_ascii=False, indent=indent)
     return text.encode("utf-8", "backslashreplace")
 

@@ -86,9 +86,9 @@ def _tool_error(payload: dict):
 
 
 def _compact(obj) -> str:
-    import json
+    from ..fastjson import dumps
 
-    return json.dumps(obj, ensure_ascii=False)[:2000]
+    return dumps(obj)[:2000]
 
 
 def _gemini_failed(payload: dict) -> bool:

@@ -80,10 +80,10 @@ def _read_payload():
     except UnicodeDecodeError:
         text = raw.decode("utf-8", "surrogateescape")
         _say("input is not valid UTF-8: undecodable bytes kept as escapes")
-    import json
+    from agent_trace.fastjson import loads
 
     try:
-        payload = json.loads(text)
+        payload = loads(text)
     except ValueError as e:
         _say(f"input is not JSON ({e}): nothing recorded")
         return None

@@ -1,0 +1,71 @@
+"""JSON for the hook hot path without importing the ``json`` package.
+
+``import json`` costs about 5 ms because ``json.decoder`` compiles regular
+expressions (importing ``re`` and ``enum``); that is half of a Python start.
+The C accelerator ``_json`` that ``json`` itself uses has no such cost, so the
+hook path parses and serialises through it directly.  Output is byte-for-byte
+what ``json.dumps(obj, ensure_ascii=False, separators=(",", ":"))`` gives;
+parsing accepts exactly what ``json.loads`` accepts.  If ``_json`` is missing
+(an unusual Python build) this falls back to the ``json`` package.
+"""
+
+from __future__ import annotations
+
+try:
+    import _json
+except ImportError:  # pragma: no cover - every CPython build we support has it
+    _json = None
+
+
+def _raise_constant(name):
+    return {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}[name]
+
+
+class _Ctx:
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = staticmethod(_raise_constant)
+    memo: dict = {}
+
+
+_WS = " \t\n\r"
+
+if _json is not None:
+    _scan = _json.make_scanner(_Ctx())
+    _encode = _json.make_encoder(
+        None, None, _json.encode_basestring, None, ":", ",", False, False, True
+    )
+
+
+class JSONError(ValueError):
+    """Not JSON (a ``ValueError``, like ``json.JSONDecodeError``)."""
+
+
+def loads(s: str | bytes):
+    if _json is None:
+        import json
+
+        return json.loads(s)
+    if isinstance(s, (bytes, bytearray)):
+        s = s.decode("utf-8")
+    start = len(s) - len(s.lstrip(_WS))
+    try:
+        obj, end = _scan(s, start)
+    except StopIteration as e:
+        raise JSONError(f"Expecting value: char {e.value}") from None
+    rest = s[end:]
+    if rest.strip(_WS):
+        raise JSONError(f"Extra data: char {end}")
+    return obj
+
+
+def dumps(obj) -> str:
+    """Compact JSON, non-ASCII kept as is (like ``separators=(",", ":")``)."""
+    if _json is None:
+        import json
+
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return "".join(_encode(obj, 0))
