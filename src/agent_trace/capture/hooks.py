@@ -51,6 +51,12 @@ GEMINI_ALIASES = {
     "PreCompress": "PreCompact",
 }
 
+# Gemini CLI events with no Claude Code twin.
+GEMINI_EVENTS = {
+    "BeforeModel": ev.LLM_REQUEST,
+    "AfterModel": ev.LLM_RESPONSE,
+}
+
 SOURCES = ("claude-code", "codex", "gemini")
 
 
@@ -96,13 +102,38 @@ def _gemini_failed(payload: dict) -> bool:
     return isinstance(resp, dict) and bool(resp.get("error"))
 
 
+def _gemini_model_fields(payload: dict, fields: dict) -> None:
+    """Model and, on a response's final chunk only, token usage.
+
+    AfterModel may fire once per streamed chunk; usage is taken only from the
+    chunk that carries a finish reason so a response is never counted twice.
+    """
+    req = payload.get("llm_request")
+    if isinstance(req, dict) and isinstance(req.get("model"), str):
+        fields["model"] = req["model"]
+    resp = payload.get("llm_response")
+    if not isinstance(resp, dict):
+        return
+    cands = resp.get("candidates")
+    final = isinstance(cands, list) and any(isinstance(c, dict) and c.get("finishReason") for c in cands)
+    meta = resp.get("usageMetadata")
+    if final and isinstance(meta, dict):
+        def num(k):
+            v = meta.get(k)
+            return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+        fields["usage"] = ev.usage(input=num("promptTokenCount"), output=num("candidatesTokenCount"),
+                                   cache_read=num("cachedContentTokenCount"))
+        fields["status"] = ev.OK
+
+
 def events_from_hook(payload: dict, hook_name: str | None, source: str) -> list[dict]:
     """Map one hook payload to the events it stands for (usually one)."""
     name = _str(payload.get("hook_event_name")) or hook_name or "Unknown"
     name = canonical_name(name)
     if source == "gemini":
         name = GEMINI_ALIASES.get(name, name)
-    etype = CLAUDE_EVENTS.get(name, ev.GENERIC)
+    etype = CLAUDE_EVENTS.get(name) or (GEMINI_EVENTS.get(name) if source == "gemini" else None) or ev.GENERIC
     session = _str(payload.get("session_id")) or _str(payload.get("sessionId")) or "unknown-session"
     fields = {
         "name": name,
@@ -123,6 +154,8 @@ def events_from_hook(payload: dict, hook_name: str | None, source: str) -> list[
     if etype == ev.TOOL_ERROR:
         fields["status"] = ev.ERROR
         fields["error"] = _tool_error(payload)
+    elif etype in (ev.LLM_REQUEST, ev.LLM_RESPONSE):
+        _gemini_model_fields(payload, fields)
     elif name == "StopFailure":
         fields["status"] = ev.ERROR
         err = payload.get("error") or payload.get("reason")
