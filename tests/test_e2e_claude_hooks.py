@@ -1,0 +1,120 @@
+"""A real Claude Code session with hooks installed by ``agent-strace setup``.
+
+Claude Code 2.1.x runs in print mode, offline, against the scripted endpoint;
+the session it records is checked event by event.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from agent_trace import event as ev
+from agent_trace.summary import summarize
+
+from conftest import REPO, read_session, run_cli
+from support.anthropic_stub import Stub
+from support.claude_code import claude_bin, run_claude
+
+pytestmark = pytest.mark.e2e
+
+PROMPT = "do the scripted task"
+SUB_PROMPT = "look at notes"
+
+
+def scenario(project):
+    notes = str(project / "notes.txt")
+    return {
+        PROMPT: [
+            [{"text": "Writing notes."}, {"tool": "Write", "input": {"file_path": notes, "content": "first line\n"}}],
+            [{"tool": "Read", "input": {"file_path": notes}}],
+            [{"tool": "Edit", "input": {"file_path": notes, "old_string": "first line",
+                                        "new_string": "edited line", "replace_all": False}}],
+            [{"tool": "Bash", "input": {"command": "cat does-not-exist.txt", "description": "fail on purpose"}}],
+            [{"tool": "mcp__echo__echo", "input": {"text": "hello mcp"}}],
+            [{"tool": "Agent", "input": {"description": "helper", "prompt": SUB_PROMPT,
+                                         "subagent_type": "general-purpose"}}],
+            [{"text": "Finished the task."}],
+        ],
+        SUB_PROMPT: [
+            [{"tool": "Read", "input": {"file_path": notes}}],
+            [{"text": "Subagent report: notes read."}],
+        ],
+    }
+
+
+@pytest.fixture
+def project(tmp_path):
+    p = tmp_path / "proj"
+    p.mkdir()
+    (p / ".mcp.json").write_text(json.dumps({"mcpServers": {"echo": {
+        "command": sys.executable, "args": [str(REPO / "tests" / "support" / "mcp_echo_server.py")]}}}))
+    return p
+
+
+ALLOWED = "Write,Read,Edit,Bash,Agent,mcp__echo__echo"
+
+
+def test_real_claude_code_session_is_captured_event_by_event(project, tmp_path, trace_dir):
+    claude_bin()
+    home = tmp_path / "home"
+    home.mkdir()
+    r = run_cli("setup", "--scope", "project", "--project", str(project))
+    assert r.returncode == 0, r.stderr
+    with Stub(scenario(project)) as stub:
+        out = run_claude(project, home, stub.url, PROMPT, ALLOWED,
+                         extra_args=["--mcp-config", str(project / ".mcp.json")],
+                         env_extra={"AGENT_TRACE_DIR": str(trace_dir), "MCP_CONNECTION_NONBLOCKING": "0",
+                                    "ENABLE_TOOL_SEARCH": "false"})
+    assert out["_returncode"] == 0, out
+    session = out["session_id"]
+    events = read_session(trace_dir, session)
+    assert events, f"nothing recorded; claude stderr: {out['_stderr'][-1000:]}"
+    assert all(e["session"] == session for e in events)
+    assert (project / "notes.txt").read_text() == "edited line\n"
+
+    main_calls = [e for e in events if e["type"] == ev.TOOL_CALL and "agent_id" not in e]
+    assert [e["tool"] for e in main_calls] == ["Write", "Read", "Edit", "Bash", "mcp__echo__echo", "Agent"]
+    assert main_calls[0]["data"]["tool_input"] == {"file_path": str(project / "notes.txt"),
+                                                   "content": "first line\n"}
+
+    ends = {e["tool_use_id"]: e for e in events if e["type"] in (ev.TOOL_RESULT, ev.TOOL_ERROR)}
+    by_tool = {c["tool"]: ends[c["tool_use_id"]] for c in main_calls}
+    assert by_tool["Write"]["type"] == ev.TOOL_RESULT and by_tool["Write"]["status"] == "ok"
+    read_resp = by_tool["Read"]["data"]["tool_response"]
+    assert read_resp["file"]["content"] == "first line\n"  # structured, not a repr string
+    assert by_tool["Edit"]["data"]["tool_input"]["new_string"] == "edited line"
+    bash = by_tool["Bash"]
+    assert bash["type"] == ev.TOOL_ERROR and "No such file or directory" in bash["error"]["message"]
+    assert bash["error"]["is_interrupt"] is False and isinstance(bash["duration_ms"], (int, float))
+    mcp = by_tool["mcp__echo__echo"]
+    assert mcp["type"] == ev.TOOL_RESULT and "HELLO MCP" in json.dumps(mcp["data"]["tool_response"])
+
+    # subagent: attributed by agent_id, with its own tool call and LLM turns
+    starts = [e for e in events if e["type"] == ev.SUBAGENT_START]
+    assert len(starts) == 1
+    agent_id = starts[0]["agent_id"]
+    sub_calls = [e for e in events if e["type"] == ev.TOOL_CALL and e.get("agent_id") == agent_id]
+    assert [e["tool"] for e in sub_calls] == ["Read"]
+    assert any(e["type"] == ev.SUBAGENT_STOP and e.get("agent_id") == agent_id for e in events)
+
+    # LLM turns from the transcripts: model and real usage, once per response
+    llm = [e for e in events if e["type"] == ev.LLM_RESPONSE]
+    assert len(llm) == len({e["data"]["message_id"] for e in llm}) >= 9
+    for e in llm:
+        assert e["usage"] == {"input": 1000, "output": 50, "cache_read": 200, "cache_write": 100}
+        assert e["model"]
+    assert any(e.get("agent_id") == agent_id for e in llm)
+    assert any(e["data"]["stop_reason"] == "tool_use" for e in llm)
+
+    s = summarize(events)
+    assert s.ended and s.title == PROMPT and s.tool_errors == 1
+    assert s.tokens["input"] == 1000 * len(llm)
+
+    # the CLI readers see the same session
+    listed = json.loads(run_cli("list", "--json").stdout)
+    assert listed[0]["session"] == session and listed[0]["llm_calls"] == len(llm)
+    exported = run_cli("export", session[:8], "--format", "jsonl").stdout.decode().splitlines()
+    assert len(exported) == len(events)
