@@ -39,7 +39,10 @@ def open_store(args) -> Store:
 
 
 def print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    """Indented for a person at a terminal; compact (and fast: the C encoder)
+    for scripts and pipes."""
+    indent = 2 if sys.stdout.isatty() else None
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")
 
 
 def fail(exc: Exception) -> int:

@@ -1,0 +1,79 @@
+"""One PreToolUse hook invocation vs ``python -c pass``, same run.
+
+A fresh process per invocation with the real Claude Code PreToolUse payload on
+stdin, into a store already holding a 5,000-event session, run exactly as
+``agent-strace setup`` installs it.  Prints medians and the ratio.
+
+    python benchmarks/hook_latency.py [--runs 41]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE = REPO / "tests" / "fixtures" / "claude-code-2.1.328" / "hook-payloads.jsonl"
+
+
+def timed(cmd: list[str], data: bytes, env: dict, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, input=data, stdout=subprocess.DEVNULL, env=env, check=True)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=41)
+    ap.add_argument("--events", type=int, default=5000)
+    args = ap.parse_args()
+
+    sys.path.insert(0, str(REPO / "src"))
+    from agent_trace.setup.hook_command import hook_command
+
+    payloads = [json.loads(x) for x in FIXTURE.read_text().splitlines() if x.strip()]
+    pre = next(p for p in payloads if p["hook_event_name"] == "PreToolUse")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "AGENT_TRACE_DIR": os.path.join(tmp, "store")}
+        # a store already holding a 5,000-event session, written by the real hook
+        from agent_trace.capture.hooks import events_from_hook
+        from agent_trace.sink import FileSink
+        from agent_trace.store import Store
+
+        sink = FileSink(Store(env["AGENT_TRACE_DIR"]))
+        batch = []
+        for i in range(args.events):
+            p = dict(payloads[i % len(payloads)])
+            batch += events_from_hook(p, None, "claude-code")
+        sink.emit_many(batch)
+        size = os.path.getsize(Store(env["AGENT_TRACE_DIR"]).path_for(pre["session_id"]))
+
+        cmd = shlex.split(hook_command("pre-tool-use"))
+        data = json.dumps(pre).encode()
+        floor_cmd = [sys.executable, "-c", "pass"]
+        timed(cmd, data, env, 3)  # warm caches
+        timed(floor_cmd, b"", env, 3)
+        hook, floor = [], []
+        for _ in range(args.runs):  # interleave so drift hits both alike
+            hook += timed(cmd, data, env, 1)
+            floor += timed(floor_cmd, b"", env, 1)
+    h, f = statistics.median(hook), statistics.median(floor)
+    print(f"session file: {args.events} events, {size / 1e6:.1f} MB")
+    print(f"python -c pass      median {f * 1000:6.2f} ms")
+    print(f"agent-strace hook   median {h * 1000:6.2f} ms  p90 {sorted(hook)[int(len(hook) * .9)] * 1000:6.2f} ms")
+    print(f"ratio               {h / f:.2f}x   (goal <= 2.0x)")
+
+
+if __name__ == "__main__":
+    main()

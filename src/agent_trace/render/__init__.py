@@ -1,0 +1,1 @@
+"""Turning events into text for people (terminal replay, watch)."""
