@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install everything the tests need and run the whole suite.
+#   - a virtualenv in .venv with agent-strace and its [dev] extra
+#   - Node/npm packages the end-to-end tests use (cached in .cache/, git-ignored)
+# Safe to run on a fresh machine and to re-run (installs are cached).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q -e '.[dev]'
+
+# Real Claude Code for the end-to-end tests (the tests install it on demand too).
+CLAUDE_VERSION=${AGENT_STRACE_CLAUDE_VERSION:-2.1.328}
+if command -v npm >/dev/null 2>&1; then
+  if [ "$(cat .cache/npm-claude/version.txt 2>/dev/null)" != "$CLAUDE_VERSION" ]; then
+    mkdir -p .cache/npm-claude
+    npm install --no-audit --no-fund --prefix .cache/npm-claude "@anthropic-ai/claude-code@$CLAUDE_VERSION" >/dev/null
+    echo "$CLAUDE_VERSION" > .cache/npm-claude/version.txt
+  fi
+else
+  echo "warning: npm not found; end-to-end tests with Claude Code will be skipped" >&2
+fi
+
+exec .venv/bin/python -m pytest "$@"
