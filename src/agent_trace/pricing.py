@@ -19,7 +19,7 @@ class PriceTable:
     def __init__(self, models: dict[str, dict]):
         self.models = models
         self._order = sorted(models, key=len, reverse=True)
-        self._cache: dict[str, dict | None] = {}
+        self._cache: dict[str, str | None] = {}
 
     @classmethod
     def load(cls) -> "PriceTable":
@@ -32,16 +32,18 @@ class PriceTable:
                     models.update(json.load(f).get("models", {}))
         return cls(models)
 
-    def price(self, model: str | None) -> dict | None:
+    def match(self, model: str | None) -> str | None:
+        """The table key (longest model-name prefix) that prices ``model``."""
         if not model:
             return None
-        if model in self._cache:
-            return self._cache[model]
-        name = model.lower()
-        name = name.split("/")[-1]  # provider-qualified ids: "anthropic/claude-..."
-        found = next((self.models[p] for p in self._order if name.startswith(p)), None)
-        self._cache[model] = found
-        return found
+        if model not in self._cache:
+            name = model.lower().split("/")[-1]  # provider-qualified ids: "anthropic/claude-..."
+            self._cache[model] = next((p for p in self._order if name.startswith(p)), None)
+        return self._cache[model]
+
+    def price(self, model: str | None) -> dict | None:
+        key = self.match(model)
+        return None if key is None else self.models[key]
 
     def cost(self, model: str | None, usage: dict) -> float | None:
         """USD for ``usage`` on ``model``; ``None`` when the model is unpriced."""

@@ -22,8 +22,36 @@ Counting rules (documented in ``docs/event-schema.md``):
 
 from __future__ import annotations
 
+import math
+
 from . import event as ev
 from .pricing import KINDS, PriceTable
+
+# Durations are kept as log-bucket histograms (5% wide), so percentiles cost
+# constant memory however long the session is.
+_BUCKET_BASE = math.log(1.05)
+
+
+def _bucket(ms: float) -> int:
+    return 0 if ms < 1 else int(math.log(ms) / _BUCKET_BASE) + 1
+
+
+def _bucket_value(b: int) -> float:
+    return 0.0 if b == 0 else math.exp((b - 0.5) * _BUCKET_BASE)
+
+
+def percentile(hist: dict, p: float) -> float | None:
+    """Approximate ``p``-th percentile (0-100) of a bucket histogram, in ms."""
+    total = sum(hist.values())
+    if not total:
+        return None
+    rank = p / 100 * total
+    seen = 0
+    for b in sorted(hist, key=int):
+        seen += hist[b]
+        if seen >= rank:
+            return _bucket_value(int(b))
+    return _bucket_value(int(max(hist, key=int)))
 
 _PRICES: PriceTable | None = None
 
@@ -69,6 +97,8 @@ class SessionSummary:
         self.decisions: dict[str, int] = {}
         self.last_error: str | None = None
         self.mcp_messages = 0
+        self.durations: dict[str, dict] = {}  # tool -> {bucket: count}
+        self.errors: dict[str, int] = {}  # first line of an error message -> count (top 20 kept)
         self._open_calls: set[str] = set()  # tool_use_ids called, awaiting result
         self._llm_ids: set[str] = set()
 
@@ -140,10 +170,16 @@ class SessionSummary:
             msg = err.get("message") if isinstance(err, dict) else err
             if msg:
                 self.last_error = str(msg)[:300]
+                key = f"{e.get('tool') or '?'}: {str(msg).strip().splitlines()[-1][:120] if str(msg).strip() else ''}"
+                if key in self.errors or len(self.errors) < 20:
+                    self.errors[key] = self.errors.get(key, 0) + 1
         d = e.get("duration_ms")
-        if isinstance(d, (int, float)):
+        if isinstance(d, (int, float)) and not isinstance(d, bool):
             rec[2] += d
             rec[3] += 1
+            hist = self.durations.setdefault(e.get("tool") or "?", {})
+            b = str(_bucket(d))
+            hist[b] = hist.get(b, 0) + 1
 
     def _on_llm_response(self, e):
         eid = e.get("id")
@@ -204,6 +240,7 @@ class SessionSummary:
         "end_reason", "events", "by_type", "prompts", "tool_calls",
         "tool_errors", "tools", "llm_calls", "tokens", "models", "cost_usd",
         "unpriced", "subagents", "decisions", "last_error", "mcp_messages",
+        "durations", "errors",
     )
 
     def to_dict(self, *, resumable: bool = False) -> dict:

@@ -19,6 +19,8 @@ COMMANDS = {
     "list": ("agent_trace.cli.store_cmds", "list recorded sessions"),
     "inspect": ("agent_trace.cli.store_cmds", "show one session's summary"),
     "replay": ("agent_trace.cli.replay_cmd", "print a session one line per event, like strace"),
+    "stats": ("agent_trace.cli.report_cmds", "counts, durations (p50/p95), tokens and errors"),
+    "cost": ("agent_trace.cli.report_cmds", "money spent, from real token usage"),
     "export": ("agent_trace.cli.export_cmds", "write a session out (jsonl, json)"),
     "store": ("agent_trace.cli.store_cmds", "where the store is and what it holds"),
     "hook": ("agent_trace.cli.hook_cmds", "record one agent hook event (reads JSON on stdin)"),
