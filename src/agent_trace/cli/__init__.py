@@ -25,6 +25,7 @@ COMMANDS = {
     "store": ("agent_trace.cli.store_cmds", "where the store is and what it holds"),
     "hook": ("agent_trace.cli.hook_cmds", "record one agent hook event (reads JSON on stdin)"),
     "import": ("agent_trace.cli.hook_cmds", "import LLM turns from an agent transcript"),
+    "record": ("agent_trace.cli.record_cmd", "run an MCP server (stdio) behind a logging proxy"),
     "setup": ("agent_trace.cli.setup_cmds", "install agent-strace hooks into an agent's settings"),
     "demo": ("agent_trace.cli.demo_cmd", "record a real demo session and replay it"),
 }
