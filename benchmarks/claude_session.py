@@ -11,7 +11,6 @@ project with hooks installed by ``agent-strace setup`` and one without.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys

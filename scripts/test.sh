@@ -25,4 +25,5 @@ else
   echo "warning: npm not found; end-to-end tests with Claude Code will be skipped" >&2
 fi
 
+.venv/bin/ruff check src tests benchmarks
 exec .venv/bin/python -m pytest "$@"

@@ -103,7 +103,8 @@ def test_hook_path_imports_no_argparse_or_readers(trace_dir):
     import sys
 
     code = (
-        "import sys, io; sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"session_id\":\"s\",\"hook_event_name\":\"PreToolUse\"}'));"
+        "import sys, io;"
+        "sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"session_id\":\"s\",\"hook_event_name\":\"PreToolUse\"}'));"
         "from agent_trace.cli import main; main(['hook']);"
         "print(sorted(m for m in ('argparse','re','json','dataclasses','uuid','datetime','agent_trace.summary',"
         "'agent_trace.store.reader') if m in sys.modules))"

@@ -101,7 +101,7 @@ def test_signal_to_proxy_reaches_server_and_end_is_written(trace_dir):
 
 
 def test_official_sdk_client_through_proxy(trace_dir):
-    mcp = pytest.importorskip("mcp", reason="the mcp SDK is in the [dev] extra")
+    pytest.importorskip("mcp", reason="the mcp SDK is in the [dev] extra")
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 

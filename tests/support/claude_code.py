@@ -65,7 +65,7 @@ def run_claude(project: Path, home: Path, base_url: str, prompt: str, allowed: s
     try:
         out = json.loads(r.stdout)
     except ValueError:
-        raise AssertionError(f"claude exited {r.returncode}: {r.stdout[-2000:]} {r.stderr[-2000:]}")
+        raise AssertionError(f"claude exited {r.returncode}: {r.stdout[-2000:]} {r.stderr[-2000:]}") from None
     out["_wall_s"] = wall
     out["_returncode"] = r.returncode
     out["_stderr"] = r.stderr

@@ -34,7 +34,7 @@ def _load(args) -> tuple[str, SessionSummary, dict]:
 
 def stats_dict(s: SessionSummary) -> dict:
     tools = {}
-    for name, (calls, errors, total_ms, timed) in s.tools.items():
+    for name, (calls, errors, total_ms, _timed) in s.tools.items():
         hist = s.durations.get(name, {})
         tools[name] = {"calls": calls, "errors": errors,
                        "p50_ms": _round(percentile(hist, 50)), "p95_ms": _round(percentile(hist, 95)),

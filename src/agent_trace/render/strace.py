@@ -97,7 +97,8 @@ class Formatter:
             return f"{p}{event.get('tool') or '?'}({tool_arg(event, self.cwd)}) = ?"
         if t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
             call = self.open.pop(event.get("tool_use_id"), None) or event
-            head = f"{event.get('tool') or call.get('tool') or '?'}({tool_arg(call, self.cwd) or tool_arg(event, self.cwd)})"
+            tool = event.get("tool") or call.get("tool") or "?"
+            head = f"{tool}({tool_arg(call, self.cwd) or tool_arg(event, self.cwd)})"
             if t == ev.TOOL_ERROR or event.get("status") == ev.ERROR:
                 return f"{p}{head} = {self._c(RED, 'ERROR (' + error_text(event) + ')')}{_ms(event)}"
             return f"{p}{head} = {self._c(GREEN, 'ok')}{_ms(event)}"

@@ -26,13 +26,13 @@ def load(path: str) -> dict:
     except FileNotFoundError:
         return {}
     except OSError as e:
-        raise SettingsError(f"cannot read {path}: {e.strerror}")
+        raise SettingsError(f"cannot read {path}: {e.strerror}") from None
     if not text.strip():
         return {}
     try:
         data = json.loads(text)
     except ValueError as e:
-        raise SettingsError(f"{path} is not valid JSON ({e}); fix it or move it away first")
+        raise SettingsError(f"{path} is not valid JSON ({e}); fix it or move it away first") from None
     if not isinstance(data, dict):
         raise SettingsError(f"{path} holds a JSON {type(data).__name__}, not an object")
     return data

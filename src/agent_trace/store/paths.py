@@ -74,7 +74,7 @@ class Store:
         try:
             os.makedirs(self.sessions_dir, exist_ok=True)
         except FileExistsError:
-            raise StoreError(f"store path exists but is not a directory: {self.root}")
+            raise StoreError(f"store path exists but is not a directory: {self.root}") from None
         ignore = os.path.join(self.root, ".gitignore")
         if not os.path.exists(ignore):
             try:
@@ -92,7 +92,7 @@ class Store:
         except FileNotFoundError:
             return []
         except (NotADirectoryError, PermissionError) as e:
-            raise StoreError(f"cannot read store {self.root}: {e.strerror}")
+            raise StoreError(f"cannot read store {self.root}: {e.strerror}") from None
         with it:
             return [e for e in it if e.name.endswith(SUFFIX) and e.is_file()]
 
