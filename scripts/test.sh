@@ -16,10 +16,11 @@ fi
 # Real Claude Code for the end-to-end tests (the tests install it on demand too).
 CLAUDE_VERSION=${AGENT_STRACE_CLAUDE_VERSION:-2.1.328}
 if command -v npm >/dev/null 2>&1; then
-  if [ "$(cat .cache/npm-claude/version.txt 2>/dev/null)" != "$CLAUDE_VERSION" ]; then
+  spec="@anthropic-ai/claude-code@$CLAUDE_VERSION"
+  if [ "$(cat .cache/npm-claude/specs.txt 2>/dev/null)" != "$spec" ]; then
     mkdir -p .cache/npm-claude
-    npm install --no-audit --no-fund --prefix .cache/npm-claude "@anthropic-ai/claude-code@$CLAUDE_VERSION" >/dev/null
-    echo "$CLAUDE_VERSION" > .cache/npm-claude/version.txt
+    npm install --no-audit --no-fund --prefix .cache/npm-claude "$spec" >/dev/null
+    printf '%s' "$spec" > .cache/npm-claude/specs.txt
   fi
 else
   echo "warning: npm not found; end-to-end tests with Claude Code will be skipped" >&2

@@ -1,7 +1,7 @@
 """Running a real Claude Code (npm @anthropic-ai/claude-code 2.1.x) offline.
 
-The package is installed once into ``.cache/npm-claude`` (git-ignored) and
-reused; a fresh machine installs it on first use.  Claude Code runs in print
+The package is installed once into ``.cache/npm-claude`` (see
+:mod:`support.npm`).  Claude Code runs in print
 mode against a scripted endpoint (:mod:`support.anthropic_stub`) with a
 throw-away HOME, so nothing leaves the machine.
 """
@@ -10,31 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from .npm import npm_install
 
-REPO = Path(__file__).resolve().parents[2]
-CACHE = REPO / ".cache" / "npm-claude"
 VERSION = os.environ.get("AGENT_STRACE_CLAUDE_VERSION", "2.1.328")
 
 
 def claude_bin() -> str:
-    exe = CACHE / "node_modules" / ".bin" / "claude"
-    stamp = CACHE / "version.txt"
-    if exe.exists() and stamp.exists() and stamp.read_text().strip() == VERSION:
-        return str(exe)
-    if not shutil.which("npm"):
-        pytest.skip("npm is not installed: cannot install @anthropic-ai/claude-code")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(CACHE),
-                        f"@anthropic-ai/claude-code@{VERSION}"], capture_output=True, text=True, timeout=600)
-    if r.returncode != 0 or not exe.exists():
-        pytest.skip(f"could not install @anthropic-ai/claude-code@{VERSION}: {r.stderr.strip()[-300:]}")
-    stamp.write_text(VERSION)
-    return str(exe)
+    return str(npm_install("npm-claude", [f"@anthropic-ai/claude-code@{VERSION}"]) / "claude")
 
 
 def claude_env(home: Path, base_url: str, extra: dict | None = None) -> dict:

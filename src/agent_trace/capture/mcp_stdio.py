@@ -89,11 +89,13 @@ class StdioProxy:
                 data = os.read(0, CHUNK)
                 if not data:
                     break
+                # Queue before forwarding: the peer cannot answer a message
+                # before the log has it, so pairing never sees an answer first.
+                self.q.put((C2S, data, time.time()))
                 try:
                     _write_all(dst, data)
                 except (BrokenPipeError, OSError):
                     break
-                self.q.put((C2S, data, time.time()))
         except OSError:
             pass
         self.q.put((C2S, None, time.time()))
@@ -113,13 +115,13 @@ class StdioProxy:
                 break
             if not data:
                 break
+            self.q.put((S2C, data, time.time()))
             if not client_gone:
                 try:
                     _write_all(1, data)
                 except (BrokenPipeError, OSError):
                     client_gone = True  # keep draining so the server never blocks
                     self.client_eof.set()
-            self.q.put((S2C, data, time.time()))
         self.q.put((S2C, None, time.time()))
 
     def _forward_signal(self, signum, frame) -> None:

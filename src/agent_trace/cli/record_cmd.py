@@ -1,4 +1,8 @@
-"""``record``: run an MCP server behind the stdio proxy, logging every message."""
+"""``record``: put a logging proxy in front of an MCP server.
+
+* stdio: ``agent-strace record [--name NAME] -- CMD ARGS...``
+* HTTP:  ``agent-strace record --url URL [--port N]`` (Streamable HTTP and legacy SSE)
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,70 @@ import os
 import sys
 import time
 
-from . import EXIT_USAGE
+from . import EXIT_OK, EXIT_USAGE
 from .parsing import parser
 
 
 def run(name: str, argv: list[str]) -> int:
-    p = parser("record", "Wrap an MCP server (stdio): agent-strace record [--name NAME] -- CMD ARGS...")
+    p = parser("record", "Log every message between an agent and an MCP server. "
+                         "stdio: record [--name NAME] -- CMD ARGS...; HTTP: record --url URL [--port N]")
     p.add_argument("--name", help="server name (tools are logged as mcp__NAME__TOOL)")
     p.add_argument("--session", help="session id to log into (default: $AGENT_STRACE_SESSION or a new id)")
-    p.add_argument("command", nargs="*", metavar="CMD", help="the server command, after --")
+    p.add_argument("--url", help="HTTP mode: the MCP server's URL (Streamable HTTP or legacy SSE)")
+    p.add_argument("--port", type=int, default=0, help="HTTP mode: port to listen on (default: any free port)")
+    p.add_argument("--host", default="127.0.0.1", help="HTTP mode: address to listen on (default: 127.0.0.1)")
+    p.add_argument("command", nargs="*", metavar="CMD", help="stdio mode: the server command, after --")
     args = p.parse_args(argv)
-    if not args.command:
-        sys.stderr.write("agent-strace record: give the server command after --, "
+    if bool(args.url) == bool(args.command):
+        sys.stderr.write("agent-strace record: give either --url URL or a server command after --, "
                          "e.g. agent-strace record -- npx @modelcontextprotocol/server-everything\n")
         return EXIT_USAGE
-    from agent_trace.capture.mcp_stdio import StdioProxy
     from agent_trace.event import new_id
     from agent_trace.sink import open_sink
     from agent_trace.store.paths import Store
 
+    label = args.name or (os.path.basename(args.command[0]) if args.command else "http")
     session = args.session or os.environ.get("AGENT_STRACE_SESSION") or (
-        f"mcp-{args.name or os.path.basename(args.command[0])}-"
-        f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{new_id()[:8]}")
+        f"mcp-{label}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{new_id()[:8]}")
     sink = open_sink(Store.open(args.trace_dir))
-    return StdioProxy(args.command, sink, session, args.name).run()
+    if args.command:
+        from agent_trace.capture.mcp_stdio import StdioProxy
+
+        return StdioProxy(args.command, sink, session, args.name).run()
+    return _http(args, sink, session)
+
+
+def _http(args, sink, session: str) -> int:
+    import signal
+    from urllib.parse import urlsplit
+
+    from agent_trace import event as ev
+    from agent_trace.capture.mcp_http import McpHttpObserver, endpoint_rewriter
+    from agent_trace.proxy.http_forward import ReverseProxy
+
+    observer = McpHttpObserver(sink, session, args.name)
+    try:
+        proxy = ReverseProxy(args.url, observer, host=args.host, port=args.port)
+    except (ValueError, OSError) as e:
+        sys.stderr.write(f"agent-strace record: {e}\n")
+        return EXIT_USAGE
+    proxy.rewrite_stream = endpoint_rewriter(args.url, proxy.url)
+    path = urlsplit(args.url).path or "/"
+    sink.emit(ev.make_event(ev.SESSION_START, session, "mcp-http", name=args.name,
+                            data={"upstream": args.url, "listen": proxy.url}))
+    sys.stderr.write(f"agent-strace: proxying {args.url} at {proxy.url}{path} (session {session})\n")
+    sys.stderr.flush()
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        proxy.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        proxy.close()
+        sink.emit(ev.make_event(ev.SESSION_END, session, "mcp-http", name=args.name,
+                                data={"upstream": args.url}))
+    return EXIT_OK
