@@ -118,3 +118,39 @@ def test_real_claude_code_session_is_captured_event_by_event(project, tmp_path, 
     assert listed[0]["session"] == session and listed[0]["llm_calls"] == len(llm)
     exported = run_cli("export", session[:8], "--format", "jsonl").stdout.decode().splitlines()
     assert len(exported) == len(events)
+
+
+def test_mcp_server_through_record_lands_in_the_hook_session(project, tmp_path, trace_dir):
+    """Claude Code -> agent-strace record -> MCP server: the tool call is in the
+    hook log and in the MCP log of the same session, counted once."""
+    claude_bin()
+    home = tmp_path / "home"
+    home.mkdir()
+    assert run_cli("setup", "--project", str(project)).returncode == 0
+    r = run_cli("setup", "mcp", "--project", str(project))
+    assert r.returncode == 0, r.stderr
+    wrapped = json.loads((project / ".mcp.json").read_text())["mcpServers"]["echo"]
+    assert "record" in wrapped["args"] and wrapped["args"][-1].endswith("mcp_echo_server.py")
+    steps = {PROMPT: [[{"tool": "mcp__echo__echo", "input": {"text": "via proxy"}}], [{"text": "Done."}]]}
+    with Stub(steps) as stub:
+        out = run_claude(project, home, stub.url, PROMPT, "mcp__echo__echo",
+                         extra_args=["--mcp-config", str(project / ".mcp.json")],
+                         env_extra={"AGENT_TRACE_DIR": str(trace_dir), "MCP_CONNECTION_NONBLOCKING": "0",
+                                    "ENABLE_TOOL_SEARCH": "false"})
+    assert out["_returncode"] == 0, out
+    events = read_session(trace_dir, out["session_id"])
+    hook_calls = [e for e in events if e["type"] == ev.TOOL_CALL]
+    assert [(e["source"], e["tool"]) for e in hook_calls] == [("claude-code", "mcp__echo__echo")]
+    mcp = [e for e in events if e["type"] == ev.MCP_MESSAGE and e["source"] == "mcp-stdio"]
+    call = next(e for e in mcp if e.get("method") == "tools/call" and e["name"] == "request")
+    answer = next(e for e in mcp if e["name"] == "response" and e.get("parent") == call["id"])
+    assert call["data"]["params"]["arguments"] == {"text": "via proxy"}
+    assert answer["data"]["result"]["content"][0]["text"] == "VIA PROXY"
+    result = next(e for e in events if e["type"] == ev.TOOL_RESULT)
+    assert "VIA PROXY" in json.dumps(result["data"]["tool_response"])
+    assert summarize(events).tool_calls == 1
+    # undo restores the original server entry
+    assert run_cli("setup", "mcp", "--uninstall", "--project", str(project)).returncode == 0
+    restored = json.loads((project / ".mcp.json").read_text())["mcpServers"]["echo"]
+    assert restored == {"command": sys.executable,
+                        "args": [str(REPO / "tests" / "support" / "mcp_echo_server.py")]}

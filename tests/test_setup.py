@@ -98,3 +98,31 @@ def test_codex_feature_flag_left_alone_when_features_table_exists(tmp_path):
     assert new is None and "codex_hooks" in advice
     new, advice = feature_flag_fix('model = "o3"')
     assert advice is None and new.endswith("[features]\ncodex_hooks = true\n")
+
+
+def test_setup_mcp_wraps_stdio_servers_and_undoes_exactly(tmp_path):
+    cfg = {"mcpServers": {
+        "fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"],
+               "env": {"A": "1"}},
+        "bare": {"command": "my-server"},
+        "web": {"type": "http", "url": "https://example.invalid/mcp"}},
+        "other": True}
+    p = tmp_path / ".mcp.json"
+    p.write_text(json.dumps(cfg))
+    r = run_cli("setup", "mcp", "--project", str(tmp_path))
+    assert r.returncode == 0 and b"URL server not wrapped" in r.stdout
+    data = json.loads(p.read_text())
+    fs = data["mcpServers"]["fs"]
+    assert fs["env"] == {"A": "1"} and fs["args"][fs["args"].index("--") + 1:] == [
+        "npx", "-y", "@modelcontextprotocol/server-filesystem", "/tmp"]
+    assert data["mcpServers"]["web"] == cfg["mcpServers"]["web"] and data["other"] is True
+    first = p.read_text()
+    assert b"already up to date" in run_cli("setup", "mcp", "--project", str(tmp_path)).stdout
+    assert p.read_text() == first
+    assert run_cli("setup", "mcp", "--uninstall", "--project", str(tmp_path)).returncode == 0
+    assert json.loads(p.read_text()) == cfg
+
+
+def test_setup_mcp_missing_file_is_an_error(tmp_path):
+    r = run_cli("setup", "mcp", "--project", str(tmp_path))
+    assert r.returncode == 1 and b"no such file" in r.stderr

@@ -32,10 +32,10 @@ def safe_headers(headers) -> dict:
 
 
 class McpHttpObserver:
-    def __init__(self, sink, session: str, server: str | None = None):
+    def __init__(self, sink, session: str, server: str | None = None, tool_events: bool = True):
         self.sink = sink
         self.session = session
-        self.log = McpSessionLog(session, "mcp-http", server)
+        self.log = McpSessionLog(session, "mcp-http", server, tool_events=tool_events)
         self.parsers: dict[int, SSEParser] = {}
         self.bodies: dict[int, list] = {}
 

@@ -20,10 +20,14 @@ OTHER = {C2S: S2C, S2C: C2S}
 
 
 class McpSessionLog:
-    def __init__(self, session: str, source: str = "mcp-stdio", server: str | None = None):
+    def __init__(self, session: str, source: str = "mcp-stdio", server: str | None = None,
+                 tool_events: bool = True):
         self.session = session
         self.source = source
         self.server = server
+        # False when logging into an agent session whose hooks already record
+        # the same tool calls: one call, one tool.call event.
+        self.tool_events = tool_events
         self.pending: dict[tuple[str, object], dict] = {}  # (requester direction, id) -> info
 
     def events_for(self, direction: str, raw: bytes, parsed, t: float | None = None) -> list[dict]:
@@ -68,7 +72,7 @@ class McpSessionLog:
             else:
                 fields["status"] = ev.OK
             out.append(self._event(ev.MCP_MESSAGE, t, **fields))
-            if info and info["method"] == "tools/call":
+            if info and info["method"] == "tools/call" and "call_id" in info:
                 out.append(self._tool_end(info, msg, t, fields.get("duration_ms")))
             return out
         e = self._event(ev.MCP_MESSAGE, t, direction=direction, name=kind, method=method,
@@ -76,7 +80,7 @@ class McpSessionLog:
         out.append(e)
         if kind == "request":
             info = {"method": method, "t": t, "event_id": e["id"]}
-            if method == "tools/call":
+            if method == "tools/call" and self.tool_events:
                 params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
                 info["tool"] = str(params.get("name") or "?")
                 info["tool_use_id"] = f"mcp:{direction}:{rpc_id}"

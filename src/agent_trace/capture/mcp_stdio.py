@@ -43,13 +43,14 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 class StdioProxy:
-    def __init__(self, cmd: list[str], sink, session: str, name: str | None = None):
+    def __init__(self, cmd: list[str], sink, session: str, name: str | None = None,
+                 tool_events: bool = True):
         self.cmd = cmd
         self.sink = sink
         self.session = session
         self.name = name
         self.q: queue.SimpleQueue = queue.SimpleQueue()
-        self.log = McpSessionLog(session, "mcp-stdio", name)
+        self.log = McpSessionLog(session, "mcp-stdio", name, tool_events=tool_events)
         self.log_failed = False
         self.client_eof = threading.Event()
         self.proc: subprocess.Popen | None = None

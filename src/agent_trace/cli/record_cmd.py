@@ -33,17 +33,21 @@ def run(name: str, argv: list[str]) -> int:
     from agent_trace.store.paths import Store
 
     label = args.name or (os.path.basename(args.command[0]) if args.command else "http")
-    session = args.session or os.environ.get("AGENT_STRACE_SESSION") or (
+    # Started by Claude Code: log into the agent's own session (and project),
+    # where its hooks already record each tool call once.
+    agent_session = os.environ.get("CLAUDE_CODE_SESSION_ID")
+    session = args.session or os.environ.get("AGENT_STRACE_SESSION") or agent_session or (
         f"mcp-{label}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{new_id()[:8]}")
-    sink = open_sink(Store.open(args.trace_dir))
+    tool_events = not (agent_session and session == agent_session)
+    sink = open_sink(Store.open(args.trace_dir, cwd=os.environ.get("CLAUDE_PROJECT_DIR")))
     if args.command:
         from agent_trace.capture.mcp_stdio import StdioProxy
 
-        return StdioProxy(args.command, sink, session, args.name).run()
-    return _http(args, sink, session)
+        return StdioProxy(args.command, sink, session, args.name, tool_events).run()
+    return _http(args, sink, session, tool_events)
 
 
-def _http(args, sink, session: str) -> int:
+def _http(args, sink, session: str, tool_events: bool) -> int:
     import signal
     from urllib.parse import urlsplit
 
@@ -51,7 +55,7 @@ def _http(args, sink, session: str) -> int:
     from agent_trace.capture.mcp_http import McpHttpObserver, endpoint_rewriter
     from agent_trace.proxy.http_forward import ReverseProxy
 
-    observer = McpHttpObserver(sink, session, args.name)
+    observer = McpHttpObserver(sink, session, args.name, tool_events)
     try:
         proxy = ReverseProxy(args.url, observer, host=args.host, port=args.port)
     except (ValueError, OSError) as e:

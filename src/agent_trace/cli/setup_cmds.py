@@ -14,7 +14,12 @@ CLIS = ("claude", "codex", "gemini")
 
 def run(name: str, argv: list[str]) -> int:
     p = parser("setup", "Install agent-strace hooks into an agent's settings file, merging with "
-                        "what is there (idempotent; other hooks and keys are kept; a backup is made).")
+                        "what is there (idempotent; other hooks and keys are kept; a backup is made). "
+                        "'setup mcp' routes the stdio MCP servers of an mcpServers file through "
+                        "'agent-strace record'.")
+    p.add_argument("target", nargs="?", choices=("hooks", "mcp"), default="hooks",
+                   help="hooks (default) or mcp")
+    p.add_argument("--file", metavar="PATH", help="setup mcp: the mcpServers JSON (default: PROJECT/.mcp.json)")
     p.add_argument("--cli", choices=CLIS, default="claude", help="which agent (default: claude)")
     p.add_argument("--scope", choices=("user", "project", "local"), default="project",
                    help="user (~/.claude/settings.json), project (.claude/settings.json) or "
@@ -27,7 +32,30 @@ def run(name: str, argv: list[str]) -> int:
     args = p.parse_args(argv)
     if args.cli != "claude" and args.scope == "local":
         p.error(f"--scope local is a Claude Code scope; use user or project for {args.cli}")
+    if args.target == "mcp":
+        return _setup_mcp(args)
     return _setup(args)
+
+
+def _setup_mcp(args) -> int:
+    from agent_trace.setup import mcp_config, settings_file
+
+    path = args.file or os.path.join(os.path.abspath(args.project), ".mcp.json")
+    if not os.path.exists(path):
+        sys.stderr.write(f"agent-strace setup mcp: no such file: {path}\n")
+        return EXIT_ERROR
+    try:
+        current = settings_file.load(path)
+    except settings_file.SettingsError as e:
+        sys.stderr.write(f"agent-strace setup mcp: {e}\n")
+        return EXIT_ERROR
+    notes: list[str] = []
+    if args.uninstall:
+        new = mcp_config.unwrap(current)
+    else:
+        new, notes = mcp_config.wrap(current, args.python)
+    return _write(args, path, current, new, notes, "MCP servers routed through agent-strace record in",
+                  "MCP servers restored in")
 
 
 def _module(cli: str):
@@ -52,6 +80,18 @@ def _setup(args) -> int:
         sys.stderr.write(f"agent-strace setup: {e}\n")
         return EXIT_ERROR
     new = m.remove(current) if args.uninstall else m.install(current, args.python)
+    code = _write(args, path, current, new, [], "installed agent-strace hooks in",
+                  "removed agent-strace hooks from")
+    if code == EXIT_OK and args.cli == "codex" and not args.uninstall and not args.dry:
+        _codex_flag(m, args.scope, project)
+    return code
+
+
+def _write(args, path: str, current: dict, new: dict, notes: list[str], done: str, undone: str) -> int:
+    from agent_trace.setup import settings_file
+
+    for note in notes:
+        print(f"note: {note}")
     if args.dry:
         before = settings_file.render(current).splitlines(keepends=True) if os.path.exists(path) else []
         diff = difflib.unified_diff(before, settings_file.render(new).splitlines(keepends=True),
@@ -64,14 +104,11 @@ def _setup(args) -> int:
     except OSError as e:
         sys.stderr.write(f"agent-strace setup: cannot write {path}: {e.strerror}\n")
         return EXIT_ERROR
-    verb = "removed agent-strace hooks from" if args.uninstall else "installed agent-strace hooks in"
-    print(f"{verb} {path}" if changed else f"{path}: already up to date")
-    if args.cli == "codex" and not args.uninstall:
-        _codex_flag(m, args.scope, project, args.dry)
+    print(f"{undone if args.uninstall else done} {path}" if changed else f"{path}: already up to date")
     return EXIT_OK
 
 
-def _codex_flag(m, scope: str, project: str, dry: bool) -> None:
+def _codex_flag(m, scope: str, project: str) -> None:
     cfg = m.config_path(scope, project)
     try:
         with open(cfg, encoding="utf-8") as f:
