@@ -19,6 +19,9 @@ from .store.writer import append_lines
 
 
 class FileSink:
+    """Appends to the local store.  Each call is one locked append per session
+    file (see :mod:`agent_trace.store.writer`)."""
+
     def __init__(self, store: Store):
         self.store = store
         self._ready = False

@@ -35,12 +35,18 @@ class McpHttpObserver:
     def __init__(self, sink, session: str, server: str | None = None, tool_events: bool = True):
         self.sink = sink
         self.session = session
+        self.pending_events: list[dict] = []
         self.log = McpSessionLog(session, "mcp-http", server, tool_events=tool_events)
         self.parsers: dict[int, SSEParser] = {}
         self.bodies: dict[int, list] = {}
 
     def _emit(self, events):
-        if events:
+        self.pending_events += events
+
+    def flush(self):
+        """Called once per batch by the proxy's log thread: one write."""
+        if self.pending_events:
+            events, self.pending_events = self.pending_events, []
             self.sink.emit_many(events)
 
     def _messages(self, direction: str, raw: bytes, t: float):

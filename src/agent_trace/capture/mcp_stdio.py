@@ -32,7 +32,8 @@ from .mcp_frames import FrameSplitter
 from .mcp_log import C2S, S2C, McpSessionLog
 
 CHUNK = 1 << 16
-GRACE_S = 2.0  # after client EOF: time for the server to exit on its own, then after SIGTERM
+GRACE_S = 2.0
+LOG_BATCH_S = 0.005  # the log thread gathers a burst this long before writing  # after client EOF: time for the server to exit on its own, then after SIGTERM
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -68,18 +69,29 @@ class StdioProxy:
 
     def _log_loop(self) -> None:
         splitters = {C2S: FrameSplitter(), S2C: FrameSplitter()}
-        while True:
-            item = self.q.get()
-            if item is None:
-                break
-            direction, data, t = item
+        done = False
+        while not done:
+            items = [self.q.get()]
+            # Let a burst accumulate: fewer, larger log writes, and far fewer
+            # wake-ups competing with the pump threads for the CPU and the GIL.
+            time.sleep(LOG_BATCH_S)
+            while True:  # take everything already queued: one write per batch
+                try:
+                    items.append(self.q.get_nowait())
+                except queue.Empty:
+                    break
             events = []
-            if data is None:  # end of this direction
-                for raw, parsed in splitters[direction].flush():
-                    events += self.log.events_for(direction, raw, parsed, t)
-            else:
-                for raw, parsed in splitters[direction].feed(data):
-                    events += self.log.events_for(direction, raw, parsed, t)
+            for item in items:
+                if item is None:
+                    done = True
+                    break
+                direction, data, t = item
+                if data is None:  # end of this direction
+                    for raw, parsed in splitters[direction].flush():
+                        events += self.log.events_for(direction, raw, parsed, t)
+                else:
+                    for raw, parsed in splitters[direction].feed(data):
+                        events += self.log.events_for(direction, raw, parsed, t)
             self._emit(events)
 
     # -- forwarding -----------------------------------------------------------
@@ -148,6 +160,9 @@ class StdioProxy:
                 continue
 
     def run(self) -> int:
+        # Hand the GIL over quickly: a pump thread waking on new bytes must not
+        # wait out the log thread's default 5 ms time slice.
+        sys.setswitchinterval(0.0002)
         self._emit([ev.make_event(ev.SESSION_START, self.session, "mcp-stdio", name=self.name,
                                   data={"command": self.cmd, "server": self.name, "cwd": os.getcwd(),
                                         "pid": os.getpid()})])

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                  "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection"})
 CHUNK = 1 << 16
+BATCH_S = 0.005
 
 
 class Exchange:
@@ -75,18 +76,36 @@ class ObserverQueue:
 
     def _loop(self) -> None:
         while True:
-            item = self.q.get()
-            if item is None:
+            items = [self.q.get()]
+            time.sleep(BATCH_S)  # gather a burst: fewer wake-ups competing with forwarding
+            while True:
+                try:
+                    items.append(self.q.get_nowait())
+                except queue.Empty:
+                    break
+            done = False
+            for item in items:
+                if item is None:
+                    done = True
+                    break
+                if self.failed:
+                    continue
+                kind, ex, data, t = item
+                try:
+                    getattr(self.observer, kind)(ex, data, t)
+                except Exception as e:  # traffic goes on; say so once
+                    self.failed = True
+                    sys.stderr.write(f"agent-strace proxy: logging stopped ({type(e).__name__}: {e}); "
+                                     "traffic still forwarded\n")
+            if hasattr(self.observer, "flush") and not self.failed:
+                try:
+                    self.observer.flush()
+                except Exception as e:
+                    self.failed = True
+                    sys.stderr.write(f"agent-strace proxy: logging stopped ({type(e).__name__}: {e}); "
+                                     "traffic still forwarded\n")
+            if done:
                 return
-            if self.failed:
-                continue
-            kind, ex, data, t = item
-            try:
-                getattr(self.observer, kind)(ex, data, t)
-            except Exception as e:  # traffic goes on; say so once
-                self.failed = True
-                sys.stderr.write(f"agent-strace proxy: logging stopped ({type(e).__name__}: {e}); "
-                                 "traffic still forwarded\n")
 
     def close(self, timeout: float = 5.0) -> None:
         self.q.put(None)
@@ -126,12 +145,20 @@ class ReverseProxy:
         return f"http://{self.server.server_address[0]}:{self.port}"
 
     def start(self) -> "ReverseProxy":
+        self.fast_handoff()
         self.thread = threading.Thread(target=self.server.serve_forever, name="proxy", daemon=True)
         self.thread.start()
         return self
 
     def serve_forever(self) -> None:
+        self.fast_handoff()
         self.server.serve_forever()
+
+    @staticmethod
+    def fast_handoff() -> None:
+        """Short GIL time slices: a forwarding thread woken by new bytes must
+        not wait out the log thread's default 5 ms slice."""
+        sys.setswitchinterval(0.0002)
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -165,6 +192,8 @@ class ReverseProxy:
                 conn.close()
             cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
             conn = cls(self.up_host, self.up_port, timeout=self.timeout)
+            conn.connect()
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._local.conn = conn
         return conn
 
@@ -207,6 +236,11 @@ class ReverseProxy:
 
             def log_message(self, *a):
                 pass
+
+            def setup(self):
+                super().setup()
+                # small writes (headers, SSE events) must not wait for Nagle
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _read_body(self) -> bytes:
                 te = (self.headers.get("transfer-encoding") or "").lower()
@@ -258,7 +292,8 @@ class ReverseProxy:
                             conn.putheader(k, v)
                         conn.endheaders(body if body else None)
                         return conn.getresponse()
-                    except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                    except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
+                            http.client.CannotSendRequest, http.client.ResponseNotReady):
                         if attempt == 1:
                             raise
                 raise OSError("unreachable")
@@ -307,7 +342,11 @@ class ReverseProxy:
                     proxy._drop_conn()
                     self.close_connection = True
                 finally:
-                    if resp.will_close or ex.error:
+                    # read1 does not mark a fixed-length body done when it has
+                    # read it all; close it so the connection can be reused.
+                    will_close = resp.will_close
+                    resp.close()
+                    if will_close or ex.error:
                         proxy._drop_conn()
                     ex.t_end = time.time()
                     proxy._observe("end", ex)
