@@ -1,7 +1,7 @@
 """tools/call round trips through the MCP proxies vs direct, same run.
 
 Against npm @modelcontextprotocol/server-everything (cached in .cache/npm-mcp):
-1,000 sequential ``tools/call echo`` over stdio (direct vs ``agent-strace
+1,000 sequential ``tools/call echo`` (in alternating rounds) over stdio (direct vs ``agent-strace
 record -- ...``) and over Streamable HTTP (direct vs ``record --url``), with a
 minimal JSON-RPC client so the proxy's own cost is what shows.  Prints p50,
 p99, throughput and the p50 ratio (goal <= 1.5x).
@@ -93,36 +93,49 @@ def report(label: str, direct: list[float], proxied: list[float]) -> None:
         return sorted(xs)[min(len(xs) - 1, int(q * len(xs)))] * 1000
 
     d50, x50 = statistics.median(direct) * 1000, statistics.median(proxied) * 1000
-    print(f"{label:<6} direct  p50 {d50:6.3f} ms  p99 {p(direct, .99):6.3f} ms  {len(direct) / sum(direct):7.0f} calls/s")
+    print(f"{label:<6} direct  p50 {d50:6.3f} ms  p99 {p(direct, .99):6.3f} ms  "
+          f"{len(direct) / sum(direct):7.0f} calls/s")
     print(f"{label:<6} proxied p50 {x50:6.3f} ms  p99 {p(proxied, .99):6.3f} ms  "
           f"{len(proxied) / sum(proxied):7.0f} calls/s")
     print(f"{label:<6} ratio p50 {x50 / d50:.2f}x   p99 {p(proxied, .99) / p(direct, .99):.2f}x   (goal p50 <= 1.5x)")
 
 
+def interleaved(run_direct, run_proxied, calls: int, rounds: int) -> tuple[list[float], list[float]]:
+    """Alternate direct and proxied rounds so machine noise hits both alike."""
+    direct, proxied = [], []
+    per = max(1, calls // rounds)
+    for _ in range(rounds):
+        direct += run_direct(per)
+        proxied += run_proxied(per)
+    return direct, proxied
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     exe = str(everything_bin())
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "AGENT_TRACE_DIR": os.path.join(tmp, "store")}
         proxy = [sys.executable, "-m", "agent_trace", "record", "--name", "everything", "--"]
         stdio_run([exe, "stdio"], 50, env)  # warm up node and the page cache
-        direct = stdio_run([exe, "stdio"], args.calls, env)
-        proxied = stdio_run(proxy + [exe, "stdio"], args.calls, env)
+        direct, proxied = interleaved(lambda n: stdio_run([exe, "stdio"], n, env),
+                                      lambda n: stdio_run(proxy + [exe, "stdio"], n, env),
+                                      args.calls, args.rounds)
         report("stdio", direct, proxied)
 
         server, url = start_everything_http("streamableHttp")
         with server:
-            http_run(url, 50)
-            direct = http_run(url, args.calls)
             port = free_port()
             with Background([sys.executable, "-m", "agent_trace", "record", "--url", url, "--port", str(port)],
                             env=env) as bg:
                 wait_port(port, proc=bg.proc)
                 proxied_url = f"http://127.0.0.1:{port}/mcp"
+                http_run(url, 50)
                 http_run(proxied_url, 50)
-                proxied = http_run(proxied_url, args.calls)
+                direct, proxied = interleaved(lambda n: http_run(url, n), lambda n: http_run(proxied_url, n),
+                                              args.calls, args.rounds)
         report("http", direct, proxied)
         events = sum(1 for f in Path(tmp, "store", "sessions").iterdir() for _ in open(f))
         print(f"events logged: {events}")

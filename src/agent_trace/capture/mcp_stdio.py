@@ -33,7 +33,7 @@ from .mcp_log import C2S, S2C, McpSessionLog
 
 CHUNK = 1 << 16
 GRACE_S = 2.0
-LOG_BATCH_S = 0.005  # the log thread gathers a burst this long before writing  # after client EOF: time for the server to exit on its own, then after SIGTERM
+LOG_BATCH_S = 0.005  # the log thread gathers a burst this long before writing
 
 
 def _write_all(fd: int, data: bytes) -> None:

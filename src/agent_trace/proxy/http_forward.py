@@ -1,38 +1,49 @@
-"""A streaming reverse proxy on the standard library.
+"""A streaming HTTP/1.1 reverse proxy on raw sockets (standard library only).
 
-Forwarding path: read the request (Content-Length or chunked), send it
-upstream over a per-thread keep-alive connection, and copy the response to the
-client as it arrives (``read1``): a fixed-length body keeps its length, a
-chunked or open-ended body (SSE) is re-chunked piece by piece with a flush
-after each.  Nothing on that path parses bodies.
+Forwarding path, per client connection (keep-alive, one thread):
 
-Observation: an observer's ``request``, ``response``, ``chunk`` and ``end``
-methods are called as ``(exchange, data, t)`` (``t`` = when the proxy saw it)
-from a queue that a separate thread drains, so logging never delays traffic.  Observers must
-treat the byte pieces as read-only.
+* read the request head and body (Content-Length or chunked; ``Expect:
+  100-continue`` answered), send one request upstream over a per-thread
+  keep-alive connection with ``Host`` set to the upstream's;
+* copy the response head as received (minus hop-by-hop connection headers)
+  and the body bytes exactly as they arrive, chunk framing included; a small
+  streaming decoder only watches the framing to know where the body ends.
 
-Hop-by-hop headers are not forwarded; ``Host`` is set to the upstream's;
-everything else (Authorization, Accept, Origin, Mcp-Session-Id, Last-Event-ID
-...) passes through unchanged.  An optional ``rewrite_stream`` hook may
-rewrite the first event of an SSE response (the legacy MCP ``endpoint``
-event).
+Nothing on that path builds header objects (``http.server`` and
+``http.client`` run the ``email`` parser per message, a large share of a
+loopback round trip).  Header names and order are kept.
+
+Observation: an observer's ``request``, ``response``, ``chunk`` (decoded body
+bytes) and ``end`` methods are called as ``(exchange, data, t)`` from a queue
+that a separate thread drains in batches, so logging never delays traffic.
+Observers get the bytes before the client does, so a logged request always
+precedes anything answering it.
+
+``rewrite_stream(exchange)`` may return a function that rewrites an SSE
+response's decoded bytes (the legacy MCP ``endpoint`` event); such responses
+are re-chunked.
 """
 
 from __future__ import annotations
 
-import http.client
 import queue
 import socket
+import socketserver
+import ssl
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-                 "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection"})
+HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
+                 b"trailer", b"upgrade", b"proxy-connection"})
 CHUNK = 1 << 16
 BATCH_S = 0.005
+MAX_HEAD = 1 << 20
+
+
+class ProtocolError(Exception):
+    pass
 
 
 class Exchange:
@@ -53,16 +64,20 @@ class Exchange:
         self.extra: dict = {}
 
     def resp_header(self, name: str) -> str | None:
-        name = name.lower()
-        return next((v for k, v in self.resp_headers if k.lower() == name), None)
+        return _get(self.resp_headers, name)
 
     def req_header(self, name: str) -> str | None:
-        name = name.lower()
-        return next((v for k, v in self.req_headers if k.lower() == name), None)
+        return _get(self.req_headers, name)
+
+
+def _get(headers, name: str) -> str | None:
+    name = name.lower()
+    return next((v for k, v in headers if k.lower() == name), None)
 
 
 class ObserverQueue:
-    """Runs observer callbacks on one background thread, in arrival order."""
+    """Runs observer callbacks on one background thread, in arrival order,
+    in batches; an observer's optional ``flush()`` runs once per batch."""
 
     def __init__(self, observer):
         self.observer = observer
@@ -73,6 +88,11 @@ class ObserverQueue:
 
     def put(self, kind: str, ex: Exchange, data=None) -> None:
         self.q.put((kind, ex, data, time.time()))
+
+    def _fail(self, e: Exception) -> None:
+        self.failed = True
+        sys.stderr.write(f"agent-strace proxy: logging stopped ({type(e).__name__}: {e}); "
+                         "traffic still forwarded\n")
 
     def _loop(self) -> None:
         while True:
@@ -94,22 +114,109 @@ class ObserverQueue:
                 try:
                     getattr(self.observer, kind)(ex, data, t)
                 except Exception as e:  # traffic goes on; say so once
-                    self.failed = True
-                    sys.stderr.write(f"agent-strace proxy: logging stopped ({type(e).__name__}: {e}); "
-                                     "traffic still forwarded\n")
+                    self._fail(e)
             if hasattr(self.observer, "flush") and not self.failed:
                 try:
                     self.observer.flush()
                 except Exception as e:
-                    self.failed = True
-                    sys.stderr.write(f"agent-strace proxy: logging stopped ({type(e).__name__}: {e}); "
-                                     "traffic still forwarded\n")
+                    self._fail(e)
             if done:
                 return
 
     def close(self, timeout: float = 5.0) -> None:
         self.q.put(None)
         self.thread.join(timeout)
+
+
+class ChunkedDecoder:
+    """Watches chunked transfer coding as it streams past; returns the decoded
+    payload of each piece and sets ``done`` at the end of the body."""
+
+    def __init__(self):
+        self.state = "size"
+        self.line = b""
+        self.remaining = 0
+        self.done = False
+
+    def feed(self, data: bytes) -> bytes:
+        out = []
+        i, n = 0, len(data)
+        while i < n and not self.done:
+            if self.state == "data":
+                take = min(self.remaining, n - i)
+                out.append(data[i:i + take])
+                i += take
+                self.remaining -= take
+                if self.remaining == 0:
+                    self.state = "crlf"
+                continue
+            j = data.find(b"\n", i)
+            if j == -1:
+                self.line += data[i:]
+                break
+            line = (self.line + data[i:j]).rstrip(b"\r")
+            self.line = b""
+            i = j + 1
+            if self.state == "size":
+                try:
+                    self.remaining = int(line.split(b";")[0].strip() or b"0", 16)
+                except ValueError:
+                    raise ProtocolError(f"bad chunk size {line[:40]!r}") from None
+                self.state = "data" if self.remaining else "trailer"
+            elif self.state == "crlf":
+                self.state = "size"
+            elif self.state == "trailer" and line == b"":
+                self.done = True
+        return b"".join(out)
+
+
+def _read_head(f) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """(start line, [(name, value)]) of one message head; EOFError at a clean close."""
+    start = f.readline(65537)
+    while start in (b"\r\n", b"\n"):  # tolerate stray CRLF between messages
+        start = f.readline(65537)
+    if not start:
+        raise EOFError
+    headers, size = [], len(start)
+    while True:
+        line = f.readline(65537)
+        size += len(line)
+        if size > MAX_HEAD:
+            raise ProtocolError("header section too large")
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, sep, value = line.partition(b":")
+        if not sep:
+            raise ProtocolError(f"bad header line {line[:60]!r}")
+        headers.append((name.strip(), value.strip()))
+    return start.rstrip(b"\r\n"), headers
+
+
+def _hget(headers, name: bytes) -> bytes | None:
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
+def _read_fixed(f, n: int) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise ProtocolError("body shorter than Content-Length")
+    return data
+
+
+def _read_chunked_request(f) -> bytes:
+    dec, parts = ChunkedDecoder(), []
+    while not dec.done:
+        line = f.readline(65537)
+        if not line:
+            raise ProtocolError("request body cut short")
+        parts.append(dec.feed(line))
+        if dec.state == "data":
+            parts.append(dec.feed(_read_fixed(f, dec.remaining)))
+    return b"".join(parts)
+
+
+def _text(headers) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
 
 
 class ReverseProxy:
@@ -120,7 +227,7 @@ class ReverseProxy:
             raise ValueError(f"upstream must be an http(s) URL, got {upstream!r}")
         self.scheme, self.up_host = u.scheme, u.hostname
         self.up_port = u.port or (443 if u.scheme == "https" else 80)
-        self.up_netloc = u.netloc
+        self.up_netloc = u.netloc.encode("latin-1")
         # With prefix_base, the upstream URL's path is a base that request paths
         # are put under (LLM APIs); otherwise it only names the endpoint (MCP).
         self.base_path = u.path.rstrip("/") if prefix_base and u.path not in ("", "/") else ""
@@ -128,11 +235,20 @@ class ReverseProxy:
         self.rewrite_stream = rewrite_stream
         self.observers = ObserverQueue(observer) if observer is not None else None
         self._ids = 0
-        self._ids_lock = threading.Lock()
-        self._open: dict[int, Exchange] = {}  # exchanges in flight, ended for the log at stop
+        self._lock = threading.Lock()
+        self._open: dict[int, Exchange] = {}  # exchanges in flight, ended for the log at close
         self._local = threading.local()
-        self.server = ThreadingHTTPServer((host, port), self._handler())
-        self.server.daemon_threads = True
+        proxy = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                proxy._serve_connection(self.request)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server((host, port), Handler)
         self.thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------
@@ -144,6 +260,12 @@ class ReverseProxy:
     def url(self) -> str:
         return f"http://{self.server.server_address[0]}:{self.port}"
 
+    @staticmethod
+    def fast_handoff() -> None:
+        """Short GIL time slices: a forwarding thread woken by new bytes must
+        not wait out the log thread's default 5 ms slice."""
+        sys.setswitchinterval(0.0002)
+
     def start(self) -> "ReverseProxy":
         self.fast_handoff()
         self.thread = threading.Thread(target=self.server.serve_forever, name="proxy", daemon=True)
@@ -154,12 +276,6 @@ class ReverseProxy:
         self.fast_handoff()
         self.server.serve_forever()
 
-    @staticmethod
-    def fast_handoff() -> None:
-        """Short GIL time slices: a forwarding thread woken by new bytes must
-        not wait out the log thread's default 5 ms slice."""
-        sys.setswitchinterval(0.0002)
-
     def stop(self) -> None:
         self.server.shutdown()
         self.close()
@@ -168,7 +284,7 @@ class ReverseProxy:
         """Stop listening; exchanges still open (held SSE streams) are ended
         in the log as cut short, then the log is flushed."""
         self.server.server_close()
-        with self._ids_lock:
+        with self._lock:
             still_open = list(self._open.values())
             self._open.clear()
         if self.observers:
@@ -184,25 +300,7 @@ class ReverseProxy:
     def __exit__(self, *exc):
         self.stop()
 
-    # -- upstream connections ---------------------------------------------------
-    def _conn(self, fresh: bool = False) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or fresh:
-            if conn is not None:
-                conn.close()
-            cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
-            conn = cls(self.up_host, self.up_port, timeout=self.timeout)
-            conn.connect()
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._local.conn = conn
-        return conn
-
-    def _drop_conn(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
+    # -- helpers ----------------------------------------------------------------
     def upstream_path(self, path: str) -> str:
         """Request paths are forwarded as they are, unless the upstream URL has
         a base path the request lacks (``--upstream https://host/api/v1`` with a
@@ -212,145 +310,196 @@ class ReverseProxy:
             return path
         return base + path
 
-    def _next_id(self) -> int:
-        with self._ids_lock:
-            self._ids += 1
-            return self._ids
-
     def _observe(self, kind: str, ex: Exchange, data=None) -> None:
         if self.observers is None:
             return
-        with self._ids_lock:
+        with self._lock:
             if kind == "request":
                 self._open[ex.id] = ex
             elif kind == "end" and self._open.pop(ex.id, None) is None:
                 return  # already ended (by close())
         self.observers.put(kind, ex, data)
 
-    # -- the handler --------------------------------------------------------------
-    def _handler(self):
-        proxy = self
+    def _upstream(self, fresh: bool = False):
+        conn = getattr(self._local, "up", None)
+        if conn is not None and not fresh:
+            return conn
+        if conn is not None:
+            conn[0].close()
+        sock = socket.create_connection((self.up_host, self.up_port), timeout=self.timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.scheme == "https":
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.up_host)
+        conn = (sock, sock.makefile("rb"))
+        self._local.up = conn
+        return conn
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def _drop_upstream(self) -> None:
+        conn = getattr(self._local, "up", None)
+        if conn is not None:
+            try:
+                conn[1].close()
+                conn[0].close()
+            except OSError:
+                pass
+            self._local.up = None
 
-            def log_message(self, *a):
+    # -- one client connection -------------------------------------------------------
+    def _serve_connection(self, client: socket.socket) -> None:
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        rfile = client.makefile("rb")
+        try:
+            while True:
+                try:
+                    keep = self._one_exchange(client, rfile)
+                except (EOFError, ConnectionError, socket.timeout):
+                    return
+                except ProtocolError as e:
+                    self._reply(client, 400, f"agent-strace proxy: {e}\n")
+                    return
+                if not keep:
+                    return
+        finally:
+            self._drop_upstream()
+            try:
+                rfile.close()
+            except OSError:
                 pass
 
-            def setup(self):
-                super().setup()
-                # small writes (headers, SSE events) must not wait for Nagle
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    @staticmethod
+    def _reply(client, status: int, text: str) -> None:
+        body = text.encode()
+        reason = {400: "Bad Request", 502: "Bad Gateway"}.get(status, "Error")
+        try:
+            client.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                           b"Connection: close\r\n\r\n%s" % (status, reason.encode(), len(body), body))
+        except OSError:
+            pass
 
-            def _read_body(self) -> bytes:
-                te = (self.headers.get("transfer-encoding") or "").lower()
-                if "chunked" in te:
-                    parts = []
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                        if size == 0:
-                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                                pass
-                            return b"".join(parts)
-                        parts.append(self.rfile.read(size))
-                        self.rfile.readline()
-                n = int(self.headers.get("content-length") or 0)
-                return self.rfile.read(n) if n else b""
+    def _one_exchange(self, client, rfile) -> bool:
+        start, headers = _read_head(rfile)
+        try:
+            method, target, version = start.split(b" ", 2)
+        except ValueError:
+            raise ProtocolError(f"bad request line {start[:60]!r}") from None
+        if _hget(headers, b"expect") and _hget(headers, b"expect").lower() == b"100-continue":
+            client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        te = (_hget(headers, b"transfer-encoding") or b"").lower()
+        if b"chunked" in te:
+            body = _read_chunked_request(rfile)
+        else:
+            n = int(_hget(headers, b"content-length") or b"0")
+            body = _read_fixed(rfile, n) if n else b""
+        conn_hdr = (_hget(headers, b"connection") or b"").lower()
+        client_keep = version == b"HTTP/1.1" and b"close" not in conn_hdr
+        fwd = [(k, v) for k, v in headers
+               if k.lower() not in HOP and k.lower() not in (b"host", b"content-length", b"transfer-encoding",
+                                                             b"expect")]
+        fwd.append((b"Host", self.up_netloc))
+        if body or method in (b"POST", b"PUT", b"PATCH"):
+            fwd.append((b"Content-Length", str(len(body)).encode()))
+        path = self.upstream_path(target.decode("latin-1"))
+        head = b"%s %s HTTP/1.1\r\n%s\r\n" % (method, path.encode("latin-1"),
+                                              b"".join(k + b": " + v + b"\r\n" for k, v in fwd))
+        ex = Exchange(self._next_id(), method.decode("latin-1"), target.decode("latin-1"), _text(fwd), body)
+        self._observe("request", ex)
+        try:
+            up_sock, up_file, status_line, resp_headers = self._send(head + body)
+        except (OSError, EOFError, ProtocolError) as e:
+            ex.error, ex.status, ex.t_end = f"upstream unreachable: {e}", 502, time.time()
+            self._observe("end", ex)
+            self._reply(client, 502, f"agent-strace proxy: upstream unreachable: {e}\n")
+            return False
+        return self._relay(client, ex, method, up_file, status_line, resp_headers) and client_keep
 
-            def _forward(self):
-                body = self._read_body()
-                headers = [(k, v) for k, v in self.headers.items()
-                           if k.lower() not in HOP and k.lower() not in ("host", "content-length")]
-                headers.append(("Host", proxy.up_netloc))
-                if body or self.command in ("POST", "PUT", "PATCH"):
-                    headers.append(("Content-Length", str(len(body))))
-                ex = Exchange(proxy._next_id(), self.command, self.path, headers, body)
-                proxy._observe("request", ex)
-                try:
-                    resp = self._send_upstream(headers, body)
-                except OSError as e:
-                    ex.error = f"upstream unreachable: {e}"
-                    ex.status = 502
-                    ex.t_end = time.time()
-                    msg = f"agent-strace proxy: upstream unreachable: {e}\n".encode()
-                    self.send_response(502)
-                    self.send_header("Content-Type", "text/plain")
-                    self.send_header("Content-Length", str(len(msg)))
-                    self.end_headers()
-                    self.wfile.write(msg)
-                    proxy._observe("end", ex)
-                    return
-                self._relay(ex, resp)
+    def _next_id(self) -> int:
+        with self._lock:
+            self._ids += 1
+            return self._ids
 
-            def _send_upstream(self, headers, body):
-                for attempt in (0, 1):  # a kept-alive connection may have been closed upstream
-                    conn = proxy._conn(fresh=attempt == 1)
-                    try:
-                        conn.putrequest(self.command, proxy.upstream_path(self.path),
-                                        skip_host=True, skip_accept_encoding=True)
-                        for k, v in headers:
-                            conn.putheader(k, v)
-                        conn.endheaders(body if body else None)
-                        return conn.getresponse()
-                    except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
-                            http.client.CannotSendRequest, http.client.ResponseNotReady):
-                        if attempt == 1:
-                            raise
-                raise OSError("unreachable")
+    def _send(self, data: bytes):
+        for attempt in (0, 1):  # a kept-alive upstream connection may have been closed
+            sock, f = self._upstream(fresh=attempt == 1)
+            try:
+                sock.sendall(data)
+                status_line, resp_headers = _read_head(f)
+                while status_line.split(b" ", 2)[1:2] == [b"100"]:  # interim responses
+                    status_line, resp_headers = _read_head(f)
+                return sock, f, status_line, resp_headers
+            except (ConnectionError, EOFError):
+                self._drop_upstream()
+                if attempt == 1:
+                    raise
+        raise OSError("unreachable")
 
-            def _relay(self, ex: Exchange, resp):
-                ex.status = resp.status
-                ex.resp_headers = resp.getheaders()
-                ex.t_first_byte = time.time()
-                length = resp.getheader("content-length")
-                stream = length is None and self.command != "HEAD" and resp.status not in (204, 304)
-                self.send_response_only(resp.status, resp.reason)
-                for k, v in ex.resp_headers:
-                    if k.lower() in HOP or (stream and k.lower() == "content-length"):
-                        continue
-                    self.send_header(k, v)
-                if stream:
-                    self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                proxy._observe("response", ex)
-                rewrite = proxy.rewrite_stream(ex) if proxy.rewrite_stream and stream else None
-                try:
-                    while True:
-                        data = resp.read1(CHUNK) if not resp.isclosed() else b""
-                        if not data:
-                            break
-                        if rewrite is not None:
-                            data = rewrite(data)
-                            if not data:
-                                continue
-                        proxy._observe("chunk", ex, data)  # before the client can answer it
-                        if stream:
-                            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                        else:
-                            self.wfile.write(data)
-                        self.wfile.flush()
-                    if stream:
-                        self.wfile.write(b"0\r\n\r\n")
-                        self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError, socket.timeout, OSError) as e:
-                    ex.error = ("client disconnected" if isinstance(e, (BrokenPipeError, ConnectionResetError))
-                                else f"stream broken: {e}")
-                    proxy._drop_conn()
-                    self.close_connection = True
-                except http.client.IncompleteRead as e:
-                    ex.error = f"upstream closed mid-response: {e}"
-                    proxy._drop_conn()
-                    self.close_connection = True
-                finally:
-                    # read1 does not mark a fixed-length body done when it has
-                    # read it all; close it so the connection can be reused.
-                    will_close = resp.will_close
-                    resp.close()
-                    if will_close or ex.error:
-                        proxy._drop_conn()
-                    ex.t_end = time.time()
-                    proxy._observe("end", ex)
+    def _relay(self, client, ex: Exchange, method: bytes, up_file, status_line: bytes, resp_headers) -> bool:
+        """Copy the response to the client; returns whether both sides stay open."""
+        try:
+            status = int(status_line.split(b" ", 2)[1])
+        except (IndexError, ValueError):
+            raise ProtocolError(f"bad status line {status_line[:60]!r}") from None
+        ex.status = status
+        ex.resp_headers = _text(resp_headers)
+        ex.t_first_byte = time.time()
+        te = (_hget(resp_headers, b"transfer-encoding") or b"").lower()
+        length = _hget(resp_headers, b"content-length")
+        no_body = method == b"HEAD" or status in (204, 304) or 100 <= status < 200
+        chunked = b"chunked" in te and not no_body
+        up_close = b"close" in (_hget(resp_headers, b"connection") or b"").lower()
+        until_eof = not no_body and not chunked and length is None
+        rewrite = self.rewrite_stream(ex) if self.rewrite_stream and not no_body else None
+        out_headers = [(k, v) for k, v in resp_headers if k.lower() not in HOP]
+        if rewrite is not None:  # we change the bytes: we do the framing
+            out_headers = [(k, v) for k, v in out_headers if k.lower() not in (b"content-length",
+                                                                                b"transfer-encoding")]
+            out_headers.append((b"Transfer-Encoding", b"chunked"))
+        if until_eof and rewrite is None:
+            out_headers.append((b"Connection", b"close"))
+        head = status_line + b"\r\n" + b"".join(k + b": " + v + b"\r\n" for k, v in out_headers) + b"\r\n"
+        self._observe("response", ex)
+        keep = not until_eof and not up_close
+        try:
+            client.sendall(head)
+            if not no_body:
+                self._copy_body(client, ex, up_file, chunked, int(length) if length and not chunked else None,
+                                rewrite)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            ex.error = f"client disconnected: {e}"
+            keep = False
+        except (OSError, ProtocolError) as e:
+            ex.error = f"upstream closed mid-response: {e}"
+            keep = False
+        finally:
+            ex.t_end = time.time()
+            self._observe("end", ex)
+            if not keep or up_close:
+                self._drop_upstream()
+        return keep and not until_eof
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _forward
-
-        return Handler
+    def _copy_body(self, client, ex, up_file, chunked: bool, length: int | None, rewrite) -> None:
+        dec = ChunkedDecoder() if chunked else None
+        remaining = length
+        while True:
+            if remaining is not None and remaining <= 0:
+                break
+            data = up_file.read1(CHUNK if remaining is None else min(CHUNK, remaining))
+            if not data:
+                if remaining is not None or (dec is not None and not dec.done):
+                    raise ProtocolError("upstream closed before the body ended")
+                break
+            if remaining is not None:
+                remaining -= len(data)
+            payload = dec.feed(data) if dec is not None else data
+            if rewrite is not None:
+                payload = rewrite(payload)
+                if payload:
+                    self._observe("chunk", ex, payload)
+                    client.sendall(b"%x\r\n%s\r\n" % (len(payload), payload))
+            else:
+                if payload:
+                    self._observe("chunk", ex, payload)
+                client.sendall(data)  # the bytes as received, framing included
+            if dec is not None and dec.done:
+                break
+        if rewrite is not None:
+            client.sendall(b"0\r\n\r\n")
