@@ -145,3 +145,27 @@ def test_official_sdk_client_through_proxy(trace_dir):
     assert [e["type"] for e in ends] == [ev.TOOL_RESULT, ev.TOOL_ERROR]
     assert ends[1]["error"]["message"] == bad.content[0].text  # what the server told the client
     assert events[-1]["type"] == ev.SESSION_END
+
+
+def test_killed_server_and_killed_client_leave_an_end_event(trace_dir):
+    # the server is killed with SIGKILL mid-session
+    code = "import os, sys, time; print(os.getpid(), flush=True); time.sleep(60)"
+    p = subprocess.Popen(PROXY + ["--session", "k1", "--", sys.executable, "-c", code],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    server_pid = int(p.stdout.readline())
+    os.kill(server_pid, signal.SIGKILL)
+    assert p.wait(timeout=10) == 128 + signal.SIGKILL
+    end = read_session(trace_dir, "k1")[-1]
+    assert end["type"] == ev.SESSION_END and end["data"]["signal"] == signal.SIGKILL
+    # the client dies mid-message (its end of our stdin closes)
+    client = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time; sys.stdout.write('{\"jsonrpc\":\"2.0\",\"id\":1,\"meth');"
+                               "sys.stdout.flush(); time.sleep(60)"], stdout=subprocess.PIPE)
+    p = subprocess.Popen(PROXY + ["--session", "k2", "--", "cat"], stdin=client.stdout, stdout=subprocess.DEVNULL)
+    client.stdout.close()
+    time.sleep(0.5)
+    client.kill()
+    assert p.wait(timeout=10) == 0
+    events = read_session(trace_dir, "k2")
+    assert events[-1]["type"] == ev.SESSION_END
+    assert any(e["type"] == ev.MCP_MESSAGE and e["name"] == "unparsed" for e in events)  # the torn message

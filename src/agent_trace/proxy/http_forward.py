@@ -4,7 +4,8 @@ Forwarding path, per client connection (keep-alive, one thread):
 
 * read the request head and body (Content-Length or chunked; ``Expect:
   100-continue`` answered), send one request upstream over a per-thread
-  keep-alive connection with ``Host`` set to the upstream's;
+  keep-alive connection; a ``Host`` naming this proxy becomes the upstream's,
+  any other ``Host`` passes unchanged (so DNS-rebinding checks still work);
 * copy the response head as received (minus hop-by-hop connection headers)
   and the body bytes exactly as they arrive, chunk framing included; a small
   streaming decoder only watches the framing to know where the body ends.
@@ -395,7 +396,7 @@ class ReverseProxy:
         fwd = [(k, v) for k, v in headers
                if k.lower() not in HOP and k.lower() not in (b"host", b"content-length", b"transfer-encoding",
                                                              b"expect")]
-        fwd.append((b"Host", self.up_netloc))
+        fwd.append((b"Host", self._upstream_host(_hget(headers, b"host"))))
         if body or method in (b"POST", b"PUT", b"PATCH"):
             fwd.append((b"Content-Length", str(len(body)).encode()))
         path = self.upstream_path(target.decode("latin-1"))
@@ -411,6 +412,18 @@ class ReverseProxy:
             self._reply(client, 502, f"agent-strace proxy: upstream unreachable: {e}\n")
             return False
         return self._relay(client, ex, method, up_file, status_line, resp_headers) and client_keep
+
+    def _upstream_host(self, host: bytes | None) -> bytes:
+        """Host semantics: a request addressed to this proxy is re-addressed to
+        the upstream; any other Host (a DNS-rebinding attempt, a virtual host)
+        passes unchanged so the server can judge it as it would directly."""
+        if host is None:
+            return self.up_netloc
+        name, _, port = host.decode("latin-1").rpartition(":")
+        if not name or not port.isdigit():
+            name, port = host.decode("latin-1"), "80"
+        local = name.strip("[]").lower() in ("localhost", "127.0.0.1", "::1", self.server.server_address[0])
+        return self.up_netloc if local and int(port) == self.port else host
 
     def _next_id(self) -> int:
         with self._lock:
