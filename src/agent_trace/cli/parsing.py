@@ -63,9 +63,9 @@ def fail(exc: Exception) -> int:
 def guarded(fn):
     """Run a command body, turning known failures into one-line errors."""
 
-    def wrapper(args):
+    def wrapper(args, *more):
         try:
-            return fn(args)
+            return fn(args, *more)
         except BrokenPipeError:  # `agent-strace export ... | head`
             import os
 

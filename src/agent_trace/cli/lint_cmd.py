@@ -1,0 +1,63 @@
+"""``lint``: named rules over a session; ``--strict`` exits 4 on findings (for CI)."""
+
+from __future__ import annotations
+
+import sys
+
+from agent_trace.store.reader import ReadStats, iter_events
+
+from . import EXIT_CHECK, EXIT_OK, EXIT_USAGE
+from .parsing import add_json, guarded, open_store, parser, print_json
+
+
+def run(name: str, argv: list[str]) -> int:
+    p = parser("lint", "Check a session against named rules (loop, repeated-failure, reread, "
+                       "edit-revert, error-spiral, huge-output, runaway-cost).")
+    p.add_argument("session", nargs="?", metavar="SESSION", help="session id, prefix or 'latest'")
+    add_json(p)
+    p.add_argument("--strict", action="store_true", help="exit 4 when there are findings")
+    p.add_argument("--rule", action="append", metavar="NAME", help="run only these rules (repeatable)")
+    p.add_argument("--config", metavar="TOML", help="rules configuration (default: .agent-strace/lint.toml)")
+    p.add_argument("--list", action="store_true", help="list the rules and their options")
+    return guarded(_lint)(p.parse_args(argv))
+
+
+def _lint(args) -> int:
+    from agent_trace.lint import RULES
+    from agent_trace.lint.runner import ConfigError, Linter, load_config
+
+    if args.list:
+        for r in RULES.values():
+            opts = ", ".join(f"{k}={v}" for k, v in r.defaults.items())
+            print(f"{r.name:<18} {r.severity:<8} {r.doc}" + (f"  [{opts}]" if opts else ""))
+        return EXIT_OK
+    if not args.session:
+        sys.stderr.write("agent-strace lint: give a SESSION (or --list)\n")
+        return EXIT_USAGE
+    try:
+        cfg = load_config(args.config)
+        for n in args.rule or ():
+            if n not in RULES:
+                raise ConfigError(f"unknown rule {n!r} (known: {', '.join(sorted(RULES))})")
+    except ConfigError as e:
+        sys.stderr.write(f"agent-strace lint: {e}\n")
+        return EXIT_USAGE
+    path = open_store(args).resolve(args.session)
+    linter = Linter(cfg, args.rule)
+    stats = ReadStats()
+    findings = []
+    for e in iter_events(path, stats):
+        findings += linter.feed(e)
+    findings += linter.finish()
+    if args.json:
+        print_json({"session": args.session, "findings": [f.as_dict() for f in findings],
+                    "skipped": stats.as_dict()})
+    else:
+        for f in findings:
+            where = f"#{f.index}" if f.index else ""
+            print(f"{f.severity:<8} {f.rule:<17} {where:<8} {f.message}")
+        print(f"{len(findings)} finding(s) from {len(linter.rules)} rule(s)")
+    note = stats.note()
+    if note:
+        sys.stderr.write(note + "\n")
+    return EXIT_CHECK if args.strict and findings else EXIT_OK

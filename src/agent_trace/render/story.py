@@ -1,0 +1,96 @@
+"""``explain`` and ``timeline``: the session told as phases, without an LLM.
+
+Both read :func:`agent_trace.phases.iter_phases`, so their numbers are the
+shared summary's numbers.
+"""
+
+from __future__ import annotations
+
+from .. import toolfacts
+from ..phases import Phase
+from ..timefmt import human_duration, parse_iso
+from .strace import cut
+
+
+def _dur(p: Phase) -> float | None:
+    if p.start and p.end:
+        try:
+            return max(0.0, parse_iso(p.end) - parse_iso(p.start))
+        except ValueError:
+            return None
+    return None
+
+
+def phase_dict(p: Phase) -> dict:
+    s = p.summary
+    return {
+        "index": p.index, "prompt": p.prompt, "start": p.start, "end": p.end, "duration_s": _dur(p),
+        "events": s.events, "tool_calls": s.tool_calls, "tool_errors": s.tool_errors,
+        "llm_calls": s.llm_calls, "tokens": s.tokens, "cost_usd": round(s.cost_usd, 6),
+        "files_read": sorted(p.read), "files_changed": sorted(p.changed),
+        "commands": p.commands, "commands_total": p.commands_total,
+        "failures": p.failures, "failures_total": p.failures_total,
+        "recovered": sum(1 for f in p.failures if f["recovered"]),
+        "subagents": s.subagents, "decisions": s.decisions,
+    }
+
+
+def _list(items, cwd, limit=8) -> str:
+    shown = [toolfacts.relative(x, cwd) for x in list(items)[:limit]]
+    more = len(items) - len(shown)
+    return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+def explain_lines(phases: list[dict], total: dict, cwd: str | None) -> list[str]:
+    out = []
+    t = total
+    cost = f", ${t['cost_usd']:.4f}" if t["llm_calls"] else ""
+    out.append(f"Session {t['session']} ({t.get('agent') or 'agent'}): {human_duration(t.get('duration_s'))}, "
+               f"{len(phases)} phase(s), {t['tool_calls']} tool call(s) ({t['tool_errors']} failed), "
+               f"{t['llm_calls']} LLM call(s){cost}.")
+    for p in phases:
+        head = f'"{cut(p["prompt"], 70)}"' if p["prompt"] else "(before the first prompt)"
+        pc = f", ${p['cost_usd']:.4f}" if p["llm_calls"] else ""
+        out.append("")
+        out.append(f"Phase {p['index']}: {head}  [{human_duration(p['duration_s'])}, "
+                   f"{p['tool_calls']} tool calls{pc}]")
+        if p["files_read"]:
+            out.append(f"  Read {len(p['files_read'])} file(s): {_list(p['files_read'], cwd)}")
+        if p["files_changed"]:
+            out.append(f"  Changed {len(p['files_changed'])} file(s): {_list(p['files_changed'], cwd)}")
+        if p["commands_total"]:
+            cmds = "; ".join(cut(c, 50) for c in p["commands"][:5])
+            more = p["commands_total"] - min(5, len(p["commands"]))
+            out.append(f"  Ran {p['commands_total']} command(s): {cmds}" + (f" (+{more} more)" if more else ""))
+        for f in p["failures"][:6]:
+            fate = "recovered later" if f["recovered"] else "not recovered"
+            arg = f" {cut(toolfacts.relative(f['arg'], cwd), 40)}" if f["arg"] else ""
+            out.append(f"  Failed: {f['tool']}{arg}: {cut(f['error'], 90)} ({fate})")
+        if p["failures_total"] > 6:
+            out.append(f"  ... and {p['failures_total'] - 6} more failure(s)")
+        for a in p["subagents"]:
+            out.append(f"  Subagent {a} worked in this phase.")
+        for k, v in p["decisions"].items():
+            out.append(f"  Rules: {v} call(s) {k}.")
+        if not (p["files_read"] or p["files_changed"] or p["commands_total"] or p["failures"]):
+            out.append(f"  {p['llm_calls']} LLM call(s), no file or shell activity.")
+    failed = sum(p["failures_total"] for p in phases)
+    recovered = sum(p["recovered"] for p in phases)
+    out.append("")
+    end = "ended" if t.get("ended") else "still open (or ended without a SessionEnd)"
+    reason = f" ({t['end_reason']})" if t.get("end_reason") else ""
+    out.append(f"Outcome: session {end}{reason}; {failed} failure(s), {recovered} recovered.")
+    return out
+
+
+def timeline_lines(phases: list[dict], cwd: str | None) -> list[str]:
+    out = [f"{'#':>3}  {'START':<12} {'DURATION':>9} {'TOOLS':>6} {'ERR':>4} {'LLM':>4} {'COST':>9}  PROMPT"]
+    for p in phases:
+        start = (p["start"] or "")[11:23]
+        cost = f"${p['cost_usd']:.4f}" if p["llm_calls"] else "-"
+        bar = "#" * min(40, max(1, int((p["duration_s"] or 0) ** 0.5 * 4))) if p["duration_s"] else ""
+        out.append(f"{p['index']:>3}  {start:<12} {human_duration(p['duration_s']):>9} {p['tool_calls']:>6} "
+                   f"{p['tool_errors']:>4} {p['llm_calls']:>4} {cost:>9}  {cut(p['prompt'] or '-', 50)}")
+        if bar:
+            out.append(f"{'':>17}{bar}")
+    return out

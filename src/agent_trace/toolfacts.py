@@ -1,0 +1,84 @@
+"""What a tool call did, in agent-neutral terms: files read, files changed,
+shell commands run.  Shared by explain, lint, the rules engine and the
+VS Code marks, so they agree on what "touched a file" means.
+
+Covers Claude Code, Codex and Gemini CLI tool names; MCP filesystem tools
+(``mcp__*__read_file`` ...) are recognised by their last name part.
+"""
+
+from __future__ import annotations
+
+READ_TOOLS = frozenset({"Read", "Grep", "Glob", "LS", "NotebookRead", "read_file", "read_many_files",
+                        "list_directory", "glob", "search_file_content", "read_text_file",
+                        "read_multiple_files", "list_directory_with_sizes", "directory_tree",
+                        "search_files", "get_file_info", "read_media_file"})
+WRITE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit", "write_file", "replace", "edit",
+                         "edit_file", "apply_patch", "create_directory", "move_file"})
+SHELL_TOOLS = frozenset({"Bash", "run_shell_command", "shell", "exec_command", "local_shell", "BashOutput"})
+
+PATH_KEYS = ("file_path", "path", "notebook_path", "absolute_path", "filePath", "source", "destination")
+
+
+def base_name(tool: str | None) -> str:
+    """``mcp__fs__read_file`` -> ``read_file``; other names unchanged."""
+    if not tool:
+        return ""
+    return tool.rsplit("__", 1)[-1] if tool.startswith("mcp__") else tool
+
+
+def tool_input(event: dict) -> dict:
+    data = event.get("data")
+    if not isinstance(data, dict):
+        return {}
+    inp = data.get("tool_input")
+    if inp is None:
+        inp = data.get("arguments")
+    return inp if isinstance(inp, dict) else {}
+
+
+def _paths(inp: dict) -> list[str]:
+    out = []
+    for k in PATH_KEYS:
+        v = inp.get(k)
+        if isinstance(v, str) and v:
+            out.append(v)
+    paths = inp.get("paths")
+    if isinstance(paths, list):
+        out += [p for p in paths if isinstance(p, str)]
+    return out
+
+
+def kind(tool: str | None) -> str | None:
+    """``read``, ``write``, ``shell`` or ``None``."""
+    name = base_name(tool)
+    if name in WRITE_TOOLS:
+        return "write"
+    if name in READ_TOOLS:
+        return "read"
+    if name in SHELL_TOOLS:
+        return "shell"
+    return None
+
+
+def files_read(event: dict) -> list[str]:
+    return _paths(tool_input(event)) if kind(event.get("tool")) == "read" else []
+
+
+def files_written(event: dict) -> list[str]:
+    return _paths(tool_input(event)) if kind(event.get("tool")) == "write" else []
+
+
+def command(event: dict) -> str | None:
+    if kind(event.get("tool")) != "shell":
+        return None
+    inp = tool_input(event)
+    cmd = inp.get("command") or inp.get("cmd")
+    if isinstance(cmd, list):
+        cmd = " ".join(str(c) for c in cmd)
+    return cmd if isinstance(cmd, str) else None
+
+
+def relative(path: str, cwd: str | None) -> str:
+    if cwd and path.startswith(cwd.rstrip("/") + "/"):
+        return path[len(cwd.rstrip("/")) + 1:]
+    return path
