@@ -28,6 +28,7 @@ COMMANDS = {
     "compare": ("agent_trace.cli.story_cmds", "compare two sessions: metrics and a verdict for CI"),
     "tree": ("agent_trace.cli.story_cmds", "sessions and subagents as a hierarchy"),
     "lint": ("agent_trace.cli.lint_cmd", "check a session against named rules (--strict for CI)"),
+    "browse": ("agent_trace.cli.browse_cmd", "interactive terminal picker: sessions, calls, one call"),
     "mcp": ("agent_trace.cli.mcp_cmd", "an MCP server (stdio) for agents to query their own history"),
     "export": ("agent_trace.cli.export_cmds", "write a session out (jsonl, json)"),
     "store": ("agent_trace.cli.store_cmds", "where the store is and what it holds"),
