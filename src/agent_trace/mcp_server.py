@@ -87,13 +87,7 @@ class HistoryServer:
 
         path = self.store.resolve(session)
         total = SessionSummary()
-
-        def feed():
-            for e in iter_events(path):
-                total.add(e)
-                yield e
-
-        phases = [phase_dict(p) for p in iter_phases(feed())]
+        phases = [phase_dict(p) for p in iter_phases(iter_events(path), total)]
         t = total.to_dict()
         return {"summary": t, "explanation": "\n".join(explain_lines(phases, t, t.get("cwd")))}
 

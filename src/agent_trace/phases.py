@@ -1,10 +1,12 @@
 """A session split into phases at user prompts, streaming.
 
-Each phase carries its own :class:`SessionSummary` (so per-phase counts,
-tokens and cost use the same rules as every other report) plus what
+One :class:`SessionSummary` is fed every event; a phase's numbers (tool
+calls, errors, LLM calls, tokens, cost, subagents, rule decisions) are the
+summary's growth over the phase, so they use the same counting rules as every
+other report and cost one summary update per event.  Phases add what
 ``explain`` and ``timeline`` tell: files read and changed, commands run,
-failures and whether the agent recovered from them.  Lists are capped, with
-counts kept, so memory stays flat on huge sessions.
+failures and whether the agent recovered.  Lists are capped, with counts
+kept, so memory stays flat on huge sessions.
 """
 
 from __future__ import annotations
@@ -14,15 +16,23 @@ from . import toolfacts
 from .summary import SessionSummary
 
 CAP = 30  # items kept per list; counts are exact
+_COUNTERS = ("events", "tool_calls", "tool_errors", "llm_calls", "cost_usd")
+
+
+def _snapshot(s: SessionSummary) -> dict:
+    snap = {k: getattr(s, k) for k in _COUNTERS}
+    snap["tokens"] = dict(s.tokens)
+    snap["subagents"] = len(s.subagents)
+    snap["decisions"] = dict(s.decisions)
+    return snap
 
 
 class Phase:
-    def __init__(self, index: int, prompt: str | None, start: str | None):
+    def __init__(self, index: int, prompt: str | None, start: str | None, total: SessionSummary):
         self.index = index
         self.prompt = prompt
         self.start = start
         self.end = start
-        self.summary = SessionSummary()
         self.read: dict[str, int] = {}
         self.changed: dict[str, int] = {}
         self.commands: list[str] = []
@@ -30,30 +40,49 @@ class Phase:
         self.failures: list[dict] = []  # {tool, arg, error, recovered}
         self.failures_total = 0
         self._open_failures: dict[tuple, dict] = {}  # (tool, arg) -> failure, until it succeeds
+        self._total = total
+        self._begin = _snapshot(total)
+        self.counts: dict = {}
+
+    def close(self) -> "Phase":
+        """Fix the phase's numbers as the summary's growth since it began."""
+        now, b, s = _snapshot(self._total), self._begin, self._total
+        self.end = s.last or self.start
+        self.counts = {k: now[k] - b[k] for k in _COUNTERS}
+        self.counts["tokens"] = {k: now["tokens"][k] - b["tokens"].get(k, 0) for k in now["tokens"]}
+        self.counts["subagents"] = s.subagents[b["subagents"]:]
+        self.counts["decisions"] = {k: v - b["decisions"].get(k, 0) for k, v in now["decisions"].items()
+                                    if v - b["decisions"].get(k, 0)}
+        return self
 
     def _count(self, d: dict, key: str) -> None:
         if key in d or len(d) < CAP:
             d[key] = d.get(key, 0) + 1
 
     def add(self, e: dict, calls: dict) -> None:
-        self.summary.add(e)
-        if e.get("ts"):
-            self.end = e["ts"]
+        """Tool calls and results only (the rest is in the summary)."""
         t = e.get("type")
         if t == ev.TOOL_CALL:
-            for p in toolfacts.files_read(e):
-                self._count(self.read, p)
-            for p in toolfacts.files_written(e):
-                self._count(self.changed, p)
-            cmd = toolfacts.command(e)
-            if cmd:
-                self.commands_total += 1
-                if len(self.commands) < CAP:
-                    self.commands.append(cmd)
+            k = toolfacts.kind(e.get("tool"))
+            if k == "read":
+                for p in toolfacts.paths(e):
+                    self._count(self.read, p)
+            elif k == "write":
+                for p in toolfacts.paths(e):
+                    self._count(self.changed, p)
+            elif k == "shell":
+                cmd = toolfacts.command(e)
+                if cmd:
+                    self.commands_total += 1
+                    if len(self.commands) < CAP:
+                        self.commands.append(cmd)
         elif t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
+            failed = t == ev.TOOL_ERROR or e.get("status") == ev.ERROR
+            if not failed and not self._open_failures:
+                return
             call = calls.get(e.get("tool_use_id")) or e
             key = (e.get("tool") or call.get("tool"), _arg(call))
-            if t == ev.TOOL_ERROR or e.get("status") == ev.ERROR:
+            if failed:
                 self.failures_total += 1
                 err = e.get("error") or {}
                 msg = err.get("message", "") if isinstance(err, dict) else str(err)
@@ -62,7 +91,7 @@ class Phase:
                     self.failures.append(f)
                 self._open_failures[key] = f
             else:
-                f = self._open_failures.pop(key, None) or self._open_failures.pop((key[0], None), None)
+                f = self._open_failures.pop(key, None)
                 if f is None:
                     # a different call of the same tool succeeding also counts as recovery
                     for k in list(self._open_failures):
@@ -90,32 +119,37 @@ def _first_line(msg: str) -> str:
     return lines[0][:200]
 
 
-def iter_phases(events):
-    """Yield :class:`Phase` objects; a phase ends where the next prompt begins.
+def iter_phases(events, total: SessionSummary | None = None):
+    """Yield closed :class:`Phase` objects; a phase ends where the next prompt
+    begins.  ``total`` (fed every event here) is the whole session's summary.
 
     Prompts from subagents do not start phases; the prompt Claude Code sends
-    when a background subagent reports back does (it is a new turn)."""
+    when a background subagent reports back does (it is a new turn).  Setup
+    events before the first prompt join the first phase."""
+    total = total if total is not None else SessionSummary()
     calls: dict[str, dict] = {}  # open tool calls by tool_use_id (removed on result)
-    phase = Phase(0, None, None)
+    phase = Phase(0, None, None, total)
     for e in events:
         t = e.get("type")
         if t == ev.USER_PROMPT and not e.get("agent_id"):
             data = e.get("data")
             prompt = data.get("prompt") if isinstance(data, dict) else None
             prompt = prompt if isinstance(prompt, str) else None
-            s = phase.summary
-            if phase.index == 0 and not (s.tool_calls or s.llm_calls or s.prompts):
+            if phase.index == 0 and not (total.tool_calls or total.llm_calls or total.prompts):
                 phase.index, phase.prompt = 1, prompt  # only session setup so far: it joins phase 1
             else:
-                if s.events:
-                    yield phase
-                phase = Phase(phase.index + 1, prompt, e.get("ts"))
+                if total.events > phase._begin["events"]:
+                    yield phase.close()
+                phase = Phase(phase.index + 1, prompt, e.get("ts"), total)
+        total.add(e)
         if phase.start is None:
             phase.start = e.get("ts")
-        if t == ev.TOOL_CALL and e.get("tool_use_id"):
-            calls[e["tool_use_id"]] = e
-        phase.add(e, calls)
-        if t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
+        if t == ev.TOOL_CALL:
+            if e.get("tool_use_id"):
+                calls[e["tool_use_id"]] = e
+            phase.add(e, calls)
+        elif t == ev.TOOL_RESULT or t == ev.TOOL_ERROR:
+            phase.add(e, calls)
             calls.pop(e.get("tool_use_id"), None)
-    if phase.summary.events:
-        yield phase
+    if total.events > phase._begin["events"]:
+        yield phase.close()

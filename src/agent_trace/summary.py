@@ -32,8 +32,16 @@ from .pricing import KINDS, PriceTable
 _BUCKET_BASE = math.log(1.05)
 
 
-def _bucket(ms: float) -> int:
-    return 0 if ms < 1 else int(math.log(ms) / _BUCKET_BASE) + 1
+_BUCKETS: dict = {}  # memo: durations are mostly whole milliseconds
+
+
+def _bucket(ms: float) -> str:
+    b = _BUCKETS.get(ms)
+    if b is None:
+        b = str(0 if ms < 1 else int(math.log(ms) / _BUCKET_BASE) + 1)
+        if len(_BUCKETS) < 100_000:
+            _BUCKETS[ms] = b
+    return b
 
 
 def _bucket_value(b: int) -> float:
@@ -177,8 +185,10 @@ class SessionSummary:
         if isinstance(d, (int, float)) and not isinstance(d, bool):
             rec[2] += d
             rec[3] += 1
-            hist = self.durations.setdefault(e.get("tool") or "?", {})
-            b = str(_bucket(d))
+            hist = self.durations.get(e.get("tool") or "?")
+            if hist is None:
+                hist = self.durations[e.get("tool") or "?"] = {}
+            b = _bucket(d)
             hist[b] = hist.get(b, 0) + 1
 
     def _on_llm_response(self, e):

@@ -36,28 +36,36 @@ def tool_input(event: dict) -> dict:
     return inp if isinstance(inp, dict) else {}
 
 
+_PATH_KEY_SET = frozenset(PATH_KEYS)
+
+
 def _paths(inp: dict) -> list[str]:
-    out = []
-    for k in PATH_KEYS:
-        v = inp.get(k)
-        if isinstance(v, str) and v:
-            out.append(v)
+    out = [v for k, v in inp.items() if k in _PATH_KEY_SET and isinstance(v, str) and v]
     paths = inp.get("paths")
     if isinstance(paths, list):
         out += [p for p in paths if isinstance(p, str)]
     return out
 
 
+_KINDS: dict = {}
+
+
 def kind(tool: str | None) -> str | None:
     """``read``, ``write``, ``shell`` or ``None``."""
+    k = _KINDS.get(tool, "?")
+    if k != "?":
+        return k
     name = base_name(tool)
-    if name in WRITE_TOOLS:
-        return "write"
-    if name in READ_TOOLS:
-        return "read"
-    if name in SHELL_TOOLS:
-        return "shell"
-    return None
+    k = "write" if name in WRITE_TOOLS else "read" if name in READ_TOOLS else \
+        "shell" if name in SHELL_TOOLS else None
+    if len(_KINDS) < 10_000:
+        _KINDS[tool] = k
+    return k
+
+
+def paths(event: dict) -> list[str]:
+    """The file paths a call's input names (whatever the tool's kind)."""
+    return _paths(tool_input(event))
 
 
 def files_read(event: dict) -> list[str]:

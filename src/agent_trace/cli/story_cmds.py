@@ -55,13 +55,7 @@ def _story(args, name: str) -> int:
     path = open_store(args).resolve(args.session)
     stats = ReadStats()
     total = SessionSummary()
-
-    def feed():
-        for e in iter_events(path, stats):
-            total.add(e)
-            yield e
-
-    phases = [phase_dict(p) for p in iter_phases(feed())]
+    phases = [phase_dict(p) for p in iter_phases(iter_events(path, stats), total)]
     t = total.to_dict()
     if args.json:
         print_json({"session": t["session"], "summary": t, "phases": phases})

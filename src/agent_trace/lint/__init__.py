@@ -2,7 +2,7 @@
 registry (like vcrpy's matchers).  ``lint`` runs them after the fact; the
 rules engine of ``watch`` and the PreToolUse hook runs the same ones live.
 
-A rule is ``fn(event, state, cfg) -> iterable of Finding`` registered with
+A rule is ``fn(event, state, cfg) -> list of Finding or None`` registered with
 :func:`registry.rule`; ``state`` is a dict the rule owns for one session,
 ``cfg`` its options (defaults overridable per project).  Rules see events one
 at a time, so they run in constant memory on any session size and can be fed

@@ -24,21 +24,24 @@ class Finding:
 
 
 class Rule:
-    __slots__ = ("name", "fn", "doc", "defaults", "severity", "end")
+    __slots__ = ("name", "fn", "doc", "defaults", "severity", "end", "types")
 
-    def __init__(self, name: str, fn, doc: str, defaults: dict, severity: str = "warning"):
+    def __init__(self, name: str, fn, doc: str, defaults: dict, severity: str = "warning", types=None):
         self.name, self.fn, self.doc, self.defaults, self.severity = name, fn, doc, defaults, severity
+        self.types = types  # event types the rule looks at (None: all)
         self.end = None  # optional fn(state, cfg) -> findings, after the last event
 
 
 RULES: dict[str, Rule] = {}
 
 
-def rule(name: str, severity: str = "warning", **defaults):
-    """Register ``fn(event, state, cfg)`` as a lint rule named ``name``."""
+def rule(name: str, severity: str = "warning", types=None, **defaults):
+    """Register ``fn(event, state, cfg)`` as a lint rule named ``name``; it is
+    called only for events whose type is in ``types`` (default: every event)."""
 
     def wrap(fn):
-        RULES[name] = Rule(name, fn, (fn.__doc__ or "").strip().splitlines()[0], defaults, severity)
+        RULES[name] = Rule(name, fn, (fn.__doc__ or "").strip().splitlines()[0], defaults, severity,
+                           frozenset(types) if types else None)
         return fn
 
     return wrap

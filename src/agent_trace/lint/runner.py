@@ -65,16 +65,30 @@ class Linter:
         self.cfg = {n: {**RULES[n].defaults, **cfg.get("rules", {}).get(n, {})} for n in names}
         self.state: dict[str, dict] = {n: {} for n in names}
         self.index = 0
+        self._by_type: dict[str, list] = {}
+
+    def _rules_for(self, etype) -> list:
+        rules = self._by_type.get(etype)
+        if rules is None:
+            rules = self._by_type[etype] = [(r.fn, self.state[r.name], self.cfg[r.name]) for r in self.rules
+                                            if r.types is None or etype in r.types]
+        return rules
 
     def feed(self, e: dict) -> list[Finding]:
         self.index += 1
-        out = []
-        for r in self.rules:
-            for f in r.fn(e, self.state[r.name], self.cfg[r.name]) or ():
-                f.index = self.index
-                f.event_id = e.get("id")
-                out.append(f)
-        return out
+        t = e.get("type")
+        rules = self._by_type.get(t)
+        if rules is None:
+            rules = self._rules_for(t)
+        out = None
+        for fn, st, cfg in rules:
+            found = fn(e, st, cfg)
+            if found:
+                for f in found:
+                    f.index = self.index
+                    f.event_id = e.get("id")
+                out = (out or []) + found
+        return out or []
 
     def finish(self) -> list[Finding]:
         out = []

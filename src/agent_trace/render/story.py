@@ -22,16 +22,16 @@ def _dur(p: Phase) -> float | None:
 
 
 def phase_dict(p: Phase) -> dict:
-    s = p.summary
+    c = p.counts
     return {
         "index": p.index, "prompt": p.prompt, "start": p.start, "end": p.end, "duration_s": _dur(p),
-        "events": s.events, "tool_calls": s.tool_calls, "tool_errors": s.tool_errors,
-        "llm_calls": s.llm_calls, "tokens": s.tokens, "cost_usd": round(s.cost_usd, 6),
+        "events": c["events"], "tool_calls": c["tool_calls"], "tool_errors": c["tool_errors"],
+        "llm_calls": c["llm_calls"], "tokens": c["tokens"], "cost_usd": round(c["cost_usd"], 6),
         "files_read": sorted(p.read), "files_changed": sorted(p.changed),
         "commands": p.commands, "commands_total": p.commands_total,
         "failures": p.failures, "failures_total": p.failures_total,
         "recovered": sum(1 for f in p.failures if f["recovered"]),
-        "subagents": s.subagents, "decisions": s.decisions,
+        "subagents": c["subagents"], "decisions": c["decisions"],
     }
 
 

@@ -15,11 +15,11 @@ Contract
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 from .. import event as ev
+from ..fastjson import loads
 from ..upgrade import upgrade
 
 CHUNK = 1 << 20
@@ -56,7 +56,7 @@ class ReadStats:
 def parse_line(line: bytes, stats: ReadStats, unknown: bool = False):
     """One stored line -> event dict, or ``None`` when it must be skipped."""
     try:
-        obj = json.loads(line)
+        obj = loads(line)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
         stats.corrupt += 1
         return None
@@ -105,7 +105,7 @@ def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = Fa
                 for line in lines:
                     offset += len(line) + 1
                     stats.end = offset
-                    if not line.strip():
+                    if not line or (len(line) < 8 and not line.strip()):
                         continue
                     obj = parse_line(line, stats, unknown)
                     if obj is not None:
