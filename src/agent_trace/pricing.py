@@ -8,8 +8,9 @@ have the same shape and win over the bundled table, model by model.
 
 from __future__ import annotations
 
-import json
 import os
+
+from .fastjson import loads
 
 _BUNDLED = os.path.join(os.path.dirname(__file__), "data", "prices.json")
 KINDS = ("input", "output", "cache_read", "cache_write")
@@ -23,13 +24,13 @@ class PriceTable:
 
     @classmethod
     def load(cls) -> "PriceTable":
-        with open(_BUNDLED, encoding="utf-8") as f:
-            models = dict(json.load(f)["models"])
+        with open(_BUNDLED, "rb") as f:
+            models = dict(loads(f.read())["models"])
         for path in (os.environ.get("AGENT_TRACE_PRICES"),
                      os.path.expanduser("~/.config/agent-strace/prices.json")):
             if path and os.path.isfile(path):
-                with open(path, encoding="utf-8") as f:
-                    models.update(json.load(f).get("models", {}))
+                with open(path, "rb") as f:
+                    models.update(loads(f.read()).get("models", {}))
         return cls(models)
 
     def match(self, model: str | None) -> str | None:

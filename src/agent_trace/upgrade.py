@@ -11,13 +11,13 @@ stamps the version and fills an id when one is missing.
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 from .event import SCHEMA_VERSION
 
 
 def _v0_to_v1(obj: dict) -> dict:
+    import hashlib
+    import json
+
     obj = dict(obj)
     if not obj.get("id"):
         # Deterministic, so re-reading the same line gives the same id.

@@ -107,10 +107,27 @@ def _hook(opts) -> int:
     store = Store(resolve_root(opts["trace_dir"], cwd))
     sink = open_sink(store)
     events = events_from_hook(payload, opts["event"], source)
-    emit_fail_open(sink, events, "agent-strace hook")
+    recorded = emit_fail_open(sink, events, "agent-strace hook")
     name = events[0].get("name")
+    if name == "PreToolUse":
+        return _enforce(store, sink, payload, events[0], source, recorded)
     if name in TRANSCRIPT_EVENTS and source == "claude-code":
         _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
+    sink.close()
+    return EXIT_OK
+
+
+def _enforce(store, sink, payload, call, source, recorded: bool) -> int:
+    """Rules and pause at PreToolUse.  Unlike capture, this fails closed: a
+    failure to evaluate denies the call (the engine says why)."""
+    from agent_trace.control.enforce import enforce
+
+    out = enforce(store, sink, payload, call, source, payload.get("hook_event_name") or "PreToolUse")
+    if out is not None:
+        from agent_trace.fastjson import dumps
+
+        sys.stdout.write(dumps(out) + "\n")
+        sys.stdout.flush()
     sink.close()
     return EXIT_OK
 

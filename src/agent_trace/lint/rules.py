@@ -36,9 +36,9 @@ def loop(e, st, cfg):
     agent = e.get("agent_id") or ""
     a = st.get(agent)
     if a is None:
-        a = st[agent] = {"hist": [], "runs": [0] * (cfg["max_period"] + 1), "reported": set()}
+        a = st[agent] = {"hist": [], "runs": [0] * (cfg["max_period"] + 1), "reported": {}}
     hist, runs = a["hist"], a["runs"]
-    call = (e.get("tool"), toolfacts.tool_input(e))
+    call = [e.get("tool"), toolfacts.tool_input(e)]  # lists: the state round-trips through JSON
     n = len(hist)
     for p in range(1, cfg["max_period"] + 1):
         runs[p] = runs[p] + 1 if n >= p and hist[n - p] == call else 0
@@ -53,7 +53,7 @@ def loop(e, st, cfg):
             sig = dumps([[c[0], c[1]] for c in cycle])
             if sig in a["reported"]:
                 return
-            a["reported"].add(sig)
+            a["reported"][sig] = True
             tools = " -> ".join(str(c[0]) for c in cycle)
             what = "the same call" if p == 1 else f"a cycle of {p} calls"
             return [Finding("loop", "warning", f"{what} repeated {cfg['threshold']} times: {tools}",
@@ -156,10 +156,10 @@ def runaway_cost(e, st, cfg):
     from ..summary import prices
 
     eid = e.get("id")
-    seen = st.setdefault("seen", set())
+    seen = st.setdefault("seen", {})
     if eid in seen:
-        return
-    seen.add(eid)
+        return None
+    seen[eid] = True
     u = e["usage"]
     st["usd"] = st.get("usd", 0.0) + (prices().cost(e.get("model"), u) or 0.0)
     if st["usd"] > cfg["max_usd"] and not st.get("cost_done"):

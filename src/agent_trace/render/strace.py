@@ -111,7 +111,17 @@ class Formatter:
             toks = f"in={u.get('input', 0)} out={u.get('output', 0)} cache_r={u.get('cache_read', 0)}"
             return f"{p}llm({event.get('model') or '?'}) = {stop or event.get('status') or 'ok'} [{toks}]"
         if t == ev.RULE_DECISION:
-            return f"{p}{self._c(RED, 'rule')}({event.get('name')}) = {event.get('status')}"
+            data = event.get("data") if isinstance(event.get("data"), dict) else {}
+            reason = f" ({cut(data['reason'], 80)})" if data.get("reason") else ""
+            status = str(event.get("status") or "?").upper()
+            call = self.open.pop(event.get("tool_use_id"), None) if status != "WARNED" else None
+            if call is not None:
+                head = f"{call.get('tool') or '?'}({tool_arg(call, self.cwd)})"
+                return f"{p}{head} = {self._c(RED, status)} by {event.get('name')}{reason}"
+            return f"{p}{self._c(RED, 'rule')}({event.get('name')}) = {status}{reason}"
+        if t == ev.POSTMORTEM:
+            data = event.get("data") if isinstance(event.get("data"), dict) else {}
+            return f"{p}{self._c(RED, 'postmortem')}({event.get('name')}) = {data.get('action', '?')}"
         if t in (ev.SUBAGENT_START, ev.SUBAGENT_STOP):
             verb = "start" if t == ev.SUBAGENT_START else "stop"
             return f"{p}subagent_{verb}({event.get('agent_type') or ''}) = {event.get('agent_id', '?')}"

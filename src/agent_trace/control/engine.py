@@ -1,0 +1,205 @@
+"""The decision for one tool call, from the policy and the session so far.
+
+Rule state is kept incrementally per session in ``state/rules/<session>.json``
+(a rebuildable cache: the log offset read so far, the resumable shared
+summary, the failure streak, the loop rule's state), so a hook deep into a
+long session reads only the events appended since the previous hook.  The
+state file is locked while it is updated (parallel hooks of one session).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+
+from .. import event as ev
+from .. import toolfacts
+from ..fastjson import dumps, loads
+from ..store.paths import Store, file_stem
+from .globs import match_path, match_text
+
+STRENGTH = {"warn": 1, "deny": 2, "pause": 3, "stop": 4, "kill": 5}
+STATUS = {"warn": ev.WARNED, "deny": ev.DENIED, "pause": ev.PAUSED, "stop": ev.STOPPED, "kill": ev.KILLED}
+
+
+class Decision:
+    __slots__ = ("action", "rule", "reason")
+
+    def __init__(self, action: str, rule: str, reason: str):
+        self.action, self.rule, self.reason = action, rule, reason
+
+    def as_dict(self) -> dict:
+        return {"action": self.action, "rule": self.rule, "reason": self.reason}
+
+
+def _state_paths(store: Store, session: str) -> tuple[str, str]:
+    d = store.subdir(os.path.join("state", "rules"))
+    os.makedirs(d, exist_ok=True)
+    p = os.path.join(d, file_stem(session) + ".json")
+    return p, p + ".lock"
+
+
+def _load_state(path: str, policy_key: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            st = loads(f.read())
+        if isinstance(st, dict) and st.get("policy") == policy_key:
+            return st
+    except (OSError, ValueError):
+        pass
+    return {"policy": policy_key, "offset": 0, "summary": None, "fail_run": 0, "loop": {}, "loop_hits": {}}
+
+
+def _catch_up(store: Store, session: str, policy: dict, st: dict):
+    """Feed the events appended since the last hook; returns the summary."""
+    from ..store.reader import ReadStats, iter_events
+    from ..summary import SessionSummary
+
+    summary = SessionSummary.from_dict(st["summary"]) if st["summary"] else SessionSummary()
+    loop_cfg = policy.get("loop")
+    if loop_cfg:
+        from ..lint.rules import loop as loop_rule
+    path = store.path_for(session)
+    if os.path.exists(path):
+        stats = ReadStats()
+        for e in iter_events(path, stats, start=st["offset"]):
+            summary.add(e)
+            t = e.get("type")
+            if t == ev.TOOL_RESULT or t == ev.TOOL_ERROR:
+                st["fail_run"] = st["fail_run"] + 1 if (t == ev.TOOL_ERROR or e.get("status") == ev.ERROR) else 0
+            if loop_cfg and (t == ev.TOOL_CALL or t == ev.TOOL_RESULT or t == ev.TOOL_ERROR):
+                found = loop_rule(e, st["loop"], loop_cfg)
+                if found and e.get("tool_use_id"):
+                    st["loop_hits"][e["tool_use_id"]] = found[0].message
+        st["offset"] = stats.end
+    return summary
+
+
+def _rel(path: str, cwd: str | None, root: str) -> str:
+    absolute = os.path.normpath(os.path.join(cwd or root, path))
+    rel = os.path.relpath(absolute, root)
+    return absolute if rel.startswith("..") else rel
+
+
+def _shell_targets(command: str) -> list[str]:
+    """Files a shell command writes by redirection or ``tee`` (best effort)."""
+    out = []
+    words = command.replace(">>", " > ").replace(">", " > ").replace("|", " | ").replace(";", " ; ").split()
+    for i, w in enumerate(words):
+        if w == ">" and i + 1 < len(words) and not words[i + 1].startswith("&"):
+            out.append(words[i + 1].strip("'\""))
+        elif w == "tee":
+            for arg in words[i + 1:]:
+                if arg in ("|", ";", "&&"):
+                    break
+                if not arg.startswith("-"):
+                    out.append(arg.strip("'\""))
+    return [p for p in out if p not in ("/dev/null", "/dev/stderr", "/dev/stdout")]
+
+
+def _subcommands(command: str) -> list[str]:
+    parts = [command]
+    for sep in ("&&", "||", ";", "|", "\n"):
+        parts = [q for p in parts for q in p.split(sep)]
+    return [" ".join(p.split()) for p in parts if p.strip()]
+
+
+def _check_call(policy: dict, call: dict, cwd: str | None) -> list[Decision]:
+    out = []
+    root = policy["root"]
+    tool = call.get("tool") or ""
+    kind = toolfacts.kind(tool)
+    cmd = toolfacts.command(call)
+    written = [_rel(p, cwd, root) for p in toolfacts.files_written(call)]
+    if cmd:
+        written += [_rel(p, cwd, root) for p in _shell_targets(cmd)]
+    read = [_rel(p, cwd, root) for p in toolfacts.files_read(call)]
+    for rule in policy["deny"]:
+        reason = rule.get("reason")
+        scope_paths = written if rule["scope"] == "write" else read if rule["scope"] == "read" else written + read
+        for pat in rule["paths"]:
+            hit = next((p for p in scope_paths if match_path(pat, p)), None)
+            if hit:
+                out.append(Decision(rule["action"], "deny.paths", reason or f"{hit} matches denied path {pat!r}"))
+                break
+        if cmd:
+            whole = " ".join(cmd.split())
+            for pat in rule["commands"]:
+                if match_text(pat, whole) or any(match_text(pat, c) for c in _subcommands(cmd)):
+                    out.append(Decision(rule["action"], "deny.commands",
+                                        reason or f"command matches denied pattern {pat!r}"))
+                    break
+        for pat in rule["tools"]:
+            if match_text(pat, tool):
+                out.append(Decision(rule["action"], "deny.tools", reason or f"tool {tool} is denied ({pat!r})"))
+                break
+    for rule in policy["allow"]:
+        if rule["paths"]:
+            scope_paths = written if rule["scope"] == "write" else read if rule["scope"] == "read" else written + read
+            outside = [p for p in scope_paths if not any(match_path(pat, p) for pat in rule["paths"])]
+            if outside:
+                out.append(Decision(rule["action"], "allow.paths",
+                                    rule.get("reason") or f"{outside[0]} is outside the allowed paths "
+                                                          f"{', '.join(rule['paths'])}"))
+        if rule["tools"] and kind != "shell" and not any(match_text(p, tool) for p in rule["tools"]) \
+                and (tool.startswith("mcp__") or not all(p.startswith("mcp__") for p in rule["tools"])):
+            out.append(Decision(rule["action"], "allow.tools", rule.get("reason") or f"tool {tool} is not allowed"))
+    return out
+
+
+def _check_totals(policy: dict, summary, st: dict, call: dict) -> list[Decision]:
+    out = []
+    b = policy.get("budget")
+    if b:
+        if b["usd"] is not None and summary.cost_usd >= b["usd"]:
+            out.append(Decision(b["action"], "budget.usd",
+                                f"budget of ${b['usd']:.2f} reached: ${summary.cost_usd:.4f} of real usage"))
+        tokens = sum(summary.tokens.values())
+        if b["tokens"] is not None and tokens >= b["tokens"]:
+            out.append(Decision(b["action"], "budget.tokens", f"token budget of {b['tokens']:,} reached: {tokens:,}"))
+    lim = policy.get("limits")
+    if lim:
+        if lim["tool_calls"] is not None and summary.tool_calls > lim["tool_calls"]:
+            out.append(Decision(lim["action"], "limits.tool_calls",
+                                f"tool-call limit of {lim['tool_calls']} reached"))
+        if lim["duration_s"] is not None and summary.started:
+            from ..timefmt import parse_iso
+
+            elapsed = time.time() - parse_iso(summary.started)
+            if elapsed > lim["duration_s"]:
+                out.append(Decision(lim["action"], "limits.duration",
+                                    f"time limit of {lim['duration_s']:.0f}s reached ({elapsed:.0f}s)"))
+        if lim["consecutive_failures"] is not None and st["fail_run"] >= lim["consecutive_failures"]:
+            out.append(Decision(lim["action"], "limits.consecutive_failures",
+                                f"{st['fail_run']} tool calls failed in a row"))
+    lp = policy.get("loop")
+    if lp and call.get("tool_use_id") in st["loop_hits"]:
+        out.append(Decision(lp["action"], "loop", st["loop_hits"].pop(call["tool_use_id"])))
+    return out
+
+
+def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict, cwd: str | None):
+    """(strongest decision or None, summary).  ``call`` is the tool.call event
+    just written for this PreToolUse."""
+    path, lock = _state_paths(store, session)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        st = _load_state(path, policy_key)
+        summary = _catch_up(store, session, policy, st)
+        decisions = _check_call(policy, call, cwd) + _check_totals(policy, summary, st, call)
+        st["summary"] = summary.to_dict(resumable=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(dumps(st))
+        os.replace(tmp, path)
+    finally:
+        os.close(fd)
+    if not decisions:
+        return None, summary
+    decisions.sort(key=lambda d: -STRENGTH[d.action])
+    top = decisions[0]
+    if len(decisions) > 1:
+        top = Decision(top.action, top.rule, top.reason + "; also: " + "; ".join(d.reason for d in decisions[1:3]))
+    return top, summary

@@ -1,0 +1,196 @@
+"""The rules file: TOML in, a validated policy out (cached as JSON).
+
+Where: ``$AGENT_STRACE_RULES``; else ``.agent-strace/rules.toml`` in the
+project (the hook's ``cwd`` or ``$CLAUDE_PROJECT_DIR``, or a parent of it);
+else ``~/.config/agent-strace/rules.toml``.  See ``docs/rules.md``.
+
+Parsing TOML costs a hook ~25 ms (``tomllib`` pulls in ``re`` and
+``datetime``), so the validated policy is cached as JSON keyed by the file's
+path, size and mtime, and the hook reads the cache.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..fastjson import dumps, loads
+
+ACTIONS = ("warn", "deny", "stop", "kill", "pause")
+SCOPES = ("write", "read", "any")
+
+
+class PolicyError(ValueError):
+    """The rules file is wrong; the message says where and why."""
+
+
+def find_rules_file(cwd: str | None) -> str | None:
+    env = os.environ.get("AGENT_STRACE_RULES")
+    if env:
+        return env
+    starts = [d for d in (os.environ.get("CLAUDE_PROJECT_DIR"), cwd) if d]
+    for start in starts:
+        d = os.path.abspath(start)
+        while True:
+            p = os.path.join(d, ".agent-strace", "rules.toml")
+            if os.path.isfile(p):
+                return p
+            parent = os.path.dirname(d)
+            if parent == d:
+                break
+            d = parent
+    user = os.path.join(os.path.expanduser("~"), ".config", "agent-strace", "rules.toml")
+    return user if os.path.isfile(user) else None
+
+
+def project_root(rules_path: str) -> str:
+    """Paths in a project rules file are relative to the folder holding ``.agent-strace``."""
+    folder = os.path.dirname(os.path.abspath(rules_path))
+    return os.path.dirname(folder) if os.path.basename(folder) == ".agent-strace" else os.getcwd()
+
+
+def _num(where, key, v, positive=True):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (positive and v <= 0):
+        raise PolicyError(f"{where}: {key} must be a positive number, not {v!r}")
+    return v
+
+
+def _action(where, v, default):
+    if v is None:
+        return default
+    if v not in ACTIONS:
+        raise PolicyError(f"{where}: action must be one of {', '.join(ACTIONS)}, not {v!r}")
+    return v
+
+
+def _strings(where, key, v):
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
+        raise PolicyError(f"{where}: {key} must be a non-empty list of strings")
+    return v
+
+
+def _keys(where, table, allowed):
+    if not isinstance(table, dict):
+        raise PolicyError(f"{where} must be a table")
+    for k in table:
+        if k not in allowed:
+            raise PolicyError(f"{where}: unknown key {k!r} (known: {', '.join(allowed)})")
+
+
+def validate(raw: dict, where: str = "rules.toml") -> dict:
+    from ..timefmt import parse_duration
+
+    _keys(where, raw, ("budget", "limits", "loop", "deny", "allow", "pause"))
+    pol: dict = {"budget": None, "limits": None, "loop": None, "deny": [], "allow": [], "pause": None}
+    if "budget" in raw:
+        b = raw["budget"]
+        _keys(f"{where} [budget]", b, ("usd", "tokens", "action"))
+        if "usd" not in b and "tokens" not in b:
+            raise PolicyError(f"{where} [budget]: give usd and/or tokens")
+        pol["budget"] = {"usd": _num(f"{where} [budget]", "usd", b["usd"]) if "usd" in b else None,
+                         "tokens": _num(f"{where} [budget]", "tokens", b["tokens"]) if "tokens" in b else None,
+                         "action": _action(f"{where} [budget]", b.get("action"), "stop")}
+    if "limits" in raw:
+        lim = raw["limits"]
+        _keys(f"{where} [limits]", lim, ("tool_calls", "duration", "consecutive_failures", "action"))
+        dur = None
+        if "duration" in lim:
+            try:
+                dur = parse_duration(str(lim["duration"]))
+            except ValueError as e:
+                raise PolicyError(f"{where} [limits]: duration: {e}") from None
+            if dur <= 0:
+                raise PolicyError(f"{where} [limits]: duration must be positive")
+        w = f"{where} [limits]"
+        pol["limits"] = {
+            "tool_calls": int(_num(w, "tool_calls", lim["tool_calls"])) if "tool_calls" in lim else None,
+            "duration_s": dur,
+            "consecutive_failures": int(_num(f"{where} [limits]", "consecutive_failures",
+                                             lim["consecutive_failures"])) if "consecutive_failures" in lim else None,
+            "action": _action(f"{where} [limits]", lim.get("action"), "stop")}
+    if "loop" in raw:
+        lp = raw["loop"]
+        _keys(f"{where} [loop]", lp, ("threshold", "max_period", "action"))
+        pol["loop"] = {"threshold": int(_num(f"{where} [loop]", "threshold", lp.get("threshold", 4))),
+                       "max_period": int(_num(f"{where} [loop]", "max_period", lp.get("max_period", 3))),
+                       "action": _action(f"{where} [loop]", lp.get("action"), "deny")}
+    for kind in ("deny", "allow"):
+        items = raw.get(kind, [])
+        if isinstance(items, dict):
+            items = [items]
+        if not isinstance(items, list):
+            raise PolicyError(f"{where}: [[{kind}]] must be an array of tables")
+        for i, item in enumerate(items, 1):
+            w = f"{where} [[{kind}]] #{i}"
+            _keys(w, item, ("paths", "commands", "tools", "mcp", "scope", "reason", "action"))
+            if not any(k in item for k in ("paths", "commands", "tools", "mcp")):
+                raise PolicyError(f"{w}: needs paths, commands, tools or mcp")
+            scope = item.get("scope", "write")
+            if scope not in SCOPES:
+                raise PolicyError(f"{w}: scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+            entry = {"paths": _strings(w, "paths", item["paths"]) if "paths" in item else [],
+                     "commands": _strings(w, "commands", item["commands"]) if "commands" in item else [],
+                     "tools": (_strings(w, "tools", item["tools"]) if "tools" in item else [])
+                     + [m if m.startswith("mcp__") else f"mcp__{m}" for m in
+                        (_strings(w, "mcp", item["mcp"]) if "mcp" in item else [])],
+                     "scope": scope, "reason": item.get("reason"),
+                     "action": _action(w, item.get("action"), "deny")}
+            if kind == "allow" and entry["commands"]:
+                raise PolicyError(f"{w}: allow takes paths or tools (commands are denied by pattern)")
+            if entry["reason"] is not None and not isinstance(entry["reason"], str):
+                raise PolicyError(f"{w}: reason must be a string")
+            pol[kind].append(entry)
+    if "pause" in raw:
+        pz = raw["pause"]
+        _keys(f"{where} [pause]", pz, ("max_wait",))
+        try:
+            pol["pause"] = {"max_wait_s": parse_duration(str(pz.get("max_wait", "25s")))}
+        except ValueError as e:
+            raise PolicyError(f"{where} [pause]: max_wait: {e}") from None
+    return pol
+
+
+def parse_file(path: str) -> dict:
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except OSError as e:
+        raise PolicyError(f"cannot read {path}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise PolicyError(f"{path}: not valid TOML: {e}") from None
+    pol = validate(raw, path)
+    pol["root"] = project_root(path)
+    pol["file"] = path
+    return pol
+
+
+def load(path: str, cache_dir: str | None) -> dict:
+    """The policy for ``path``, from the JSON cache when the file is unchanged."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise PolicyError(f"cannot read rules file {path}: {e.strerror}") from None
+    key = f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}"
+    cache = os.path.join(cache_dir, "rules-cache.json") if cache_dir else None
+    if cache:
+        try:
+            with open(cache, "rb") as f:
+                cached = loads(f.read())
+            if cached.get("key") == key:
+                return cached["policy"]
+        except (OSError, ValueError, AttributeError):
+            pass
+    pol = parse_file(path)
+    if cache:
+        try:
+            os.makedirs(cache_dir, exist_ok=True)
+            tmp = f"{cache}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(dumps({"key": key, "policy": pol}))
+            os.replace(tmp, cache)
+        except OSError:
+            pass
+    return pol
