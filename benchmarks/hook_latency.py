@@ -5,6 +5,7 @@ stdin, into a store already holding a 5,000-event session, run exactly as
 ``agent-strace setup`` installs it.  Prints medians and the ratio.
 
     python benchmarks/hook_latency.py [--runs 41]
+    python benchmarks/hook_latency.py --rules     # 10 rules, 10,000-event session (goal <= 2.5x)
 """
 
 from __future__ import annotations
@@ -24,6 +25,28 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "tests" / "fixtures" / "claude-code-2.1.328" / "hook-payloads.jsonl"
 
 
+RULES = """
+[budget]
+usd = 500.0
+tokens = 900000000
+[limits]
+tool_calls = 100000
+duration = "24h"
+consecutive_failures = 50
+[loop]
+threshold = 50
+[[deny]]
+paths = ["secrets/**", ".env", "**/*.pem"]
+reason = "secrets are off limits"
+[[deny]]
+commands = ["rm -rf /*", "git push --force*", "curl * | sh"]
+[[deny]]
+tools = ["mcp__prod__*"]
+[[allow]]
+paths = ["**"]
+"""
+
+
 def timed(cmd: list[str], data: bytes, env: dict, runs: int) -> list[float]:
     out = []
     for _ in range(runs):
@@ -36,16 +59,36 @@ def timed(cmd: list[str], data: bytes, env: dict, runs: int) -> list[float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=41)
-    ap.add_argument("--events", type=int, default=5000)
+    ap.add_argument("--events", type=int, default=None)
+    ap.add_argument("--rules", action="store_true", help="with a 10-rule rules file in the project")
+    ap.add_argument("--here", action="store_true",
+                    help="use this interpreter (an editable dev install adds import-hook overhead); "
+                         "default: a fresh virtualenv with a regular install, as users have")
     args = ap.parse_args()
+    if not args.here and not os.environ.get("AGENT_STRACE_BENCH_CHILD"):
+        with tempfile.TemporaryDirectory() as venv:
+            subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+            subprocess.run([f"{venv}/bin/pip", "install", "-q", "--no-deps", str(REPO)], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            argv = [f"{venv}/bin/python", __file__, *sys.argv[1:]]
+            raise SystemExit(subprocess.run(argv, env={**os.environ, "AGENT_STRACE_BENCH_CHILD": "1"}).returncode)
+    if args.events is None:
+        args.events = 10_000 if args.rules else 5_000
 
-    sys.path.insert(0, str(REPO / "src"))
+    if args.here:
+        sys.path.insert(0, str(REPO / "src"))
     from agent_trace.setup.hook_command import hook_command
 
     payloads = [json.loads(x) for x in FIXTURE.read_text().splitlines() if x.strip()]
     pre = next(p for p in payloads if p["hook_event_name"] == "PreToolUse")
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "AGENT_TRACE_DIR": os.path.join(tmp, "store")}
+        if args.rules:
+            project = os.path.join(tmp, "proj")
+            os.makedirs(os.path.join(project, ".agent-strace"))
+            with open(os.path.join(project, ".agent-strace", "rules.toml"), "w") as f:
+                f.write(RULES)
+            pre = {**pre, "cwd": project}
         # a store already holding a 5,000-event session, written by the real hook
         from agent_trace.capture.hooks import events_from_hook
         from agent_trace.sink import FileSink
@@ -61,6 +104,9 @@ def main() -> None:
 
         cmd = shlex.split(hook_command("pre-tool-use"))
         data = json.dumps(pre).encode()
+        if args.rules:  # the first hook builds the incremental rule state over the whole session
+            out = subprocess.run(cmd, input=data, env=env, capture_output=True)
+            assert out.returncode == 0 and out.stdout == b"", out
         floor_cmd = [sys.executable, "-c", "pass"]
         timed(cmd, data, env, 3)  # warm caches
         timed(floor_cmd, b"", env, 3)
@@ -69,10 +115,11 @@ def main() -> None:
             hook += timed(cmd, data, env, 1)
             floor += timed(floor_cmd, b"", env, 1)
     h, f = statistics.median(hook), statistics.median(floor)
-    print(f"session file: {args.events} events, {size / 1e6:.1f} MB")
+    print(f"session file: {args.events} events, {size / 1e6:.1f} MB"
+          + (", 10 rules active (the call is allowed)" if args.rules else ""))
     print(f"python -c pass      median {f * 1000:6.2f} ms")
     print(f"agent-strace hook   median {h * 1000:6.2f} ms  p90 {sorted(hook)[int(len(hook) * .9)] * 1000:6.2f} ms")
-    print(f"ratio               {h / f:.2f}x   (goal <= 2.0x)")
+    print(f"ratio               {h / f:.2f}x   (goal <= {'2.5' if args.rules else '2.0'}x)")
 
 
 if __name__ == "__main__":

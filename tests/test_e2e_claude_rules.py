@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -105,3 +106,31 @@ def test_broken_rules_file_denies_with_the_reason(project, tmp_path, trace_dir):
     assert not (project / "x.txt").exists()
     told = tool_results_sent_to_model(requests)
     assert any("rules file is broken" in t and "tool_calls must be a positive number" in t for t in told)
+
+
+def test_watch_timeout_kills_a_real_claude_code(project, tmp_path, trace_dir):
+    import os
+    import subprocess
+    import time
+
+    from support.claude_code import claude_env
+
+    exe = claude_bin()
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    with Stub({PROMPT: [[{"text": "thinking for a long time"}]]}, delay=60) as stub:
+        env = claude_env(home, stub.url, {"AGENT_TRACE_DIR": str(trace_dir)})
+        t0 = time.monotonic()
+        r = subprocess.run([sys.executable, "-m", "agent_trace", "watch", "--quiet", "--timeout", "3s", "--",
+                            exe, "-p", PROMPT, "--output-format", "json", "--allowedTools", "Bash"],
+                           cwd=project, env=env, capture_output=True, timeout=60)
+        elapsed = time.monotonic() - t0
+    assert r.returncode == 4, r.stderr
+    assert 3.0 <= elapsed < 4.5, elapsed  # killed within about a second of the limit
+    assert b"time limit of 3s reached" in r.stderr
+    leftovers = subprocess.run(["pgrep", "-f", f"{exe} -p {PROMPT}"], capture_output=True)
+    assert leftovers.stdout.strip() == b"", "claude still running"
+    session = json.loads(run_cli("list", "--json").stdout)[0]["session"]
+    events = read_session(trace_dir, session)
+    assert any(e["type"] == ev.RULE_DECISION and e["status"] == "killed" for e in events)
+    assert os.path.exists(project)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import platform
 import subprocess
 import sys
@@ -37,7 +38,7 @@ def checks(out_dir: Path) -> dict:
     """(scenario, check id) -> status, from the suite's result folders."""
     result = {}
     for f in sorted(out_dir.glob("*/checks.json")):
-        scenario = f.parent.name.rsplit("-20", 1)[0]  # drop the timestamp suffix
+        scenario = re.sub(r"-\d{4}-\d\d-\d\dT.*$", "", f.parent.name)  # drop the timestamp suffix
         for c in json.loads(f.read_text()):
             result[(scenario, c["id"])] = c["status"]
     return result

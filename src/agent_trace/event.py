@@ -87,6 +87,31 @@ def now_iso(t: float | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + ".%06dZ" % micros
 
 
+def iso_to_epoch(ts: str) -> float:
+    """Epoch seconds of a ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` stamp (the store's
+    own format), without importing ``datetime``; other forms go to
+    :func:`agent_trace.timefmt.parse_iso`."""
+    if len(ts) >= 20 and ts[-1] == "Z" and ts[4] == "-" and ts[10] == "T":
+        try:
+            y, m, d = int(ts[0:4]), int(ts[5:7]), int(ts[8:10])
+            hh, mm, ss = int(ts[11:13]), int(ts[14:16]), int(ts[17:19])
+            frac = float("0" + ts[19:-1]) if ts[19] == "." else 0.0
+        except ValueError:
+            pass
+        else:
+            # days from the civil date (Howard Hinnant's algorithm)
+            y -= m <= 2
+            era = y // 400
+            yoe = y - era * 400
+            doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+            doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+            days = era * 146097 + doe - 719468
+            return days * 86400 + hh * 3600 + mm * 60 + ss + frac
+    from .timefmt import parse_iso
+
+    return parse_iso(ts)
+
+
 def make_event(type: str, session: str, source: str, **fields) -> dict:
     """Build a new event dict with id, timestamp and version stamped.
 

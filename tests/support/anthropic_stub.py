@@ -34,8 +34,10 @@ def _first_user_text(messages) -> str:
 
 
 class Stub:
-    def __init__(self, scenarios: dict[str, list[list[dict]]], usage=None, model: str = MODEL):
+    def __init__(self, scenarios: dict[str, list[list[dict]]], usage=None, model: str = MODEL,
+                 delay: float = 0.0):
         self.scenarios = scenarios
+        self.delay = delay  # seconds to wait before answering a scripted turn (a slow model)
         self.model = model
         self.usage = usage or {"input_tokens": 1000, "output_tokens": 50,
                                "cache_read_input_tokens": 200, "cache_creation_input_tokens": 100}
@@ -68,6 +70,10 @@ class Stub:
         first = _first_user_text(messages)
         for key, steps in self.scenarios.items():
             if key in first:
+                if self.delay:
+                    import time
+
+                    time.sleep(self.delay)
                 n = sum(1 for m in messages if m.get("role") == "assistant")
                 step = steps[min(n, len(steps) - 1)] if n < len(steps) else [{"text": "Done."}]
                 return self._blocks(step)

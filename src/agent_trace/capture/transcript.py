@@ -18,25 +18,29 @@ Import is incremental and idempotent:
 from __future__ import annotations
 
 import fcntl
-import glob
-import hashlib
-import json
 import os
 
 from .. import event as ev
+from ..fastjson import dumps, loads
 from ..store.paths import Store
-from ..timefmt import parse_iso
+
+# Imported by the PreToolUse hook when a budget rule is active: no json, re,
+# glob or datetime at import time.
 
 SOURCE = "claude-code"
 
 
 def llm_event_id(session: str, message_id: str) -> str:
+    import hashlib
+
     return hashlib.sha256(f"{session}\0{message_id}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _norm_ts(ts) -> str | None:
     if not isinstance(ts, str):
         return None
+    from ..timefmt import parse_iso
+
     try:
         return ev.now_iso(parse_iso(ts))
     except ValueError:
@@ -116,7 +120,7 @@ def read_responses(path: str, session: str, agent_id=None, start: int = 0, final
             if b'"assistant"' not in raw:
                 continue
             try:
-                entry = json.loads(raw)
+                entry = loads(raw)
             except ValueError:
                 continue
             msg = entry.get("message") if isinstance(entry, dict) else None
@@ -139,10 +143,11 @@ def read_responses(path: str, session: str, agent_id=None, start: int = 0, final
 def subagent_transcripts(main_transcript: str, session: str) -> list[tuple[str, str]]:
     """(agent id, path) of the subagent transcripts beside a main transcript."""
     base = os.path.join(os.path.dirname(main_transcript), session, "subagents")
-    out = []
-    for p in sorted(glob.glob(os.path.join(base, "agent-*.jsonl"))):
-        out.append((os.path.basename(p)[len("agent-"):-len(".jsonl")], p))
-    return out
+    try:
+        names = sorted(n for n in os.listdir(base) if n.startswith("agent-") and n.endswith(".jsonl"))
+    except OSError:
+        return []
+    return [(n[len("agent-"):-len(".jsonl")], os.path.join(base, n)) for n in names]
 
 
 def _existing_llm_ids(store: Store, session: str) -> set[str]:
@@ -156,7 +161,7 @@ def _existing_llm_ids(store: Store, session: str) -> set[str]:
         for line in f:
             if b'"llm.response"' in line:
                 try:
-                    ids.add(json.loads(line).get("id"))
+                    ids.add(loads(line).get("id"))
                 except (ValueError, AttributeError):
                     pass
     return ids
@@ -167,15 +172,20 @@ def import_transcript(store: Store, sink, path: str, session: str, agent_id=None
     """Emit the not-yet-imported responses of one transcript; returns a count."""
     state_dir = store.subdir(os.path.join("state", "transcripts"))
     os.makedirs(state_dir, exist_ok=True)
-    key = hashlib.sha256(f"{session}\0{os.path.abspath(path)}".encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    import zlib  # a C module: cheap to import on the hook path, unlike hashlib
+
+    from ..store.paths import file_stem
+
+    ident = f"{session}\0{os.path.abspath(path)}".encode("utf-8", "surrogatepass")
+    key = f"{file_stem(session)[:60]}-{zlib.crc32(ident):08x}-{zlib.adler32(ident):08x}"
     cursor_path = os.path.join(state_dir, key + ".json")
     lock_fd = os.open(cursor_path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
         cursor = None
         try:
-            with open(cursor_path, encoding="utf-8") as f:
-                cursor = json.load(f)
+            with open(cursor_path, "rb") as f:
+                cursor = loads(f.read())
         except (OSError, ValueError):
             pass
         start = 0
@@ -190,7 +200,7 @@ def import_transcript(store: Store, sink, path: str, session: str, agent_id=None
             sink.emit_many(events)
         tmp = cursor_path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"path": path, "session": session, "offset": offset}, f)
+            f.write(dumps({"path": path, "session": session, "offset": offset}))
         os.replace(tmp, cursor_path)
         return len(events)
     finally:

@@ -34,6 +34,7 @@ COMMANDS = {
     "store": ("agent_trace.cli.store_cmds", "where the store is and what it holds"),
     "hook": ("agent_trace.cli.hook_cmds", "record one agent hook event (reads JSON on stdin)"),
     "import": ("agent_trace.cli.hook_cmds", "import LLM turns from an agent transcript"),
+    "watch": ("agent_trace.cli.watch_cmd", "live view; limits that stop the agent process"),
     "rules": ("agent_trace.cli.control_cmds", "validate the rules file (rules check)"),
     "pause": ("agent_trace.cli.control_cmds", "pause the agent at its next tool call"),
     "resume": ("agent_trace.cli.control_cmds", "let a paused agent go on"),

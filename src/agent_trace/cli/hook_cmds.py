@@ -120,6 +120,13 @@ def _hook(opts) -> int:
 def _enforce(store, sink, payload, call, source, recorded: bool) -> int:
     """Rules and pause at PreToolUse.  Unlike capture, this fails closed: a
     failure to evaluate denies the call (the engine says why)."""
+    from agent_trace.control.pause import is_paused
+    from agent_trace.control.policy import find_rules_file
+
+    cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
+    if not find_rules_file(cwd) and not is_paused(store, call["session"]):
+        sink.close()
+        return EXIT_OK  # nothing to enforce: the common case stays cheap
     from agent_trace.control.enforce import enforce
 
     out = enforce(store, sink, payload, call, source, payload.get("hook_event_name") or "PreToolUse")

@@ -9,7 +9,6 @@ recorded as a ``rule.decision`` event; a stop or kill also writes a
 from __future__ import annotations
 
 import os
-import signal
 
 from .. import event as ev
 from ..store.paths import Store
@@ -120,5 +119,5 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
     if d.action == "kill":
         pid = _agent_pid()
         if pid:
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, 15)  # SIGTERM (the signal module would import enum: 5 ms on the hook path)
     return out

@@ -164,9 +164,7 @@ def _check_totals(policy: dict, summary, st: dict, call: dict) -> list[Decision]
             out.append(Decision(lim["action"], "limits.tool_calls",
                                 f"tool-call limit of {lim['tool_calls']} reached"))
         if lim["duration_s"] is not None and summary.started:
-            from ..timefmt import parse_iso
-
-            elapsed = time.time() - parse_iso(summary.started)
+            elapsed = time.time() - ev.iso_to_epoch(summary.started)
             if elapsed > lim["duration_s"]:
                 out.append(Decision(lim["action"], "limits.duration",
                                     f"time limit of {lim['duration_s']:.0f}s reached ({elapsed:.0f}s)"))
