@@ -32,7 +32,7 @@ def lint(events, **cfg):
     linter = Linter(cfg or None)
     out = []
     for e in events:
-        out += linter.feed(e)
+        out += linter.feed(e) or []
     return out + linter.finish()
 
 

@@ -25,8 +25,9 @@ def record(tmp_path, rename=None):
 def test_explain_golden(tmp_path):
     record(tmp_path)
     out = run_cli("explain", SESSION).stdout.decode().splitlines()
-    assert out[0].startswith(f"Session {SESSION} (claude-code): ")
-    assert "2 phase(s), 8 tool call(s) (3 failed), 11 LLM call(s), $0.0842." in out[0]
+    assert out[0] == 'Phase 1: "do the scripted task"  [' + out[0].split("[", 1)[1]
+    assert out[-2].startswith(f"Session {SESSION} (claude-code): ")
+    assert "2 phase(s), 8 tool call(s) (3 failed), 11 LLM call(s), $0.0842." in out[-2]
     text = "\n".join(out)
     assert 'Phase 1: "do the scripted task"' in text
     assert "  Changed 1 file(s): notes.txt" in text

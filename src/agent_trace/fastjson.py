@@ -47,10 +47,11 @@ def loads(s: str | bytes):
         return json.loads(s)
     if isinstance(s, (bytes, bytearray)):
         s = s.decode("utf-8")
-    start = len(s) - len(s.lstrip(_WS))
+    # Stored lines start with "{" and end at the object: check before copying.
+    start = 0 if s[:1] not in _WS else len(s) - len(s.lstrip(_WS))
     try:
         obj, end = _scan(s, start)
-        if not s[end:].strip(_WS):
+        if end == len(s) or not s[end:].strip(_WS):
             return obj
     except Exception:
         pass  # the error path may import json; let json word the error

@@ -55,51 +55,43 @@ class Phase:
                                     if v - b["decisions"].get(k, 0)}
         return self
 
-    def _count(self, d: dict, key: str) -> None:
-        if key in d or len(d) < CAP:
-            d[key] = d.get(key, 0) + 1
+    def add_call(self, e: dict) -> None:
+        k = toolfacts.kind(e.get("tool"))
+        if k is None:
+            return
+        if k == "shell":
+            cmd = toolfacts.command(e)
+            if cmd:
+                self.commands_total += 1
+                if len(self.commands) < CAP:
+                    self.commands.append(cmd)
+            return
+        target = self.read if k == "read" else self.changed
+        for p in toolfacts.paths(e):
+            if p in target or len(target) < CAP:
+                target[p] = target.get(p, 0) + 1
 
-    def add(self, e: dict, calls: dict) -> None:
-        """Tool calls and results only (the rest is in the summary)."""
-        t = e.get("type")
-        if t == ev.TOOL_CALL:
-            k = toolfacts.kind(e.get("tool"))
-            if k == "read":
-                for p in toolfacts.paths(e):
-                    self._count(self.read, p)
-            elif k == "write":
-                for p in toolfacts.paths(e):
-                    self._count(self.changed, p)
-            elif k == "shell":
-                cmd = toolfacts.command(e)
-                if cmd:
-                    self.commands_total += 1
-                    if len(self.commands) < CAP:
-                        self.commands.append(cmd)
-        elif t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
-            failed = t == ev.TOOL_ERROR or e.get("status") == ev.ERROR
-            if not failed and not self._open_failures:
-                return
-            call = calls.get(e.get("tool_use_id")) or e
-            key = (e.get("tool") or call.get("tool"), _arg(call))
-            if failed:
-                self.failures_total += 1
-                err = e.get("error") or {}
-                msg = err.get("message", "") if isinstance(err, dict) else str(err)
-                f = {"tool": key[0], "arg": key[1], "error": _first_line(msg), "recovered": False}
-                if len(self.failures) < CAP:
-                    self.failures.append(f)
-                self._open_failures[key] = f
-            else:
-                f = self._open_failures.pop(key, None)
-                if f is None:
-                    # a different call of the same tool succeeding also counts as recovery
-                    for k in list(self._open_failures):
-                        if k[0] == key[0]:
-                            f = self._open_failures.pop(k)
-                            break
-                if f is not None:
-                    f["recovered"] = True
+    def add_end(self, e: dict, failed: bool, calls: dict) -> None:
+        call = calls.get(e.get("tool_use_id")) or e
+        key = (e.get("tool") or call.get("tool"), _arg(call))
+        if failed:
+            self.failures_total += 1
+            err = e.get("error") or {}
+            msg = err.get("message", "") if isinstance(err, dict) else str(err)
+            f = {"tool": key[0], "arg": key[1], "error": _first_line(msg), "recovered": False}
+            if len(self.failures) < CAP:
+                self.failures.append(f)
+            self._open_failures[key] = f
+            return
+        f = self._open_failures.pop(key, None)
+        if f is None:
+            # a different call of the same tool succeeding also counts as recovery
+            for k in list(self._open_failures):
+                if k[0] == key[0]:
+                    f = self._open_failures.pop(k)
+                    break
+        if f is not None:
+            f["recovered"] = True
 
 
 def _arg(call: dict):
@@ -129,6 +121,8 @@ def iter_phases(events, total: SessionSummary | None = None):
     total = total if total is not None else SessionSummary()
     calls: dict[str, dict] = {}  # open tool calls by tool_use_id (removed on result)
     phase = Phase(0, None, None, total)
+    add = total.add
+    TOOL_CALL, TOOL_RESULT, TOOL_ERROR, ERROR = ev.TOOL_CALL, ev.TOOL_RESULT, ev.TOOL_ERROR, ev.ERROR
     for e in events:
         t = e.get("type")
         if t == ev.USER_PROMPT and not e.get("agent_id"):
@@ -141,15 +135,18 @@ def iter_phases(events, total: SessionSummary | None = None):
                 if total.events > phase._begin["events"]:
                     yield phase.close()
                 phase = Phase(phase.index + 1, prompt, e.get("ts"), total)
-        total.add(e)
+        add(e)
         if phase.start is None:
             phase.start = e.get("ts")
-        if t == ev.TOOL_CALL:
-            if e.get("tool_use_id"):
-                calls[e["tool_use_id"]] = e
-            phase.add(e, calls)
-        elif t == ev.TOOL_RESULT or t == ev.TOOL_ERROR:
-            phase.add(e, calls)
+        if t == TOOL_CALL:
+            tid = e.get("tool_use_id")
+            if tid:
+                calls[tid] = e
+            phase.add_call(e)
+        elif t == TOOL_RESULT or t == TOOL_ERROR:
+            failed = t == TOOL_ERROR or e.get("status") == ERROR
+            if failed or phase._open_failures:
+                phase.add_end(e, failed, calls)
             calls.pop(e.get("tool_use_id"), None)
     if total.events > phase._begin["events"]:
         yield phase.close()

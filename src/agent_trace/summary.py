@@ -112,19 +112,24 @@ class SessionSummary:
 
     # -- feeding ------------------------------------------------------------
     def add(self, e: dict) -> None:
+        # The hottest function of every reader: one dict lookup per field.
         t = e.get("type")
         self.events += 1
-        self.by_type[t] = self.by_type.get(t, 0) + 1
+        by_type = self.by_type
+        by_type[t] = by_type.get(t, 0) + 1
         ts = e.get("ts")
         if ts:
-            if self.started is None or ts < self.started:
-                self.started = ts
-            if self.last is None or ts > self.last:
+            last = self.last
+            if last is None or ts > last:
                 self.last = ts
+                if self.started is None:
+                    self.started = ts
+            elif ts < self.started:  # out of order (imported transcript turns)
+                self.started = ts
         if self.session is None:
             self.session = e.get("session")
         src = e.get("source")
-        if src and src not in self.sources:
+        if src not in self.sources and src:
             self.sources.append(src)
         handler = _HANDLERS.get(t)
         if handler is not None:

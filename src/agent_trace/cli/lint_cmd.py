@@ -46,11 +46,11 @@ def _lint(args) -> int:
     linter = Linter(cfg, args.rule)
     stats = ReadStats()
     findings = []
-    prev = 0
-    for end, e in iter_events(path, stats, positions=True):
-        e["_bytes"] = end - prev  # lets size rules skip re-encoding payloads
-        prev = end
-        findings += linter.feed(e)
+    feed = linter.feed
+    for e in iter_events(path, stats):
+        found = feed(e)
+        if found:
+            findings += found
     findings += linter.finish()
     if args.json:
         print_json({"session": args.session, "findings": [f.as_dict() for f in findings],

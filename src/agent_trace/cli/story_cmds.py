@@ -48,20 +48,40 @@ def _note(stats: ReadStats) -> None:
 
 
 def _story(args, name: str) -> int:
+    """Streams: each phase is printed when it closes, so memory stays flat on
+    huge sessions; the session line comes last (it needs every event)."""
+    from agent_trace.encode import to_bytes
     from agent_trace.phases import iter_phases
-    from agent_trace.render.story import explain_lines, phase_dict, timeline_lines
+    from agent_trace.render.story import (TIMELINE_HEAD, explain_header, explain_outcome, explain_phase,
+                                          phase_dict, timeline_lines)
     from agent_trace.summary import SessionSummary
 
     path = open_store(args).resolve(args.session)
     stats = ReadStats()
     total = SessionSummary()
-    phases = [phase_dict(p) for p in iter_phases(iter_events(path, stats), total)]
+    out = sys.stdout
+    n = failed = recovered = 0
+    if args.json:
+        out.write('{"phases": [')
+    elif name == "timeline":
+        out.write(TIMELINE_HEAD + "\n")
+    for phase in iter_phases(iter_events(path, stats), total):
+        p = phase_dict(phase)
+        n += 1
+        failed += p["failures_total"]
+        recovered += p["recovered"]
+        if args.json:
+            out.write(("," if n > 1 else "") + "\n" + to_bytes(p).decode("utf-8"))
+        elif name == "explain":
+            out.write("\n".join(explain_phase(p, total.cwd)) + "\n\n")
+        else:
+            out.write("\n".join(timeline_lines([p], total.cwd)[1:]) + "\n")
     t = total.to_dict()
     if args.json:
-        print_json({"session": t["session"], "summary": t, "phases": phases})
-    else:
-        lines = explain_lines(phases, t, t.get("cwd")) if name == "explain" else timeline_lines(phases, t.get("cwd"))
-        sys.stdout.write("\n".join(lines) + "\n")
+        out.write('\n], "session": ' + to_bytes(t["session"]).decode() + ', "summary": '
+                  + to_bytes(t).decode("utf-8") + "}\n")
+    elif name == "explain":
+        out.write(explain_header(t, n) + "\n" + explain_outcome(t, failed, recovered) + "\n")
     _note(stats)
     return EXIT_OK
 

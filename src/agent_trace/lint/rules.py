@@ -86,12 +86,14 @@ def repeated_failure(e, st, cfg):
 @rule("reread", types=(ev.TOOL_CALL,), threshold=3)
 def reread(e, st, cfg):
     """The same file is read again and again without being changed in between."""
-    if e.get("type") != ev.TOOL_CALL:
-        return
-    for p in toolfacts.files_written(e):
-        st.pop(p, None)
-    if toolfacts.base_name(e.get("tool")) not in ("Read", "read_file", "read_text_file", "NotebookRead"):
-        return
+    tool = e.get("tool")
+    k = toolfacts.kind(tool)
+    if k == "write":
+        for p in toolfacts.paths(e):
+            st.pop(p, None)
+        return None
+    if k != "read" or toolfacts.base_name(tool) not in ("Read", "read_file", "read_text_file", "NotebookRead"):
+        return None
     for p in toolfacts.files_read(e):
         st[p] = st.get(p, 0) + 1
         if st[p] == cfg["threshold"]:
@@ -102,8 +104,9 @@ def reread(e, st, cfg):
 @rule("edit-revert", types=(ev.TOOL_CALL,))
 def edit_revert(e, st, cfg):
     """An edit undoes the previous edit of the same file."""
-    if e.get("type") != ev.TOOL_CALL or toolfacts.base_name(e.get("tool")) not in ("Edit", "replace", "edit_file"):
-        return
+    if toolfacts.kind(e.get("tool")) != "write" or \
+            toolfacts.base_name(e.get("tool")) not in ("Edit", "replace", "edit_file"):
+        return None
     inp = toolfacts.tool_input(e)
     path, old, new = inp.get("file_path") or inp.get("path"), inp.get("old_string"), inp.get("new_string")
     if not isinstance(path, str) or not isinstance(old, str) or not isinstance(new, str):
@@ -133,15 +136,26 @@ def huge_output(e, st, cfg):
     """A tool returned a very large output (it all goes into the model's context)."""
     if e.get("type") != ev.TOOL_RESULT:
         return
-    size = e.get("_bytes")  # the stored line's size, when the reader knows it: no re-encoding
-    if size is None:
-        data = e.get("data")
-        resp = data.get("tool_response") if isinstance(data, dict) else None
-        if resp is None:
-            return
-        size = len(resp) if isinstance(resp, str) else len(dumps(resp))
+    data = e.get("data")
+    resp = data.get("tool_response") if isinstance(data, dict) else None
+    if resp is None:
+        return None
+    if isinstance(resp, str):
+        size = len(resp)
+    else:
+        # flat payloads: their strings are the size (no re-encoding); nested ones are encoded
+        flat = resp.values() if isinstance(resp, dict) else resp if isinstance(resp, list) else None
+        size, nested = 0, flat is None
+        for v in flat or ():
+            if isinstance(v, str):
+                size += len(v)
+            elif isinstance(v, (dict, list)):
+                nested = True
+                break
+        if nested:
+            size = len(dumps(resp))
     if size <= cfg["max_chars"]:
-        return
+        return None
     size += sum(c.get("chars", 0) - c.get("kept", 0) for c in e.get("truncated") or ())
     if size > cfg["max_chars"]:
         return [Finding("huge-output", "warning", f"{e.get('tool')} returned {size:,} characters",

@@ -74,7 +74,8 @@ class Linter:
                                             if r.types is None or etype in r.types]
         return rules
 
-    def feed(self, e: dict) -> list[Finding]:
+    def feed(self, e: dict) -> list[Finding] | None:
+        """Findings for this event, or None."""
         self.index += 1
         t = e.get("type")
         rules = self._by_type.get(t)
@@ -88,7 +89,7 @@ class Linter:
                     f.index = self.index
                     f.event_id = e.get("id")
                 out = (out or []) + found
-        return out or []
+        return out
 
     def finish(self) -> list[Finding]:
         out = []

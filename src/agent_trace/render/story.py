@@ -41,50 +41,63 @@ def _list(items, cwd, limit=8) -> str:
     return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
 
 
-def explain_lines(phases: list[dict], total: dict, cwd: str | None) -> list[str]:
-    out = []
-    t = total
+def explain_header(t: dict, n_phases: int) -> str:
     cost = f", ${t['cost_usd']:.4f}" if t["llm_calls"] else ""
-    out.append(f"Session {t['session']} ({t.get('agent') or 'agent'}): {human_duration(t.get('duration_s'))}, "
-               f"{len(phases)} phase(s), {t['tool_calls']} tool call(s) ({t['tool_errors']} failed), "
-               f"{t['llm_calls']} LLM call(s){cost}.")
-    for p in phases:
-        head = f'"{cut(p["prompt"], 70)}"' if p["prompt"] else "(before the first prompt)"
-        pc = f", ${p['cost_usd']:.4f}" if p["llm_calls"] else ""
-        out.append("")
-        out.append(f"Phase {p['index']}: {head}  [{human_duration(p['duration_s'])}, "
-                   f"{p['tool_calls']} tool calls{pc}]")
-        if p["files_read"]:
-            out.append(f"  Read {len(p['files_read'])} file(s): {_list(p['files_read'], cwd)}")
-        if p["files_changed"]:
-            out.append(f"  Changed {len(p['files_changed'])} file(s): {_list(p['files_changed'], cwd)}")
-        if p["commands_total"]:
-            cmds = "; ".join(cut(c, 50) for c in p["commands"][:5])
-            more = p["commands_total"] - min(5, len(p["commands"]))
-            out.append(f"  Ran {p['commands_total']} command(s): {cmds}" + (f" (+{more} more)" if more else ""))
-        for f in p["failures"][:6]:
-            fate = "recovered later" if f["recovered"] else "not recovered"
-            arg = f" {cut(toolfacts.relative(f['arg'], cwd), 40)}" if f["arg"] else ""
-            out.append(f"  Failed: {f['tool']}{arg}: {cut(f['error'], 90)} ({fate})")
-        if p["failures_total"] > 6:
-            out.append(f"  ... and {p['failures_total'] - 6} more failure(s)")
-        for a in p["subagents"]:
-            out.append(f"  Subagent {a} worked in this phase.")
-        for k, v in p["decisions"].items():
-            out.append(f"  Rules: {v} call(s) {k}.")
-        if not (p["files_read"] or p["files_changed"] or p["commands_total"] or p["failures"]):
-            out.append(f"  {p['llm_calls']} LLM call(s), no file or shell activity.")
-    failed = sum(p["failures_total"] for p in phases)
-    recovered = sum(p["recovered"] for p in phases)
-    out.append("")
-    end = "ended" if t.get("ended") else "still open (or ended without a SessionEnd)"
-    reason = f" ({t['end_reason']})" if t.get("end_reason") else ""
-    out.append(f"Outcome: session {end}{reason}; {failed} failure(s), {recovered} recovered.")
+    return (f"Session {t['session']} ({t.get('agent') or 'agent'}): {human_duration(t.get('duration_s'))}, "
+            f"{n_phases} phase(s), {t['tool_calls']} tool call(s) ({t['tool_errors']} failed), "
+            f"{t['llm_calls']} LLM call(s){cost}.")
+
+
+def explain_phase(p: dict, cwd: str | None) -> list[str]:
+    out = []
+    head = f'"{cut(p["prompt"], 70)}"' if p["prompt"] else "(before the first prompt)"
+    pc = f", ${p['cost_usd']:.4f}" if p["llm_calls"] else ""
+    out.append(f"Phase {p['index']}: {head}  [{human_duration(p['duration_s'])}, "
+               f"{p['tool_calls']} tool calls{pc}]")
+    if p["files_read"]:
+        out.append(f"  Read {len(p['files_read'])} file(s): {_list(p['files_read'], cwd)}")
+    if p["files_changed"]:
+        out.append(f"  Changed {len(p['files_changed'])} file(s): {_list(p['files_changed'], cwd)}")
+    if p["commands_total"]:
+        cmds = "; ".join(cut(c, 50) for c in p["commands"][:5])
+        more = p["commands_total"] - min(5, len(p["commands"]))
+        out.append(f"  Ran {p['commands_total']} command(s): {cmds}" + (f" (+{more} more)" if more else ""))
+    for f in p["failures"][:6]:
+        fate = "recovered later" if f["recovered"] else "not recovered"
+        arg = f" {cut(toolfacts.relative(f['arg'], cwd), 40)}" if f["arg"] else ""
+        out.append(f"  Failed: {f['tool']}{arg}: {cut(f['error'], 90)} ({fate})")
+    if p["failures_total"] > 6:
+        out.append(f"  ... and {p['failures_total'] - 6} more failure(s)")
+    for a in p["subagents"]:
+        out.append(f"  Subagent {a} worked in this phase.")
+    for k, v in p["decisions"].items():
+        out.append(f"  Rules: {v} call(s) {k}.")
+    if not (p["files_read"] or p["files_changed"] or p["commands_total"] or p["failures"]):
+        out.append(f"  {p['llm_calls']} LLM call(s), no file or shell activity.")
     return out
 
 
+def explain_outcome(t: dict, failed: int, recovered: int) -> str:
+    end = "ended" if t.get("ended") else "still open (or ended without a SessionEnd)"
+    reason = f" ({t['end_reason']})" if t.get("end_reason") else ""
+    return f"Outcome: session {end}{reason}; {failed} failure(s), {recovered} recovered."
+
+
+def explain_lines(phases: list[dict], total: dict, cwd: str | None) -> list[str]:
+    """The whole explanation at once (for the MCP server and small sessions)."""
+    out = [explain_header(total, len(phases))]
+    for p in phases:
+        out += [""] + explain_phase(p, cwd)
+    out += ["", explain_outcome(total, sum(p["failures_total"] for p in phases),
+                                sum(p["recovered"] for p in phases))]
+    return out
+
+
+TIMELINE_HEAD = f"{'#':>3}  {'START':<12} {'DURATION':>9} {'TOOLS':>6} {'ERR':>4} {'LLM':>4} {'COST':>9}  PROMPT"
+
+
 def timeline_lines(phases: list[dict], cwd: str | None) -> list[str]:
-    out = [f"{'#':>3}  {'START':<12} {'DURATION':>9} {'TOOLS':>6} {'ERR':>4} {'LLM':>4} {'COST':>9}  PROMPT"]
+    out = [TIMELINE_HEAD]
     for p in phases:
         start = (p["start"] or "")[11:23]
         cost = f"${p['cost_usd']:.4f}" if p["llm_calls"] else "-"
