@@ -40,6 +40,8 @@ COMMANDS = {
     "resume": ("agent_trace.cli.control_cmds", "let a paused agent go on"),
     "postmortem": ("agent_trace.cli.control_cmds", "what a stop rule left behind"),
     "record": ("agent_trace.cli.record_cmd", "run an MCP server (stdio) behind a logging proxy"),
+    "proxy": ("agent_trace.cli.llm_cmds", "capture proxy for OpenAI/Anthropic-compatible APIs"),
+    "run": ("agent_trace.cli.llm_cmds", "run an agent (or a task corpus) with its LLM calls captured"),
     "setup": ("agent_trace.cli.setup_cmds", "install agent-strace hooks into an agent's settings"),
     "demo": ("agent_trace.cli.demo_cmd", "record a real demo session and replay it"),
 }
