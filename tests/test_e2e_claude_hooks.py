@@ -154,3 +154,42 @@ def test_mcp_server_through_record_lands_in_the_hook_session(project, tmp_path, 
     restored = json.loads((project / ".mcp.json").read_text())["mcpServers"]["echo"]
     assert restored == {"command": sys.executable,
                         "args": [str(REPO / "tests" / "support" / "mcp_echo_server.py")]}
+
+
+def test_run_puts_wire_calls_and_hook_events_in_one_session(project, tmp_path, trace_dir):
+    """agent-strace run -- claude ...: the LLM proxy sits between Claude Code and
+    the (scripted) API; hook events and wire captures land in Claude's session,
+    each API response counted once although it is seen twice."""
+    import subprocess
+
+    from support.claude_code import claude_env
+
+    exe = claude_bin()
+    home = tmp_path / "home"
+    home.mkdir()
+    assert run_cli("setup", "--project", str(project)).returncode == 0
+    steps = {PROMPT: [[{"tool": "Bash", "input": {"command": "echo wired", "description": "x"}}],
+                      [{"text": "Done."}]]}
+    with Stub(steps) as stub:
+        env = claude_env(home, stub.url, {"AGENT_TRACE_DIR": str(trace_dir)})
+        r = subprocess.run([sys.executable, "-m", "agent_trace", "run", "--", exe, "-p", PROMPT,
+                            "--output-format", "json", "--allowedTools", "Bash"],
+                           cwd=project, env=env, capture_output=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    session = json.loads(r.stdout)["session_id"]
+    events = read_session(trace_dir, session)
+    wire = [e for e in events if e["source"] == "llm-proxy"]
+    hooks = [e for e in events if e["source"] == "claude-code" and e["type"] == ev.TOOL_CALL]
+    assert hooks and [e["tool"] for e in hooks] == ["Bash"]
+    requests = [e for e in wire if e["type"] == ev.LLM_REQUEST]
+    responses = [e for e in wire if e["type"] == ev.LLM_RESPONSE]
+    assert len(requests) >= 2 and len(responses) >= 2
+    turn = [e for e in responses if e["data"].get("stop_reason") == "tool_use"]
+    assert turn and turn[0]["data"]["message"]["content"][0]["input"] == {"command": "echo wired",
+                                                                         "description": "x"}
+    assert all(e["usage"]["input"] == 1000 for e in turn)
+    # the same API response from the transcript import and from the wire: counted once
+    imported = {e["id"] for e in events if e["type"] == ev.LLM_RESPONSE and e["source"] == "claude-code"}
+    assert imported and imported <= {e["id"] for e in responses}
+    s = summarize(events)
+    assert s.llm_calls == len({e["id"] for e in events if e["type"] == ev.LLM_RESPONSE})
