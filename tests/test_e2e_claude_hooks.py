@@ -193,3 +193,31 @@ def test_run_puts_wire_calls_and_hook_events_in_one_session(project, tmp_path, t
     assert imported and imported <= {e["id"] for e in responses}
     s = summarize(events)
     assert s.llm_calls == len({e["id"] for e in events if e["type"] == ev.LLM_RESPONSE})
+
+
+def test_run_corpus_mode_with_follow_up_turns(project, tmp_path, trace_dir):
+    import os
+    import subprocess
+
+    from support.claude_code import claude_env
+
+    exe = claude_bin()
+    home = tmp_path / "home"
+    home.mkdir()
+    tasks = tmp_path / "tasks.txt"
+    tasks.write_text("# two tasks, two turns each\nfirst corpus task\n\nsecond corpus task\n")
+    steps = {"first corpus task": [[{"text": "one"}], [{"text": "one more"}]],
+             "second corpus task": [[{"text": "two"}], [{"text": "two more"}]]}
+    with Stub(steps) as stub:
+        env = claude_env(home, stub.url, {"AGENT_TRACE_DIR": str(trace_dir),
+                                          "PATH": f"{os.path.dirname(exe)}:{os.environ['PATH']}"})
+        r = subprocess.run([sys.executable, "-m", "agent_trace", "run", "--agent", "claude", "--tasks", str(tasks),
+                            "--turns", "2"], cwd=project, env=env, capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout[r.stdout.index(b"{"):])["tasks"]
+    assert [t["turns"] for t in summary] == [2, 2] and all(t["exit_codes"] == [0, 0] for t in summary)
+    assert summary[0]["session"] != summary[1]["session"]
+    for n, t in enumerate(summary, 1):
+        wire = [e for e in read_session(trace_dir, t["session"]) if e["type"] == ev.LLM_REQUEST]
+        stamped = {(e["data"].get("task"), e["data"].get("turn")) for e in wire}
+        assert {(n, 1), (n, 2)} <= stamped

@@ -190,3 +190,23 @@ def test_async_sdk_and_session_header(trace_dir):
                 return await client.chat.completions.create(model="m", messages=[])
             asyncio.run(main())
     assert llm_events(trace_dir, "from-header")[1][0]["usage"]["output"] == 30
+
+
+def test_client_disconnect_mid_stream_leaves_a_partial_response(trace_dir):
+    import http.client
+    import time
+
+    with OpenAIStub(mode="drip") as up, proxy_for(up.url, trace_dir) as px:
+        conn = http.client.HTTPConnection("127.0.0.1", px.port)
+        conn.request("POST", "/v1/chat/completions", '{"model": "m-gone", "stream": true, "messages": []}',
+                     {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        assert r.status == 200
+        r.read1(65536)  # the first bytes of the stream
+        conn.sock.close()  # the client goes away while the model is still talking
+        conn.close()
+        time.sleep(1.0)
+    reqs, resps = llm_events(trace_dir)
+    (gone,) = [r for r in resps if r["model"] == "m-gone"]
+    assert gone["status"] == "error" and gone["data"]["partial"]
+    assert gone["error"]["message"].startswith("client disconnected")

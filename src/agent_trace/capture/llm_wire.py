@@ -71,7 +71,8 @@ class LlmObserver:
         self.default_session = default_session
         self.forced_session = forced_session
         self.upstream = upstream
-        self.context = context or {}  # task/turn stamped on every call (the run wrapper updates it)
+        # task/turn stamped on every call; the run wrapper updates this very dict
+        self.context = context if context is not None else {}
         self.calls: dict[int, _Call] = {}
         self.pending: list[dict] = []
 
