@@ -16,6 +16,11 @@ try:
 except ImportError:  # pragma: no cover - every CPython build we support has it
     _json = None
 
+    def scanner(text, index):  # noqa: D103 - same contract as the C scanner
+        import json
+
+        return json.JSONDecoder().raw_decode(text, index)
+
 
 def _raise_constant(name):
     return {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}[name]
@@ -35,6 +40,7 @@ _WS = " \t\n\r"
 
 if _json is not None:
     _scan = _json.make_scanner(_Ctx())
+    scanner = _scan  # (text, index) -> (value, end); raises StopIteration on bad input
     _encode = _json.make_encoder(
         None, None, _json.encode_basestring, None, ":", ",", False, False, True
     )

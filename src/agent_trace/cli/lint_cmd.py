@@ -47,7 +47,7 @@ def _lint(args) -> int:
     stats = ReadStats()
     findings = []
     feed = linter.feed
-    for e in iter_events(path, stats):
+    for e in iter_events(path, stats, sizes=True):
         found = feed(e)
         if found:
             findings += found

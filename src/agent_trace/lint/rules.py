@@ -8,6 +8,10 @@ from ..fastjson import dumps
 from .registry import Finding, rule
 
 
+_READ_FILE_TOOLS = frozenset({"Read", "read_file", "read_text_file", "NotebookRead"})
+_EDIT_TOOLS = frozenset({"Edit", "replace", "edit_file"})
+
+
 def _key(e: dict) -> str:
     """A call's identity: tool plus its input, canonical."""
     inp = toolfacts.tool_input(e)
@@ -40,12 +44,20 @@ def loop(e, st, cfg):
     hist, runs = a["hist"], a["runs"]
     call = [e.get("tool"), toolfacts.tool_input(e)]  # lists: the state round-trips through JSON
     n = len(hist)
-    for p in range(1, cfg["max_period"] + 1):
-        runs[p] = runs[p] + 1 if n >= p and hist[n - p] == call else 0
+    max_period, threshold = cfg["max_period"], cfg["threshold"]
+    hit = False
+    for p in range(1, max_period + 1):
+        if n >= p and hist[n - p] == call:
+            runs[p] += 1
+            hit = hit or runs[p] >= p * (threshold - 1)
+        else:
+            runs[p] = 0
     hist.append(call)
-    if len(hist) > cfg["max_period"] * cfg["threshold"]:
+    if n >= max_period * threshold:
         del hist[0]
-    for p in range(1, cfg["max_period"] + 1):
+    if not hit:
+        return None
+    for p in range(1, max_period + 1):
         if runs[p] >= p * (cfg["threshold"] - 1) and len(hist) >= p * cfg["threshold"]:
             cycle = hist[-p:]
             if p > 1 and any(cycle[i] == cycle[j] for i in range(p) for j in range(i + 1, p)):
@@ -87,13 +99,13 @@ def repeated_failure(e, st, cfg):
 def reread(e, st, cfg):
     """The same file is read again and again without being changed in between."""
     tool = e.get("tool")
-    k = toolfacts.kind(tool)
-    if k == "write":
-        for p in toolfacts.paths(e):
-            st.pop(p, None)
-        return None
-    if k != "read" or toolfacts.base_name(tool) not in ("Read", "read_file", "read_text_file", "NotebookRead"):
-        return None
+    if tool not in _READ_FILE_TOOLS:
+        k = toolfacts.kind(tool)
+        if k == "write":
+            for p in toolfacts.paths(e):
+                st.pop(p, None)
+        if k != "read" or not tool.startswith("mcp__") or toolfacts.base_name(tool) not in _READ_FILE_TOOLS:
+            return None
     for p in toolfacts.files_read(e):
         st[p] = st.get(p, 0) + 1
         if st[p] == cfg["threshold"]:
@@ -104,8 +116,9 @@ def reread(e, st, cfg):
 @rule("edit-revert", types=(ev.TOOL_CALL,))
 def edit_revert(e, st, cfg):
     """An edit undoes the previous edit of the same file."""
-    if toolfacts.kind(e.get("tool")) != "write" or \
-            toolfacts.base_name(e.get("tool")) not in ("Edit", "replace", "edit_file"):
+    tool = e.get("tool")
+    if tool not in _EDIT_TOOLS and not (tool and tool.startswith("mcp__")
+                                        and toolfacts.base_name(tool) in _EDIT_TOOLS):
         return None
     inp = toolfacts.tool_input(e)
     path, old, new = inp.get("file_path") or inp.get("path"), inp.get("old_string"), inp.get("new_string")
@@ -136,6 +149,9 @@ def huge_output(e, st, cfg):
     """A tool returned a very large output (it all goes into the model's context)."""
     if e.get("type") != ev.TOOL_RESULT:
         return
+    size = e.get("_bytes")  # the stored line's length, when the reader was asked for it
+    if size is not None and size <= cfg["max_chars"]:
+        return None  # the whole line is small: so is the output
     data = e.get("data")
     resp = data.get("tool_response") if isinstance(data, dict) else None
     if resp is None:
