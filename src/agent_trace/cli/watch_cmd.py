@@ -33,7 +33,7 @@ def run(name: str, argv: list[str]) -> int:
 
 
 def _watch(args, p) -> int:
-    from agent_trace.control.watch import Limits, Watcher, record_kill, run_child, stop_process
+    from agent_trace.control.watch import TICK_S, Limits, Watcher, record_kill, run_child, stop_process
     from agent_trace.sink import open_sink
     from agent_trace.timefmt import parse_duration
 
@@ -84,7 +84,7 @@ def _watch(args, p) -> int:
             if args.pid and not os.path.exists(f"/proc/{args.pid}"):
                 watcher.poll()
                 return EXIT_OK
-            time.sleep(0.05)
+            time.sleep(TICK_S)
     except KeyboardInterrupt:
         if child is not None:
             stop_process(child.pid, True, args.grace)
