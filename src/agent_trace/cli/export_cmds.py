@@ -7,18 +7,64 @@ import sys
 from agent_trace.encode import to_bytes
 from agent_trace.store.reader import ReadStats, iter_events
 
-from . import EXIT_OK
+from . import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from .parsing import add_session, guarded, open_store, parser
 
-FORMATS = ("jsonl", "json")
+FORMATS = ("jsonl", "json", "otlp")
 
 
 def run(name: str, argv: list[str]) -> int:
-    p = parser("export", "Write a session out: jsonl (one event per line) or json (an array).")
+    p = parser("export", "Write a session out: jsonl (one event per line), json (an array), or otlp "
+                         "(OpenTelemetry GenAI spans to an OTLP/HTTP endpoint, or as OTLP/JSON to stdout/-o).")
     add_session(p)
     p.add_argument("--format", "-f", choices=FORMATS, default="jsonl")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
-    return _export(p.parse_args(argv))
+    p.add_argument("--endpoint", metavar="URL", help="otlp: the collector (http://localhost:4318)")
+    p.add_argument("--protocol", choices=("http/json", "http/protobuf"), default="http/json")
+    p.add_argument("--header", action="append", default=[], metavar="K=V", help="otlp: extra request header")
+    p.add_argument("--content", action="store_true", help="otlp: include tool arguments/results and messages")
+    p.add_argument("--retries", type=int, default=4, help="otlp: retries on 429/5xx/unreachable (default 4)")
+    args = p.parse_args(argv)
+    if args.format == "otlp":
+        return guarded(_otlp)(args)
+    return _export(args)
+
+
+def _otlp(args) -> int:
+    from agent_trace.export.otlp import ExportError, request_body, send
+    from agent_trace.export.otlp_spans import SpanBuilder
+
+    path = open_store(args).resolve(args.session)
+    stats = ReadStats()
+    b = SpanBuilder(content=args.content)
+    for e in iter_events(path, stats):
+        b.add(e)
+    spans = b.spans()
+    if not args.endpoint:
+        data = to_bytes(request_body(spans), indent=2) + b"\n"
+        if args.output:
+            with open(args.output, "wb") as f:
+                f.write(data)
+        else:
+            sys.stdout.buffer.write(data)
+        return EXIT_OK
+    headers = {}
+    for h in args.header:
+        if "=" not in h:
+            sys.stderr.write(f"agent-strace export: --header wants K=V, got {h!r}\n")
+            return EXIT_USAGE
+        k, v = h.split("=", 1)
+        headers[k.strip()] = v.strip()
+    try:
+        n = send(args.endpoint, spans, args.protocol, headers, retries=args.retries)
+    except ExportError as e:
+        sys.stderr.write(f"agent-strace export: {e}\n")
+        return EXIT_ERROR
+    print(f"exported {n} span(s) of session {b.session} to {args.endpoint} ({args.protocol})")
+    note = stats.note()
+    if note:
+        sys.stderr.write(note + "\n")
+    return EXIT_OK
 
 
 @guarded

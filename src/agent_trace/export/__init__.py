@@ -1,0 +1,1 @@
+"""Exporters: the log in other systems' formats (OTLP traces ...)."""

@@ -1,0 +1,236 @@
+"""A session as OpenTelemetry spans, following the GenAI semantic conventions.
+
+* ``invoke_agent {agent}``: one span per session, and one per subagent (child
+  of the session span); ``gen_ai.conversation.id`` is the session id.
+* ``chat {model}``: one span per LLM response (``gen_ai.provider.name``,
+  ``gen_ai.request.model``, ``gen_ai.response.model/id/finish_reasons``,
+  ``gen_ai.usage.*`` including cache read and creation).
+* ``execute_tool {name}``: one span per tool call, from the call to its result
+  (``gen_ai.tool.name``, the agent's own ``gen_ai.tool.call.id``); failures set
+  ``error.type`` and an error status.
+* MCP requests: ``{method} {target}`` spans with ``mcp.method.name``,
+  ``jsonrpc.request.id`` and ``mcp.session.id``.
+* Rule decisions become span events on the agent span.
+
+Message and tool content is added only with ``content=True``, as the
+conventions ask.  Ids are derived from the session and event ids, so
+exporting the same session twice gives the same spans (no duplicates).
+
+A span here is a plain dict in the OTLP/JSON shape (hex ids, string
+nanoseconds, enum numbers); :mod:`.otlp` sends it as JSON or protobuf.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from .. import event as ev
+
+SPAN_KIND_INTERNAL, SPAN_KIND_CLIENT = 1, 3
+STATUS_OK, STATUS_ERROR = 1, 2
+
+
+def trace_id(session: str) -> str:
+    return hashlib.sha256(f"trace\0{session}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def span_id(session: str, key: str) -> str:
+    return hashlib.sha256(f"span\0{session}\0{key}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _ns(ts: str) -> int:
+    return int(round(ev.iso_to_epoch(ts) * 1_000_000_000))
+
+
+def attr(key: str, value) -> dict:
+    if isinstance(value, bool):
+        v = {"boolValue": value}
+    elif isinstance(value, int):
+        v = {"intValue": str(value)}  # int64 is a string in OTLP/JSON
+    elif isinstance(value, float):
+        v = {"doubleValue": value}
+    elif isinstance(value, (list, tuple)):
+        v = {"arrayValue": {"values": [attr("_", x)["value"] for x in value]}}
+    else:
+        v = {"stringValue": str(value)}
+    return {"key": key, "value": v}
+
+
+def provider(model: str | None, source: str | None) -> str:
+    m = (model or "").lower()
+    if m.startswith("claude") or source == "claude-code":
+        return "anthropic"
+    if m.startswith(("gpt", "o1", "o3", "o4", "text-embedding", "codex")) or source == "codex":
+        return "openai"
+    if m.startswith("gemini") or source == "gemini":
+        return "gcp.gemini"
+    return "unknown"
+
+
+class SpanBuilder:
+    """Feed events in log order; :meth:`spans` returns the finished spans."""
+
+    def __init__(self, content: bool = False):
+        self.content = content
+        self.session: str | None = None
+        self.agent: str | None = None
+        self.first: str | None = None
+        self.last: str | None = None
+        self.out: list[dict] = []
+        self.calls: dict[str, dict] = {}
+        self.mcp: dict[tuple, dict] = {}
+        self.agents: dict[str, dict] = {}  # agent_id -> {"type", "first", "last"}
+        self.root_events: list[dict] = []
+        self.root_error: str | None = None
+
+    def _parent(self, e: dict) -> str:
+        aid = e.get("agent_id")
+        return span_id(self.session, f"agent:{aid}") if aid else span_id(self.session, "root")
+
+    def _span(self, key: str, name: str, start: str, end: str, e: dict, attrs: list, kind=SPAN_KIND_INTERNAL,
+              error: str | None = None, parent: str | None = None) -> dict:
+        s = {"traceId": trace_id(self.session), "spanId": span_id(self.session, key),
+             "parentSpanId": parent if parent is not None else self._parent(e), "name": name, "kind": kind,
+             "startTimeUnixNano": str(_ns(start)), "endTimeUnixNano": str(max(_ns(start), _ns(end))),
+             "attributes": attrs,
+             "status": {"code": STATUS_ERROR, "message": error} if error else {"code": STATUS_OK}}
+        self.out.append(s)
+        return s
+
+    def add(self, e: dict) -> None:
+        if self.session is None:
+            self.session = e.get("session")
+        ts = e.get("ts")
+        if ts:
+            self.first = ts if self.first is None or ts < self.first else self.first
+            self.last = ts if self.last is None or ts > self.last else self.last
+        if self.agent is None and e.get("source") in ("claude-code", "codex", "gemini"):
+            self.agent = e["source"]
+        aid = e.get("agent_id")
+        if aid:
+            a = self.agents.setdefault(aid, {"type": e.get("agent_type"), "first": ts, "last": ts})
+            a["type"] = a["type"] or e.get("agent_type")
+            a["first"] = min(a["first"], ts) if ts else a["first"]
+            a["last"] = max(a["last"], ts) if ts else a["last"]
+        t = e.get("type")
+        if t == ev.TOOL_CALL and e.get("tool_use_id"):
+            self.calls[e["tool_use_id"]] = e
+        elif t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
+            self._tool(self.calls.pop(e.get("tool_use_id"), None), e)
+        elif t == ev.LLM_RESPONSE:
+            self._chat(e)
+        elif t == ev.MCP_MESSAGE:
+            self._mcp(e)
+        elif t == ev.RULE_DECISION:
+            data = e.get("data") if isinstance(e.get("data"), dict) else {}
+            self.root_events.append({"timeUnixNano": str(_ns(ts)), "name": f"rule.{e.get('status')}",
+                                     "attributes": [attr("rule", e.get("name") or "?"),
+                                                    attr("reason", data.get("reason") or ""),
+                                                    attr("gen_ai.tool.name", e.get("tool") or "")]})
+        elif t == ev.SESSION_END and e.get("status") == ev.ERROR:
+            err = e.get("error") or {}
+            self.root_error = err.get("message") if isinstance(err, dict) else "error"
+
+    def _tool(self, call: dict | None, end: dict) -> None:
+        first = call or end
+        tool = end.get("tool") or first.get("tool") or "?"
+        start_ts = first.get("ts")
+        end_ts = end.get("ts")
+        d = end.get("duration_ms")
+        if call is None and isinstance(d, (int, float)):
+            start_ts = ev.now_iso(ev.iso_to_epoch(end_ts) - d / 1000)
+        attrs = [attr("gen_ai.operation.name", "execute_tool"), attr("gen_ai.tool.name", tool),
+                 attr("gen_ai.tool.type", "extension" if tool.startswith("mcp__") else "function"),
+                 attr("gen_ai.conversation.id", self.session)]
+        if first.get("tool_use_id"):
+            attrs.append(attr("gen_ai.tool.call.id", first["tool_use_id"]))
+        error = None
+        if end.get("type") == ev.TOOL_ERROR or end.get("status") == ev.ERROR:
+            err = end.get("error") or {}
+            error = (err.get("message") if isinstance(err, dict) else str(err)) or "tool failed"
+            attrs.append(attr("error.type", "tool_error"))
+        if self.content:
+            from ..encode import to_bytes
+
+            data = first.get("data") if isinstance(first.get("data"), dict) else {}
+            if data.get("tool_input") is not None:
+                attrs.append(attr("gen_ai.tool.call.arguments", to_bytes(data["tool_input"]).decode()))
+            rdata = end.get("data") if isinstance(end.get("data"), dict) else {}
+            if rdata.get("tool_response") is not None:
+                attrs.append(attr("gen_ai.tool.call.result", to_bytes(rdata["tool_response"]).decode()[:65536]))
+        self._span(f"tool:{first.get('tool_use_id') or end.get('id')}", f"execute_tool {tool}", start_ts, end_ts,
+                   end, attrs, error=error)
+
+    def _chat(self, e: dict) -> None:
+        data = e.get("data") if isinstance(e.get("data"), dict) else {}
+        model = e.get("model") or "unknown"
+        end_ts = e.get("ts")
+        d = e.get("duration_ms")
+        start_ts = ev.now_iso(ev.iso_to_epoch(end_ts) - d / 1000) if isinstance(d, (int, float)) else end_ts
+        attrs = [attr("gen_ai.operation.name", "chat"), attr("gen_ai.provider.name", provider(model, e.get("source"))),
+                 attr("gen_ai.request.model", model), attr("gen_ai.response.model", model),
+                 attr("gen_ai.conversation.id", self.session)]
+        if data.get("message_id"):
+            attrs.append(attr("gen_ai.response.id", data["message_id"]))
+        if data.get("stop_reason"):
+            attrs.append(attr("gen_ai.response.finish_reasons", [data["stop_reason"]]))
+        u = e.get("usage") or {}
+        for ours, theirs in (("input", "gen_ai.usage.input_tokens"), ("output", "gen_ai.usage.output_tokens"),
+                             ("cache_read", "gen_ai.usage.cache_read.input_tokens"),
+                             ("cache_write", "gen_ai.usage.cache_creation.input_tokens")):
+            if ours in u:
+                attrs.append(attr(theirs, u[ours]))
+        error = None
+        if e.get("status") == ev.ERROR:
+            err = e.get("error") or {}
+            error = err.get("message", "error") if isinstance(err, dict) else str(err)
+            attrs.append(attr("error.type", (err.get("type") if isinstance(err, dict) else None) or "llm_error"))
+        if self.content and data.get("content") is not None:
+            from ..encode import to_bytes
+
+            attrs.append(attr("gen_ai.output.messages", to_bytes(
+                [{"role": "assistant", "parts": data["content"]}]).decode()[:65536]))
+        self._span(f"chat:{e.get('id')}", f"chat {model}", start_ts, end_ts, e, attrs, SPAN_KIND_CLIENT, error)
+
+    def _mcp(self, e: dict) -> None:
+        direction = e.get("direction")
+        if e.get("name") == "request":
+            self.mcp[(direction, e.get("rpc_id"))] = e
+            return
+        if e.get("name") != "response":
+            return
+        other = "server->client" if direction == "client->server" else "client->server"
+        req = self.mcp.pop((other, e.get("rpc_id")), None)
+        if req is None:
+            return
+        method = req.get("method") or "?"
+        params = (req.get("data") or {}).get("params") if isinstance(req.get("data"), dict) else None
+        target = params.get("name") if isinstance(params, dict) and isinstance(params.get("name"), str) else ""
+        attrs = [attr("mcp.method.name", method), attr("jsonrpc.request.id", str(req.get("rpc_id"))),
+                 attr("mcp.session.id", self.session)]
+        if target:
+            attrs.append(attr("gen_ai.tool.name", target))
+        error = (e.get("error") or {}).get("message") if e.get("status") == ev.ERROR else None
+        if error:
+            attrs.append(attr("error.type", str((e.get("error") or {}).get("code") or "jsonrpc_error")))
+        self._span(f"mcp:{req.get('id')}", f"{method} {target}".strip(), req.get("ts"), e.get("ts"), e, attrs,
+                   SPAN_KIND_CLIENT, error)
+
+    def spans(self) -> list[dict]:
+        if self.session is None:
+            return []
+        agent = self.agent or "agent"
+        root = self._span("root", f"invoke_agent {agent}", self.first, self.last, {}, [
+            attr("gen_ai.operation.name", "invoke_agent"), attr("gen_ai.agent.name", agent),
+            attr("gen_ai.conversation.id", self.session), attr("gen_ai.provider.name", provider(None, self.agent))],
+            error=self.root_error, parent="")
+        root["events"] = self.root_events
+        for aid, a in self.agents.items():
+            self._span(f"agent:{aid}", f"invoke_agent {a['type'] or aid}", a["first"], a["last"], {}, [
+                attr("gen_ai.operation.name", "invoke_agent"), attr("gen_ai.agent.id", aid),
+                attr("gen_ai.agent.name", a["type"] or aid), attr("gen_ai.conversation.id", self.session)],
+                parent=root["spanId"])
+        for s in self.out:
+            if not s["parentSpanId"]:
+                del s["parentSpanId"]
+        return self.out
