@@ -11,7 +11,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install -q -e '.[dev,otlp]'
+.venv/bin/python -m pip install -q -e '.[dev,otlp,parquet]'
 
 # Real Claude Code for the end-to-end tests (the tests install it on demand too).
 CLAUDE_VERSION=${AGENT_STRACE_CLAUDE_VERSION:-2.1.328}

@@ -10,7 +10,7 @@ from agent_trace.store.reader import ReadStats, iter_events
 from . import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from .parsing import add_session, guarded, open_store, parser
 
-FORMATS = ("jsonl", "json", "otlp")
+FORMATS = ("jsonl", "json", "csv", "otlp", "parquet")
 
 
 def run(name: str, argv: list[str]) -> int:
@@ -24,10 +24,61 @@ def run(name: str, argv: list[str]) -> int:
     p.add_argument("--header", action="append", default=[], metavar="K=V", help="otlp: extra request header")
     p.add_argument("--content", action="store_true", help="otlp: include tool arguments/results and messages")
     p.add_argument("--retries", type=int, default=4, help="otlp: retries on 429/5xx/unreachable (default 4)")
+    p.add_argument("--anonymize", action="store_true",
+                   help="pseudonymise usernames, home paths, hostnames and emails (consistently)")
+    p.add_argument("--hub", metavar="OWNER/NAME", help="write a dataset folder and push it to the Hugging Face Hub")
+    p.add_argument("--dry-run", action="store_true", help="hub: write exactly what would be pushed, push nothing")
+    p.add_argument("--allow-secrets", action="store_true", help="datasets: export even if the secret scan hits")
     args = p.parse_args(argv)
+    if args.hub or args.format == "parquet":
+        return guarded(_dataset)(args)
     if args.format == "otlp":
         return guarded(_otlp)(args)
     return _export(args)
+
+
+def _dataset(args) -> int:
+    import os
+    import tempfile
+
+    from agent_trace.export.dataset import DatasetError, build, push
+
+    path = open_store(args).resolve(args.session)
+    anonymizer = _anonymizer(args)
+    try:
+        if args.hub:
+            folder = args.output or tempfile.mkdtemp(prefix="agent-strace-dataset-")
+            info = build(path, folder, anonymizer, args.allow_secrets)
+            if args.dry_run:
+                print(f"dry run: {info['rows']} LLM call(s), {info['events']} events written to {folder}; "
+                      f"nothing pushed")
+                for f in info["files"]:
+                    print(f"  {os.path.relpath(f, folder)}")
+                return EXIT_OK
+            url = push(folder, args.hub, os.environ.get("HF_TOKEN"))
+            print(f"pushed {info['rows']} LLM call(s) to {args.hub}: {url}")
+            return EXIT_OK
+        if not args.output or not args.output.endswith(".parquet"):
+            sys.stderr.write("agent-strace export: --format parquet needs -o FILE.parquet\n")
+            return EXIT_USAGE
+        folder = tempfile.mkdtemp(prefix="agent-strace-dataset-")
+        info = build(path, folder, anonymizer, args.allow_secrets)
+        os.replace(os.path.join(folder, "data", "llm_calls.parquet"), args.output)
+        log = args.output[: -len(".parquet")] + ".session.jsonl"
+        os.replace(info["files"][1], log)
+        print(f"{info['rows']} LLM call(s) -> {args.output}; session log -> {log}")
+        return EXIT_OK
+    except DatasetError as e:
+        sys.stderr.write(f"agent-strace export: {e}\n")
+        return EXIT_ERROR
+
+
+def _anonymizer(args):
+    if not args.anonymize:
+        return None
+    from agent_trace.export.anonymize import Anonymizer
+
+    return Anonymizer()
 
 
 def _otlp(args) -> int:
@@ -37,8 +88,9 @@ def _otlp(args) -> int:
     path = open_store(args).resolve(args.session)
     stats = ReadStats()
     b = SpanBuilder(content=args.content)
+    anonymizer = _anonymizer(args)
     for e in iter_events(path, stats):
-        b.add(e)
+        b.add(anonymizer.event(e) if anonymizer else e)
     spans = b.spans()
     if not args.endpoint:
         data = to_bytes(request_body(spans), indent=2) + b"\n"
@@ -72,13 +124,22 @@ def _export(args) -> int:
     path = open_store(args).resolve(args.session)
     stats = ReadStats()
     out = open(args.output, "wb") if args.output else sys.stdout.buffer
+    anonymizer = _anonymizer(args)
+    events = iter_events(path, stats)
+    if anonymizer:
+        events = (anonymizer.event(e) for e in events)
     try:
-        if args.format == "jsonl":
-            for e in iter_events(path, stats):
+        if args.format == "csv":
+            from agent_trace.export.tables import csv_rows
+
+            for row in csv_rows(events):
+                out.write(row.encode("utf-8", "backslashreplace"))
+        elif args.format == "jsonl":
+            for e in events:
                 out.write(to_bytes(e) + b"\n")
         else:
             out.write(b"[")
-            for i, e in enumerate(iter_events(path, stats)):
+            for i, e in enumerate(events):
                 out.write((b",\n" if i else b"\n") + to_bytes(e))
             out.write(b"\n]\n")
         out.flush()
