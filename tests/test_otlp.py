@@ -173,3 +173,36 @@ def test_protobuf_encoding_round_trips():
     assert list(attrs["gen_ai.response.finish_reasons"].array_value.values)[0].string_value == "stop"
     with pytest.raises(ExportError):
         send("http://127.0.0.1:9", [], "grpc")  # no spans: nothing sent, but the protocol is still checked
+
+
+def test_follow_exports_as_events_arrive_until_the_session_ends(trace_dir):
+    import subprocess
+    import sys
+    import time
+
+    from agent_trace import event as ev
+    from agent_trace.sink import FileSink
+    from agent_trace.store import Store
+
+    sink = FileSink(Store(str(trace_dir)))
+    sink.emit(ev.make_event(ev.SESSION_START, "live", "claude-code", data={"cwd": "/p"}))
+    rec = Receiver()
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "agent_trace", "export", "live", "--format", "otlp",
+                              "--endpoint", rec.url, "--follow"], stdout=subprocess.PIPE,
+                             env={**__import__("os").environ, "AGENT_TRACE_DIR": str(trace_dir)})
+        time.sleep(1.0)
+        first = len(rec.bodies)
+        sink.emit(ev.make_event(ev.TOOL_CALL, "live", "claude-code", tool="Bash", tool_use_id="t1"))
+        sink.emit(ev.make_event(ev.TOOL_RESULT, "live", "claude-code", tool="Bash", tool_use_id="t1", status="ok"))
+        deadline = time.time() + 5
+        while len(rec.bodies) == first and time.time() < deadline:
+            time.sleep(0.05)
+        assert len(rec.bodies) > first  # exported while the session was still running
+        sink.emit(ev.make_event(ev.SESSION_END, "live", "claude-code", data={"reason": "exit"}))
+        assert p.wait(10) == 0
+    finally:
+        rec.close()
+    names = [s["name"] for _, body, _ in rec.bodies
+             for s in json.loads(body)["resourceSpans"][0]["scopeSpans"][0]["spans"]]
+    assert names.count("execute_tool Bash") == 1 and "invoke_agent claude-code" in names

@@ -24,6 +24,8 @@ def run(name: str, argv: list[str]) -> int:
     p.add_argument("--header", action="append", default=[], metavar="K=V", help="otlp: extra request header")
     p.add_argument("--content", action="store_true", help="otlp: include tool arguments/results and messages")
     p.add_argument("--retries", type=int, default=4, help="otlp: retries on 429/5xx/unreachable (default 4)")
+    p.add_argument("--follow", action="store_true",
+                   help="otlp: keep exporting as events arrive, until the session ends (Ctrl-C to stop)")
     p.add_argument("--anonymize", action="store_true",
                    help="pseudonymise usernames, home paths, hostnames and emails (consistently)")
     p.add_argument("--hub", metavar="OWNER/NAME", help="write a dataset folder and push it to the Hugging Face Hub")
@@ -89,6 +91,11 @@ def _otlp(args) -> int:
     stats = ReadStats()
     b = SpanBuilder(content=args.content)
     anonymizer = _anonymizer(args)
+    if args.follow:
+        if not args.endpoint:
+            sys.stderr.write("agent-strace export: --follow needs --endpoint\n")
+            return EXIT_USAGE
+        return _otlp_follow(args, path, b, anonymizer)
     for e in iter_events(path, stats):
         b.add(anonymizer.event(e) if anonymizer else e)
     spans = b.spans()
@@ -120,6 +127,39 @@ def _otlp(args) -> int:
 
 
 @guarded
+def _otlp_follow(args, path, b, anonymizer) -> int:
+    """Tail the session; every 0.5 s, export what finished (ids are stable, so
+    updated agent spans replace their earlier versions)."""
+    import time
+
+    from agent_trace.export.otlp import ExportError, send
+
+    headers = dict(h.split("=", 1) for h in args.header if "=" in h)
+    offset, total, ended = 0, 0, False
+    try:
+        while not ended:
+            stats = ReadStats()
+            fed = False
+            for e in iter_events(path, stats, start=offset):
+                b.add(anonymizer.event(e) if anonymizer else e)
+                fed = True
+                ended = ended or e.get("type") == "session.end"
+            offset = stats.end
+            if fed:
+                spans = b.take_finished()
+                total += send(args.endpoint, spans, args.protocol, headers, retries=args.retries)
+                print(f"exported {len(spans)} span(s) ({total} so far)", flush=True)
+            if not ended:
+                time.sleep(0.5)
+    except ExportError as e:
+        sys.stderr.write(f"agent-strace export: {e}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        pass
+    print(f"session {b.session} ended: {total} span export(s) in all")
+    return EXIT_OK
+
+
 def _export(args) -> int:
     path = open_store(args).resolve(args.session)
     stats = ReadStats()

@@ -82,6 +82,7 @@ class SpanBuilder:
         self.agents: dict[str, dict] = {}  # agent_id -> {"type", "first", "last"}
         self.root_events: list[dict] = []
         self.root_error: str | None = None
+        self._taken = 0
 
     def _parent(self, e: dict) -> str:
         aid = e.get("agent_id")
@@ -217,20 +218,32 @@ class SpanBuilder:
                    SPAN_KIND_CLIENT, error)
 
     def spans(self) -> list[dict]:
+        """Every span so far: finished tool/chat/MCP spans plus the agent spans
+        as they stand now (re-sending them later extends them: same ids)."""
         if self.session is None:
             return []
+        done = self.out
+        self.out = []
         agent = self.agent or "agent"
         root = self._span("root", f"invoke_agent {agent}", self.first, self.last, {}, [
             attr("gen_ai.operation.name", "invoke_agent"), attr("gen_ai.agent.name", agent),
             attr("gen_ai.conversation.id", self.session), attr("gen_ai.provider.name", provider(None, self.agent))],
             error=self.root_error, parent="")
-        root["events"] = self.root_events
+        root["events"] = list(self.root_events)
+        del root["parentSpanId"]
         for aid, a in self.agents.items():
             self._span(f"agent:{aid}", f"invoke_agent {a['type'] or aid}", a["first"], a["last"], {}, [
                 attr("gen_ai.operation.name", "invoke_agent"), attr("gen_ai.agent.id", aid),
                 attr("gen_ai.agent.name", a["type"] or aid), attr("gen_ai.conversation.id", self.session)],
                 parent=root["spanId"])
-        for s in self.out:
-            if not s["parentSpanId"]:
-                del s["parentSpanId"]
-        return self.out
+        agents, self.out = self.out, done
+        return done + agents
+
+    def take_finished(self) -> list[dict]:
+        """For continuous export: tool/chat/MCP spans finished since the last
+        call, plus the agent spans as they stand (same ids: they are updated)."""
+        everything = self.spans()
+        n_done = len(self.out)
+        new_done = self.out[self._taken:]
+        self._taken = n_done
+        return new_done + everything[n_done:]
