@@ -126,7 +126,6 @@ def _otlp(args) -> int:
     return EXIT_OK
 
 
-@guarded
 def _otlp_follow(args, path, b, anonymizer) -> int:
     """Tail the session; every 0.5 s, export what finished (ids are stable, so
     updated agent spans replace their earlier versions)."""
@@ -160,6 +159,7 @@ def _otlp_follow(args, path, b, anonymizer) -> int:
     return EXIT_OK
 
 
+@guarded
 def _export(args) -> int:
     path = open_store(args).resolve(args.session)
     stats = ReadStats()
