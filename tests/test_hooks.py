@@ -166,6 +166,16 @@ def copy_transcripts(tmp_path):
     return main
 
 
+def record_with_transcripts(tmp_path):
+    """Feed the fixture payloads through the real hook, transcripts laid out
+    as Claude Code does, so the session has its LLM turns too."""
+    main = copy_transcripts(tmp_path)
+    for p in fixture_payloads():
+        if "transcript_path" in p:
+            p["transcript_path"] = str(main)
+        run_cli("hook", input=json.dumps(p).encode())
+
+
 def expected_responses():
     ids = {}
     for name in ("transcript-main.jsonl", "transcript-subagent-agent-ad3d745db96c336ff.jsonl"):

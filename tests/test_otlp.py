@@ -13,16 +13,12 @@ import pytest
 from agent_trace.export.otlp import ExportError, request_body, send, to_protobuf
 from agent_trace.export.otlp_spans import SpanBuilder, attr
 
-from conftest import fixture_payloads, run_cli
-from test_hooks import SESSION, copy_transcripts
+from conftest import run_cli
+from test_hooks import SESSION, record_with_transcripts
 
 
 def record(tmp_path):
-    main = copy_transcripts(tmp_path)
-    for p in fixture_payloads():
-        if "transcript_path" in p:
-            p["transcript_path"] = str(main)
-        run_cli("hook", input=json.dumps(p).encode())
+    record_with_transcripts(tmp_path)
 
 
 class Receiver:

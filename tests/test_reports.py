@@ -7,16 +7,12 @@ from agent_trace.sink import FileSink
 from agent_trace.store import Store
 from agent_trace.summary import percentile
 
-from conftest import fixture_payloads, run_cli
-from test_hooks import SESSION, copy_transcripts
+from conftest import run_cli
+from test_hooks import SESSION, record_with_transcripts
 
 
 def record(tmp_path):
-    main = copy_transcripts(tmp_path)
-    for p in fixture_payloads():
-        if "transcript_path" in p:
-            p["transcript_path"] = str(main)
-        run_cli("hook", input=json.dumps(p).encode())
+    record_with_transcripts(tmp_path)
 
 
 def test_reports_agree_on_the_same_session(tmp_path):

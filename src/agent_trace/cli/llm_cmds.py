@@ -66,8 +66,6 @@ def _new_session(label: str) -> str:
 
 
 def _proxy(args) -> int:
-    import signal
-
     from agent_trace.capture.llm_wire import LlmObserver
     from agent_trace.proxy.http_forward import ReverseProxy
     from agent_trace.sink import open_sink
@@ -81,17 +79,7 @@ def _proxy(args) -> int:
         return EXIT_USAGE
     sys.stderr.write(f"agent-strace: proxying {args.upstream} at {proxy.url}\n")
     sys.stderr.flush()
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        proxy.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        proxy.close()
+    proxy.serve_until_signal()
     return EXIT_OK
 
 

@@ -48,7 +48,6 @@ def run(name: str, argv: list[str]) -> int:
 
 
 def _http(args, sink, session: str, tool_events: bool) -> int:
-    import signal
     from urllib.parse import urlsplit
 
     from agent_trace import event as ev
@@ -67,17 +66,9 @@ def _http(args, sink, session: str, tool_events: bool) -> int:
                             data={"upstream": args.url, "listen": proxy.url}))
     sys.stderr.write(f"agent-strace: proxying {args.url} at {proxy.url}{path} (session {session})\n")
     sys.stderr.flush()
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     try:
-        proxy.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        proxy.serve_until_signal()
     finally:
-        proxy.close()
         sink.emit(ev.make_event(ev.SESSION_END, session, "mcp-http", name=args.name,
                                 data={"upstream": args.url}))
     return EXIT_OK

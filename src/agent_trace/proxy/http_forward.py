@@ -277,6 +277,21 @@ class ReverseProxy:
         self.fast_handoff()
         self.server.serve_forever()
 
+    def serve_until_signal(self) -> None:
+        """Serve in this thread until Ctrl-C or SIGTERM, then :meth:`close`."""
+        import signal
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            self.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.close()
+
     def stop(self) -> None:
         self.server.shutdown()
         self.close()
