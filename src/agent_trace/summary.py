@@ -135,12 +135,6 @@ class SessionSummary:
         if handler is not None:
             handler(self, e)
 
-    def _tool(self, name: str | None) -> list:
-        rec = self.tools.get(name or "?")
-        if rec is None:
-            rec = self.tools[name or "?"] = [0, 0, 0.0, 0]
-        return rec
-
     def _on_session_start(self, e):
         data = e.get("data")
         if isinstance(data, dict) and self.cwd is None and isinstance(data.get("cwd"), str):
@@ -162,21 +156,30 @@ class SessionSummary:
 
     def _on_tool_call(self, e):
         self.tool_calls += 1
-        self._tool(e.get("tool"))[0] += 1
+        name = e.get("tool") or "?"
+        rec = self.tools.get(name)
+        if rec is None:
+            rec = self.tools[name] = [0, 0, 0.0, 0]
+        rec[0] += 1
         tid = e.get("tool_use_id")
         if tid:
-            self._open_calls.add(str(tid))
+            self._open_calls.add(tid if type(tid) is str else str(tid))
 
     def _on_tool_end(self, e):
+        # per-result hot path: locals and exact type checks, no helper calls
+        name = e.get("tool") or "?"
+        rec = self.tools.get(name)
+        if rec is None:
+            rec = self.tools[name] = [0, 0, 0.0, 0]
         tid = e.get("tool_use_id")
-        rec = self._tool(e.get("tool"))
-        if tid and str(tid) in self._open_calls:
-            self._open_calls.discard(str(tid))
+        if tid is not None and type(tid) is not str:
+            tid = str(tid)
+        if tid and tid in self._open_calls:
+            self._open_calls.discard(tid)
         else:  # a result without a call: count the call it stands for
             self.tool_calls += 1
             rec[0] += 1
-        failed = e.get("type") == ev.TOOL_ERROR or e.get("status") == ev.ERROR
-        if failed:
+        if e.get("type") == ev.TOOL_ERROR or e.get("status") == ev.ERROR:
             self.tool_errors += 1
             rec[1] += 1
             err = e.get("error")
@@ -187,13 +190,13 @@ class SessionSummary:
                 if key in self.errors or len(self.errors) < 20:
                     self.errors[key] = self.errors.get(key, 0) + 1
         d = e.get("duration_ms")
-        if isinstance(d, (int, float)) and not isinstance(d, bool):
+        if type(d) is int or type(d) is float:
             rec[2] += d
             rec[3] += 1
-            hist = self.durations.get(e.get("tool") or "?")
+            hist = self.durations.get(name)
             if hist is None:
-                hist = self.durations[e.get("tool") or "?"] = {}
-            b = _bucket(d)
+                hist = self.durations[name] = {}
+            b = _BUCKETS.get(d) or _bucket(d)
             hist[b] = hist.get(b, 0) + 1
 
     def _on_llm_response(self, e):

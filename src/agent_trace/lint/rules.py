@@ -27,16 +27,13 @@ def _failed(e):
     return e.get("type") == ev.TOOL_ERROR or e.get("status") == ev.ERROR
 
 
-@rule("loop", types=(ev.TOOL_CALL, ev.TOOL_RESULT, ev.TOOL_ERROR), threshold=4, max_period=3)
+@rule("loop", types=(ev.TOOL_CALL,), threshold=4, max_period=3)
 def loop(e, st, cfg):
     """The agent repeats the same tool call (or a short cycle of calls) over and over.
 
-    Hook traces alternate call/result; only calls count (results stand in for
-    calls from sources that log results alone), per agent.  For each period p,
-    ``runs[p]`` counts how many calls in a row equal the call p before them,
-    so checking is a few comparisons per call."""
-    if e.get("type") != ev.TOOL_CALL and e.get("tool_use_id"):
-        return
+    Only calls count, per agent, so the call/result alternation of hook traces
+    does not hide a loop.  For each period p, ``runs[p]`` counts how many calls
+    in a row equal the call p before them: a few comparisons per call."""
     agent = e.get("agent_id") or ""
     a = st.get(agent)
     if a is None:
