@@ -62,6 +62,7 @@ def percentile(hist: dict, p: float) -> float | None:
     return _bucket_value(int(max(hist, key=int)))
 
 _PRICES: PriceTable | None = None
+RECENT_IDS = 4096  # memory stays flat however many LLM calls a session has
 
 
 def prices() -> PriceTable:
@@ -108,7 +109,9 @@ class SessionSummary:
         self.durations: dict[str, dict] = {}  # tool -> {bucket: count}
         self.errors: dict[str, int] = {}  # first line of an error message -> count (top 20 kept)
         self._open_calls: set[str] = set()  # tool_use_ids called, awaiting result
-        self._llm_ids: set[str] = set()
+        # recent LLM response ids (insertion-ordered, capped): the same response
+        # seen twice (wire capture and transcript import) arrives within a turn
+        self._llm_ids: dict[str, None] = {}
 
     # -- feeding ------------------------------------------------------------
     def add(self, e: dict) -> None:
@@ -203,7 +206,9 @@ class SessionSummary:
         eid = e.get("id")
         if eid in self._llm_ids:
             return
-        self._llm_ids.add(eid)
+        self._llm_ids[eid] = None
+        if len(self._llm_ids) > RECENT_IDS:
+            del self._llm_ids[next(iter(self._llm_ids))]
         self.llm_calls += 1
         model = e.get("model") or "unknown"
         m = self.models.get(model)
@@ -270,7 +275,7 @@ class SessionSummary:
             m["cost_usd"] = round(m["cost_usd"], 6)
         if resumable:
             d["_open_calls"] = sorted(self._open_calls)
-            d["_llm_ids"] = sorted(self._llm_ids)
+            d["_llm_ids"] = list(self._llm_ids)
         return d
 
     @classmethod
@@ -280,7 +285,7 @@ class SessionSummary:
             if k in d:
                 setattr(s, k, d[k])
         s._open_calls = set(d.get("_open_calls", ()))
-        s._llm_ids = set(d.get("_llm_ids", ()))
+        s._llm_ids = dict.fromkeys(d.get("_llm_ids", ()))
         return s
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 
+from agent_trace.encode import to_bytes
 from agent_trace.store.reader import ReadStats, iter_events
 
 from . import EXIT_CHECK, EXIT_OK, EXIT_USAGE
-from .parsing import add_json, guarded, open_store, parser, print_json
+from .parsing import add_json, guarded, open_store, parser
 
 
 def run(name: str, argv: list[str]) -> int:
@@ -45,21 +46,32 @@ def _lint(args) -> int:
     path = open_store(args).resolve(args.session)
     linter = Linter(cfg, args.rule)
     stats = ReadStats()
-    findings = []
+    out = sys.stdout
+    count = 0
+
+    def emit(found):  # findings are written as they are found: memory stays flat
+        nonlocal count
+        for f in found:
+            if args.json:
+                out.write(("," if count else "") + "\n" + to_bytes(f.as_dict()).decode("utf-8"))
+            else:
+                where = f"#{f.index}" if f.index else ""
+                out.write(f"{f.severity:<8} {f.rule:<17} {where:<8} {f.message}\n")
+            count += 1
+
+    if args.json:
+        out.write('{"session": ' + to_bytes(args.session).decode() + ', "findings": [')
     feed = linter.feed
     for e in iter_events(path, stats, sizes=True):
         found = feed(e)
         if found:
-            findings += found
-    findings += linter.finish()
+            emit(found)
+    emit(linter.finish())
     if args.json:
-        print_json({"session": args.session, "findings": [f.as_dict() for f in findings],
-                    "skipped": stats.as_dict()})
+        out.write('\n], "skipped": ' + to_bytes(stats.as_dict()).decode() + "}\n")
     else:
-        for f in findings:
-            where = f"#{f.index}" if f.index else ""
-            print(f"{f.severity:<8} {f.rule:<17} {where:<8} {f.message}")
-        print(f"{len(findings)} finding(s) from {len(linter.rules)} rule(s)")
+        out.write(f"{count} finding(s) from {len(linter.rules)} rule(s)\n")
+    findings = count
     note = stats.note()
     if note:
         sys.stderr.write(note + "\n")

@@ -187,6 +187,8 @@ def runaway_cost(e, st, cfg):
     if eid in seen:
         return None
     seen[eid] = True
+    if len(seen) > 4096:  # recent ids only: a duplicate arrives within a turn
+        del seen[next(iter(seen))]
     u = e["usage"]
     st["usd"] = st.get("usd", 0.0) + (prices().cost(e.get("model"), u) or 0.0)
     if st["usd"] > cfg["max_usd"] and not st.get("cost_done"):
