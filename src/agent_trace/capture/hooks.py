@@ -57,8 +57,6 @@ GEMINI_EVENTS = {
     "AfterModel": ev.LLM_RESPONSE,
 }
 
-SOURCES = ("claude-code", "codex", "gemini")
-
 
 def canonical_name(name: str) -> str:
     """``pre-tool-use`` / ``pre_tool_use`` / ``PreToolUse`` -> ``PreToolUse``."""

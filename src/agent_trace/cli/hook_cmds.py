@@ -124,12 +124,13 @@ def _enforce(store, sink, payload, call, source, recorded: bool) -> int:
     from agent_trace.control.policy import find_rules_file
 
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
-    if not find_rules_file(cwd) and not is_paused(store, call["session"]):
+    rules_file = find_rules_file(cwd)
+    if not rules_file and not is_paused(store, call["session"]):
         sink.close()
         return EXIT_OK  # nothing to enforce: the common case stays cheap
     from agent_trace.control.enforce import enforce
 
-    out = enforce(store, sink, payload, call, source, payload.get("hook_event_name") or "PreToolUse")
+    out = enforce(store, sink, payload, call, source, payload.get("hook_event_name") or "PreToolUse", rules_file)
     if out is not None:
         from agent_trace.fastjson import dumps
 

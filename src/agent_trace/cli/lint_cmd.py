@@ -66,7 +66,6 @@ def _lint(args) -> int:
         found = feed(e)
         if found:
             emit(found)
-    emit(linter.finish())
     if args.json:
         out.write('\n], "skipped": ' + to_bytes(stats.as_dict()).decode() + "}\n")
     else:

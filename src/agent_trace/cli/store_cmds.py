@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from agent_trace.store.index import list_sessions, summarize_file
+from agent_trace.store.index import list_sessions, session_row, summarize_file
 from agent_trace.timefmt import human_duration
 
 from . import EXIT_OK
@@ -64,12 +64,7 @@ def _inspect(args) -> int:
     store = open_store(args)
     path = store.resolve(args.session)
     entry = summarize_file(path)
-    s = dict(entry["state"])
-    s.pop("_open_calls", None)
-    s.pop("_llm_ids", None)
-    s["file"] = path
-    s["bytes"] = entry["size"]
-    s["skipped"] = entry["skipped"]
+    s = session_row(entry, path)
     if args.json:
         print_json(s)
         return EXIT_OK

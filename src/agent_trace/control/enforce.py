@@ -15,7 +15,7 @@ from ..store.paths import Store
 from . import pause
 from .answer import hook_output
 from .engine import STATUS, Decision, decide
-from .policy import PolicyError, find_rules_file, load
+from .policy import PolicyError, load
 
 POSTMORTEM_EVENTS = 20
 
@@ -74,10 +74,11 @@ def _agent_pid() -> int | None:
     return None
 
 
-def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_name: str):
+def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_name: str,
+            rules_file: str | None):
+    """``rules_file`` is what :func:`find_rules_file` found for this hook (or None)."""
     session = call["session"]
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
-    rules_file = find_rules_file(cwd)
     policy = None
     if rules_file:
         try:

@@ -24,12 +24,11 @@ class Finding:
 
 
 class Rule:
-    __slots__ = ("name", "fn", "doc", "defaults", "severity", "end", "types")
+    __slots__ = ("name", "fn", "doc", "defaults", "severity", "types")
 
     def __init__(self, name: str, fn, doc: str, defaults: dict, severity: str = "warning", types=None):
         self.name, self.fn, self.doc, self.defaults, self.severity = name, fn, doc, defaults, severity
         self.types = types  # event types the rule looks at (None: all)
-        self.end = None  # optional fn(state, cfg) -> findings, after the last event
 
 
 RULES: dict[str, Rule] = {}
@@ -42,16 +41,6 @@ def rule(name: str, severity: str = "warning", types=None, **defaults):
     def wrap(fn):
         RULES[name] = Rule(name, fn, (fn.__doc__ or "").strip().splitlines()[0], defaults, severity,
                            frozenset(types) if types else None)
-        return fn
-
-    return wrap
-
-
-def at_end(name: str):
-    """Register ``fn(state, cfg)`` to run after the session's last event."""
-
-    def wrap(fn):
-        RULES[name].end = fn
         return fn
 
     return wrap

@@ -90,10 +90,3 @@ class Linter:
                     f.event_id = e.get("id")
                 out = (out or []) + found
         return out
-
-    def finish(self) -> list[Finding]:
-        out = []
-        for r in self.rules:
-            if r.end is not None:
-                out += list(r.end(self.state[r.name], self.cfg[r.name]) or ())
-        return out

@@ -78,6 +78,16 @@ def summarize_file(path: str, entry: dict | None = None) -> dict:
     }
 
 
+def session_row(entry: dict, path: str) -> dict:
+    """An index entry as reports show it: the summary without its resume
+    state, plus the file, its size and what reading it skipped."""
+    row = {k: v for k, v in entry["state"].items() if k not in ("_open_calls", "_llm_ids")}
+    row["file"] = path
+    row["bytes"] = entry["size"]
+    row["skipped"] = entry.get("skipped", {})
+    return row
+
+
 def list_sessions(store: Store, *, write_cache: bool = True) -> list[dict]:
     """Summaries of every session, newest first (by last event time)."""
     index_path = os.path.join(store.subdir("index"), "sessions.json")
@@ -102,14 +112,6 @@ def list_sessions(store: Store, *, write_cache: bool = True) -> list[dict]:
             _save(index_path, fresh)
         except OSError:
             pass  # a read-only store still lists, just slower next time
-    rows = []
-    for name, entry in fresh.items():
-        state = dict(entry["state"])
-        state.pop("_open_calls", None)
-        state.pop("_llm_ids", None)
-        state["file"] = os.path.join(store.sessions_dir, name)
-        state["bytes"] = entry["size"]
-        state["skipped"] = entry.get("skipped", {})
-        rows.append(state)
+    rows = [session_row(entry, os.path.join(store.sessions_dir, name)) for name, entry in fresh.items()]
     rows.sort(key=lambda r: (r.get("last") or "", r.get("session") or ""), reverse=True)
     return rows

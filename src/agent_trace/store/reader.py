@@ -15,7 +15,6 @@ Contract
 
 from __future__ import annotations
 
-import os
 import time
 
 from .. import event as ev
@@ -141,8 +140,3 @@ def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = Fa
             time.sleep(poll)
         if pending.strip():
             stats.torn += 1
-
-
-def read_tail_offset(path: str) -> int:
-    """Size of the file now: start here to follow only new events."""
-    return os.path.getsize(path)
