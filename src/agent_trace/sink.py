@@ -7,6 +7,8 @@ callers that must fail open wrap it (see :func:`emit_fail_open`).
 
 * :class:`FileSink` appends to the local store (encode -> append).
 * :class:`MemorySink` keeps events in a list, for tests.
+* :class:`agent_trace.remote.delivery.ShippingSink` appends locally and
+  delivers to an ``agent-strace server`` (``AGENT_STRACE_ENDPOINT``).
 """
 
 from __future__ import annotations
@@ -76,6 +78,19 @@ def emit_fail_open(sink, events, what: str = "agent-strace") -> bool:
         return False
 
 
-def open_sink(store: Store):
-    """The sink capture sources should use for ``store``."""
-    return FileSink(store)
+def open_sink(store: Store, *, detached: bool = False):
+    """The sink capture sources should use for ``store``.
+
+    With ``AGENT_STRACE_ENDPOINT`` set, events are also delivered to that
+    server (see :mod:`agent_trace.remote`): by a background thread, or, with
+    ``detached=True`` (short-lived hook processes), by a forked shipper that
+    does not hold the caller up."""
+    from .remote.config import endpoint
+
+    url = endpoint()
+    if url is None:
+        return FileSink(store)
+    from .remote.config import token
+    from .remote.delivery import ShippingSink
+
+    return ShippingSink(store, url, token(), detached=detached)

@@ -43,6 +43,10 @@ COMMANDS = {
     "proxy": ("agent_trace.cli.llm_cmds", "capture proxy for OpenAI/Anthropic-compatible APIs"),
     "run": ("agent_trace.cli.llm_cmds", "run an agent (or a task corpus) with its LLM calls captured"),
     "setup": ("agent_trace.cli.setup_cmds", "install agent-strace hooks into an agent's settings"),
+    "server": ("agent_trace.cli.server_cmds", "collector for remote capture and OTLP, with the web dashboard"),
+    "ui": ("agent_trace.cli.server_cmds", "the web dashboard over the local store"),
+    "push": ("agent_trace.cli.server_cmds", "deliver spooled events to AGENT_STRACE_ENDPOINT now"),
+    "share": ("agent_trace.cli.server_cmds", "one session as a self-contained offline HTML page"),
     "demo": ("agent_trace.cli.demo_cmd", "record a real demo session and replay it"),
 }
 

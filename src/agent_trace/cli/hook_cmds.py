@@ -105,7 +105,7 @@ def _hook(opts) -> int:
     source = "claude-code" if opts["cli"] in ("claude", "claude-code") else opts["cli"]
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
     store = Store(resolve_root(opts["trace_dir"], cwd))
-    sink = open_sink(store)
+    sink = open_sink(store, detached=True)
     events = events_from_hook(payload, opts["event"], source)
     recorded = emit_fail_open(sink, events, "agent-strace hook")
     name = events[0].get("name")

@@ -178,19 +178,11 @@ def _tree(args) -> int:
 
 
 def _session_tree(path: str) -> dict:
-    from agent_trace.summary import SessionSummary
+    from agent_trace.session_view import session_view
 
-    main = SessionSummary()
-    agents: dict[str, dict] = {}
-    for e in iter_events(path):
-        main.add(e)
-        aid = e.get("agent_id")
-        if aid:
-            a = agents.setdefault(aid, {"agent_id": aid, "agent_type": None, "summary": SessionSummary()})
-            a["agent_type"] = a["agent_type"] or e.get("agent_type")
-            a["summary"].add(e)
-    subs = [{"agent_id": a["agent_id"], "agent_type": a["agent_type"], "tool_calls": a["summary"].tool_calls,
-             "tool_errors": a["summary"].tool_errors, "llm_calls": a["summary"].llm_calls}
-            for a in agents.values()]
-    return {"session": main.session, "agent": main.agent, "title": main.title, "tool_calls": main.tool_calls,
-            "tool_errors": main.tool_errors, "duration_s": main.duration_s(), "subagents": subs}
+    v = session_view(path, series=False)
+    m = v["summary"]
+    return {"session": m["session"], "agent": m["agent"], "title": m["title"], "tool_calls": m["tool_calls"],
+            "tool_errors": m["tool_errors"], "duration_s": m["duration_s"],
+            "subagents": [{k: a[k] for k in ("agent_id", "agent_type", "tool_calls", "tool_errors", "llm_calls")}
+                          for a in v["subagents"]]}

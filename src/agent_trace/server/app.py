@@ -1,0 +1,326 @@
+"""The server's HTTP surface: ingest (events, OTLP traces and logs), the
+dashboard's read API with live updates (SSE), and the dashboard's files.
+
+Security: when a token is set every route but ``/healthz`` needs it, as a
+bearer header or as the cookie a browser gets by opening ``/?token=...``
+once.  :func:`check_bind` refuses to listen beyond loopback without one.
+Request bodies have a size limit, before and after gzip.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import os
+import threading
+import time
+import urllib.parse
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+
+from .. import __version__
+from ..store.paths import SessionNotFound, Store
+from . import api, otlp_in
+from .ingest import Ingestor
+
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+COOKIE = "agent_strace_token"
+LIVE_POLL_S = 0.2
+KEEPALIVE_S = 15.0
+STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
+          "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
+          "/static/app.css": ("app.css", "text/css; charset=utf-8")}
+
+
+class ConfigError(Exception):
+    pass
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    if not token and not is_loopback(host):
+        raise ConfigError(f"listening on {host} needs a token: pass --token or set AGENT_STRACE_TOKEN "
+                          "(without one, bind to 127.0.0.1)")
+
+
+def web_file(name: str) -> bytes:
+    return resources.files("agent_trace").joinpath("web", name).read_bytes()
+
+
+class Collector:
+    """The server's state: store, ingestor, settings; one per process."""
+
+    def __init__(self, store: Store, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
+                 ingest: bool = True):
+        self.store = store
+        self.token = token
+        self.max_body = max_body
+        self.ingestor = Ingestor(store) if ingest else None
+        self.stopping = threading.Event()
+        self.received = 0
+
+
+def make_server(collector: Collector, host: str, port: int) -> ThreadingHTTPServer:
+    check_bind(host, collector.token)
+    handler = type("BoundHandler", (Handler,), {"collector": collector})
+    cls = ThreadingHTTPServer
+    if ":" in host:
+        import socket
+
+        cls = type("Server6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
+    srv = cls((host, port), handler)
+    srv.daemon_threads = True
+    return srv
+
+
+class Handler(BaseHTTPRequestHandler):
+    collector: Collector
+    protocol_version = "HTTP/1.1"
+    server_version = f"agent-strace/{__version__}"
+
+    def log_message(self, fmt, *args):  # quiet; errors are answered, not logged
+        pass
+
+    # -- plumbing -------------------------------------------------------------
+    def _send(self, code: int, body: bytes, ctype: str = "application/json", headers: dict | None = None):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, code: int, obj) -> None:
+        self._send(code, json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace"))
+
+    def _error(self, code: int, message: str) -> None:
+        self._json(code, {"error": message})
+
+    def _authorized(self) -> bool:
+        token = self.collector.token
+        if not token:
+            return True
+        given = None
+        auth = self.headers.get("Authorization") or ""
+        if auth.lower().startswith("bearer "):
+            given = auth[7:].strip()
+        if given is None:
+            for part in (self.headers.get("Cookie") or "").split(";"):
+                k, _, v = part.strip().partition("=")
+                if k == COOKIE:
+                    given = urllib.parse.unquote(v)
+        return given is not None and hmac.compare_digest(given.encode(), token.encode())
+
+    def _body(self) -> bytes | None:
+        """The request body (gunzipped), or None after answering an error."""
+        length = self.headers.get("Content-Length")
+        if length is None:
+            self.close_connection = True
+            self._error(411, "Content-Length required")
+            return None
+        try:
+            n = int(length)
+        except ValueError:
+            self.close_connection = True
+            self._error(400, "bad Content-Length")
+            return None
+        limit = self.collector.max_body
+        if n > limit:
+            self.close_connection = True  # do not read it
+            self._error(413, f"body of {n} bytes is over the {limit}-byte limit")
+            return None
+        data = self.rfile.read(n)
+        enc = (self.headers.get("Content-Encoding") or "").lower()
+        if enc == "gzip":
+            try:
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                data = d.decompress(data, limit * 8)
+                if d.unconsumed_tail:
+                    self._error(413, f"body is over {limit * 8} bytes uncompressed")
+                    return None
+            except zlib.error as e:
+                self._error(400, f"bad gzip body: {e}")
+                return None
+        elif enc not in ("", "identity"):
+            self._error(415, f"unsupported Content-Encoding {enc!r}")
+            return None
+        return data
+
+    # -- routes ---------------------------------------------------------------
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        params = dict(urllib.parse.parse_qsl(url.query))
+        path = url.path
+        if path == "/healthz":
+            return self._json(200, {"ok": True, "version": __version__})
+        if self.collector.token and "token" in params and path in STATIC:
+            # a browser's first visit: trade the query token for a cookie
+            if hmac.compare_digest(params["token"].encode(), self.collector.token.encode()):
+                cookie = f"{COOKIE}={urllib.parse.quote(params['token'])}; HttpOnly; SameSite=Strict; Path=/"
+                return self._send(303, b"", "text/plain", {"Location": path, "Set-Cookie": cookie})
+        if not self._authorized():
+            return self._error(401, "missing or wrong token")
+        try:
+            if path in STATIC:
+                name, ctype = STATIC[path]
+                return self._send(200, web_file(name), ctype)
+            if path == "/api/sessions":
+                return self._json(200, api.sessions(self.collector.store, params))
+            if path == "/api/live":
+                return self._live_list()
+            if path.startswith("/api/sessions/"):
+                parts = path[len("/api/sessions/"):].split("/")
+                ref = urllib.parse.unquote(parts[0])
+                sub = parts[1] if len(parts) > 1 else ""
+                if sub == "":
+                    return self._json(200, api.session(self.collector.store, ref))
+                if sub == "events":
+                    return self._json(200, api.events_page(self.collector.store, ref,
+                                                           _int(params.get("from"), 0),
+                                                           min(5000, _int(params.get("limit"), api.PAGE))))
+                if sub == "live":
+                    return self._live_session(ref, _int(params.get("from"), 0))
+        except SessionNotFound as e:
+            return self._error(404, str(e))
+        self._error(404, f"no such page: {path}")
+
+    def do_POST(self):
+        path = urllib.parse.urlsplit(self.path).path
+        if not self._authorized():
+            self.close_connection = True
+            return self._error(401, "missing or wrong token")
+        if self.collector.ingestor is None:
+            return self._error(404, "this server does not accept events (agent-strace ui is read-only)")
+        if path not in ("/v1/events", "/v1/traces", "/v1/logs"):
+            return self._error(404, f"no such endpoint: {path}")
+        body = self._body()
+        if body is None:
+            return
+        if path == "/v1/events":
+            counts = self.collector.ingestor.add_lines(body)
+            self.collector.received += counts["accepted"]
+            return self._json(200, counts)
+        kind = path.rsplit("/", 1)[1]
+        ctype = self.headers.get("Content-Type") or "application/json"
+        try:
+            data = otlp_in.decode(kind, body, ctype)
+            events = otlp_in.events_from_traces(data) if kind == "traces" else otlp_in.events_from_logs(data)
+        except otlp_in.OtlpError as e:
+            code = 415 if "content type" in str(e) else 400
+            return self._error(code, str(e))
+        counts = self.collector.ingestor.add_events(events)
+        self.collector.received += counts["accepted"]
+        if ctype.startswith("application/x-protobuf") or ctype.startswith("application/protobuf"):
+            return self._send(200, otlp_in.protobuf_response(kind), "application/x-protobuf")
+        return self._json(200, {"partialSuccess": {}} if not counts["rejected"] else
+                          {"partialSuccess": {"rejectedSpans": counts["rejected"]}})
+
+    # -- live (SSE) -----------------------------------------------------------
+    def _sse_start(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+
+    def _sse(self, event: str, data) -> None:
+        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        self.wfile.write(f"event: {event}\ndata: {payload}\n\n".encode("utf-8", "backslashreplace"))
+        self.wfile.flush()
+
+    def _live_session(self, ref: str, start: int) -> None:
+        store = self.collector.store
+        path = store.resolve(ref)
+        self._sse_start()
+        offset = start
+        quiet = time.monotonic()
+        try:
+            while not self.collector.stopping.is_set():
+                try:
+                    size = os.path.getsize(path)
+                except OSError:
+                    size = offset
+                if size > offset:
+                    page = api.events_page(store, ref, offset, api.PAGE)
+                    if page["next"] > offset:
+                        offset = page["next"]
+                        self._sse("events", page)
+                        quiet = time.monotonic()
+                        continue
+                if time.monotonic() - quiet > KEEPALIVE_S:
+                    self.wfile.write(b": keepalive\n\n")
+                    self.wfile.flush()
+                    quiet = time.monotonic()
+                time.sleep(LIVE_POLL_S)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass  # the browser went away
+
+    def _live_list(self) -> None:
+        store = self.collector.store
+        self._sse_start()
+        sig = api.store_signature(store)
+        quiet = time.monotonic()
+        try:
+            self._sse("hello", {"sessions": sig[0]})
+            while not self.collector.stopping.is_set():
+                time.sleep(1.0)
+                now = api.store_signature(store)
+                if now != sig:
+                    sig = now
+                    self._sse("changed", {"sessions": sig[0]})
+                    quiet = time.monotonic()
+                elif time.monotonic() - quiet > KEEPALIVE_S:
+                    self.wfile.write(b": keepalive\n\n")
+                    self.wfile.flush()
+                    quiet = time.monotonic()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
+
+
+def _int(v, default: int) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def serve(collector: Collector, host: str, port: int, on_ready=None) -> None:
+    """Serve until SIGINT/SIGTERM."""
+    import signal
+
+    srv = make_server(collector, host, port)
+    if on_ready:
+        on_ready(srv)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        collector.stopping.set()
+        srv.server_close()
+
+
+__all__ = ["Collector", "ConfigError", "check_bind", "make_server", "serve"]
