@@ -1,13 +1,16 @@
 """OTLP/HTTP traces and logs in, events out: another capture source.
 
 Claude Code's own telemetry (``CLAUDE_CODE_ENABLE_TELEMETRY=1``) is the main
-customer: its log records (``api_request``, ``tool_result``, ``user_prompt``
-...) and its beta trace spans (``claude_code.llm_request``,
-``claude_code.tool`` ...) both describe the same model calls and tool runs.
-Both map to the same event ids (the API ``request_id`` for a model call, the
-``tool_use_id`` for a tool), so a call sent both ways is stored once.  Other
-GenAI spans map by ``gen_ai.operation.name``; anything else is kept as a
-``generic`` event with its attributes under ``data``.
+customer.  Its log records (``api_request``, ``tool_result``, ``user_prompt``
+...) become typed events: they are its documented event stream and carry the
+outcome (a tool's ``success``, a call's usage and cost).  Its beta trace spans
+(``claude_code.llm_request``, ``claude_code.tool`` ...) describe the same
+calls, so they are kept as ``generic`` events (with trace and span ids) and
+never counted twice.  Spans from other GenAI instrumentation map by
+``gen_ai.operation.name`` (``chat`` -> ``llm.response``, ``execute_tool`` ->
+``tool.result``/``tool.error``); anything else is a ``generic`` event with
+its attributes under ``data``.  Ids are derived from the telemetry (request
+id, tool use id, trace and span id), so a re-sent batch is stored once.
 """
 
 from __future__ import annotations
@@ -239,8 +242,9 @@ def _span_event(span: dict, resource: dict) -> dict:
             "parent_span_id": span.get("parentSpanId") or None, "kind": span.get("kind")}
     base = {"ts": _iso(start) or ev.now_iso(), "data": data, "duration_ms": dur,
             "status": ev.ERROR if failed else ev.OK, "error": error, "name": name}
-    op = a.get("gen_ai.operation.name") or a.get("span.type")
-    if op in ("chat", "text_completion", "generate_content", "llm_request"):
+    # Claude Code's own spans (they carry ``span.type``) repeat its log records
+    op = None if "span.type" in a else a.get("gen_ai.operation.name")
+    if op in ("chat", "text_completion", "generate_content"):
         rid = a.get("request_id") or a.get("gen_ai.response.id")
         eid = _id(session, "otel-llm", rid) if rid else _id("otel-span", trace_id, span_id)
         return ev.make_event(ev.LLM_RESPONSE, session, SOURCE, id=eid, **_llm_fields(a), **base)
