@@ -6,6 +6,7 @@ stdin, into a store already holding a 5,000-event session, run exactly as
 
     python benchmarks/hook_latency.py [--runs 41]
     python benchmarks/hook_latency.py --rules     # 10 rules, 10,000-event session (goal <= 2.5x)
+    python benchmarks/hook_latency.py --endpoint  # remote capture on: a real server receives the events
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def main() -> None:
     ap.add_argument("--here", action="store_true",
                     help="use this interpreter (an editable dev install adds import-hook overhead); "
                          "default: a fresh virtualenv with a regular install, as users have")
+    ap.add_argument("--endpoint", action="store_true",
+                    help="set AGENT_STRACE_ENDPOINT to a running agent-strace server (remote capture)")
     args = ap.parse_args()
     if not args.here and not os.environ.get("AGENT_STRACE_BENCH_CHILD"):
         with tempfile.TemporaryDirectory() as venv:
@@ -83,6 +86,17 @@ def main() -> None:
     pre = next(p for p in payloads if p["hook_event_name"] == "PreToolUse")
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "AGENT_TRACE_DIR": os.path.join(tmp, "store")}
+        server = None
+        if args.endpoint:
+            import socket
+
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            server = subprocess.Popen([sys.executable, "-m", "agent_trace", "server", "--port", str(port),
+                                       "--storage", os.path.join(tmp, "server")], stdout=subprocess.PIPE)
+            server.stdout.readline()  # listening
+            env["AGENT_STRACE_ENDPOINT"] = f"http://127.0.0.1:{port}"
         if args.rules:
             project = os.path.join(tmp, "proj")
             os.makedirs(os.path.join(project, ".agent-strace"))
@@ -114,9 +128,18 @@ def main() -> None:
         for _ in range(args.runs):  # interleave so drift hits both alike
             hook += timed(cmd, data, env, 1)
             floor += timed(floor_cmd, b"", env, 1)
+        if server is not None:
+            from agent_trace.store.reader import iter_events
+
+            time.sleep(1)
+            got = sum(1 for _ in iter_events(Store(os.path.join(tmp, "server")).path_for(pre["session_id"])))
+            server.terminate()
+            server.wait()
+            print(f"server received {got} of {args.events + args.runs + 3 + (1 if args.rules else 0)} events")
     h, f = statistics.median(hook), statistics.median(floor)
     print(f"session file: {args.events} events, {size / 1e6:.1f} MB"
-          + (", 10 rules active (the call is allowed)" if args.rules else ""))
+          + (", 10 rules active (the call is allowed)" if args.rules else "")
+          + (", remote capture on (AGENT_STRACE_ENDPOINT)" if args.endpoint else ""))
     print(f"python -c pass      median {f * 1000:6.2f} ms")
     print(f"agent-strace hook   median {h * 1000:6.2f} ms  p90 {sorted(hook)[int(len(hook) * .9)] * 1000:6.2f} ms")
     print(f"ratio               {h / f:.2f}x   (goal <= {'2.5' if args.rules else '2.0'}x)")

@@ -220,3 +220,18 @@ def test_server_killed_mid_batch_loses_and_duplicates_nothing(tmp_path):
         assert client.wait(timeout=90) == 0
     got = stored(tmp_path / "srv", "k")
     assert [e["data"]["seq"] for e in got] == list(range(6000))
+
+
+def test_hook_path_with_an_endpoint_stays_lean(tmp_path):
+    """With AGENT_STRACE_ENDPOINT the hook process itself still imports no
+    HTTP, gzip or json machinery: the forked shipper does that."""
+    code = (
+        "import sys, io;"
+        "sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"session_id\":\"s\",\"hook_event_name\":\"PostToolUse\"}'));"
+        "from agent_trace.cli import main; main(['hook']);"
+        "print(sorted(m for m in ('argparse','re','json','gzip','http.client','hashlib','tempfile',"
+        "'agent_trace.remote.shipper') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "AGENT_TRACE_DIR": str(tmp_path), "AGENT_STRACE_ENDPOINT": "http://127.0.0.1:9"})
+    assert out.stdout.strip() == "[]", out

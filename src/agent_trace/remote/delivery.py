@@ -16,7 +16,9 @@ import time
 
 from ..sink import FileSink
 from ..store.paths import Store
-from .shipper import Shipper
+
+# The shipper (http.client, gzip, json, hashlib) is imported where it runs: in
+# the forked child or the background thread, never on the hook's own path.
 
 GATHER_S = 0.02  # let a burst of appends go out as one batch
 MAX_BACKOFF_S = 5.0
@@ -24,6 +26,8 @@ MAX_BACKOFF_S = 5.0
 
 class BackgroundShipper:
     def __init__(self, store: Store, endpoint: str, token: str | None):
+        from .shipper import Shipper
+
         self.shipper = Shipper(store, endpoint, token)
         self._kick = threading.Event()
         self._stop = False
@@ -79,8 +83,35 @@ class BackgroundShipper:
         self._thread.join(timeout=2)
 
 
+HOOK_GATHER_S = 0.05
+
+
+def _shipper_running(store: Store, endpoint: str) -> bool:
+    """True when another process holds the shipping lock (it re-checks the
+    files after releasing it, so our appends are covered)."""
+    import fcntl
+
+    from .config import spool_paths
+
+    lock = spool_paths(store.subdir("spool"), endpoint)[1]
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def ship_detached(store: Store, endpoint: str, token: str | None) -> None:
-    """Fork a shipper that outlives this process; returns immediately."""
+    """Fork a shipper that outlives this process; returns immediately.  No
+    fork when a shipper is already at work: it picks up our appends."""
+    if _shipper_running(store, endpoint):
+        return
     try:
         pid = os.fork()
     except OSError as e:
@@ -94,7 +125,9 @@ def ship_detached(store: Store, endpoint: str, token: str | None) -> None:
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        Shipper(store, endpoint, token).ship(deadline=time.monotonic() + 60)
+        from .shipper import Shipper
+
+        Shipper(store, endpoint, token).ship(deadline=time.monotonic() + 60, gather=HOOK_GATHER_S)
     except BaseException:
         code = 1
     finally:

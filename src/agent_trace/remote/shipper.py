@@ -17,7 +17,6 @@ pass.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import tempfile
@@ -25,6 +24,7 @@ import time
 
 from ..store.paths import Store
 from .client import DeliveryError, IngestClient
+from .config import spool_paths
 
 BATCH_BYTES = 1 << 20
 BATCH_LINES = 2000
@@ -52,10 +52,7 @@ class Shipper:
         self.store = store
         self.endpoint = endpoint
         self.client = IngestClient(endpoint, token, timeout)
-        key = hashlib.sha256(endpoint.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        spool = store.subdir("spool")
-        self.cursor_path = os.path.join(spool, key + ".cursor.json")
-        self.lock_path = os.path.join(spool, key + ".lock")
+        self.cursor_path, self.lock_path = spool_paths(store.subdir("spool"), endpoint)
 
     # -- cursor ---------------------------------------------------------------
     def load_cursor(self) -> dict:
@@ -87,8 +84,10 @@ class Shipper:
         return total
 
     # -- delivery -------------------------------------------------------------
-    def ship(self, deadline: float | None = None) -> ShipResult:
-        """Deliver everything pending, unless another shipper is at it."""
+    def ship(self, deadline: float | None = None, gather: float = 0.0) -> ShipResult:
+        """Deliver everything pending, unless another shipper is at it.
+        ``gather``: seconds to wait after taking the lock, so a burst of
+        appends (hooks fire in quick succession) goes out in one pass."""
         result = ShipResult()
         self.store.ensure()
         os.makedirs(os.path.dirname(self.lock_path), exist_ok=True)
@@ -101,6 +100,9 @@ class Shipper:
                     except BlockingIOError:
                         result.busy = True
                         break
+                    if gather:
+                        time.sleep(gather)
+                        gather = 0.0
                     sizes: dict[str, int] = {}
                     while self._pass(result, deadline, sizes) and not result.error:
                         if deadline is not None and time.monotonic() > deadline:
