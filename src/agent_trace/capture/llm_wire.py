@@ -65,6 +65,8 @@ class _Call:
 
 
 class LlmObserver:
+    source = SOURCE  # the SDK's instrumentation sets its own
+
     def __init__(self, sink, default_session: str, forced_session: str | None = None, upstream: str = "",
                  context=None):
         self.sink = sink
@@ -118,7 +120,7 @@ class LlmObserver:
             data["task"] = c.task
         if c.turn is not None:
             data["turn"] = c.turn
-        e = ev.make_event(ev.LLM_REQUEST, c.session, SOURCE, ts=ev.now_iso(ex.t_start), name=c.api or "http",
+        e = ev.make_event(ev.LLM_REQUEST, c.session, self.source, ts=ev.now_iso(ex.t_start), name=c.api or "http",
                           method=ex.method, model=model, data=data)
         c.request_event = e
         self.calls[ex.id] = c
@@ -218,4 +220,4 @@ class LlmObserver:
             etype = ev.GENERIC  # token counts, model lists, other paths: logged, not counted as LLM calls
         else:
             etype = ev.LLM_RESPONSE
-        self.pending.append(ev.make_event(etype, c.session, SOURCE, ts=ev.now_iso(ex.t_end or t), **fields))
+        self.pending.append(ev.make_event(etype, c.session, self.source, ts=ev.now_iso(ex.t_end or t), **fields))
