@@ -37,7 +37,7 @@ def _calls(trace_dir, sid):
 @pytest.mark.parametrize("stream", [False, True])
 def test_openai_sync_chat_with_tools(trace_dir, instrumented, stream):
     with OpenAIStub() as up, session("oa") as s:
-        client = openai.OpenAI(base_url=up.url + "/v1", api_key=KEY)
+        client = openai.OpenAI(base_url=up.url, api_key=KEY)
         kw = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "weather in Paris?"}], "tools": TOOLS}
         if stream:
             chunks = list(client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kw))
@@ -111,7 +111,7 @@ def test_nothing_recorded_outside_a_session_and_uninstrument_removes_the_patch(t
     instrument()  # idempotent
     assert httpx2.Client.send is not original and http_intercept.patched()
     with OpenAIStub() as up:
-        client = openai.OpenAI(base_url=up.url + "/v1", api_key=KEY)
+        client = openai.OpenAI(base_url=up.url, api_key=KEY)
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
         uninstrument()
         assert httpx2.Client.send is original and not http_intercept.patched()
@@ -122,7 +122,7 @@ def test_nothing_recorded_outside_a_session_and_uninstrument_removes_the_patch(t
 
 def test_errors_are_recorded_and_raised(trace_dir, instrumented):
     with OpenAIStub(mode="error500") as up, session("err") as s:
-        client = openai.OpenAI(base_url=up.url + "/v1", api_key=KEY, max_retries=0)
+        client = openai.OpenAI(base_url=up.url, api_key=KEY, max_retries=0)
         with pytest.raises(openai.InternalServerError):
             client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
         dead = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key=KEY, max_retries=0)

@@ -32,6 +32,9 @@ import time
 from .. import event as ev
 
 _current: contextvars.ContextVar = contextvars.ContextVar("agent_strace_session", default=None)
+# cassettes in use (kept by agent_trace.cassette.active): traced functions
+# replay from / record into the last one
+_cassettes: list = []
 MAX_BYTES_INLINE = 65536
 
 
@@ -158,17 +161,25 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
                 else:
                     s.emit(ev.LLM_RESPONSE, status=ev.OK, data={"result": to_json(result)}, **fields)
 
+        def real(args, kwargs):
+            return lambda: fn(*args, **kwargs)
+
         if inspect.isasyncgenfunction(fn):
             @functools.wraps(fn)
             async def agen_wrapper(*args, **kwargs):
                 s = _current.get()
-                if s is None:
+                if s is None and not _cassettes:
                     async for item in fn(*args, **kwargs):
+                        yield item
+                    return
+                source = _cassette_astream(label, fn, args, kwargs, real(args, kwargs))
+                if s is None:
+                    async for item in source:
                         yield item
                     return
                 started, items = start(s, args, kwargs), []
                 try:
-                    async for item in fn(*args, **kwargs):
+                    async for item in source:
                         items.append(item)
                         yield item
                 except BaseException as exc:
@@ -181,11 +192,14 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
             @functools.wraps(fn)
             def gen_wrapper(*args, **kwargs):
                 s = _current.get()
-                if s is None:
+                if s is None and not _cassettes:
                     return (yield from fn(*args, **kwargs))
+                source = _cassette_stream(label, fn, args, kwargs, real(args, kwargs))
+                if s is None:
+                    return (yield from source)
                 started, items = start(s, args, kwargs), []
                 try:
-                    for item in fn(*args, **kwargs):
+                    for item in source:
                         items.append(item)
                         yield item
                 except BaseException as exc:
@@ -198,11 +212,13 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
             @functools.wraps(fn)
             async def async_wrapper(*args, **kwargs):
                 s = _current.get()
-                if s is None:
+                if s is None and not _cassettes:
                     return await fn(*args, **kwargs)
+                if s is None:
+                    return await _cassette_acall(label, fn, args, kwargs, real(args, kwargs))
                 started = start(s, args, kwargs)
                 try:
-                    result = await fn(*args, **kwargs)
+                    result = await _cassette_acall(label, fn, args, kwargs, real(args, kwargs))
                 except BaseException as exc:
                     finish(s, started, exc=exc)
                     raise
@@ -213,11 +229,13 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             s = _current.get()
-            if s is None:
+            if s is None and not _cassettes:
                 return fn(*args, **kwargs)
+            if s is None:
+                return _cassette_call(label, fn, args, kwargs, real(args, kwargs))
             started = start(s, args, kwargs)
             try:
-                result = fn(*args, **kwargs)
+                result = _cassette_call(label, fn, args, kwargs, real(args, kwargs))
             except BaseException as exc:
                 finish(s, started, exc=exc)
                 raise
@@ -226,6 +244,109 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
         return wrapper
 
     return decorate
+
+
+# -- cassettes ----------------------------------------------------------------
+# A traced function under a cassette: replay its recorded result (the
+# function does not run) or run it and record.  Results replay as their JSON
+# form (see to_json); a recorded exception is raised again as its own class
+# when that class can be imported.
+
+def _exception(e: BaseException) -> dict:
+    return {"type": f"{type(e).__module__}.{type(e).__qualname__}", "message": str(e)}
+
+
+def _raise_recorded(spec: dict):
+    from ..cassette.http import rebuild_exception
+
+    raise rebuild_exception(spec)
+
+
+def _lookup(label, fn, args, kwargs):
+    cas = _cassettes[-1]
+    call = {"name": label, "arguments": _bind(fn, args, kwargs)}
+    return cas, call, cas.lookup("function", call)
+
+
+def _cassette_call(label, fn, args, kwargs, run):
+    if not _cassettes:
+        return run()
+    cas, call, entry = _lookup(label, fn, args, kwargs)
+    if entry is not None:
+        resp = entry["response"]
+        if "exception" in resp:
+            _raise_recorded(resp["exception"])
+        return resp.get("result")
+    try:
+        result = run()
+    except Exception as e:
+        cas.add("function", call, {"exception": _exception(e)})
+        raise
+    cas.add("function", call, {"result": to_json(result)})
+    return result
+
+
+async def _cassette_acall(label, fn, args, kwargs, run):
+    if not _cassettes:
+        return await run()
+    cas, call, entry = _lookup(label, fn, args, kwargs)
+    if entry is not None:
+        resp = entry["response"]
+        if "exception" in resp:
+            _raise_recorded(resp["exception"])
+        return resp.get("result")
+    try:
+        result = await run()
+    except Exception as e:
+        cas.add("function", call, {"exception": _exception(e)})
+        raise
+    cas.add("function", call, {"result": to_json(result)})
+    return result
+
+
+def _cassette_stream(label, fn, args, kwargs, run):
+    if not _cassettes:
+        return (yield from run())
+    cas, call, entry = _lookup(label, fn, args, kwargs)
+    if entry is not None:
+        resp = entry["response"]
+        yield from resp.get("stream") or []
+        if "exception" in resp:
+            _raise_recorded(resp["exception"])
+        return
+    items: list = []
+    rec = cas.add("function", call, {"stream": items})
+    try:
+        for item in run():
+            items.append(to_json(item))
+            yield item
+    except Exception as e:
+        rec["response"]["exception"] = _exception(e)
+        raise
+
+
+async def _cassette_astream(label, fn, args, kwargs, run):
+    if not _cassettes:
+        async for item in run():
+            yield item
+        return
+    cas, call, entry = _lookup(label, fn, args, kwargs)
+    if entry is not None:
+        resp = entry["response"]
+        for item in resp.get("stream") or []:
+            yield item
+        if "exception" in resp:
+            _raise_recorded(resp["exception"])
+        return
+    items: list = []
+    rec = cas.add("function", call, {"stream": items})
+    try:
+        async for item in run():
+            items.append(to_json(item))
+            yield item
+    except Exception as e:
+        rec["response"]["exception"] = _exception(e)
+        raise
 
 
 def trace_tool(fn=None, *, name: str | None = None):

@@ -1,0 +1,216 @@
+"""Cassettes with the real openai and anthropic SDKs and traced functions:
+record once against a scripted server, replay with the server gone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from support.anthropic_stub import Stub as AnthropicStub
+from support.openai_stub import OpenAIStub
+
+from agent_trace.cassette import CassetteDivergence, CassetteUnplayed, record, replay, use_cassette
+from agent_trace.sdk import trace_tool
+
+openai = pytest.importorskip("openai", reason="the openai SDK is in the [dev] extra")
+anthropic = pytest.importorskip("anthropic", reason="the anthropic SDK is in the [dev] extra")
+KEY = "sk-test-not-a-real-key-000000000000"
+DEAD = "http://127.0.0.1:9/v1"  # nothing listens: replay must not call out
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+
+
+def oa(url):
+    return openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
+
+
+def chat(client, text="weather in Paris?", stream=False, **kw):
+    args = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], "tools": TOOLS, **kw}
+    if stream:
+        return [c.model_dump() for c in client.chat.completions.create(
+            stream=True, stream_options={"include_usage": True}, **args)]
+    return client.chat.completions.create(**args)
+
+
+def test_openai_record_then_replay_offline_with_sdk_types_and_streams(tmp_path):
+    path = tmp_path / "c.json"
+    with OpenAIStub() as up:
+        with use_cassette(path):  # "once": no file yet, so it records
+            live = chat(oa(up.url))
+            live_stream = chat(oa(up.url), stream=True)
+        n_requests = len(up.requests)
+    assert n_requests == 2
+    with replay(path):
+        again = chat(oa(DEAD))
+        again_stream = chat(oa(DEAD), stream=True)
+    assert type(again) is type(live) and type(again).__name__ == "ChatCompletion"
+    assert again.model_dump() == live.model_dump()
+    assert again.choices[0].message.tool_calls[0].function.arguments == '{"city": "Paris"}'
+    assert again_stream == live_stream and len(again_stream) >= 6  # the same chunks, as a stream
+    text = path.read_text()
+    assert KEY not in text and "authorization" not in text.lower()
+    doc = json.loads(text)
+    assert [e["kind"] for e in doc["entries"]] == ["http", "http"]
+    assert doc["entries"][1]["response"]["stream"][0].startswith("data: ")
+
+
+def test_anthropic_stream_and_async_replay(tmp_path):
+    path = tmp_path / "a.json"
+    steps = {"weather task": [[{"text": "Checking."}, {"tool": "get_weather", "input": {"city": "Paris"}}]]}
+    kw = {"model": "claude-haiku-4-5", "max_tokens": 100, "messages": [{"role": "user", "content": "weather task"}]}
+
+    def run(url):
+        with anthropic.Anthropic(base_url=url, api_key=KEY, max_retries=0).messages.stream(**kw) as st:
+            events = [e.type for e in st]
+            final = st.get_final_message()
+
+        async def amain():
+            return await anthropic.AsyncAnthropic(base_url=url, api_key=KEY, max_retries=0).messages.create(**kw)
+        return events, final, asyncio.run(amain())
+
+    with AnthropicStub(steps) as up, record(path):
+        live = run(up.url)
+    with replay(path):
+        again = run(DEAD[:-3])
+    assert again[0] == live[0] and "content_block_delta" in again[0]
+    assert again[1].model_dump() == live[1].model_dump() and type(again[1]) is type(live[1])
+    assert again[2].model_dump() == live[2].model_dump()
+    assert again[1].content[-1].input == {"city": "Paris"}
+
+
+def test_divergence_names_the_closest_recording_and_the_failing_matcher(tmp_path):
+    path = tmp_path / "c.json"
+    with OpenAIStub() as up, record(path):
+        chat(oa(up.url), "first question")
+        chat(oa(up.url), "second question")
+    with pytest.raises(CassetteDivergence) as err:
+        with replay(path, allow_unplayed=True):
+            chat(oa(DEAD), "second questioN")
+    msg = str(err.value)
+    assert "call #1 POST /v1/chat/completions matches no recording" in msg
+    assert "closest recording: #1" in msg and "matchers that failed: body" in msg
+    assert "body.json.messages.0.content" in msg and "second question" in msg and "second questioN" in msg
+    # played once each: a third call is past the end
+    with pytest.raises(CassetteDivergence) as err:
+        with replay(path):
+            chat(oa(DEAD), "second question")
+            chat(oa(DEAD), "first question")  # order does not matter
+            chat(oa(DEAD), "first question")
+    assert "already played" in str(err.value)
+    with replay(path, allow_repeats=True):
+        for _ in range(3):
+            chat(oa(DEAD), "first question")
+        chat(oa(DEAD), "second question")
+    with pytest.raises(CassetteUnplayed, match="1 recorded call"):
+        with replay(path):
+            chat(oa(DEAD), "first question")
+
+
+def test_modes_once_new_episodes_none_all_and_ignore(tmp_path):
+    path = tmp_path / "c.json"
+    with OpenAIStub() as up:
+        with use_cassette(path, "once"):
+            chat(oa(up.url), "a")
+        with pytest.raises(CassetteDivergence):  # once + existing file = replay only
+            with use_cassette(path, "once", allow_unplayed=True):
+                chat(oa(up.url), "b")
+        before = len(up.requests)
+        with use_cassette(path, "new_episodes"):
+            chat(oa(up.url), "a")  # replayed
+            chat(oa(up.url), "b")  # recorded
+        assert len(up.requests) == before + 1
+        assert len(json.loads(path.read_text())["entries"]) == 2
+        with use_cassette(path, "all"):
+            chat(oa(up.url), "c")
+        assert len(json.loads(path.read_text())["entries"]) == 1
+    with replay(path, ignore=["body.json.messages.0.content", "body.json.temperature"]):
+        chat(oa(DEAD), "anything at all", temperature=0.5)
+    with pytest.raises(ValueError, match="record mode"):
+        use_cassette(path, "sometimes")
+
+
+def test_secrets_become_placeholders_that_still_match(tmp_path):
+    path = tmp_path / "c.json"
+    secret = "sk-ant-api03-Xk3vP9qLm2Rt7wZa8bYc4dNe6fGh1jKs0uVx5yQo-_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefAA"
+    with OpenAIStub() as up, record(path):
+        chat(oa(up.url), f"use this key: {secret}")
+    text = path.read_text()
+    assert secret not in text and "<secret:" in text
+    with replay(path):
+        chat(oa(DEAD), f"use this key: {secret}")
+    with pytest.raises(CassetteDivergence):
+        with replay(path, allow_unplayed=True):
+            chat(oa(DEAD), "use this key: sk-ant-api03-" + "Q" * 95)
+
+
+def test_transport_errors_are_recorded_and_raised_again(tmp_path):
+    path = tmp_path / "c.json"
+    with record(path):
+        with pytest.raises(openai.APIConnectionError):
+            chat(oa(DEAD))
+    with replay(path):
+        with pytest.raises(openai.APIConnectionError):
+            chat(oa("http://127.0.0.1:10/v1"))
+    spec = json.loads(path.read_text())["entries"][0]["response"]["exception"]
+    assert spec["type"].endswith("ConnectError")
+
+
+def test_traced_functions_replay_without_running(tmp_path):
+    path = tmp_path / "f.json"
+    runs = []
+
+    @trace_tool
+    def search(query: str) -> dict:
+        runs.append(query)
+        return {"hits": [query.upper()]}
+
+    @trace_tool
+    def lines(n: int):
+        for i in range(n):
+            runs.append(i)
+            yield f"line {i}"
+
+    @trace_tool
+    async def fetch(url: str) -> str:
+        runs.append(url)
+        if "bad" in url:
+            raise KeyError(url)
+        return "page " + url
+
+    @record(path)
+    def first_run():
+        out = [search("weather"), list(lines(3)), asyncio.run(fetch("a"))]
+        with pytest.raises(KeyError):
+            asyncio.run(fetch("bad"))
+        return out
+
+    live = first_run()
+    assert len(runs) == 6
+    runs.clear()
+    with replay(path):
+        assert asyncio.run(fetch("a")) == "page a"  # any order
+        assert [search("weather"), list(lines(3))] == live[:2]
+        with pytest.raises(KeyError):
+            asyncio.run(fetch("bad"))
+    assert runs == []  # nothing ran
+    with pytest.raises(CassetteDivergence, match=r"search\(\)"):
+        with replay(path, allow_unplayed=True):
+            search("other")
+
+
+def test_replayed_calls_are_still_traced(tmp_path, trace_dir):
+    from conftest import read_session
+
+    from agent_trace.sdk import instrument, session, uninstrument
+
+    path = tmp_path / "c.json"
+    with OpenAIStub() as up, record(path):
+        chat(oa(up.url))
+    instrument()
+    try:
+        with replay(path), session("replayed") as s:
+            chat(oa(DEAD))
+    finally:
+        uninstrument()
+    resp = [e for e in read_session(trace_dir, s.id) if e["type"] == "llm.response"]
+    assert len(resp) == 1 and resp[0]["usage"]["output"] == 30
