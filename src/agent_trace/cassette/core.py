@@ -49,6 +49,15 @@ def _endpoint(kind: str, call: dict) -> str:
     return f"mcp {call.get('method')}"
 
 
+def _shape(call: dict):
+    body = call.get("body")
+    j = body.get("json") if isinstance(body, dict) else None
+    if not isinstance(j, dict):
+        return None
+    msgs = j.get("messages") if isinstance(j.get("messages"), list) else j.get("input")
+    return j.get("model"), len(msgs) if isinstance(msgs, list) else None
+
+
 class Cassette:
     def __init__(self, path: str, mode: str = "once", *, match_on: dict | None = None, ignore=(),
                  allow_repeats: bool = False, strict: bool = True, allow_unplayed: bool = False):
@@ -70,6 +79,18 @@ class Cassette:
         self._depth = 0
 
     # -- lifecycle ------------------------------------------------------------
+    @classmethod
+    def from_entries(cls, entries: list[dict], path: str = "<cassette>", **options) -> "Cassette":
+        """A replay-only cassette over ``entries`` (for the replay servers)."""
+        c = cls(path, "none", **options)
+        c.entries = entries
+        c.plays = [0] * len(entries)
+        c.can_replay, c.can_record = True, False
+        return c
+
+    def unplayed(self) -> list[int]:
+        return [i for i, n in enumerate(self.plays) if n == 0]
+
     def load(self) -> "Cassette":
         exists = os.path.exists(self.path)
         if self.mode == "all" or not exists:
@@ -123,7 +144,7 @@ class Cassette:
         return wrapper
 
     # -- playing --------------------------------------------------------------
-    def lookup(self, kind: str, call: dict):
+    def lookup(self, kind: str, call: dict, repeat: bool | None = None):
         """The recording to play for ``call``, or None when the call should
         go out for real (and be recorded).  Raises :class:`CassetteDivergence`
         when it may do neither."""
@@ -134,7 +155,8 @@ class Cassette:
                 match_on = self.match_on[kind]
                 live = normalise(call, match_on, self.ignore)
                 same_kind = [i for i, e in enumerate(self.entries) if e.get("kind") == kind]
-                open_ = [i for i in same_kind if self.allow_repeats or self.plays[i] == 0]
+                repeats = self.allow_repeats if repeat is None else repeat
+                open_ = [i for i in same_kind if repeats or self.plays[i] == 0]
                 for i in open_:
                     if normalise(self.entries[i]["request"], match_on, self.ignore) == live:
                         self.plays[i] += 1
@@ -154,11 +176,16 @@ class Cassette:
             return None
 
     def _fallback(self, kind, call, open_):
+        """The recording to play for a call nothing matches exactly: same
+        endpoint; among those, one with the same model and number of messages
+        (the same point in an agent's loop), else the first in order."""
         ep = _endpoint(kind, call)
-        for i in open_:
-            if _endpoint(kind, self.entries[i]["request"]) == ep:
+        same = [i for i in open_ if _endpoint(kind, self.entries[i]["request"]) == ep]
+        live = _shape(call)
+        for i in same:
+            if _shape(self.entries[i]["request"]) == live:
                 return i
-        return None
+        return same[0] if same else None
 
     def _explain(self, n, kind, call, live, same_kind, open_) -> str:
         ep = _endpoint(kind, call)

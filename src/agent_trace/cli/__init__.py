@@ -47,6 +47,8 @@ COMMANDS = {
     "ui": ("agent_trace.cli.server_cmds", "the web dashboard over the local store"),
     "push": ("agent_trace.cli.server_cmds", "deliver spooled events to AGENT_STRACE_ENDPOINT now"),
     "share": ("agent_trace.cli.server_cmds", "one session as a self-contained offline HTML page"),
+    "cassette": ("agent_trace.cli.cassette_cmds", "cassettes: from-session (make one), diff (compare two)"),
+    "serve": ("agent_trace.cli.cassette_cmds", "replay a cassette to a real agent: --llm (HTTP) or --mcp (stdio)"),
     "demo": ("agent_trace.cli.demo_cmd", "record a real demo session and replay it"),
 }
 

@@ -1,0 +1,78 @@
+"""``cassette diff A B``: new, dropped and changed calls, and the token delta.
+
+Calls are aligned per endpoint (kind + method + path, or function name, or
+MCP method) in recorded order: the n-th call to an endpoint in A is compared
+with the n-th in B.  A call changed when its request or its response differs
+(the first difference is shown)."""
+
+from __future__ import annotations
+
+from ..capture import llm_reassemble as ra
+from ..capture.llm_wire import api_kind
+from . import format as fmt
+from .core import _endpoint
+from .matching import cut, first_difference
+
+
+def _tokens(entry: dict) -> dict:
+    if entry.get("kind") != "http":
+        return {}
+    resp = entry.get("response") or {}
+    api = api_kind(entry["request"].get("path") or "") or ""
+    msg = None
+    if "body" in resp:
+        msg = fmt.body_value(resp["body"])
+    elif "stream" in resp:
+        import json
+
+        from ..proxy.sse import SSEParser
+
+        parser, stream = SSEParser(), ra.stream_for(api or "openai.chat")
+        for chunk in resp["stream"]:
+            for sse in parser.feed(fmt.decode_chunk(chunk)):
+                if sse["data"] and sse["data"] != "[DONE]":
+                    try:
+                        stream.feed(sse["event"], json.loads(sse["data"]))
+                    except ValueError:
+                        continue
+        msg = stream.result()
+    if not isinstance(msg, dict):
+        return {}
+    _, usage, _, _ = ra.summarize_message(api, msg)
+    return usage or {}
+
+
+def diff(a: list[dict], b: list[dict]) -> dict:
+    def group(entries):
+        out: dict[str, list] = {}
+        for e in entries:
+            out.setdefault(_endpoint(e.get("kind"), e.get("request") or {}), []).append(e)
+        return out
+
+    ga, gb = group(a), group(b)
+    new, dropped, changed, same = [], [], [], 0
+    for ep in list(ga) + [k for k in gb if k not in ga]:
+        xs, ys = ga.get(ep, []), gb.get(ep, [])
+        for i in range(max(len(xs), len(ys))):
+            if i >= len(xs):
+                new.append({"endpoint": ep, "n": i})
+            elif i >= len(ys):
+                dropped.append({"endpoint": ep, "n": i})
+            else:
+                x, y = xs[i], ys[i]
+                for part in ("request", "response"):
+                    d = first_difference(x.get(part), y.get(part), part)
+                    if d:
+                        changed.append({"endpoint": ep, "n": i, "where": d[0], "a": cut(d[1], 80),
+                                        "b": cut(d[2], 80)})
+                        break
+                else:
+                    same += 1
+    ta, tb = {}, {}
+    for entries, tot in ((a, ta), (b, tb)):
+        for e in entries:
+            for k, v in _tokens(e).items():
+                tot[k] = tot.get(k, 0) + v
+    delta = {k: tb.get(k, 0) - ta.get(k, 0) for k in sorted(set(ta) | set(tb))}
+    return {"calls_a": len(a), "calls_b": len(b), "same": same, "new": new, "dropped": dropped,
+            "changed": changed, "tokens_a": ta, "tokens_b": tb, "token_delta": delta}

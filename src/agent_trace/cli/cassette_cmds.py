@@ -1,0 +1,133 @@
+"""``cassette from-session|diff`` and ``serve --llm|--mcp``: cassettes from
+recorded sessions, their differences, and replaying them to real agents."""
+
+from __future__ import annotations
+
+import sys
+
+from . import EXIT_CHECK, EXIT_OK, EXIT_USAGE
+from .parsing import add_json, add_session, guarded, open_store, parser, print_json
+
+
+def run(name: str, argv: list[str]) -> int:
+    if name == "serve":
+        p = parser("serve", "Replay a cassette to a real agent: an OpenAI/Anthropic-compatible HTTP "
+                            "endpoint (--llm) or an MCP server on stdio (--mcp).")
+        what = p.add_mutually_exclusive_group(required=True)
+        what.add_argument("--llm", metavar="CASSETTE", help="serve the cassette's LLM API recordings over HTTP")
+        what.add_argument("--mcp", metavar="CASSETTE", help="serve the cassette's MCP recordings on stdio")
+        p.add_argument("--port", type=int, default=0, help="--llm: port (default: a free one, printed)")
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--strict", action="store_true",
+                       help="answer a request no recording matches exactly with an error (default: play the "
+                            "next recording at the same point of the loop)")
+        p.add_argument("--ignore", action="append", default=[], metavar="FIELD",
+                       help="dotted path left out of matching, e.g. body.json.temperature (repeatable)")
+        p.add_argument("--allow-repeats", action="store_true", help="recordings may play more than once")
+        return guarded(_serve)(p.parse_args(argv))
+    p = parser("cassette", "Cassettes: make one from a recorded session, or compare two.")
+    sub = p.add_subparsers(dest="action", required=True)
+    fs = sub.add_parser("from-session", help="turn a recorded session (LLM proxy, MCP proxy, SDK) into a cassette")
+    add_session(fs)
+    fs.add_argument("-o", "--output", required=True, metavar="CASSETTE.json")
+    d = sub.add_parser("diff", help="new, dropped and changed calls between two cassettes, and the token delta")
+    d.add_argument("a", metavar="A")
+    d.add_argument("b", metavar="B")
+    d.add_argument("--fail-on-change", action="store_true", help="exit 4 when anything differs")
+    add_json(d)
+    args = p.parse_args(argv)
+    return guarded(_from_session if args.action == "from-session" else _diff)(args)
+
+
+def _load(path: str):
+    from agent_trace.cassette.format import CassetteFileError, load
+
+    try:
+        return load(path)
+    except FileNotFoundError:
+        raise SystemExit(_usage(f"no such cassette: {path}")) from None
+    except CassetteFileError as e:
+        raise SystemExit(_usage(str(e))) from None
+
+
+def _usage(msg: str) -> int:
+    sys.stderr.write(f"agent-strace: {msg}\n")
+    return EXIT_USAGE
+
+
+def _from_session(args) -> int:
+    from agent_trace.cassette.convert import from_session
+    from agent_trace.cassette.format import save
+
+    path = open_store(args).resolve(args.session)
+    entries, counts = from_session(path)
+    if not entries:
+        sys.stderr.write("agent-strace cassette: the session holds no LLM proxy, MCP proxy or SDK calls "
+                         "(record with `agent-strace run`/`proxy`, `record`, or the SDK)\n")
+        return EXIT_USAGE
+    save(args.output, entries)
+    kinds = ", ".join(f"{n} {k}" for k, n in counts.items() if k != "unanswered" and n)
+    extra = f"; {counts['unanswered']} call(s) without an answer left out" if counts.get("unanswered") else ""
+    print(f"{args.output}: {len(entries)} recordings ({kinds}){extra}")
+    return EXIT_OK
+
+
+def _diff(args) -> int:
+    from agent_trace.cassette.diff import diff
+
+    r = diff(_load(args.a), _load(args.b))
+    if args.json:
+        print_json(r)
+    else:
+        out = sys.stdout.write
+        out(f"A: {r['calls_a']} calls   B: {r['calls_b']} calls   same: {r['same']}\n")
+        for x in r["new"]:
+            out(f"+ new      {x['endpoint']} #{x['n']}\n")
+        for x in r["dropped"]:
+            out(f"- dropped  {x['endpoint']} #{x['n']}\n")
+        for x in r["changed"]:
+            out(f"~ changed  {x['endpoint']} #{x['n']} at {x['where']}: {x['a']} -> {x['b']}\n")
+        delta = r["token_delta"]
+        if delta:
+            out("tokens: " + ", ".join(f"{k} {r['tokens_a'].get(k, 0)} -> {r['tokens_b'].get(k, 0)} "
+                                       f"({v:+d})" for k, v in delta.items()) + "\n")
+    changed = r["new"] or r["dropped"] or r["changed"]
+    return EXIT_CHECK if args.fail_on_change and changed else EXIT_OK
+
+
+def _serve(args) -> int:
+    from agent_trace.cassette.core import Cassette
+
+    path = args.llm or args.mcp
+    entries = _load(path)
+    if args.llm:
+        from agent_trace.cassette.llm_server import DEFAULT_IGNORE, make_server
+
+        cas = Cassette.from_entries([e for e in entries if e.get("kind") == "http"], path, strict=args.strict,
+                                    ignore=DEFAULT_IGNORE + tuple(args.ignore), allow_repeats=args.allow_repeats)
+        if not cas.entries:
+            return _usage(f"{path} has no LLM API recordings")
+        srv = make_server(cas, args.host, args.port)
+        print(f"agent-strace serve: replaying {len(cas.entries)} LLM call(s) from {path} on "
+              f"http://{args.host}:{srv.server_address[1]}", flush=True)
+        import signal
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            srv.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            srv.server_close()
+            left = cas.unplayed()
+            sys.stderr.write(f"agent-strace serve: played {len(cas.entries) - len(left)} of {len(cas.entries)} "
+                             f"recordings\n")
+        return EXIT_OK
+    from agent_trace.cassette.mcp_server import DEFAULT_IGNORE, serve_stdio
+
+    cas = Cassette.from_entries([e for e in entries if e.get("kind") == "mcp"], path, strict=args.strict,
+                                ignore=DEFAULT_IGNORE + tuple(args.ignore), allow_repeats=args.allow_repeats)
+    return serve_stdio(cas)
