@@ -93,6 +93,9 @@ class Cassette:
 
     def load(self) -> "Cassette":
         exists = os.path.exists(self.path)
+        if self.mode == "none" and not exists:
+            raise CassetteError(f"{self.path}: no such cassette (mode 'none' replays only: record it first, "
+                                "e.g. with mode 'once' or --agent-cassette-mode=once)")
         if self.mode == "all" or not exists:
             self.entries = []
         else:
