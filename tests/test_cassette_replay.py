@@ -152,3 +152,32 @@ def test_cassette_diff_shows_new_dropped_changed_and_tokens(tmp_path):
     assert run_cli("cassette", "diff", str(a), str(a), "--fail-on-change").returncode == 0
     r = run_cli("cassette", "diff", str(a), str(tmp_path / "missing.json"))
     assert r.returncode == 2 and b"no such cassette" in r.stderr
+
+
+def test_sdk_session_becomes_a_cassette_of_function_calls(tmp_path, trace_dir):
+    from agent_trace.cassette import replay
+    from agent_trace.sdk import session, trace_tool
+
+    runs = []
+
+    @trace_tool(name="lookup")
+    def lookup(city: str) -> dict:
+        runs.append(city)
+        if city == "Atlantis":
+            raise LookupError("no such city")
+        return {"city": city, "temp": 21}
+
+    with session("sdk-run", session_id="sdk-run"):
+        lookup("Paris")
+        with pytest.raises(LookupError):
+            lookup("Atlantis")
+    cassette = tmp_path / "sdk.json"
+    r = run_cli("cassette", "from-session", "sdk-run", "-o", str(cassette))
+    assert r.returncode == 0, r.stderr
+    assert b"2 function" in r.stdout
+    runs.clear()
+    with replay(cassette):
+        assert lookup("Paris") == {"city": "Paris", "temp": 21}
+        with pytest.raises(LookupError, match="no such city"):
+            lookup("Atlantis")
+    assert runs == []

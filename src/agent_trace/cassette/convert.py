@@ -93,7 +93,10 @@ def from_session(path: str) -> tuple[list[dict], dict]:
             inp = (call.get("data") or {}).get("tool_input")
             if t == ev.TOOL_ERROR:
                 err = e.get("error") or {}
-                response = {"exception": {"type": err.get("type") or "Exception", "message": err.get("message")}}
+                etype = err.get("type") or "Exception"
+                if err.get("module"):
+                    etype = f"{err['module']}.{etype}"
+                response = {"exception": {"type": etype, "message": err.get("message")}}
             else:
                 response = {"result": (e.get("data") or {}).get("tool_response")}
             done[("function", e["tool_use_id"])] = {"kind": "function",

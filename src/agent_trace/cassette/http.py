@@ -47,6 +47,7 @@ def rebuild_exception(spec: dict, request=None) -> BaseException:
     name = spec.get("type") or ""
     message = spec.get("message") or ""
     mod_name, _, qual = name.rpartition(".")
+    mod_name = mod_name or "builtins"
     try:
         cls = importlib.import_module(mod_name)
         for part in qual.split("."):

@@ -121,6 +121,13 @@ def current() -> Session | None:
     return _current.get()
 
 
+def _error(exc: BaseException) -> dict:
+    err = {"type": type(exc).__name__, "message": str(exc)}
+    if type(exc).__module__ != "builtins":
+        err["module"] = type(exc).__module__
+    return err
+
+
 def _bind(fn, args, kwargs) -> dict:
     try:
         bound = inspect.signature(fn).bind_partial(*args, **kwargs)
@@ -149,15 +156,14 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
             if kind == "tool":
                 if exc is not None:
                     s.emit(ev.TOOL_ERROR, tool=label, tool_use_id=call_id, duration_ms=ms, status=ev.ERROR,
-                           parent=call["id"], error={"type": type(exc).__name__, "message": str(exc)})
+                           parent=call["id"], error=_error(exc))
                 else:
                     s.emit(ev.TOOL_RESULT, tool=label, tool_use_id=call_id, duration_ms=ms, status=ev.OK,
                            parent=call["id"], data={"tool_response": to_json(result)})
             else:
                 fields = {"name": label, "model": call.get("model"), "duration_ms": ms, "parent": call["id"]}
                 if exc is not None:
-                    s.emit(ev.LLM_RESPONSE, status=ev.ERROR, error={"type": type(exc).__name__,
-                                                                    "message": str(exc)}, **fields)
+                    s.emit(ev.LLM_RESPONSE, status=ev.ERROR, error=_error(exc), **fields)
                 else:
                     s.emit(ev.LLM_RESPONSE, status=ev.OK, data={"result": to_json(result)}, **fields)
 
