@@ -2,7 +2,7 @@
 # Install everything the tests need and run the whole suite.
 #   - a virtualenv in .venv with agent-strace and its [dev] extra
 #   - Node/npm packages the end-to-end tests use (cached in .cache/, git-ignored)
-#   - Debian's chromium for the dashboard browser tests (apt, when missing)
+#   - Debian's chromium (browser tests) and libkrb5-dev (code-server), via apt when missing
 # Safe to run on a fresh machine and to re-run (installs are cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,14 +27,19 @@ else
   echo "warning: npm not found; end-to-end tests with Claude Code will be skipped" >&2
 fi
 
-# Headless Chromium for the browser tests (playwright-core is installed by the tests).
-if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+# Headless Chromium for the browser tests (playwright-core is installed by the
+# tests), and libkrb5-dev for a native module of code-server (the VS Code test).
+APT_NEED=""
+[ -x /usr/bin/chromium ] || APT_NEED="$APT_NEED chromium"
+[ -e /usr/include/gssapi/gssapi.h ] || [ -e /usr/include/krb5.h ] || APT_NEED="$APT_NEED libkrb5-dev"
+if [ -n "$APT_NEED" ] && command -v apt-get >/dev/null 2>&1; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo -n"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 \
-    || { $SUDO apt-get update -q >/dev/null 2>&1 && $SUDO apt-get install -y -q chromium >/dev/null; } \
-    || echo "warning: could not install chromium; browser tests will be skipped" >&2
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -q $APT_NEED >/dev/null 2>&1 \
+    || { $SUDO apt-get update -q >/dev/null 2>&1 && $SUDO apt-get install -y -q $APT_NEED >/dev/null; } \
+    || echo "warning: could not install$APT_NEED; browser tests will be skipped" >&2
 fi
 
 .venv/bin/ruff check src tests benchmarks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from agent_trace.store.index import list_sessions, session_row, summarize_file
+from agent_trace.store.index import list_sessions, session_row, summarize_cached
 from agent_trace.timefmt import human_duration
 
 from . import EXIT_OK
@@ -63,7 +63,7 @@ def _list(args) -> int:
 def _inspect(args) -> int:
     store = open_store(args)
     path = store.resolve(args.session)
-    entry = summarize_file(path)
+    entry = summarize_cached(store, path)
     s = session_row(entry, path)
     if args.json:
         print_json(s)

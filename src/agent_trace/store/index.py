@@ -88,6 +88,25 @@ def session_row(entry: dict, path: str) -> dict:
     return row
 
 
+def summarize_cached(store: Store, path: str) -> dict:
+    """One session's index entry, brought up to date from its cached state
+    (only the bytes appended since are read), and saved back.  What
+    ``inspect`` uses, so asking about a growing session again and again (the
+    VS Code extension does, while the agent works) stays cheap."""
+    index_path = os.path.join(store.subdir("index"), "sessions.json")
+    cached = _load(index_path)
+    name = os.path.basename(path)
+    old = cached.get(name)
+    entry = summarize_file(path, old)
+    if entry is not old:
+        cached[name] = entry
+        try:
+            _save(index_path, cached)
+        except OSError:
+            pass
+    return entry
+
+
 def list_sessions(store: Store, *, write_cache: bool = True) -> list[dict]:
     """Summaries of every session, newest first (by last event time)."""
     index_path = os.path.join(store.subdir("index"), "sessions.json")

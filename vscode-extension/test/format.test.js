@@ -1,0 +1,50 @@
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert");
+const { out } = require("./helpers");
+const { eventLine, statusText, money } = out("format.js");
+const { LiveState, emptyTotals } = out("live.js");
+
+test("event lines read like agent-strace replay", () => {
+  const err = { v: 1, id: "1", ts: "2026-11-21T10:00:01.123456Z", session: "s", type: "tool.error", tool: "Bash",
+    duration_ms: 23, status: "error", data: { tool_input: { command: "ls WS" } },
+    error: { message: "Exit code 2\nls: cannot access 'WS': No such file or directory" } };
+  const line = eventLine(err, "/w");
+  assert.strictEqual(line.text, "Bash(ls WS) = ERROR (exit 2: No such file or directory) 23ms");
+  assert.strictEqual(line.cls, "error");
+  assert.strictEqual(line.ts, "10:00:01.123");
+  const rule = eventLine({ v: 1, id: "2", ts: "", session: "s", type: "rule.decision", name: "no-secrets", status: "denied",
+    data: { reason: "path secrets/key matches deny" } });
+  assert.strictEqual(rule.text, "rule(no-secrets) = DENIED (path secrets/key matches deny)");
+  assert.strictEqual(eventLine({ type: "llm.request", session: "s" }), null);
+  const call = { type: "tool.call", tool: "Read", tool_use_id: "r", session: "s", ts: "", data: { tool_input: { file_path: "/w/a.py" } } };
+  const res = { type: "tool.result", tool_use_id: "r", session: "s", ts: "", status: "ok" };
+  assert.strictEqual(eventLine(res, "/w", call).text, "Read(a.py) = ok");
+});
+
+test("status text: cost, tokens, tools, errors, the running tool, paused", () => {
+  const t = { ...emptyTotals(), tool_calls: 8, tool_errors: 3, cost_usd: 0.08415,
+    tokens: { input: 13200, output: 660, cache_read: 3300, cache_write: 0 } };
+  assert.strictEqual(statusText(t, "Bash", false), "$(pulse) $0.0842 · 17k tok · 8 tools · 3 err · $(sync~spin) Bash");
+  assert.match(statusText(t, "Bash", true), /\$\(debug-pause\) paused$/);
+  assert.strictEqual(money(null), "$?");
+});
+
+test("live state: running tool, rule decisions, de-duplicated LLM responses", () => {
+  const s = new LiveState();
+  const ev = (type, extra) => ({ v: 1, id: Math.random().toString(), ts: "2026-11-21T10:00:00.000000Z", session: "s", type, ...extra });
+  s.add(ev("tool.call", { tool: "Bash", tool_use_id: "a" }));
+  assert.strictEqual(s.current, "Bash");
+  s.add(ev("tool.result", { tool: "Bash", tool_use_id: "a", status: "ok" }));
+  assert.strictEqual(s.current, null);
+  const llm = ev("llm.response", { usage: { input: 10, output: 2 } });
+  s.add(llm);
+  s.add({ ...llm });
+  assert.strictEqual(s.counts.llm_calls, 1);
+  assert.strictEqual(s.counts.tokens.input, 10);
+  s.add(ev("tool.call", { tool: "Write", tool_use_id: "b" }));
+  s.add(ev("rule.decision", { name: "no-secrets", status: "denied", tool_use_id: "b" }));
+  assert.strictEqual(s.current, null);
+  assert.ok(s.ruleFired);
+  assert.deepStrictEqual(s.counts.decisions, { denied: 1 });
+});
