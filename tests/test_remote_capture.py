@@ -235,3 +235,33 @@ def test_hook_path_with_an_endpoint_stays_lean(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "AGENT_TRACE_DIR": str(tmp_path), "AGENT_STRACE_ENDPOINT": "http://127.0.0.1:9"})
     assert out.stdout.strip() == "[]", out
+
+
+def test_mcp_proxy_delivers_everything_by_its_exit(tmp_path):
+    """A long-running capture (the MCP stdio proxy) with an endpoint: the
+    events, down to the session end, reach the server by the time it exits."""
+    import asyncio
+
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    server = os.path.join(os.path.dirname(__file__), "support", "mcp_echo_server.py")
+    with Server(tmp_path / "srv") as srv:
+        env = {**os.environ, "AGENT_TRACE_DIR": str(tmp_path / "local"), "AGENT_STRACE_ENDPOINT": srv.url}
+
+        async def run():
+            params = StdioServerParameters(command=sys.executable, env=env, args=[
+                "-m", "agent_trace", "record", "--session", "mcp-remote", "--", sys.executable, server])
+            async with stdio_client(params) as (read, write), ClientSession(read, write) as s:
+                await s.initialize()
+                return (await s.call_tool("echo", {"text": "far"})).content[0].text
+
+        assert asyncio.run(run()) == "FAR"
+        deadline = time.time() + 10
+        local = stored(tmp_path / "local", "mcp-remote")
+        while time.time() < deadline and len(stored(tmp_path / "srv", "mcp-remote")) < len(local):
+            time.sleep(0.1)
+            local = stored(tmp_path / "local", "mcp-remote")
+    remote = stored(tmp_path / "srv", "mcp-remote")
+    assert [e["id"] for e in remote] == [e["id"] for e in local]
+    assert remote[-1]["type"] == ev.SESSION_END

@@ -146,6 +146,10 @@ class ShippingSink(FileSink):
         self.drain_timeout = drain_timeout
         self._bg: BackgroundShipper | None = None
         self._closed = False
+        if not detached:
+            import atexit
+
+            atexit.register(self.close)  # proxies and SDK users exit without closing their sink
 
     def emit_many(self, events) -> None:
         super().emit_many(events)
