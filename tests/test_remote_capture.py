@@ -265,3 +265,12 @@ def test_mcp_proxy_delivers_everything_by_its_exit(tmp_path):
     remote = stored(tmp_path / "srv", "mcp-remote")
     assert [e["id"] for e in remote] == [e["id"] for e in local]
     assert remote[-1]["type"] == ev.SESSION_END
+
+
+def test_a_malformed_endpoint_is_reported_and_capture_goes_on(tmp_path):
+    payload = {"session_id": "bad-endpoint", "hook_event_name": "UserPromptSubmit", "prompt": "hi",
+               "cwd": str(tmp_path)}
+    r = run_cli("hook", input=json.dumps(payload).encode(),
+                env={**os.environ, "AGENT_TRACE_DIR": str(tmp_path / "st"), "AGENT_STRACE_ENDPOINT": "ftp://nope"})
+    assert r.returncode == 0 and b"must be an http(s) URL" in r.stderr
+    assert len(stored(tmp_path / "st", "bad-endpoint")) == 1

@@ -90,6 +90,10 @@ def open_sink(store: Store, *, detached: bool = False):
     url = endpoint()
     if url is None:
         return FileSink(store)
+    if not url.startswith(("http://", "https://")):
+        sys.stderr.write(f"agent-strace: AGENT_STRACE_ENDPOINT must be an http(s) URL, not {url!r}: "
+                         "recording locally only\n")
+        return FileSink(store)
     from .remote.config import token
     from .remote.delivery import ShippingSink
 
