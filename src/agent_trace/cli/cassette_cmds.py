@@ -110,21 +110,14 @@ def _serve(args) -> int:
         srv = make_server(cas, args.host, args.port)
         print(f"agent-strace serve: replaying {len(cas.entries)} LLM call(s) from {path} on "
               f"http://{args.host}:{srv.server_address[1]}", flush=True)
-        import signal
+        from agent_trace.server.app import serve_until_signal
 
-        def stop(signum, frame):
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            srv.serve_forever(poll_interval=0.2)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            srv.server_close()
+        def report():
             left = cas.unplayed()
             sys.stderr.write(f"agent-strace serve: played {len(cas.entries) - len(left)} of {len(cas.entries)} "
                              f"recordings\n")
+
+        serve_until_signal(srv, report)
         return EXIT_OK
     from agent_trace.cassette.mcp_server import DEFAULT_IGNORE, serve_stdio
 

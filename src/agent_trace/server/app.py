@@ -302,13 +302,10 @@ def _int(v, default: int) -> int:
         return default
 
 
-def serve(collector: Collector, host: str, port: int, on_ready=None) -> None:
-    """Serve until SIGINT/SIGTERM."""
+def serve_until_signal(srv, on_stop=None) -> None:
+    """Run an HTTP server until SIGINT/SIGTERM, then close it (``on_stop``
+    first).  Shared by ``server``, ``ui`` and ``serve --llm``."""
     import signal
-
-    srv = make_server(collector, host, port)
-    if on_ready:
-        on_ready(srv)
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -319,8 +316,14 @@ def serve(collector: Collector, host: str, port: int, on_ready=None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        collector.stopping.set()
+        if on_stop:
+            on_stop()
         srv.server_close()
 
 
-__all__ = ["Collector", "ConfigError", "check_bind", "make_server", "serve"]
+def serve(collector: Collector, host: str, port: int, on_ready=None) -> None:
+    """Serve the collector until SIGINT/SIGTERM."""
+    srv = make_server(collector, host, port)
+    if on_ready:
+        on_ready(srv)
+    serve_until_signal(srv, collector.stopping.set)
