@@ -56,6 +56,10 @@ def test_dashboard_list_session_and_live_update(tmp_path):
         assert json.loads(ready) == {"ready": True}
         time.sleep(0.3)
         _tool(sink, live, "LiveTool", "t2", command="echo live")
+        sink.emit(ev.make_event(ev.TOOL_CALL, live, "claude-code", tool="Write", tool_use_id="t3",
+                                data={"tool_input": {"file_path": str(tmp_path / "secrets" / "key.pem")}}))
+        sink.emit(ev.make_event(ev.RULE_DECISION, live, "agent-strace", name="no-secrets", status="denied",
+                                tool_use_id="t3", data={"reason": "path matches secrets/**"}))
         result = finish(proc)
 
     assert result["list_rows"] == 2
@@ -70,8 +74,9 @@ def test_dashboard_list_session_and_live_update(tmp_path):
     assert "ad3d745d" in result["tree"]
     assert result["chart_bars"] > 0
     assert "INPUT" in result["details"].upper() and "notes.txt" in result["details"]
-    assert result["live_cards_before"] == "1" and result["live_cards_after"] == "2"
+    assert result["live_cards_before"] == "1" and result["live_cards_after"] in ("2", "3")
     assert result["live_after"] > result["live_before"]
+    assert "key.pem) = DENIED by no-secrets (path matches secrets/**)" in result["decision_row"]
     assert result["foreign_requests"] == [] and result["page_errors"] == []
     print(f"live update shown {result['live_update_ms']} ms after the append")
 

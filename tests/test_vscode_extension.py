@@ -94,7 +94,9 @@ def test_extension_in_real_vscode(built, tmp_path):
     with Background(cmd, env={**env, "HOME": str(tmp_path / "home")}) as srv:  # its own process group
         wait_port(port, timeout=120, proc=srv.proc)
         cost = f"${inspect['cost_usd']:.4f}"
-        proc = start_script("vscode.cjs", f"http://127.0.0.1:{port}", str(ws), str(inspect["tool_calls"]), cost)
+        flag = store / "control" / f"paused-{inspect['session']}"  # what `agent-strace pause SESSION` sets
+        proc = start_script("vscode.cjs", f"http://127.0.0.1:{port}", str(ws), str(inspect["tool_calls"]), cost,
+                            str(flag))
         ready = proc.stdout.readline()
         if not ready.startswith("{"):
             finish(proc)
@@ -105,6 +107,9 @@ def test_extension_in_real_vscode(built, tmp_path):
         sink.emit(ev.make_event(ev.TOOL_RESULT, inspect["session"], "claude-code", tool="LiveTool",
                                 tool_use_id="live-1", status="ok", duration_ms=3))
         result = finish(proc, timeout=180)
+    assert result["flag_while_paused"] and not result["flag_after_resume"]
+    assert "paused" in result["paused_status"]
+    assert "do the scripted task" in result["tree_row"] and f"{inspect['tool_calls']} tools" in result["tree_row"]
     assert f"{inspect['tool_calls']} tools" in result["status"] and cost in result["status"]
     assert f"{inspect['tool_errors']} err" in result["status"]
     assert "read by Read" in " ".join(result["inline"]) and "changed by Edit" in " ".join(result["inline"])

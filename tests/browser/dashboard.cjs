@@ -61,6 +61,9 @@ main(async () => {
   const t0 = Date.now();
   await page.locator('#timeline .ev[data-tool="LiveTool"] .res.ok').waitFor({ timeout: 20000 });
   result.live_update_ms = Date.now() - t0;
+  const decision = page.locator("#timeline .ev.ev-decision").first();
+  await decision.waitFor({ timeout: 10000 });
+  result.decision_row = await decision.innerText();
   await page.waitForFunction((before) => document.querySelector('[data-card="tool calls"] .v').textContent !== before,
     result.live_cards_before, { timeout: 10000 });
   result.live_after = await page.locator("#timeline .ev").count();

@@ -1,7 +1,8 @@
 // The agent-strace extension in a real VS Code (code-server) driven in
 // headless Chromium: status bar, gutter and inline marks, the event panel,
 // and a live update while the page is open.
-// Usage: node vscode.cjs BASE_URL WORKSPACE TOOL_CALLS COST
+// Usage: node vscode.cjs BASE_URL WORKSPACE TOOL_CALLS COST PAUSE_FLAG_FILE
+const fs = require("fs");
 const { launch, shot, check, main } = require("./common.cjs");
 
 const STATUS = '[id="agent-strace.agent-strace.agentStrace.status"]';
@@ -28,7 +29,7 @@ async function webviewList(page, want) {
 }
 
 main(async () => {
-  const [base, workspace, toolCalls, cost] = process.argv.slice(2);
+  const [base, workspace, toolCalls, cost, pauseFlag] = process.argv.slice(2);
   const browser = await launch();
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const result = {};
@@ -67,6 +68,22 @@ main(async () => {
   result.live_ms = Date.now() - t0;
   result.live_panel = await webviewList(page, "LiveTool(");
   await shot(page, "vscode-live.png");
+
+  // pause: the flag the PreToolUse hook honours, shown in the status bar
+  await command(page, "agent-strace: Pause the Agent at Its Next Tool Call");
+  await page.waitForFunction(([sel]) => (document.querySelector(sel) || {}).innerText?.includes("paused"), [STATUS], { timeout: 20000 });
+  result.paused_status = (await status.innerText()).trim();
+  result.flag_while_paused = fs.existsSync(pauseFlag);
+  await command(page, "agent-strace: Resume the Agent");
+  await page.waitForFunction(([sel]) => !(document.querySelector(sel) || {}).innerText?.includes("paused"), [STATUS], { timeout: 20000 });
+  result.flag_after_resume = fs.existsSync(pauseFlag);
+
+  // the session browser
+  await command(page, "agent-strace: Focus on Sessions View");
+  const row = page.locator('.monaco-list-row:has-text("do the scripted task")').first();
+  await row.waitFor({ timeout: 20000 });
+  result.tree_row = await row.innerText();
+  await shot(page, "vscode-sessions.png");
   await browser.close();
   return result;
 });

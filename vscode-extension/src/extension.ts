@@ -35,6 +35,7 @@ export class Controller implements vscode.Disposable {
   private statusTimer: NodeJS.Timeout | null = null;
   private totalsTimer: NodeJS.Timeout | null = null;
   private disposables: vscode.Disposable[] = [];
+  private treeRefreshed = 0;
 
   constructor(private context: vscode.ExtensionContext) {
     this.status = vscode.window.createStatusBarItem("agentStrace.status", vscode.StatusBarAlignment.Left, 100);
@@ -163,6 +164,10 @@ export class Controller implements vscode.Disposable {
         this.totals = { tool_calls: s.tool_calls, tool_errors: s.tool_errors, llm_calls: s.llm_calls,
           tokens: s.tokens, cost_usd: s.cost_usd, decisions: s.decisions || {} };
         this.totalsError = null;
+        if (Date.now() - this.treeRefreshed > 5000) { // the tree's row for the live session, too
+          this.treeRefreshed = Date.now();
+          void this.sessions.refresh();
+        }
       } catch (e) {
         this.totalsError = (e as Error).message;
       }
