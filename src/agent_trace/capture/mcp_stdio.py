@@ -54,6 +54,7 @@ class StdioProxy:
         self.log = McpSessionLog(session, "mcp-stdio", name, tool_events=tool_events)
         self.log_failed = False
         self.client_eof = threading.Event()
+        self.s2c_bytes = 0  # bytes the server wrote: lets exit wait for a pipe still draining
         self.proc: subprocess.Popen | None = None
 
     # -- logging (off the forwarding path) ------------------------------------
@@ -128,6 +129,7 @@ class StdioProxy:
                 break
             if not data:
                 break
+            self.s2c_bytes += len(data)
             self.q.put((S2C, data, time.time()))
             if not client_gone:
                 try:
@@ -188,10 +190,16 @@ class StdioProxy:
                 break
             except KeyboardInterrupt:
                 continue
-        server_pump.join(timeout=0.5)
+        # The server has exited; what it wrote may still be in the pipe (a
+        # slow machine copying megabytes): forward and queue all of it before
+        # ending the log, so the end event comes last and nothing is dropped.
+        seen = -1
+        while server_pump.is_alive() and self.s2c_bytes != seen:  # stop waiting once it stalls
+            seen = self.s2c_bytes
+            server_pump.join(timeout=0.5)
         exit_code = code if code >= 0 else 128 - code
         self.q.put(None)
-        logger.join(timeout=5)
+        logger.join(timeout=120)
         end = {"exit_code": exit_code, "unanswered_requests": self.log.unanswered()}
         if code < 0:
             end["signal"] = -code
