@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tests"))
+
+from support.processes import free_port, wait_port  # noqa: E402
 
 CLIENT = """
 import sys
@@ -42,27 +44,10 @@ sink.close()
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 20) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"server not listening on {port}")
-
-
 def start_server(storage: str, port: int) -> subprocess.Popen:
     p = subprocess.Popen([sys.executable, "-m", "agent_trace", "server", "--port", str(port), "--storage", storage],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    wait_port(port)
+    wait_port(port, timeout=20, proc=p)
     return p
 
 

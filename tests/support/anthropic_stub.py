@@ -16,7 +16,9 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .processes import LocalServer
 
 MODEL = "claude-sonnet-4-5-20250929"
 
@@ -33,7 +35,7 @@ def _first_user_text(messages) -> str:
     return ""
 
 
-class Stub:
+class Stub(LocalServer):
     def __init__(self, scenarios: dict[str, list[list[dict]]], usage=None, model: str = MODEL,
                  delay: float = 0.0):
         self.scenarios = scenarios
@@ -44,21 +46,7 @@ class Stub:
         self.requests: list[dict] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self._start_server()
 
     # -- scripting -------------------------------------------------------------
     def next_id(self) -> int:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .processes import LocalServer
 
 USAGE = {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150,
          "prompt_tokens_details": {"cached_tokens": 20}}
@@ -52,27 +53,15 @@ def response_obj(model: str, text: str) -> dict:
                       "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}}
 
 
-class OpenAIStub:
+class OpenAIStub(LocalServer):
+    base = "/v1"
+
     def __init__(self, text: str = "Hello from the scripted model", mode: str = "normal"):
         self.text = text
         self.mode = mode
         self.requests: list[dict] = []
         self.sent: list[bytes] = []  # every byte the stub wrote, per request
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self._start_server()
 
     def _handler(self):
         stub = self

@@ -53,3 +53,31 @@ class Background:
                     pass
                 self.proc.wait(timeout=5)
         return self.proc.returncode
+
+
+class LocalServer:
+    """An in-process HTTP server on a free loopback port (scripted APIs for
+    tests): ``with`` starts it on a thread and stops it.  Subclasses build
+    their handler class in ``_handler()``; ``base`` is the URL's path."""
+
+    base = ""
+
+    def _start_server(self) -> None:
+        from http.server import ThreadingHTTPServer
+        import threading
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{self.base}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()

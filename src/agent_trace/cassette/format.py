@@ -99,3 +99,36 @@ def decode_chunk(chunk) -> bytes:
     if isinstance(chunk, str):
         return chunk.encode("utf-8")
     return base64.b64decode(chunk.get("b64", ""))
+
+
+# -- exceptions -----------------------------------------------------------------
+# A call that raised is recorded as {"exception": {"type": "module.Qualname",
+# "message": ...}} (HTTP transport errors and traced functions alike) and
+# raised again on replay as the same class when it can be imported.
+
+def exception_spec(e: BaseException) -> dict:
+    cls = type(e)
+    return {"type": f"{cls.__module__}.{cls.__qualname__}", "message": str(e)}
+
+
+def rebuild_exception(spec: dict, request=None) -> BaseException:
+    import importlib
+
+    name = spec.get("type") or ""
+    message = spec.get("message") or ""
+    mod_name, _, qual = name.rpartition(".")
+    mod_name = mod_name or "builtins"
+    try:
+        cls = importlib.import_module(mod_name)
+        for part in qual.split("."):
+            cls = getattr(cls, part)
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            try:
+                return cls(message, request=request) if request is not None else cls(message)
+            except TypeError:
+                return cls(message)
+    except (ImportError, AttributeError, ValueError):
+        pass
+    from .core import CassetteError
+
+    return CassetteError(f"recorded {name}: {message}")

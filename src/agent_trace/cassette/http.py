@@ -10,14 +10,12 @@ exception class."""
 from __future__ import annotations
 
 import datetime
-import importlib
 import urllib.parse
 import zlib
 
 from ..sdk import http_intercept
 from . import active
 from . import format as fmt
-from .core import CassetteError
 from .secrets import safe_headers, scrub, scrub_text
 
 DROP_RESPONSE_HEADERS = ("content-encoding", "content-length", "transfer-encoding", "connection")
@@ -36,30 +34,6 @@ def live_call(request) -> dict:
 
 def _response_headers(resp) -> dict:
     return safe_headers((k, v) for k, v in resp.headers.items() if k.lower() not in DROP_RESPONSE_HEADERS)
-
-
-def _exception(e: BaseException) -> dict:
-    cls = type(e)
-    return {"exception": {"type": f"{cls.__module__}.{cls.__qualname__}", "message": str(e)}}
-
-
-def rebuild_exception(spec: dict, request=None) -> BaseException:
-    name = spec.get("type") or ""
-    message = spec.get("message") or ""
-    mod_name, _, qual = name.rpartition(".")
-    mod_name = mod_name or "builtins"
-    try:
-        cls = importlib.import_module(mod_name)
-        for part in qual.split("."):
-            cls = getattr(cls, part)
-        if isinstance(cls, type) and issubclass(cls, BaseException):
-            try:
-                return cls(message, request=request) if request is not None else cls(message)
-            except TypeError:
-                return cls(message)
-    except (ImportError, AttributeError, ValueError):
-        pass
-    return CassetteError(f"recorded {name}: {message}")
 
 
 def _stream_class(mod, is_async: bool):
@@ -88,7 +62,7 @@ def _stream_class(mod, is_async: bool):
 def _replayed(mod, entry: dict, request, is_async: bool):
     spec = entry["response"]
     if "exception" in spec:
-        raise rebuild_exception(spec["exception"], request)
+        raise fmt.rebuild_exception(spec["exception"], request)
     headers = dict(spec.get("headers") or {})
     status = spec.get("status") or 200
     if "stream" in spec:
@@ -155,7 +129,7 @@ class CassetteHttp:
         try:
             resp = call_next(request)
         except Exception as e:
-            cas.add("http", call, _exception(e))
+            cas.add("http", call, {"exception": fmt.exception_spec(e)})
             raise
         return self._record_stream(cas, mod, call, resp, False) if stream else self._record_body(cas, call, resp)
 
@@ -171,7 +145,7 @@ class CassetteHttp:
         try:
             resp = await call_next(request)
         except Exception as e:
-            cas.add("http", call, _exception(e))
+            cas.add("http", call, {"exception": fmt.exception_spec(e)})
             raise
         return self._record_stream(cas, mod, call, resp, True) if stream else self._record_body(cas, call, resp)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from agent_trace.pricing import KINDS
-from agent_trace.store.index import summarize_file
+from agent_trace.store.index import summarize_cached
 from agent_trace.summary import SessionSummary, percentile, prices
 from agent_trace.timefmt import human_duration
 
@@ -27,8 +27,9 @@ def run(name: str, argv: list[str]) -> int:
 
 
 def _load(args) -> tuple[str, SessionSummary, dict]:
-    path = open_store(args).resolve(args.session)
-    entry = summarize_file(path)
+    store = open_store(args)
+    path = store.resolve(args.session)
+    entry = summarize_cached(store, path)  # the same incremental entry `inspect` and `list` use
     return path, SessionSummary.from_dict(entry["state"]), entry
 
 

@@ -259,11 +259,23 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
 # when that class can be imported.
 
 def _exception(e: BaseException) -> dict:
-    return {"type": f"{type(e).__module__}.{type(e).__qualname__}", "message": str(e)}
+    from ..cassette.format import exception_spec
+
+    return exception_spec(e)
+
+
+def _replayed(entry: dict):
+    """A recorded call's result, or its recorded exception raised again."""
+    resp = entry["response"]
+    if "exception" in resp:
+        from ..cassette.format import rebuild_exception
+
+        raise rebuild_exception(resp["exception"])
+    return resp.get("result")
 
 
 def _raise_recorded(spec: dict):
-    from ..cassette.http import rebuild_exception
+    from ..cassette.format import rebuild_exception
 
     raise rebuild_exception(spec)
 
@@ -279,10 +291,7 @@ def _cassette_call(label, fn, args, kwargs, run):
         return run()
     cas, call, entry = _lookup(label, fn, args, kwargs)
     if entry is not None:
-        resp = entry["response"]
-        if "exception" in resp:
-            _raise_recorded(resp["exception"])
-        return resp.get("result")
+        return _replayed(entry)
     try:
         result = run()
     except Exception as e:
@@ -297,10 +306,7 @@ async def _cassette_acall(label, fn, args, kwargs, run):
         return await run()
     cas, call, entry = _lookup(label, fn, args, kwargs)
     if entry is not None:
-        resp = entry["response"]
-        if "exception" in resp:
-            _raise_recorded(resp["exception"])
-        return resp.get("result")
+        return _replayed(entry)
     try:
         result = await run()
     except Exception as e:
