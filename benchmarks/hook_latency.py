@@ -105,7 +105,7 @@ def main() -> None:
             pre = {**pre, "cwd": project}
         # a store already holding a 5,000-event session, written by the real hook
         from agent_trace.capture.hooks import events_from_hook
-        from agent_trace.sink import FileSink
+        from agent_trace.store.sink import FileSink
         from agent_trace.store import Store
 
         sink = FileSink(Store(env["AGENT_TRACE_DIR"]))

@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=20)
     args = ap.parse_args()
     from agent_trace import event as ev
-    from agent_trace.encode import encode_event
+    from agent_trace.event.encode import encode_event
     from agent_trace.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -87,7 +87,7 @@ def main() -> None:
     args = ap.parse_args()
     from agent_trace.capture.llm_wire import LlmObserver
     from agent_trace.proxy.http_forward import ReverseProxy
-    from agent_trace.sink import FileSink
+    from agent_trace.store.sink import FileSink
     from agent_trace.store import Store
 
     up = upstream(args.ttft / 1000, args.gap / 1000, args.tokens)

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from agent_trace import event as ev  # noqa: E402
-from agent_trace.encode import encode_event  # noqa: E402
+from agent_trace.event.encode import encode_event  # noqa: E402
 
 SESSION = "scale-1m"
 TOOLS = [("Read", 0.30), ("Bash", 0.25), ("Edit", 0.15), ("Grep", 0.12), ("Write", 0.05), ("Glob", 0.05),

@@ -32,7 +32,7 @@ from support.processes import free_port, wait_port  # noqa: E402
 CLIENT = """
 import sys
 from agent_trace import event as ev
-from agent_trace.sink import open_sink
+from agent_trace.capture.sink import open_sink
 from agent_trace.store.paths import Store
 root, session, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 sink = open_sink(Store(root))

@@ -42,5 +42,13 @@ if [ -n "$APT_NEED" ] && command -v apt-get >/dev/null 2>&1; then
     || echo "warning: could not install$APT_NEED; browser tests will be skipped" >&2
 fi
 
+# Components with their own installer (one file each, run in name order; each
+# is idempotent, caches under .cache/ and warns rather than fails when it
+# cannot install: the tests that need it then say why they skip).
+for installer in scripts/install.d/*.sh; do
+  [ -e "$installer" ] || continue
+  bash "$installer" || echo "warning: $installer failed" >&2
+done
+
 .venv/bin/ruff check src tests benchmarks
 exec .venv/bin/python -m pytest "$@"

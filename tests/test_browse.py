@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from agent_trace.browse import Browser
+from agent_trace.render.browse import Browser
 from agent_trace.store import Store
 
 from conftest import fixture_payloads, run_cli

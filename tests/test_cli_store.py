@@ -3,7 +3,7 @@ import os
 
 from agent_trace import __version__
 from agent_trace import event as ev
-from agent_trace.sink import FileSink
+from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
 
 from conftest import run_cli
@@ -104,10 +104,11 @@ def test_hook_path_imports_no_argparse_or_readers(trace_dir):
 
     code = (
         "import sys, io;"
-        "sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"session_id\":\"s\",\"hook_event_name\":\"PreToolUse\"}'));"
+        "sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"session_id\":\"s\",\"hook_event_name\":\"PreToolUse\","
+        "\"tool_use_id\":\"t1\"}'));"
         "from agent_trace.cli import main; main(['hook']);"
-        "print(sorted(m for m in ('argparse','re','json','dataclasses','uuid','datetime','agent_trace.summary',"
-        "'agent_trace.store.reader') if m in sys.modules))"
+        "print(sorted(m for m in ('argparse','re','json','dataclasses','uuid','datetime','hashlib',"
+        "'agent_trace.analysis.summary','agent_trace.store.reader') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "AGENT_TRACE_DIR": str(trace_dir)})

@@ -16,7 +16,7 @@ from support.browser import finish, run_script, start_script
 from support.processes import Background, free_port, wait_port
 
 from agent_trace import event as ev
-from agent_trace.sink import FileSink
+from agent_trace.store.sink import FileSink
 from agent_trace.store.paths import Store
 
 

@@ -14,7 +14,7 @@ from agent_trace import event as ev
 from agent_trace.capture.llm_wire import LlmObserver
 from agent_trace.export.tables import DATASET_COLUMNS
 from agent_trace.proxy.http_forward import ReverseProxy
-from agent_trace.sink import FileSink
+from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
 
 from conftest import run_cli

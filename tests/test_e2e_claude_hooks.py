@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from agent_trace import event as ev
-from agent_trace.summary import summarize
+from agent_trace.analysis.summary import summarize
 
 from conftest import REPO, read_session, run_cli
 from support.anthropic_stub import Stub

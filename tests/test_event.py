@@ -4,8 +4,8 @@ import re
 import pytest
 
 from agent_trace import event as ev
-from agent_trace.encode import encode_event
-from agent_trace.upgrade import upgrade
+from agent_trace.event.encode import encode_event
+from agent_trace.event.upgrade import upgrade
 
 
 def test_make_event_stamps_version_id_time_and_drops_none():

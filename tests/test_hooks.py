@@ -9,9 +9,9 @@ import pytest
 from agent_trace import event as ev
 from agent_trace.capture.hooks import canonical_name, events_from_hook
 from agent_trace.capture.transcript import import_session, read_responses
-from agent_trace.sink import FileSink
+from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
-from agent_trace.summary import summarize
+from agent_trace.analysis.summary import summarize
 
 from conftest import FIXTURES, fixture_payloads, read_session, run_cli
 
@@ -252,3 +252,27 @@ def test_import_is_idempotent_even_without_cursor(trace_dir, tmp_path):
 def test_import_missing_file_is_a_clear_error():
     r = run_cli("import", "/nonexistent/t.jsonl")
     assert r.returncode == 2 and b"no such file" in r.stderr
+
+
+def test_hook_ids_are_derived_from_the_agents_own_ids():
+    """The same tool call, prompt or subagent seen twice (two hook processes,
+    or a hook and the transcript import) gets the same event id."""
+    from agent_trace.capture.hooks import events_from_hook
+
+    base = {"session_id": "s1", "prompt_id": "p1"}
+    call = {**base, "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_use_id": "toolu_1"}
+    result = {**base, "hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_use_id": "toolu_1"}
+    failure = {**base, "hook_event_name": "PostToolUseFailure", "tool_name": "Bash", "tool_use_id": "toolu_1"}
+    first, again = events_from_hook(call, None, "claude-code")[0], events_from_hook(call, None, "claude-code")[0]
+    assert first["id"] == again["id"] == ev.derived_id("s1", "tool.call", "toolu_1")
+    res, err = events_from_hook(result, None, "claude-code")[0], events_from_hook(failure, None, "claude-code")[0]
+    assert res["id"] == err["id"] != first["id"]
+    prompt = events_from_hook({**base, "hook_event_name": "UserPromptSubmit", "prompt": "hi"}, None, "claude-code")[0]
+    assert prompt["id"] == ev.derived_id("s1", "user.prompt", "p1")
+    # another session, same tool_use_id: another id
+    other = events_from_hook({**call, "session_id": "s2"}, None, "claude-code")[0]
+    assert other["id"] != first["id"]
+    # no agent id to derive from: a fresh random id each time
+    start = {"session_id": "s1", "hook_event_name": "SessionStart"}
+    first_start, second_start = (events_from_hook(start, None, "claude-code")[0] for _ in range(2))
+    assert first_start["id"] != second_start["id"]

@@ -2,9 +2,9 @@ import json
 import os
 
 from agent_trace import event as ev
-from agent_trace.sink import FileSink
+from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
-from agent_trace.store.index import list_sessions
+from agent_trace.analysis.session_index import list_sessions
 
 
 def emit(store, session, etype, **kw):

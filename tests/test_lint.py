@@ -7,7 +7,7 @@ import pytest
 
 from agent_trace import event as ev
 from agent_trace.lint.runner import ConfigError, Linter, validate
-from agent_trace.sink import FileSink
+from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
 
 from conftest import fixture_payloads, run_cli

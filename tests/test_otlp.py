@@ -177,7 +177,7 @@ def test_follow_exports_as_events_arrive_until_the_session_ends(trace_dir):
     import time
 
     from agent_trace import event as ev
-    from agent_trace.sink import FileSink
+    from agent_trace.store.sink import FileSink
     from agent_trace.store import Store
 
     sink = FileSink(Store(str(trace_dir)))

@@ -1,8 +1,8 @@
 import json
 
 from agent_trace import event as ev
-from agent_trace.encode import encode_event
-from agent_trace.redact import PLACEHOLDER, find_secrets
+from agent_trace.event.encode import encode_event
+from agent_trace.event.redact import PLACEHOLDER, find_secrets
 
 SECRETS = [
     "sk-ant-api03-" + "A1b2C3d4E5f6G7h8I9j0" * 3,

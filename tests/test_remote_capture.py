@@ -19,7 +19,7 @@ from support.collector import Server
 
 from agent_trace import event as ev
 from agent_trace.remote.shipper import Shipper
-from agent_trace.sink import open_sink
+from agent_trace.capture.sink import open_sink
 from agent_trace.store.paths import Store
 from agent_trace.store.reader import iter_events
 
@@ -101,7 +101,7 @@ def _emit_client(root, endpoint, session, n, start=0, drain=30):
     code = (
         "import sys\n"
         "from agent_trace import event as ev\n"
-        "from agent_trace.sink import open_sink\n"
+        "from agent_trace.capture.sink import open_sink\n"
         "from agent_trace.store.paths import Store\n"
         f"sink = open_sink(Store({str(root)!r}))\n"
         f"sink.drain_timeout = {drain}\n"
@@ -198,7 +198,7 @@ def test_server_killed_mid_batch_loses_and_duplicates_nothing(tmp_path):
     endpoint = f"http://127.0.0.1:{port}"
     code = (
         "from agent_trace import event as ev\n"
-        "from agent_trace.sink import open_sink\n"
+        "from agent_trace.capture.sink import open_sink\n"
         "from agent_trace.store.paths import Store\n"
         "import time\n"
         f"sink = open_sink(Store({str(tmp_path / 'client')!r}))\n"

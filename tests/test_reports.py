@@ -3,9 +3,9 @@
 import json
 
 from agent_trace import event as ev
-from agent_trace.sink import FileSink
+from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
-from agent_trace.summary import percentile
+from agent_trace.analysis.summary import percentile
 
 from conftest import run_cli
 from test_hooks import SESSION, record_with_transcripts
@@ -46,7 +46,7 @@ def test_cost_without_usage_says_so_and_marks_the_estimate(trace_dir):
 
 
 def test_percentiles_from_histograms_are_close():
-    from agent_trace.summary import SessionSummary
+    from agent_trace.analysis.summary import SessionSummary
 
     s = SessionSummary()
     for i in range(1, 1001):

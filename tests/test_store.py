@@ -8,7 +8,7 @@ import threading
 import time
 
 from agent_trace import event as ev
-from agent_trace.sink import FileSink
+from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
 from agent_trace.store.reader import ReadStats, iter_events
 from agent_trace.store.writer import append_lines
@@ -16,7 +16,7 @@ from agent_trace.store.writer import append_lines
 WRITER = textwrap.dedent("""
     import sys
     from agent_trace import event as ev
-    from agent_trace.sink import FileSink
+    from agent_trace.store.sink import FileSink
     from agent_trace.store import Store
     root, worker, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     sink = FileSink(Store(root))
@@ -75,7 +75,7 @@ def test_torn_last_line_from_killed_writer_is_skipped_and_later_lines_survive(tr
 def test_kill_9_during_heavy_appends_leaves_a_readable_session(trace_dir):
     code = textwrap.dedent(f"""
         from agent_trace import event as ev
-        from agent_trace.sink import FileSink
+        from agent_trace.store.sink import FileSink
         from agent_trace.store import Store
         sink = FileSink(Store({str(trace_dir)!r}))
         i = 0

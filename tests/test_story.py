@@ -4,7 +4,7 @@ on sessions written to show each case."""
 import json
 
 from agent_trace import event as ev
-from agent_trace.sink import FileSink
+from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
 
 from conftest import fixture_payloads, run_cli

@@ -19,7 +19,7 @@ from support.npm import REPO
 from support.processes import Background, free_port, wait_port
 
 from agent_trace import event as ev
-from agent_trace.sink import FileSink
+from agent_trace.store.sink import FileSink
 from agent_trace.store.paths import Store
 
 EXT = REPO / "vscode-extension"

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from agent_trace import event as ev
-from agent_trace.sink import FileSink
+from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
 
 from conftest import read_session, run_cli
@@ -20,7 +20,7 @@ from conftest import read_session, run_cli
 RUNAWAY = textwrap.dedent("""
     import signal, sys, time
     from agent_trace import event as ev
-    from agent_trace.sink import FileSink
+    from agent_trace.store.sink import FileSink
     from agent_trace.store import Store
     if sys.argv[2] == "stubborn":
         signal.signal(signal.SIGTERM, lambda *a: None)  # ignores SIGTERM

@@ -6,6 +6,7 @@ first use.  When npm itself is missing the test is skipped with the reason.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,9 +27,14 @@ def npm_install(cache_name: str, specs: list[str]) -> Path:
     if not shutil.which("npm"):
         pytest.skip("npm is not installed: cannot install " + ", ".join(specs))
     cache.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(cache), *specs],
-                       capture_output=True, text=True, timeout=900)
-    if r.returncode != 0:
-        pytest.skip(f"could not install {specs}: {r.stderr.strip()[-300:]}")
-    stamp.write_text(want)
+    # One installer at a time per cache folder (parallel test runs share .cache).
+    with open(cache.parent / f".{cache_name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists() and stamp.read_text() == want and bin_dir.is_dir():
+            return bin_dir
+        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(cache), *specs],
+                           capture_output=True, text=True, timeout=900)
+        if r.returncode != 0:
+            pytest.skip(f"could not install {specs}: {r.stderr.strip()[-300:]}")
+        stamp.write_text(want)
     return bin_dir

@@ -90,7 +90,7 @@ def _tool_error(payload: dict):
 
 
 def _compact(obj) -> str:
-    from ..fastjson import dumps
+    from ..event.fastjson import dumps
 
     return dumps(obj)[:2000]
 
@@ -158,4 +158,34 @@ def events_from_hook(payload: dict, hook_name: str | None, source: str) -> list[
         fields["status"] = ev.ERROR
         err = payload.get("error") or payload.get("reason")
         fields["error"] = {"message": err if isinstance(err, str) else _compact(err)} if err else None
+    key_kind = _ID_KINDS.get(etype)
+    if key_kind is not None:
+        key = _id_key(etype, payload, fields)
+        if key:
+            fields["id"] = ev.derived_id(session, key_kind, key)
     return [ev.make_event(etype, session, source, **fields)]
+
+
+# Event types whose id is derived from the agent's own ids (see
+# ``event.derived_id``), so hooks, transcript import and the daemon's recovery
+# agree on them.  A result and an error share one id: a call has one of them.
+_ID_KINDS = {
+    ev.TOOL_CALL: "tool.call",
+    ev.TOOL_RESULT: "tool.result",
+    ev.TOOL_ERROR: "tool.result",
+    ev.USER_PROMPT: "user.prompt",
+    ev.TURN_END: "turn.end",
+    ev.SUBAGENT_START: "subagent.start",
+    ev.SUBAGENT_STOP: "subagent.stop",
+}
+
+
+def _id_key(etype: str, payload: dict, fields: dict) -> str | None:
+    if etype in (ev.TOOL_CALL, ev.TOOL_RESULT, ev.TOOL_ERROR):
+        return fields.get("tool_use_id")
+    if etype in (ev.SUBAGENT_START, ev.SUBAGENT_STOP):
+        return fields.get("agent_id")
+    if etype == ev.USER_PROMPT or (etype == ev.TURN_END and not fields.get("agent_id")):
+        # Claude Code: prompt_id; Codex: turn_id.  Gemini has neither.
+        return _str(payload.get("prompt_id")) or _str(payload.get("turn_id"))
+    return None

@@ -21,7 +21,7 @@ import fcntl
 import os
 
 from .. import event as ev
-from ..fastjson import dumps, loads
+from ..event.fastjson import dumps, loads
 from ..store.paths import Store
 
 # Imported by the PreToolUse hook when a budget rule is active: no json, re,
@@ -39,7 +39,7 @@ def llm_event_id(session: str, message_id: str) -> str:
 def _norm_ts(ts) -> str | None:
     if not isinstance(ts, str):
         return None
-    from ..timefmt import parse_iso
+    from ..event.timefmt import parse_iso
 
     try:
         return ev.now_iso(parse_iso(ts))

@@ -12,10 +12,12 @@ _stack: list = []
 
 def push(cassette) -> None:
     from ..sdk import http_intercept, tracing
+    from . import functions
     from .http import INTERCEPTOR
 
     with _lock:
         _stack.append(cassette)
+        tracing._player = functions
         tracing._cassettes[:] = _stack
         if len(_stack) == 1:
             http_intercept.register(INTERCEPTOR)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ..redact import _is_secret_key, find_secrets
+from ..event.redact import _is_secret_key, find_secrets
 
 SAFE_HEADERS = frozenset({"content-type", "accept", "anthropic-version", "anthropic-beta", "openai-organization",
                           "openai-project", "x-stainless-lang", "x-stainless-package-version", "user-agent",

@@ -14,43 +14,67 @@ from __future__ import annotations
 
 import sys
 
-# command -> (module, one-line help).  Order is the order shown in --help.
-COMMANDS = {
-    "list": ("agent_trace.cli.store_cmds", "list recorded sessions"),
-    "inspect": ("agent_trace.cli.store_cmds", "show one session's summary"),
-    "replay": ("agent_trace.cli.replay_cmd", "print a session one line per event, like strace"),
-    "stats": ("agent_trace.cli.report_cmds", "counts, durations (p50/p95), tokens and errors"),
-    "cost": ("agent_trace.cli.report_cmds", "money spent, from real token usage"),
-    "explain": ("agent_trace.cli.story_cmds", "the session in plain English, phase by phase"),
-    "timeline": ("agent_trace.cli.story_cmds", "phases with durations and cost"),
-    "why": ("agent_trace.cli.story_cmds", "the causal chain behind one event"),
-    "diff": ("agent_trace.cli.story_cmds", "compare two sessions, with the tool-sequence diff"),
-    "compare": ("agent_trace.cli.story_cmds", "compare two sessions: metrics and a verdict for CI"),
-    "tree": ("agent_trace.cli.story_cmds", "sessions and subagents as a hierarchy"),
-    "lint": ("agent_trace.cli.lint_cmd", "check a session against named rules (--strict for CI)"),
-    "browse": ("agent_trace.cli.browse_cmd", "interactive terminal picker: sessions, calls, one call"),
-    "mcp": ("agent_trace.cli.mcp_cmd", "an MCP server (stdio) for agents to query their own history"),
-    "export": ("agent_trace.cli.export_cmds", "write a session out (jsonl, json)"),
-    "store": ("agent_trace.cli.store_cmds", "where the store is and what it holds"),
-    "hook": ("agent_trace.cli.hook_cmds", "record one agent hook event (reads JSON on stdin)"),
-    "import": ("agent_trace.cli.hook_cmds", "import LLM turns from an agent transcript"),
-    "watch": ("agent_trace.cli.watch_cmd", "live view; limits that stop the agent process"),
-    "rules": ("agent_trace.cli.control_cmds", "validate the rules file (rules check)"),
-    "pause": ("agent_trace.cli.control_cmds", "pause the agent at its next tool call"),
-    "resume": ("agent_trace.cli.control_cmds", "let a paused agent go on"),
-    "postmortem": ("agent_trace.cli.control_cmds", "what a stop rule left behind"),
-    "record": ("agent_trace.cli.record_cmd", "run an MCP server (stdio) behind a logging proxy"),
-    "proxy": ("agent_trace.cli.llm_cmds", "capture proxy for OpenAI/Anthropic-compatible APIs"),
-    "run": ("agent_trace.cli.llm_cmds", "run an agent (or a task corpus) with its LLM calls captured"),
-    "setup": ("agent_trace.cli.setup_cmds", "install agent-strace hooks into an agent's settings"),
-    "server": ("agent_trace.cli.server_cmds", "collector for remote capture and OTLP, with the web dashboard"),
-    "ui": ("agent_trace.cli.server_cmds", "the web dashboard over the local store"),
-    "push": ("agent_trace.cli.server_cmds", "deliver spooled events to AGENT_STRACE_ENDPOINT now"),
-    "share": ("agent_trace.cli.server_cmds", "one session as a self-contained offline HTML page"),
-    "cassette": ("agent_trace.cli.cassette_cmds", "cassettes: from-session (make one), diff (compare two)"),
-    "serve": ("agent_trace.cli.cassette_cmds", "replay a cassette to a real agent: --llm (HTTP) or --mcp (stdio)"),
-    "demo": ("agent_trace.cli.demo_cmd", "record a real demo session and replay it"),
+# Command families, in the order --help shows them.  Each family is a table
+# of command -> (module, one-line help); only the owning module is imported.
+FAMILIES = {
+    "record": {
+        "setup": ("agent_trace.cli.setup_cmds", "install agent-strace hooks into an agent's settings"),
+        "hook": ("agent_trace.cli.hook_cmds", "record one agent hook event (reads JSON on stdin)"),
+        "import": ("agent_trace.cli.hook_cmds", "import LLM turns from an agent transcript"),
+        "record": ("agent_trace.cli.record_cmd", "run an MCP server (stdio) behind a logging proxy"),
+        "proxy": ("agent_trace.cli.llm_cmds", "capture proxy for OpenAI/Anthropic-compatible APIs"),
+        "run": ("agent_trace.cli.llm_cmds", "run an agent (or a task corpus) with its LLM calls captured"),
+        "demo": ("agent_trace.cli.demo_cmd", "record a demo session from a bundled capture and replay it"),
+    },
+    "read": {
+        "list": ("agent_trace.cli.store_cmds", "list recorded sessions"),
+        "inspect": ("agent_trace.cli.store_cmds", "show one session's summary"),
+        "replay": ("agent_trace.cli.replay_cmd", "print a session one line per event, like strace"),
+        "stats": ("agent_trace.cli.report_cmds", "counts, durations (p50/p95), tokens and errors"),
+        "cost": ("agent_trace.cli.report_cmds", "money spent, from real token usage"),
+        "explain": ("agent_trace.cli.story_cmds", "the session in plain English, phase by phase"),
+        "timeline": ("agent_trace.cli.story_cmds", "phases with durations and cost"),
+        "why": ("agent_trace.cli.story_cmds", "the causal chain behind one event"),
+        "diff": ("agent_trace.cli.story_cmds", "compare two sessions, with the tool-sequence diff"),
+        "compare": ("agent_trace.cli.story_cmds", "compare two sessions: metrics and a verdict for CI"),
+        "tree": ("agent_trace.cli.story_cmds", "sessions and subagents as a hierarchy"),
+        "lint": ("agent_trace.cli.lint_cmd", "check a session against named rules (--strict for CI)"),
+        "browse": ("agent_trace.cli.browse_cmd", "interactive terminal picker: sessions, calls, one call"),
+        "mcp": ("agent_trace.cli.mcp_cmd", "an MCP server (stdio) for agents to query their own history"),
+        "store": ("agent_trace.cli.store_cmds", "where the store is and what it holds"),
+    },
+    "control": {
+        "watch": ("agent_trace.cli.watch_cmd", "live view; limits that stop the agent process"),
+        "rules": ("agent_trace.cli.control_cmds", "validate the rules file (rules check)"),
+        "pause": ("agent_trace.cli.control_cmds", "pause the agent at its next tool call"),
+        "resume": ("agent_trace.cli.control_cmds", "let a paused agent go on"),
+        "postmortem": ("agent_trace.cli.control_cmds", "what a stop rule left behind"),
+    },
+    "share": {
+        "export": ("agent_trace.cli.export_cmds", "write a session out (jsonl, json, otlp, dataset)"),
+        "share": ("agent_trace.cli.server_cmds", "one session as a self-contained offline HTML page"),
+        "ui": ("agent_trace.cli.server_cmds", "the web dashboard over the local store"),
+    },
+    "test": {
+        "cassette": ("agent_trace.cli.cassette_cmds", "cassettes: from-session (make one), diff (compare two)"),
+        "serve": ("agent_trace.cli.cassette_cmds", "replay a cassette to a real agent: --llm (HTTP) or --mcp (stdio)"),
+    },
+    "team": {
+        "server": ("agent_trace.cli.server_cmds", "collector for remote capture and OTLP, with the web dashboard"),
+        "push": ("agent_trace.cli.server_cmds", "deliver spooled events to AGENT_STRACE_ENDPOINT now"),
+    },
 }
+
+FAMILY_TITLES = {
+    "record": "record: capture what an agent does",
+    "read": "read: what happened, what it cost, what went wrong",
+    "control": "control: rules, limits and the kill switch",
+    "share": "share: export, share and look in a browser",
+    "test": "test: record once, replay deterministically",
+    "team": "team: collect sessions from many machines",
+}
+
+COMMANDS = {name: spec for family in FAMILIES.values() for name, spec in family.items()}
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CHECK = 0, 1, 2, 3, 4
 
@@ -64,10 +88,12 @@ def _usage() -> str:
         "",
         "usage: agent-strace [--version] [--trace-dir DIR] COMMAND [ARGS]",
         "",
-        "commands:",
     ]
-    lines += [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in COMMANDS.items()]
-    lines += ["", "Run 'agent-strace COMMAND --help' for a command's options."]
+    for family, commands in FAMILIES.items():
+        lines.append(FAMILY_TITLES[family])
+        lines += [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in commands.items()]
+        lines.append("")
+    lines.append("Run 'agent-strace COMMAND --help' for a command's options.")
     return "\n".join(lines)
 
 

@@ -15,6 +15,6 @@ def run(name: str, argv: list[str]) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         sys.stderr.write("agent-strace browse: needs a terminal (try 'list' and 'replay' in scripts)\n")
         return EXIT_USAGE
-    from agent_trace.browse import run_curses
+    from agent_trace.render.browse import run_curses
 
     return guarded(lambda a: run_curses(open_store(a)))(args)

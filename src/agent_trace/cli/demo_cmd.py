@@ -37,7 +37,7 @@ def run(name: str, argv: list[str]) -> int:
 def _demo(args) -> int:
     from agent_trace.event import now_iso
     from agent_trace.setup.hook_command import hook_command
-    from agent_trace.timefmt import parse_iso
+    from agent_trace.event.timefmt import parse_iso
 
     project = os.path.abspath(args.dir) if args.dir else tempfile.mkdtemp(prefix="agent-strace-demo-")
     os.makedirs(project, exist_ok=True)

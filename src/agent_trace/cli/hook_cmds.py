@@ -80,7 +80,7 @@ def _read_payload():
     except UnicodeDecodeError:
         text = raw.decode("utf-8", "surrogateescape")
         _say("input is not valid UTF-8: undecodable bytes kept as escapes")
-    from agent_trace.fastjson import loads
+    from agent_trace.event.fastjson import loads
 
     try:
         payload = loads(text)
@@ -98,8 +98,8 @@ def _hook(opts) -> int:
     if payload is None:
         return EXIT_OK
     from agent_trace.capture.hooks import events_from_hook
-    from agent_trace.sink import emit_fail_open
-    from agent_trace.sink import open_sink
+    from agent_trace.store.sink import emit_fail_open
+    from agent_trace.capture.sink import open_sink
     from agent_trace.store.paths import Store, resolve_root
 
     source = "claude-code" if opts["cli"] in ("claude", "claude-code") else opts["cli"]
@@ -132,7 +132,7 @@ def _enforce(store, sink, payload, call, source, recorded: bool) -> int:
 
     out = enforce(store, sink, payload, call, source, payload.get("hook_event_name") or "PreToolUse", rules_file)
     if out is not None:
-        from agent_trace.fastjson import dumps
+        from agent_trace.event.fastjson import dumps
 
         sys.stdout.write(dumps(out) + "\n")
         sys.stdout.flush()
@@ -187,7 +187,7 @@ def _transcript_session(path: str) -> str:
 
 def _import(args) -> int:
     from agent_trace.capture import transcript
-    from agent_trace.sink import open_sink
+    from agent_trace.capture.sink import open_sink
 
     from .parsing import open_store
 

@@ -53,7 +53,7 @@ def run(name: str, argv: list[str]) -> int:
 def start_proxy(store, upstream: str, session: str, forced: str | None, context: dict):
     from agent_trace.capture.llm_wire import LlmObserver
     from agent_trace.proxy.http_forward import ReverseProxy
-    from agent_trace.sink import open_sink
+    from agent_trace.capture.sink import open_sink
 
     observer = LlmObserver(open_sink(store), session, forced, upstream, context)
     return ReverseProxy(upstream, observer, prefix_base=True).start()
@@ -68,7 +68,7 @@ def _new_session(label: str) -> str:
 def _proxy(args) -> int:
     from agent_trace.capture.llm_wire import LlmObserver
     from agent_trace.proxy.http_forward import ReverseProxy
-    from agent_trace.sink import open_sink
+    from agent_trace.capture.sink import open_sink
 
     store = open_store(args)
     observer = LlmObserver(open_sink(store), args.session or _new_session("proxy"), args.session, args.upstream)

@@ -9,6 +9,6 @@ def run(name: str, argv: list[str]) -> int:
     p = parser("mcp", "An MCP server (stdio) with tools to list sessions, search events, summarise "
                       "and diff sessions. Add it to an agent: {\"command\": \"agent-strace\", \"args\": [\"mcp\"]}")
     args = p.parse_args(argv)
-    from agent_trace.mcp_server import serve
+    from agent_trace.server.mcp_history import serve
 
     return serve(open_store(args))

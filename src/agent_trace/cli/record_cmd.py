@@ -29,7 +29,7 @@ def run(name: str, argv: list[str]) -> int:
                          "e.g. agent-strace record -- npx @modelcontextprotocol/server-everything\n")
         return EXIT_USAGE
     from agent_trace.event import new_id
-    from agent_trace.sink import open_sink
+    from agent_trace.capture.sink import open_sink
     from agent_trace.store.paths import Store
 
     label = args.name or (os.path.basename(args.command[0]) if args.command else "http")

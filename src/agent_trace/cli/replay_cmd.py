@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from agent_trace.encode import to_bytes
+from agent_trace.event.encode import to_bytes
 from agent_trace.render.strace import Formatter
 from agent_trace.store.reader import ReadStats, iter_events
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from agent_trace.pricing import KINDS
-from agent_trace.store.index import summarize_cached
-from agent_trace.summary import SessionSummary, percentile, prices
-from agent_trace.timefmt import human_duration
+from agent_trace.usage.pricing import KINDS
+from agent_trace.analysis.session_index import summarize_cached
+from agent_trace.analysis.summary import SessionSummary, percentile, prices
+from agent_trace.event.timefmt import human_duration
 
 from . import EXIT_OK
 from .parsing import add_json, add_session, guarded, open_store, parser, print_json
@@ -100,7 +100,7 @@ def cost_dict(s: SessionSummary, path: str) -> dict:
 
 def _estimate(path: str) -> dict:
     """Without real usage: tokens guessed from the text the agent handled."""
-    from agent_trace.encode import to_bytes
+    from agent_trace.event.encode import to_bytes
     from agent_trace.store.reader import iter_events
 
     chars = 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from agent_trace.store.index import list_sessions, session_row, summarize_cached
-from agent_trace.timefmt import human_duration
+from agent_trace.analysis.session_index import list_sessions, session_row, summarize_cached
+from agent_trace.event.timefmt import human_duration
 
 from . import EXIT_OK
 from .parsing import add_json, add_session, guarded, open_store, parser, print_json

@@ -50,11 +50,11 @@ def _note(stats: ReadStats) -> None:
 def _story(args, name: str) -> int:
     """Streams: each phase is printed when it closes, so memory stays flat on
     huge sessions; the session line comes last (it needs every event)."""
-    from agent_trace.encode import to_bytes
-    from agent_trace.phases import iter_phases
+    from agent_trace.event.encode import to_bytes
+    from agent_trace.analysis.phases import iter_phases
     from agent_trace.render.story import (TIMELINE_HEAD, explain_header, explain_outcome, explain_phase,
                                           phase_dict, timeline_lines)
-    from agent_trace.summary import SessionSummary
+    from agent_trace.analysis.summary import SessionSummary
 
     path = open_store(args).resolve(args.session)
     stats = ReadStats()
@@ -97,7 +97,7 @@ def _brief(e: dict) -> str:
 
 
 def _why(args) -> int:
-    from agent_trace.causality import EventNotFound, why
+    from agent_trace.analysis.causality import EventNotFound, why
 
     path = open_store(args).resolve(args.session)
     try:
@@ -120,7 +120,7 @@ def _why(args) -> int:
 
 
 def _compare(args, name: str) -> int:
-    from agent_trace.compare import compare
+    from agent_trace.analysis.compare import compare
 
     store = open_store(args)
     r = compare(store.resolve(args.a), store.resolve(args.b), args.tolerance)
@@ -153,8 +153,8 @@ def _compare(args, name: str) -> int:
 
 
 def _tree(args) -> int:
-    from agent_trace.store.index import list_sessions
-    from agent_trace.timefmt import human_duration
+    from agent_trace.analysis.session_index import list_sessions
+    from agent_trace.event.timefmt import human_duration
 
     store = open_store(args)
     if args.session:
@@ -178,7 +178,7 @@ def _tree(args) -> int:
 
 
 def _session_tree(path: str) -> dict:
-    from agent_trace.session_view import session_view
+    from agent_trace.analysis.session_view import session_view
 
     v = session_view(path, series=False)
     m = v["summary"]

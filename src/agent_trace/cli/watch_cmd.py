@@ -34,8 +34,8 @@ def run(name: str, argv: list[str]) -> int:
 
 def _watch(args, p) -> int:
     from agent_trace.control.watch import TICK_S, Limits, Watcher, record_kill, run_child, stop_process
-    from agent_trace.sink import open_sink
-    from agent_trace.timefmt import parse_duration
+    from agent_trace.capture.sink import open_sink
+    from agent_trace.event.timefmt import parse_duration
 
     if args.command and args.pid:
         p.error("give either -- CMD or --pid, not both")

@@ -35,7 +35,7 @@ def write_postmortem(sink, store: Store, session: str, d: Decision, summary=None
 
     from ..render.strace import Formatter
     from ..store.reader import iter_events
-    from ..summary import summarize
+    from ..analysis.summary import summarize
 
     path = store.path_for(session)
     last = deque(maxlen=POSTMORTEM_EVENTS)

@@ -14,8 +14,8 @@ import os
 import time
 
 from .. import event as ev
-from .. import toolfacts
-from ..fastjson import dumps, loads
+from ..analysis import toolfacts
+from ..event.fastjson import dumps, loads
 from ..store.paths import Store, file_stem
 from .globs import match_path, match_text
 
@@ -54,7 +54,7 @@ def _load_state(path: str, policy_key: str) -> dict:
 def _catch_up(store: Store, session: str, policy: dict, st: dict):
     """Feed the events appended since the last hook; returns the summary."""
     from ..store.reader import ReadStats, iter_events
-    from ..summary import SessionSummary
+    from ..analysis.summary import SessionSummary
 
     summary = SessionSummary.from_dict(st["summary"]) if st["summary"] else SessionSummary()
     loop_cfg = policy.get("loop")

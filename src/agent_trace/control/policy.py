@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from ..fastjson import dumps, loads
+from ..event.fastjson import dumps, loads
 
 ACTIONS = ("warn", "deny", "stop", "kill", "pause")
 SCOPES = ("write", "read", "any")
@@ -79,7 +79,7 @@ def _keys(where, table, allowed):
 
 
 def validate(raw: dict, where: str = "rules.toml") -> dict:
-    from ..timefmt import parse_duration
+    from ..event.timefmt import parse_duration
 
     _keys(where, raw, ("budget", "limits", "loop", "deny", "allow", "pause"))
     pol: dict = {"budget": None, "limits": None, "loop": None, "deny": [], "allow": [], "pause": None}

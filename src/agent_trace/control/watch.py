@@ -20,7 +20,7 @@ import time
 from .. import event as ev
 from ..render.strace import Formatter
 from ..store.reader import ReadStats, iter_events
-from ..summary import SessionSummary
+from ..analysis.summary import SessionSummary
 from .engine import Decision
 
 TICK_S = 0.02  # a new event shows within ~20 ms; a stat per followed session per tick

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 
-from ..encode import to_bytes
-from ..redact import find_secrets
+from ..event.encode import to_bytes
+from ..event.redact import find_secrets
 from ..store.reader import iter_events
 from .tables import DATASET_COLUMNS, dataset_rows
 

@@ -151,7 +151,7 @@ class SpanBuilder:
             error = (err.get("message") if isinstance(err, dict) else str(err)) or "tool failed"
             attrs.append(attr("error.type", "tool_error"))
         if self.content:
-            from ..encode import to_bytes
+            from ..event.encode import to_bytes
 
             data = first.get("data") if isinstance(first.get("data"), dict) else {}
             if data.get("tool_input") is not None:
@@ -187,7 +187,7 @@ class SpanBuilder:
             error = err.get("message", "error") if isinstance(err, dict) else str(err)
             attrs.append(attr("error.type", (err.get("type") if isinstance(err, dict) else None) or "llm_error"))
         if self.content and data.get("content") is not None:
-            from ..encode import to_bytes
+            from ..event.encode import to_bytes
 
             attrs.append(attr("gen_ai.output.messages", to_bytes(
                 [{"role": "assistant", "parts": data["content"]}]).decode()[:65536]))

@@ -14,10 +14,10 @@ import json
 from importlib import resources
 
 from .. import __version__
-from ..redact import redact_event, redact_value
-from ..session_view import session_view
+from ..event.redact import redact_event, redact_value
+from ..analysis.session_view import session_view
 from ..store.reader import iter_events
-from ..truncate import truncate_event
+from ..event.truncate import truncate_event
 
 CAPS = (4000, 1000, 200)  # per-string caps, tightened until the page fits
 BUDGET = 8 * 1024 * 1024  # bytes of embedded events

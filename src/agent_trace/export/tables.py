@@ -12,7 +12,7 @@ import csv
 import io
 
 from .. import event as ev
-from ..encode import to_bytes
+from ..event.encode import to_bytes
 from .otlp_spans import provider
 
 CSV_COLUMNS = ("id", "ts", "session", "type", "source", "name", "agent_id", "tool", "tool_use_id", "model",

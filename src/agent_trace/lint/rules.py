@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .. import event as ev
-from .. import toolfacts
-from ..fastjson import dumps
+from ..analysis import toolfacts
+from ..event.fastjson import dumps
 from .registry import Finding, rule
 
 
@@ -180,7 +180,7 @@ def runaway_cost(e, st, cfg):
     """The session's real cost passes a ceiling, or one LLM call's context grows huge."""
     if e.get("type") != ev.LLM_RESPONSE or not isinstance(e.get("usage"), dict):
         return
-    from ..summary import prices
+    from ..analysis.summary import prices
 
     eid = e.get("id")
     seen = st.setdefault("seen", {})

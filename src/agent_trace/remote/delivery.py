@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from ..sink import FileSink
+from ..store.sink import FileSink
 from ..store.paths import Store
 
 # The shipper (http.client, gzip, json, hashlib) is imported where it runs: in

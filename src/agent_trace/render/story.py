@@ -1,14 +1,14 @@
 """``explain`` and ``timeline``: the session told as phases, without an LLM.
 
-Both read :func:`agent_trace.phases.iter_phases`, so their numbers are the
+Both read :func:`agent_trace.analysis.phases.iter_phases`, so their numbers are the
 shared summary's numbers.
 """
 
 from __future__ import annotations
 
-from .. import toolfacts
-from ..phases import Phase
-from ..timefmt import human_duration, parse_iso
+from ..analysis import toolfacts
+from ..analysis.phases import Phase
+from ..event.timefmt import human_duration, parse_iso
 from .strace import cut
 
 

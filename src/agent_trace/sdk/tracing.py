@@ -32,9 +32,11 @@ import time
 from .. import event as ev
 
 _current: contextvars.ContextVar = contextvars.ContextVar("agent_strace_session", default=None)
-# cassettes in use (kept by agent_trace.cassette.active): traced functions
-# replay from / record into the last one
+# cassettes in use, and the player that replays from / records into the last
+# one (both kept by agent_trace.cassette.active; this module never imports
+# the cassette package)
 _cassettes: list = []
+_player = None
 MAX_BYTES_INLINE = 65536
 
 
@@ -77,7 +79,7 @@ class Session:
     @property
     def sink(self):
         if self._sink is None:
-            from ..sink import open_sink
+            from ..capture.sink import open_sink
             from ..store import Store
 
             self._sink = open_sink(Store.open())
@@ -128,7 +130,7 @@ def _error(exc: BaseException) -> dict:
     return err
 
 
-def _bind(fn, args, kwargs) -> dict:
+def bind_arguments(fn, args, kwargs) -> dict:
     try:
         bound = inspect.signature(fn).bind_partial(*args, **kwargs)
         return {k: to_json(v) for k, v in bound.arguments.items() if k not in ("self", "cls")}
@@ -142,7 +144,7 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
 
         def start(s: Session, args, kwargs):
             call_id = ev.new_id()[:16]
-            inp = _bind(fn, args, kwargs)
+            inp = bind_arguments(fn, args, kwargs)
             if kind == "tool":
                 call = s.emit(ev.TOOL_CALL, tool=label, tool_use_id=call_id, data={"tool_input": inp})
             else:
@@ -178,7 +180,7 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
                     async for item in fn(*args, **kwargs):
                         yield item
                     return
-                source = _cassette_astream(label, fn, args, kwargs, real(args, kwargs))
+                source = _through_cassette("astream", label, fn, args, kwargs, real(args, kwargs))
                 if s is None:
                     async for item in source:
                         yield item
@@ -200,7 +202,7 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
                 s = _current.get()
                 if s is None and not _cassettes:
                     return (yield from fn(*args, **kwargs))
-                source = _cassette_stream(label, fn, args, kwargs, real(args, kwargs))
+                source = _through_cassette("stream", label, fn, args, kwargs, real(args, kwargs))
                 if s is None:
                     return (yield from source)
                 started, items = start(s, args, kwargs), []
@@ -221,10 +223,10 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
                 if s is None and not _cassettes:
                     return await fn(*args, **kwargs)
                 if s is None:
-                    return await _cassette_acall(label, fn, args, kwargs, real(args, kwargs))
+                    return await _through_cassette("acall", label, fn, args, kwargs, real(args, kwargs))
                 started = start(s, args, kwargs)
                 try:
-                    result = await _cassette_acall(label, fn, args, kwargs, real(args, kwargs))
+                    result = await _through_cassette("acall", label, fn, args, kwargs, real(args, kwargs))
                 except BaseException as exc:
                     finish(s, started, exc=exc)
                     raise
@@ -238,10 +240,10 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
             if s is None and not _cassettes:
                 return fn(*args, **kwargs)
             if s is None:
-                return _cassette_call(label, fn, args, kwargs, real(args, kwargs))
+                return _through_cassette("call", label, fn, args, kwargs, real(args, kwargs))
             started = start(s, args, kwargs)
             try:
-                result = _cassette_call(label, fn, args, kwargs, real(args, kwargs))
+                result = _through_cassette("call", label, fn, args, kwargs, real(args, kwargs))
             except BaseException as exc:
                 finish(s, started, exc=exc)
                 raise
@@ -252,113 +254,13 @@ def _tracer(kind: str, name: str | None = None, model: str | None = None):
     return decorate
 
 
-# -- cassettes ----------------------------------------------------------------
-# A traced function under a cassette: replay its recorded result (the
-# function does not run) or run it and record.  Results replay as their JSON
-# form (see to_json); a recorded exception is raised again as its own class
-# when that class can be imported.
-
-def _exception(e: BaseException) -> dict:
-    from ..cassette.format import exception_spec
-
-    return exception_spec(e)
-
-
-def _replayed(entry: dict):
-    """A recorded call's result, or its recorded exception raised again."""
-    resp = entry["response"]
-    if "exception" in resp:
-        from ..cassette.format import rebuild_exception
-
-        raise rebuild_exception(resp["exception"])
-    return resp.get("result")
-
-
-def _raise_recorded(spec: dict):
-    from ..cassette.format import rebuild_exception
-
-    raise rebuild_exception(spec)
-
-
-def _lookup(label, fn, args, kwargs):
-    cas = _cassettes[-1]
-    call = {"name": label, "arguments": _bind(fn, args, kwargs)}
-    return cas, call, cas.lookup("function", call)
-
-
-def _cassette_call(label, fn, args, kwargs, run):
-    if not _cassettes:
+def _through_cassette(kind: str, label, fn, args, kwargs, run):
+    """Run a traced call through the cassette in use (``kind`` is call, acall,
+    stream or astream); without one, just run it."""
+    player = _player
+    if player is None or not _cassettes:
         return run()
-    cas, call, entry = _lookup(label, fn, args, kwargs)
-    if entry is not None:
-        return _replayed(entry)
-    try:
-        result = run()
-    except Exception as e:
-        cas.add("function", call, {"exception": _exception(e)})
-        raise
-    cas.add("function", call, {"result": to_json(result)})
-    return result
-
-
-async def _cassette_acall(label, fn, args, kwargs, run):
-    if not _cassettes:
-        return await run()
-    cas, call, entry = _lookup(label, fn, args, kwargs)
-    if entry is not None:
-        return _replayed(entry)
-    try:
-        result = await run()
-    except Exception as e:
-        cas.add("function", call, {"exception": _exception(e)})
-        raise
-    cas.add("function", call, {"result": to_json(result)})
-    return result
-
-
-def _cassette_stream(label, fn, args, kwargs, run):
-    if not _cassettes:
-        return (yield from run())
-    cas, call, entry = _lookup(label, fn, args, kwargs)
-    if entry is not None:
-        resp = entry["response"]
-        yield from resp.get("stream") or []
-        if "exception" in resp:
-            _raise_recorded(resp["exception"])
-        return
-    items: list = []
-    rec = cas.add("function", call, {"stream": items})
-    try:
-        for item in run():
-            items.append(to_json(item))
-            yield item
-    except Exception as e:
-        rec["response"]["exception"] = _exception(e)
-        raise
-
-
-async def _cassette_astream(label, fn, args, kwargs, run):
-    if not _cassettes:
-        async for item in run():
-            yield item
-        return
-    cas, call, entry = _lookup(label, fn, args, kwargs)
-    if entry is not None:
-        resp = entry["response"]
-        for item in resp.get("stream") or []:
-            yield item
-        if "exception" in resp:
-            _raise_recorded(resp["exception"])
-        return
-    items: list = []
-    rec = cas.add("function", call, {"stream": items})
-    try:
-        async for item in run():
-            items.append(to_json(item))
-            yield item
-    except Exception as e:
-        rec["response"]["exception"] = _exception(e)
-        raise
+    return getattr(player, kind)(_cassettes[-1], label, fn, args, kwargs, run)
 
 
 def trace_tool(fn=None, *, name: str | None = None):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import time
 
-from ..session_view import session_view, status_of
-from ..store.index import list_sessions
+from ..analysis.session_view import session_view, status_of
+from ..analysis.session_index import list_sessions
 from ..store.paths import Store
 from ..store.reader import ReadStats, iter_events
-from ..truncate import truncate_event
+from ..event.truncate import truncate_event
 
 DISPLAY_CAP = 20_000  # characters per string value sent to the browser
 PAGE = 500

@@ -16,8 +16,8 @@ import re
 import threading
 from collections import OrderedDict
 
-from ..encode import encode_event
-from ..fastjson import loads
+from ..event.encode import encode_event
+from ..event.fastjson import loads
 from ..store.paths import Store
 from ..store.writer import append_lines
 

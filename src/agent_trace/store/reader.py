@@ -18,9 +18,9 @@ from __future__ import annotations
 import time
 
 from .. import event as ev
-from ..fastjson import loads
-from ..fastjson import scanner as scan
-from ..upgrade import upgrade
+from ..event.fastjson import loads
+from ..event.fastjson import scanner as scan
+from ..event.upgrade import upgrade
 
 VERSION = ev.SCHEMA_VERSION
 TYPES = ev.TYPES

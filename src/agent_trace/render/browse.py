@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 
-from . import event as ev
-from .render.strace import Formatter, tool_arg
-from .store.index import list_sessions
-from .store.reader import iter_events
-from .timefmt import human_duration
+from .. import event as ev
+from .strace import Formatter, tool_arg
+from ..analysis.session_index import list_sessions
+from ..store.reader import iter_events
+from ..event.timefmt import human_duration
 
 MAX_ITEMS = 20000  # calls listed per session; the rest are counted
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import sys
 
-from . import __version__
-from .store import SessionNotFound, Store, StoreError
+from .. import __version__
+from ..store import SessionNotFound, Store, StoreError
 
 SUPPORTED = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 
@@ -45,7 +45,7 @@ class HistoryServer:
 
     # -- tools ------------------------------------------------------------------
     def list_sessions(self, limit: int = 20, query: str | None = None) -> dict:
-        from .store.index import list_sessions
+        from ..analysis.session_index import list_sessions
 
         rows = list_sessions(self.store)
         if query:
@@ -57,8 +57,8 @@ class HistoryServer:
 
     def search_events(self, query: str, session: str | None = None, type: str | None = None,
                       limit: int = 50) -> dict:
-        from .render.strace import Formatter
-        from .store.reader import ReadStats, parse_line
+        from ..render.strace import Formatter
+        from ..store.reader import ReadStats, parse_line
 
         paths = [self.store.resolve(session)] if session else [e.path for e in self.store.session_files()]
         needle = query.lower().encode("utf-8")
@@ -80,10 +80,10 @@ class HistoryServer:
         return {"matches": hits, "truncated": False}
 
     def session_summary(self, session: str) -> dict:
-        from .phases import iter_phases
-        from .render.story import explain_lines, phase_dict
-        from .store.reader import iter_events
-        from .summary import SessionSummary
+        from ..analysis.phases import iter_phases
+        from ..render.story import explain_lines, phase_dict
+        from ..store.reader import iter_events
+        from ..analysis.summary import SessionSummary
 
         path = self.store.resolve(session)
         total = SessionSummary()
@@ -92,7 +92,7 @@ class HistoryServer:
         return {"summary": t, "explanation": "\n".join(explain_lines(phases, t, t.get("cwd")))}
 
     def diff_sessions(self, a: str, b: str) -> dict:
-        from .compare import compare
+        from ..analysis.compare import compare
 
         r = compare(self.store.resolve(a), self.store.resolve(b))
         r["metrics"] = {k: {kk: (None if vv == float("inf") else vv) for kk, vv in m.items()}

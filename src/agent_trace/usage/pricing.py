@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 
-from .fastjson import loads
+from ..event.fastjson import loads
 
-_BUNDLED = os.path.join(os.path.dirname(__file__), "data", "prices.json")
+_BUNDLED = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "prices.json")
 KINDS = ("input", "output", "cache_read", "cache_write")
 
 

@@ -11,7 +11,7 @@ stamps the version and fills an id when one is missing.
 
 from __future__ import annotations
 
-from .event import SCHEMA_VERSION
+from . import SCHEMA_VERSION
 
 
 def _v0_to_v1(obj: dict) -> dict:

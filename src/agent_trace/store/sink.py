@@ -8,16 +8,17 @@ callers that must fail open wrap it (see :func:`emit_fail_open`).
 * :class:`FileSink` appends to the local store (encode -> append).
 * :class:`MemorySink` keeps events in a list, for tests.
 * :class:`agent_trace.remote.delivery.ShippingSink` appends locally and
-  delivers to an ``agent-strace server`` (``AGENT_STRACE_ENDPOINT``).
+  delivers to an ``agent-strace server`` (``AGENT_STRACE_ENDPOINT``);
+  :func:`agent_trace.capture.sink.open_sink` picks the one to use.
 """
 
 from __future__ import annotations
 
 import sys
 
-from .encode import encode_event
-from .store.paths import Store
-from .store.writer import append_lines
+from ..event.encode import encode_event
+from .paths import Store
+from .writer import append_lines
 
 
 class FileSink:
@@ -76,25 +77,3 @@ def emit_fail_open(sink, events, what: str = "agent-strace") -> bool:
         msg = getattr(e, "strerror", None) or str(e) or type(e).__name__
         sys.stderr.write(f"{what}: could not record {len(events)} event(s): {msg}\n")
         return False
-
-
-def open_sink(store: Store, *, detached: bool = False):
-    """The sink capture sources should use for ``store``.
-
-    With ``AGENT_STRACE_ENDPOINT`` set, events are also delivered to that
-    server (see :mod:`agent_trace.remote`): by a background thread, or, with
-    ``detached=True`` (short-lived hook processes), by a forked shipper that
-    does not hold the caller up."""
-    from .remote.config import endpoint
-
-    url = endpoint()
-    if url is None:
-        return FileSink(store)
-    if not url.startswith(("http://", "https://")):
-        sys.stderr.write(f"agent-strace: AGENT_STRACE_ENDPOINT must be an http(s) URL, not {url!r}: "
-                         "recording locally only\n")
-        return FileSink(store)
-    from .remote.config import token
-    from .remote.delivery import ShippingSink
-
-    return ShippingSink(store, url, token(), detached=detached)

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import math
 
-from . import event as ev
-from .pricing import KINDS, PriceTable
+from .. import event as ev
+from ..usage.pricing import KINDS, PriceTable
 
 # Durations are kept as log-bucket histograms (5% wide), so percentiles cost
 # constant memory however long the session is.
@@ -253,7 +253,7 @@ class SessionSummary:
     def duration_s(self) -> float | None:
         if not (self.started and self.last):
             return None
-        from .timefmt import parse_iso
+        from ..event.timefmt import parse_iso
 
         return max(0.0, parse_iso(self.last) - parse_iso(self.started))
 

@@ -11,7 +11,7 @@ kept, so memory stays flat on huge sessions.
 
 from __future__ import annotations
 
-from . import event as ev
+from .. import event as ev
 from . import toolfacts
 from .summary import SessionSummary
 

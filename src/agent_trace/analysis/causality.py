@@ -11,8 +11,8 @@ Streaming passes; nothing is held but the matches.
 
 from __future__ import annotations
 
-from . import event as ev
-from .store.reader import iter_events
+from .. import event as ev
+from ..store.reader import iter_events
 
 
 class EventNotFound(LookupError):

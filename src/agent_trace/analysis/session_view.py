@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 
-from . import event as ev
-from .store.reader import ReadStats, iter_events
+from .. import event as ev
+from ..store.reader import ReadStats, iter_events
 from .summary import SessionSummary, prices
 
 MAX_POINTS = 2000  # chart points kept (evenly thinned beyond that)
@@ -22,7 +22,7 @@ def status_of(row: dict, now: float | None = None) -> str:
         return "stopped"
     if row.get("ended"):
         return "ended"
-    from .timefmt import parse_iso
+    from ..event.timefmt import parse_iso
 
     try:
         last = parse_iso(row["last"]) if row.get("last") else 0

@@ -4,11 +4,16 @@ Contract
 --------
 * An event is a flat JSON object, one per line in a session file.
 * ``v`` is the schema version of the line. Readers upgrade older lines step by
-  step (see :mod:`agent_trace.upgrade`) and skip lines from a newer version.
+  step (see :mod:`agent_trace.event.upgrade`) and skip lines from a newer version.
 * First-class fields are the ones every reader needs (ids, time, type, source,
   correlation ids, duration, status, error, model, usage).  Everything the
   foreign side sent is kept, unchanged, as JSON under ``data``.
 * Fields whose value is ``None`` are not written.
+
+The package holds the event model (here) and what is done to every event
+before it is stored: :mod:`.redact` -> :mod:`.truncate` -> :mod:`.encode`
+(with :mod:`.fastjson`), :mod:`.upgrade` for old lines on the way back, and
+:mod:`.timefmt` for the timestamps.
 
 This module is imported on the hook hot path: standard library only, and only
 cheap modules (no dataclasses, uuid, datetime or argparse).
@@ -76,6 +81,36 @@ def new_id() -> str:
     return os.urandom(16).hex()
 
 
+def derived_id(session: str, kind: str, key: str) -> str:
+    """A deterministic id for the event of ``kind`` that ``key`` names in
+    ``session`` (128 bits of BLAKE2b as 32 hex characters).
+
+    Every source that can see the same happening derives the same id, so a
+    reader, an importer or a collector that already holds it never counts it
+    twice: a hook's PreToolUse and the transcript's ``tool_use`` block are one
+    ``tool.call``.  Keys in use (``docs/event-schema.md``, "Ids"):
+
+    ========================  ===========================================
+    kind                      key
+    ========================  ===========================================
+    ``tool.call``             the agent's tool_use_id / call id
+    ``tool.result``           the same id (a result or an error: one of)
+    ``user.prompt``           the agent's prompt id (Claude ``prompt_id``)
+    ``turn.end``              the prompt id of the turn that ended
+    ``subagent.start/stop``   the subagent's agent id
+    ========================  ===========================================
+
+    ``_blake2`` is a built-in C module: cheap enough for the hook hot path,
+    where ``hashlib`` (which loads OpenSSL) is not.
+    """
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - every CPython build has it
+        from hashlib import blake2b
+    raw = f"{session}\0{kind}\0{key}".encode("utf-8", "surrogatepass")
+    return blake2b(raw, digest_size=16).hexdigest()
+
+
 def now_iso(t: float | None = None) -> str:
     """UTC timestamp with microseconds, e.g. ``2026-11-21T19:32:47.123456Z``."""
     if t is None:
@@ -90,7 +125,7 @@ def now_iso(t: float | None = None) -> str:
 def iso_to_epoch(ts: str) -> float:
     """Epoch seconds of a ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` stamp (the store's
     own format), without importing ``datetime``; other forms go to
-    :func:`agent_trace.timefmt.parse_iso`."""
+    :func:`agent_trace.event.timefmt.parse_iso`."""
     if len(ts) >= 20 and ts[-1] == "Z" and ts[4] == "-" and ts[10] == "T":
         try:
             y, m, d = int(ts[0:4]), int(ts[5:7]), int(ts[8:10])

@@ -15,9 +15,9 @@ import json
 import os
 import tempfile
 
-from ..summary import SessionSummary
-from .paths import SUFFIX, Store
-from .reader import ReadStats, iter_events
+from .summary import SessionSummary
+from ..store.paths import SUFFIX, Store
+from ..store.reader import ReadStats, iter_events
 
 INDEX_VERSION = 1
 

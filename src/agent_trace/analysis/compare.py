@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import difflib
 
-from . import event as ev
+from .. import event as ev
 from . import toolfacts
-from .store.reader import iter_events
+from ..store.reader import iter_events
 from .summary import SessionSummary
 
 MAX_SEQ = 5000  # tool names kept per side for the sequence diff
