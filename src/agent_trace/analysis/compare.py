@@ -19,10 +19,11 @@ from .summary import SessionSummary
 MAX_SEQ = 5000  # tool names kept per side for the sequence diff
 
 
-def profile(path: str) -> dict:
+def profile(source) -> dict:
+    """``source``: a session file's path, or its events (an iterable)."""
     s = SessionSummary()
     seq, read, changed = [], set(), set()
-    for e in iter_events(path):
+    for e in iter_events(source) if isinstance(source, str) else source:
         s.add(e)
         if e.get("type") == ev.TOOL_CALL:
             if len(seq) < MAX_SEQ:

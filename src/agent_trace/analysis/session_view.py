@@ -31,13 +31,15 @@ def status_of(row: dict, now: float | None = None) -> str:
     return "running" if (now or time.time()) - last < RUNNING_WINDOW_S else "idle"
 
 
-def session_view(path: str, *, series: bool = True) -> dict:
+def session_view(path: str | None, *, series: bool = True, events=None) -> dict:
+    """The view of the session file at ``path``, or of ``events`` (an
+    iterable of event dicts in stored order) when given."""
     main = SessionSummary()
     agents: dict[str, dict] = {}
     points: list[dict] = []
     stats = ReadStats()
     table = prices() if series else None
-    for e in iter_events(path, stats):
+    for e in iter_events(path, stats) if events is None else events:
         before = main.llm_calls
         main.add(e)
         aid = e.get("agent_id")

@@ -87,6 +87,7 @@ class SessionSummary:
         self.title: str | None = None
         self.cwd: str | None = None
         self.sources: list[str] = []
+        self.senders: list[str] = []  # collector token names that delivered events (server only)
         self.started: str | None = None
         self.last: str | None = None
         self.ended = False
@@ -134,6 +135,9 @@ class SessionSummary:
         src = e.get("source")
         if src not in self.sources and src:
             self.sources.append(src)
+        sender = e.get("sender")
+        if sender and sender not in self.senders and type(sender) is str:
+            self.senders.append(sender)
         handler = _HANDLERS.get(t)
         if handler is not None:
             handler(self, e)
@@ -259,7 +263,7 @@ class SessionSummary:
 
     # -- state --------------------------------------------------------------
     _STATE = (
-        "session", "title", "cwd", "sources", "started", "last", "ended",
+        "session", "title", "cwd", "sources", "senders", "started", "last", "ended",
         "end_reason", "events", "by_type", "prompts", "tool_calls",
         "tool_errors", "tools", "llm_calls", "tokens", "models", "cost_usd",
         "unpriced", "subagents", "decisions", "last_error", "mcp_messages",

@@ -1,10 +1,15 @@
 """The server's HTTP surface: ingest (events, OTLP traces and logs), the
 dashboard's read API with live updates (SSE), and the dashboard's files.
 
-Security: when a token is set every route but ``/healthz`` needs it, as a
+Security: when a token is set (the shared ``--token``, or any per-user token
+from ``server token add``) every route but ``/healthz`` needs one, as a
 bearer header or as the cookie a browser gets by opening ``/?token=...``
 once.  :func:`check_bind` refuses to listen beyond loopback without one.
 Request bodies have a size limit, before and after gzip.
+
+Storage is a backend (:mod:`.storage`): files or PostgreSQL, same routes.
+When the backend cannot answer (database down) the answer is 503 and
+nothing is acknowledged.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-import os
 import threading
 import time
 import urllib.parse
@@ -21,9 +25,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
 from .. import __version__
-from ..store.paths import SessionNotFound, Store
+from ..store.paths import SessionNotFound
 from . import api, otlp_in
-from .ingest import Ingestor
+from .ingest import parse_batch
+from .query_params import BadParam, number
+from .storage import StorageUnavailable
+from .tokens import TokenError, digest
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 COOKIE = "agent_strace_token"
@@ -47,9 +54,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, token: str | None) -> None:
+def check_bind(host: str, token) -> None:
     if not token and not is_loopback(host):
-        raise ConfigError(f"listening on {host} needs a token: pass --token or set AGENT_STRACE_TOKEN "
+        raise ConfigError(f"listening on {host} needs a token: pass --token, set AGENT_STRACE_TOKEN or add "
+                          "per-user tokens with `agent-strace server token add NAME` "
                           "(without one, bind to 127.0.0.1)")
 
 
@@ -58,20 +66,38 @@ def web_file(name: str) -> bytes:
 
 
 class Collector:
-    """The server's state: store, ingestor, settings; one per process."""
+    """The server's state: storage backend, settings; one per process."""
 
-    def __init__(self, store: Store, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
+    def __init__(self, storage, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
                  ingest: bool = True):
-        self.store = store
+        self.storage = storage
         self.token = token
         self.max_body = max_body
-        self.ingestor = Ingestor(store) if ingest else None
+        self.ingest = ingest
         self.stopping = threading.Event()
         self.received = 0
 
+    def authenticate(self, given: str | None) -> tuple[bool, str | None]:
+        """(allowed, sender): the shared token gives no sender, a per-user
+        token its name.  With no token of either kind, everyone is allowed
+        (loopback only, see :func:`check_bind`)."""
+        named = self.storage.active_tokens()
+        if not self.token and not named:
+            return True, None
+        if given is None:
+            return False, None
+        if self.token and hmac.compare_digest(given.encode("utf-8", "surrogatepass"),
+                                              self.token.encode("utf-8", "surrogatepass")):
+            return True, None
+        name = named.get(digest(given))
+        return (True, name) if name else (False, None)
+
+    def needs_token(self) -> bool:
+        return bool(self.token or self.storage.active_tokens())
+
 
 def make_server(collector: Collector, host: str, port: int) -> ThreadingHTTPServer:
-    check_bind(host, collector.token)
+    check_bind(host, collector.needs_token())
     handler = type("BoundHandler", (Handler,), {"collector": collector})
     cls = ThreadingHTTPServer
     if ":" in host:
@@ -105,15 +131,20 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, code: int, obj) -> None:
-        self._send(code, json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace"))
+        try:
+            text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except ValueError:  # inf/nan (compare's "up from 0"): not JSON, sent as null
+            text = json.dumps(_finite(obj), ensure_ascii=False, separators=(",", ":"))
+        self._send(code, text.encode("utf-8", "backslashreplace"))
 
-    def _error(self, code: int, message: str) -> None:
-        self._json(code, {"error": message})
+    def _error(self, code: int, message: str, headers: dict | None = None) -> None:
+        self._send(code, json.dumps({"error": message}, ensure_ascii=False).encode("utf-8", "backslashreplace"),
+                   headers=headers)
 
     def _authorized(self) -> bool:
-        token = self.collector.token
-        if not token:
-            return True
+        """Whether the request carries a valid token; sets ``self.sender``
+        (the per-user token's name, or None)."""
+        self.sender = None
         given = None
         auth = self.headers.get("Authorization") or ""
         if auth.lower().startswith("bearer "):
@@ -123,7 +154,8 @@ class Handler(BaseHTTPRequestHandler):
                 k, _, v = part.strip().partition("=")
                 if k == COOKIE:
                     given = urllib.parse.unquote(v)
-        return given is not None and hmac.compare_digest(given.encode(), token.encode())
+        ok, self.sender = self.collector.authenticate(given)
+        return ok
 
     def _body(self) -> bytes | None:
         """The request body (gunzipped), or None after answering an error."""
@@ -170,19 +202,38 @@ class Handler(BaseHTTPRequestHandler):
         path = url.path
         if path == "/healthz":
             return self._json(200, {"ok": True, "version": __version__})
-        if self.collector.token and "token" in params and path in STATIC:
+        try:
+            return self._get(path, params)
+        except StorageUnavailable as e:
+            return self._error(503, str(e), {"Retry-After": "1"})
+        except TokenError as e:
+            return self._error(503, str(e))
+
+    def _get(self, path: str, params: dict):
+        if "token" in params and path in STATIC and self.collector.needs_token():
             # a browser's first visit: trade the query token for a cookie
-            if hmac.compare_digest(params["token"].encode(), self.collector.token.encode()):
+            if self.collector.authenticate(params["token"])[0]:
                 cookie = f"{COOKIE}={urllib.parse.quote(params['token'])}; HttpOnly; SameSite=Strict; Path=/"
                 return self._send(303, b"", "text/plain", {"Location": path, "Set-Cookie": cookie})
         if not self._authorized():
             return self._error(401, "missing or wrong token")
+        storage = self.collector.storage
         try:
             if path in STATIC:
                 name, ctype = STATIC[path]
                 return self._send(200, web_file(name), ctype)
             if path == "/api/sessions":
-                return self._json(200, api.sessions(self.collector.store, params))
+                return self._json(200, storage.sessions(params))
+            if path == "/api/search":
+                return self._json(200, storage.search(params))
+            if path == "/api/trends":
+                return self._json(200, storage.trends(params))
+            if path == "/api/compare":
+                if not params.get("a") or not params.get("b"):
+                    return self._error(400, "compare needs two sessions: ?a=SESSION&b=SESSION")
+                tolerance = number(params.get("tolerance"), "tolerance")
+                return self._json(200, storage.compare(params["a"], params["b"],
+                                                       20.0 if tolerance is None else tolerance))
             if path == "/api/live":
                 return self._live_list()
             if path.startswith("/api/sessions/"):
@@ -190,31 +241,45 @@ class Handler(BaseHTTPRequestHandler):
                 ref = urllib.parse.unquote(parts[0])
                 sub = parts[1] if len(parts) > 1 else ""
                 if sub == "":
-                    return self._json(200, api.session(self.collector.store, ref))
+                    return self._json(200, storage.session(ref))
                 if sub == "events":
-                    return self._json(200, api.events_page(self.collector.store, ref,
-                                                           _int(params.get("from"), 0),
-                                                           min(5000, _int(params.get("limit"), api.PAGE))))
+                    return self._json(200, storage.events_page(ref, _int(params.get("from"), 0),
+                                                               max(1, min(5000, _int(params.get("limit"), api.PAGE)))))
                 if sub == "live":
                     return self._live_session(ref, _int(params.get("from"), 0))
         except SessionNotFound as e:
             return self._error(404, str(e))
+        except BadParam as e:
+            return self._error(400, str(e))
         self._error(404, f"no such page: {path}")
 
     def do_POST(self):
+        try:
+            return self._post()
+        except StorageUnavailable as e:
+            # nothing was acknowledged: the client keeps the batch and retries
+            return self._error(503, str(e), {"Retry-After": "1"})
+        except TokenError as e:
+            self.close_connection = True
+            return self._error(503, str(e))
+
+    def _post(self):
         path = urllib.parse.urlsplit(self.path).path
         if not self._authorized():
             self.close_connection = True
             return self._error(401, "missing or wrong token")
-        if self.collector.ingestor is None:
+        if not self.collector.ingest:
             return self._error(404, "this server does not accept events (agent-strace ui is read-only)")
         if path not in ("/v1/events", "/v1/traces", "/v1/logs"):
             return self._error(404, f"no such endpoint: {path}")
         body = self._body()
         if body is None:
             return
+        storage = self.collector.storage
         if path == "/v1/events":
-            counts = self.collector.ingestor.add_lines(body)
+            events, rejected = parse_batch(body)
+            counts = storage.ingest(events, self.sender)
+            counts["rejected"] += rejected
             self.collector.received += counts["accepted"]
             return self._json(200, counts)
         kind = path.rsplit("/", 1)[1]
@@ -225,7 +290,7 @@ class Handler(BaseHTTPRequestHandler):
         except otlp_in.OtlpError as e:
             code = 415 if "content type" in str(e) else 400
             return self._error(code, str(e))
-        counts = self.collector.ingestor.add_events(events)
+        counts = storage.ingest(events, self.sender)
         self.collector.received += counts["accepted"]
         if ctype.startswith("application/x-protobuf") or ctype.startswith("application/protobuf"):
             return self._send(200, otlp_in.protobuf_response(kind), "application/x-protobuf")
@@ -247,24 +312,21 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _live_session(self, ref: str, start: int) -> None:
-        store = self.collector.store
-        path = store.resolve(ref)
+        poll = self.collector.storage.follower(ref)
         self._sse_start()
         offset = start
         quiet = time.monotonic()
         try:
             while not self.collector.stopping.is_set():
                 try:
-                    size = os.path.getsize(path)
-                except OSError:
-                    size = offset
-                if size > offset:
-                    page = api.events_page(store, ref, offset, api.PAGE)
-                    if page["next"] > offset:
-                        offset = page["next"]
-                        self._sse("events", page)
-                        quiet = time.monotonic()
-                        continue
+                    page = poll(offset)
+                except StorageUnavailable:
+                    page = None  # the database is back soon: keep the stream open
+                if page is not None:
+                    offset = page["next"]
+                    self._sse("events", page)
+                    quiet = time.monotonic()
+                    continue
                 if time.monotonic() - quiet > KEEPALIVE_S:
                     self.wfile.write(b": keepalive\n\n")
                     self.wfile.flush()
@@ -274,15 +336,18 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the browser went away
 
     def _live_list(self) -> None:
-        store = self.collector.store
+        storage = self.collector.storage
+        sig = storage.signature()
         self._sse_start()
-        sig = api.store_signature(store)
         quiet = time.monotonic()
         try:
             self._sse("hello", {"sessions": sig[0]})
             while not self.collector.stopping.is_set():
                 time.sleep(1.0)
-                now = api.store_signature(store)
+                try:
+                    now = storage.signature()
+                except StorageUnavailable:
+                    continue
                 if now != sig:
                     sig = now
                     self._sse("changed", {"sessions": sig[0]})
@@ -293,6 +358,16 @@ class Handler(BaseHTTPRequestHandler):
                     quiet = time.monotonic()
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass
+
+
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _int(v, default: int) -> int:

@@ -110,21 +110,38 @@ class Ingestor:
     def add_lines(self, body: bytes) -> dict:
         """Store a JSONL batch; lines that are not events are counted as
         rejected and the rest is kept."""
-        events, rejected = [], 0
-        for line in body.split(b"\n"):
-            if not line.strip():
-                continue
-            try:
-                obj = loads(line)
-            except ValueError:
-                rejected += 1
-                continue
-            if not (isinstance(obj, dict) and isinstance(obj.get("id"), str) and obj["id"]
-                    and isinstance(obj.get("session"), str) and obj["session"]
-                    and isinstance(obj.get("type"), str)):
-                rejected += 1
-                continue
-            events.append(obj)
+        events, rejected = parse_batch(body)
         counts = self.add_events(events)
         counts["rejected"] += rejected
         return counts
+
+
+def parse_batch(body: bytes) -> tuple[list[dict], int]:
+    """The events of a JSONL batch, and how many lines were not events (torn,
+    binary, not an object, no str ``id``/``session``/``type``)."""
+    events, rejected = [], 0
+    for line in body.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            obj = loads(line)
+        except ValueError:
+            rejected += 1
+            continue
+        if not (isinstance(obj, dict) and isinstance(obj.get("id"), str) and obj["id"]
+                and isinstance(obj.get("session"), str) and obj["session"]
+                and isinstance(obj.get("type"), str)):
+            rejected += 1
+            continue
+        events.append(obj)
+    return events, rejected
+
+
+def stamp_sender(events: list[dict], sender: str | None) -> None:
+    """Attribute ``events`` to the token that delivered them: ``sender`` is
+    the collector's word, never the client's."""
+    for e in events:
+        if sender:
+            e["sender"] = sender
+        else:
+            e.pop("sender", None)

@@ -1,0 +1,199 @@
+"""Usage and error trends: what each event adds, in 15-minute buckets, and
+the daily report built from the buckets.
+
+Every number comes from the shared :class:`SessionSummary`: :class:`Rollup`
+feeds it each event and files the change the event made (tool calls, tool
+errors, LLM calls, tokens) under the event's 15-minute bucket, its model and
+its sender.  So the buckets of a session add up to exactly its summary, and a
+day's tokens are the tokens of the LLM responses stamped that day, as in the
+local usage reports.  Cost is tokens x the price table, computed when the
+report is made (a price change applies to history, as for local reports).
+
+15 minutes because every time zone's offset is a multiple of it: a day in
+any zone is a whole number of buckets.  The collector's PostgreSQL backend
+stores the buckets at ingest; the file backend computes them from the
+session files (cached per file).  :func:`report` turns either into the same
+JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+from .. import event as ev
+from ..usage.pricing import KINDS
+from .summary import SessionSummary, prices
+
+BUCKET_S = 900
+COUNTS = ("llm_calls", "input", "output", "cache_read", "cache_write", "tool_calls", "tool_errors")
+DIMENSIONS = ("user", "project", "model", "agent")
+_TOOL_TYPES = frozenset({ev.TOOL_CALL, ev.TOOL_RESULT, ev.TOOL_ERROR})
+
+
+def project_of(cwd) -> str | None:
+    """A session's project: the last component of its working folder."""
+    if not isinstance(cwd, str):
+        return None
+    tail = re.split(r"[\\/]", cwd.rstrip("/\\"))[-1]
+    return tail or None
+
+
+def bucket_of(ts) -> int | None:
+    """Epoch seconds of the 15-minute bucket holding ``ts`` (None when ``ts``
+    is not a timestamp)."""
+    if not isinstance(ts, str) or not ts:
+        return None
+    try:
+        t = ev.iso_to_epoch(ts)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if not (0 <= t < 253402300800):  # years 1970-9999
+        return None
+    return int(t // BUCKET_S * BUCKET_S)
+
+
+class Rollup:
+    """One session's summary plus its buckets:
+    ``(bucket, model, sender) -> [llm_calls, input, output, cache_read,
+    cache_write, tool_calls, tool_errors]`` (tool counts under model ``""``)."""
+
+    def __init__(self, summary: SessionSummary | None = None, buckets: dict | None = None):
+        self.summary = summary or SessionSummary()
+        self.buckets: dict[tuple, list] = buckets if buckets is not None else {}
+
+    def add(self, e: dict) -> None:
+        s = self.summary
+        t = e.get("type")
+        if t == ev.LLM_RESPONSE:
+            calls, tokens = s.llm_calls, tuple(s.tokens[k] for k in KINDS)
+            s.add(e)
+            if s.llm_calls == calls:
+                return
+            key = (e.get("model") or "unknown", 1, 0)
+            delta = [1, *(s.tokens[k] - tokens[i] for i, k in enumerate(KINDS)), 0, 0]
+        elif t in _TOOL_TYPES:
+            calls, errors = s.tool_calls, s.tool_errors
+            s.add(e)
+            if s.tool_calls == calls and s.tool_errors == errors:
+                return
+            key = ("", 0, 0)
+            delta = [0, 0, 0, 0, 0, s.tool_calls - calls, s.tool_errors - errors]
+        else:
+            s.add(e)
+            return
+        b = bucket_of(e.get("ts"))
+        if b is None:
+            return
+        sender = e.get("sender")
+        k = (b, key[0], sender if type(sender) is str else "")
+        row = self.buckets.get(k)
+        if row is None:
+            self.buckets[k] = delta
+        else:
+            for i, v in enumerate(delta):
+                row[i] += v
+
+    def rows(self) -> list[tuple]:
+        """``(bucket, model, sender, *COUNTS)`` per bucket."""
+        return [(*k, *v) for k, v in self.buckets.items()]
+
+    # resumable state (the file backend's cache keeps it between requests)
+    def to_dict(self) -> dict:
+        return {"summary": self.summary.to_dict(resumable=True), "buckets": [[*k, *v] for k, v in self.buckets.items()]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Rollup":
+        return cls(SessionSummary.from_dict(d["summary"]), {tuple(r[:3]): list(r[3:]) for r in d["buckets"]})
+
+
+# -- the report ---------------------------------------------------------------
+def zone(name: str | None):
+    """A ``tzinfo`` for an IANA zone name ("UTC" by default); ValueError when unknown."""
+    if not name or name.upper() == "UTC":
+        return _dt.timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+
+
+def day_of(bucket: int, tz) -> str:
+    return _dt.datetime.fromtimestamp(bucket, tz).date().isoformat()
+
+
+def day_range(since: str, until: str) -> list[str]:
+    """Every date from ``since`` to ``until`` inclusive (``YYYY-MM-DD``)."""
+    d, end = _dt.date.fromisoformat(since), _dt.date.fromisoformat(until)
+    out = []
+    while d <= end and len(out) < 3700:
+        out.append(d.isoformat())
+        d += _dt.timedelta(days=1)
+    return out
+
+
+def _zero() -> dict:
+    return {"llm_calls": 0, **{k: 0 for k in KINDS}, "tool_calls": 0, "tool_errors": 0, "cost_usd": 0.0}
+
+
+def _add(acc: dict, row: dict, cost: float | None) -> None:
+    for k in COUNTS:
+        acc[k] += row[k]
+    if cost:
+        acc["cost_usd"] += cost
+
+
+def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None, **meta) -> dict:
+    """The trends JSON from aggregated rows: dicts with ``date``, ``key``
+    (the ``by`` dimension's value), ``model`` and :data:`COUNTS`.
+
+    ``daily`` has the shape of ``usage daily --json`` (date, tokens, cost,
+    models) plus tool calls/errors and the per-``by`` split; ``groups`` ranks
+    the ``by`` values by cost."""
+    table = prices()
+    daily = {d: {"date": d, **_zero(), "sessions": 0, "models": {}, "groups": {}} for d in days}
+    groups: dict[str, dict] = {}
+    totals = _zero()
+    unpriced: set[str] = set()
+    for r in rows:
+        day = daily.get(r["date"])
+        if day is None:
+            continue
+        model = r["model"]
+        cost = None
+        if model:
+            cost = table.cost(model, {k: r[k] for k in KINDS})
+            if cost is None and r["llm_calls"]:
+                unpriced.add(model)
+        _add(day, r, cost)
+        _add(totals, r, cost)
+        key = r["key"] if r["key"] not in (None, "") else "(none)"
+        _add(day["groups"].setdefault(key, _zero()), r, cost)
+        _add(groups.setdefault(key, {"key": key, **_zero()}), r, cost)
+        if model:
+            m = day["models"].setdefault(model, {"calls": 0, **{k: 0 for k in KINDS}, "cost_usd": 0.0})
+            m["calls"] += r["llm_calls"]
+            for k in KINDS:
+                m[k] += r[k]
+            m["cost_usd"] += cost or 0.0
+    for d, n in (sessions_per_day or {}).items():
+        if d in daily:
+            daily[d]["sessions"] = n
+    for day in daily.values():
+        _round(day)
+        for m in day["models"].values():
+            _round(m)
+        for g in day["groups"].values():
+            _round(g)
+    for g in groups.values():
+        _round(g)
+    _round(totals)
+    return {**meta, "by": by, "days": days, "daily": list(daily.values()),
+            "groups": sorted(groups.values(), key=lambda g: (-g["cost_usd"], -g["tool_errors"], g["key"])),
+            "totals": totals, "unpriced": sorted(unpriced)}
+
+
+def _round(d: dict) -> None:
+    d["cost_usd"] = round(d["cost_usd"], 6)

@@ -1,0 +1,194 @@
+"""Storing a received batch in the database, exactly once, in one transaction.
+
+Per session in the batch (in sorted order, so two collectors never wait on
+each other in a cycle):
+
+1. lock the session's row (``SELECT ... FOR UPDATE``; created when new);
+2. drop the events whose ids the session already holds (and repeats within
+   the batch);
+3. insert the rest with the next ``seq`` numbers
+   (``ON CONFLICT (session, id) DO NOTHING`` stands behind step 2);
+4. feed what was inserted to the session's shared summary (resumed from
+   its stored state) and add what each event changed to its usage bucket;
+5. write the summary back.
+
+The HTTP layer answers 200 only after the commit.  Each line is encoded
+exactly as local capture does (redaction, caps) before anything is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from ... import event as ev
+from ...analysis import search_text
+from ...analysis.summary import SessionSummary
+from ...analysis.trends import COUNTS, Rollup, project_of
+from ...event.encode import encode_event
+from ...event.fastjson import dumps, loads
+from ...store.reader import ReadStats, parse_line
+
+MAX_KEY = 1024  # characters of a session or event id (a btree entry must stay small)
+MAX_LABEL = 200  # characters of indexed labels: agent, project, model, sender
+ROW_KEYS = ("session", "title", "cwd", "agent", "started", "last", "ended", "events", "prompts", "tool_calls",
+            "tool_errors", "llm_calls", "tokens", "cost_usd", "unpriced", "subagents", "decisions", "last_error",
+            "duration_s", "sources", "senders")
+_UTC = _dt.timezone.utc
+
+
+class Prepared:
+    __slots__ = ("id", "line", "obj", "ts", "type", "doc")
+
+
+def usable_key(s: str) -> bool:
+    """Can be a key in the database: short, valid UTF-8, no NUL."""
+    if len(s) > MAX_KEY or "\x00" in s:
+        return False
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def label(s) -> str | None:
+    """``s`` fit for a text column that is indexed."""
+    if not isinstance(s, str):
+        return None
+    s = s[:MAX_LABEL].replace("\x00", "")
+    return s.encode("utf-8", "replace").decode("utf-8")
+
+
+def as_text(obj) -> str:
+    """JSON text of ``obj`` that PostgreSQL's ``text`` accepts (lone
+    surrogates stay JSON escapes)."""
+    return dumps(obj).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def timestamp(ts) -> _dt.datetime | None:
+    if not isinstance(ts, str) or not ts:
+        return None
+    try:
+        t = ev.iso_to_epoch(ts)
+        return _dt.datetime.fromtimestamp(t, _UTC) if 0 <= t < 253402300800 else None
+    except (ValueError, TypeError, OverflowError, OSError):
+        return None
+
+
+def prepare(events: list[dict]) -> tuple[dict[str, list[Prepared]], int]:
+    """Encode each event; group by session.  Events whose id, session or type
+    cannot be a database key are rejected (counted)."""
+    by_session: dict[str, list[Prepared]] = {}
+    rejected = 0
+    stats = ReadStats()
+    for e in events:
+        if not (usable_key(e["session"]) and usable_key(e["id"]) and usable_key(e["type"])):
+            rejected += 1
+            continue
+        line = encode_event(e)
+        p = Prepared()
+        p.id, p.type = e["id"], e["type"]
+        p.line = line[:-1].decode("utf-8")
+        # what a reader of the stored line gets (older versions upgraded,
+        # newer ones and unknown types skipped, as in a session file)
+        obj = e if e.get("v") == ev.SCHEMA_VERSION and p.type in ev.TYPES else parse_line(line[:-1], stats)
+        p.obj = obj
+        p.ts = timestamp(e.get("ts"))
+        text = search_text.event_text(obj) if obj is not None else ""
+        p.doc = " ".join(search_text.words(text)) if text else ""
+        by_session.setdefault(e["session"], []).append(p)
+    return by_session, rejected
+
+
+_LOCK = "SELECT next_seq, state FROM sessions WHERE session = %s FOR UPDATE"
+_INSERT = """
+INSERT INTO events (session, seq, id, ts, type, line, doc)
+SELECT %s, s.seq, s.id, s.ts, s.type, s.line, CASE WHEN s.doc <> '' THEN to_tsvector('simple', s.doc) END
+FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::text[])
+     AS s(seq, id, ts, type, line, doc)
+ON CONFLICT (session, id) DO NOTHING
+RETURNING id"""
+_USAGE = f"""
+INSERT INTO usage_buckets (session, bucket, model, sender, {", ".join(COUNTS)})
+SELECT %s, u.* FROM unnest(%s::timestamptz[], %s::text[], %s::text[],
+                           {", ".join(["%s::bigint[]"] * len(COUNTS))})
+     AS u(bucket, model, sender, {", ".join(COUNTS)})
+ON CONFLICT (session, bucket, model, sender) DO UPDATE SET
+    {", ".join(f"{c} = usage_buckets.{c} + EXCLUDED.{c}" for c in COUNTS)}"""
+_UPDATE = """
+UPDATE sessions SET next_seq = %(next_seq)s, started = %(started)s, last = %(last)s, agent = %(agent)s,
+    project = %(project)s, title = %(title)s, cwd = %(cwd)s, ended = %(ended)s, stopped = %(stopped)s,
+    events = %(events)s, tool_calls = %(tool_calls)s, tool_errors = %(tool_errors)s, llm_calls = %(llm_calls)s,
+    tokens = %(tokens)s, cost_usd = %(cost_usd)s, last_error = %(last_error)s, bytes = bytes + %(bytes)s,
+    row = %(row)s, state = %(state)s, sender = %(sender)s, changed = now()
+WHERE session = %(session)s"""
+
+
+def store(conn, by_session: dict[str, list[Prepared]]) -> tuple[int, int]:
+    """Store prepared batches in the current transaction: (accepted, duplicates)."""
+    accepted = duplicates = 0
+    for session in sorted(by_session):
+        items = by_session[session]
+        row = conn.execute(_LOCK, (session,)).fetchone()
+        if row is None:
+            conn.execute("INSERT INTO sessions (session) VALUES (%s) ON CONFLICT DO NOTHING", (session,))
+            row = conn.execute(_LOCK, (session,)).fetchone()
+        next_seq, state = row
+        held = {r[0] for r in conn.execute("SELECT id FROM events WHERE session = %s AND id = ANY(%s)",
+                                           (session, [p.id for p in items]))}
+        new = []
+        for p in items:
+            if p.id in held:
+                duplicates += 1
+                continue
+            held.add(p.id)
+            new.append(p)
+        if not new:
+            continue
+        seqs = list(range(next_seq, next_seq + len(new)))
+        inserted = {r[0] for r in conn.execute(_INSERT, (
+            session, seqs, [p.id for p in new], [p.ts for p in new], [p.type for p in new],
+            [p.line for p in new], [p.doc for p in new])).fetchall()}
+        duplicates += len(new) - len(inserted)  # only if someone bypassed the row lock
+        accepted += len(inserted)
+        roll = Rollup(SessionSummary.from_dict(loads(state)) if state else SessionSummary(session))
+        size = 0
+        for p in new:
+            if p.id in inserted:
+                size += len(p.line.encode("utf-8")) + 1
+                if p.obj is not None:
+                    try:
+                        roll.add(p.obj)
+                    except Exception:  # a hostile value the summary cannot count: stored, not counted
+                        pass
+        _add_usage(conn, session, roll)
+        _write_session(conn, session, roll.summary, next_seq + len(new), size)
+    return accepted, duplicates
+
+
+def _add_usage(conn, session: str, roll: Rollup) -> None:
+    rows = roll.rows()
+    if not rows:
+        return
+    cols = list(zip(*rows))
+    conn.execute(_USAGE, (session, [_dt.datetime.fromtimestamp(b, _UTC) for b in cols[0]],
+                          [label(m) for m in cols[1]], [label(s) for s in cols[2]], *[list(c) for c in cols[3:]]))
+
+
+def _write_session(conn, session: str, s: SessionSummary, next_seq: int, size: int) -> None:
+    d = s.to_dict()
+    row = {k: d.get(k) for k in ROW_KEYS}
+    row["session"] = session
+    row["project"] = project_of(s.cwd)
+    row["user"] = s.senders[0] if s.senders else None
+    decisions = d.get("decisions") or {}
+    conn.execute(_UPDATE, {
+        "session": session, "next_seq": next_seq, "started": timestamp(s.started), "last": timestamp(s.last),
+        "agent": label(s.agent), "project": label(row["project"]), "title": label(s.title),
+        "cwd": s.cwd.replace("\x00", "").encode("utf-8", "replace").decode("utf-8") if s.cwd else None,
+        "ended": bool(s.ended), "stopped": bool(decisions.get("stopped") or decisions.get("killed")),
+        "events": s.events, "tool_calls": s.tool_calls, "tool_errors": s.tool_errors, "llm_calls": s.llm_calls,
+        "tokens": sum(v for v in s.tokens.values() if isinstance(v, int)), "cost_usd": float(d["cost_usd"] or 0),
+        "last_error": label(s.last_error), "bytes": size, "row": as_text(row),
+        "state": as_text(s.to_dict(resumable=True)), "sender": label(row["user"]),
+    })
