@@ -39,18 +39,34 @@ def project_of(cwd) -> str | None:
     return tail or None
 
 
+_SECONDS: dict[str, float] = {}  # "YYYY-MM-DDTHH:MM:SS" -> epoch: events come many per second
+
+
+def epoch(ts) -> float | None:
+    """Epoch seconds of an event's ``ts`` (None when it is not a time in
+    the years 1970-9999)."""
+    if type(ts) is not str or not ts:
+        return None
+    try:
+        if len(ts) > 20 and ts[19] == "." and ts[-1] == "Z" and ts[20:-1].isdigit():
+            t = _SECONDS.get(ts[:19])
+            if t is None:
+                if len(_SECONDS) > 4096:
+                    _SECONDS.clear()
+                t = _SECONDS[ts[:19]] = ev.iso_to_epoch(ts[:19] + "Z")
+            t += float(ts[19:-1])
+        else:
+            t = ev.iso_to_epoch(ts)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return t if 0 <= t < 253402300800 else None
+
+
 def bucket_of(ts) -> int | None:
     """Epoch seconds of the 15-minute bucket holding ``ts`` (None when ``ts``
     is not a timestamp)."""
-    if not isinstance(ts, str) or not ts:
-        return None
-    try:
-        t = ev.iso_to_epoch(ts)
-    except (ValueError, TypeError, OverflowError):
-        return None
-    if not (0 <= t < 253402300800):  # years 1970-9999
-        return None
-    return int(t // BUCKET_S * BUCKET_S)
+    t = epoch(ts)
+    return None if t is None else int(t // BUCKET_S * BUCKET_S)
 
 
 class Rollup:

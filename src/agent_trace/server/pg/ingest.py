@@ -1,18 +1,17 @@
-"""Storing a received batch in the database, exactly once, in one transaction.
+"""Storing a received batch in the database, exactly once.
 
-Per session in the batch (in sorted order, so two collectors never wait on
-each other in a cycle):
+Per session in the batch, one transaction of two round trips:
 
-1. lock the session's row (``SELECT ... FOR UPDATE``; created when new);
-2. drop the events whose ids the session already holds (and repeats within
-   the batch);
-3. insert the rest with the next ``seq`` numbers
-   (``ON CONFLICT (session, id) DO NOTHING`` stands behind step 2);
-4. feed what was inserted to the session's shared summary (resumed from
+1. lock the session's row (``SELECT ... FOR UPDATE``; created when new) and
+2. insert the batch (repeats within it dropped) with the next ``seq``
+   numbers; ``ON CONFLICT (session, id) DO NOTHING`` leaves out the events
+   the session already holds (their seq numbers stay unused: seq only has
+   to grow), and ``RETURNING`` says which went in;
+3. feed what was inserted to the session's shared summary (resumed from
    its stored state) and add what each event changed to its usage bucket;
-5. write the summary back.
+4. write the summary back, and commit.
 
-The HTTP layer answers 200 only after the commit.  Each line is encoded
+The HTTP layer answers 200 only after the commits.  Each line is encoded
 exactly as local capture does (redaction, caps) before anything is stored.
 """
 
@@ -23,7 +22,7 @@ import datetime as _dt
 from ... import event as ev
 from ...analysis import search_text
 from ...analysis.summary import SessionSummary
-from ...analysis.trends import COUNTS, Rollup, project_of
+from ...analysis.trends import COUNTS, Rollup, epoch, project_of
 from ...event.encode import encode_event
 from ...event.fastjson import dumps, loads
 from ...store.reader import ReadStats, parse_line
@@ -37,13 +36,15 @@ _UTC = _dt.timezone.utc
 
 
 class Prepared:
-    __slots__ = ("id", "line", "obj", "ts", "type", "doc")
+    __slots__ = ("id", "line", "size", "obj", "ts", "type", "doc")
 
 
 def usable_key(s: str) -> bool:
     """Can be a key in the database: short, valid UTF-8, no NUL."""
     if len(s) > MAX_KEY or "\x00" in s:
         return False
+    if s.isascii():
+        return True
     try:
         s.encode("utf-8")
     except UnicodeEncodeError:
@@ -66,13 +67,8 @@ def as_text(obj) -> str:
 
 
 def timestamp(ts) -> _dt.datetime | None:
-    if not isinstance(ts, str) or not ts:
-        return None
-    try:
-        t = ev.iso_to_epoch(ts)
-        return _dt.datetime.fromtimestamp(t, _UTC) if 0 <= t < 253402300800 else None
-    except (ValueError, TypeError, OverflowError, OSError):
-        return None
+    t = epoch(ts)
+    return None if t is None else _dt.datetime.fromtimestamp(t, _UTC)
 
 
 def prepare(events: list[dict]) -> tuple[dict[str, list[Prepared]], int]:
@@ -88,30 +84,37 @@ def prepare(events: list[dict]) -> tuple[dict[str, list[Prepared]], int]:
         line = encode_event(e)
         p = Prepared()
         p.id, p.type = e["id"], e["type"]
+        p.size = len(line)
         p.line = line[:-1].decode("utf-8")
         # what a reader of the stored line gets (older versions upgraded,
         # newer ones and unknown types skipped, as in a session file)
         obj = e if e.get("v") == ev.SCHEMA_VERSION and p.type in ev.TYPES else parse_line(line[:-1], stats)
         p.obj = obj
-        p.ts = timestamp(e.get("ts"))
+        p.ts = epoch(e.get("ts"))
         text = search_text.event_text(obj) if obj is not None else ""
         p.doc = " ".join(search_text.words(text)) if text else ""
         by_session.setdefault(e["session"], []).append(p)
     return by_session, rejected
 
 
-_LOCK = "SELECT next_seq, state FROM sessions WHERE session = %s FOR UPDATE"
+_CREATE = "INSERT INTO sessions (session) VALUES (%s) ON CONFLICT DO NOTHING"
+# lock the session's row, then insert after its last seq: one statement, so
+# a batch costs two round trips (this, then the summary and the commit)
 _INSERT = """
-INSERT INTO events (session, seq, id, ts, type, line, doc)
-SELECT %s, s.seq, s.id, s.ts, s.type, s.line, CASE WHEN s.doc <> '' THEN to_tsvector('simple', s.doc) END
-FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::text[])
-     AS s(seq, id, ts, type, line, doc)
-ON CONFLICT (session, id) DO NOTHING
-RETURNING id"""
+WITH s AS (SELECT next_seq, state FROM sessions WHERE session = %s FOR UPDATE),
+ins AS (
+    INSERT INTO events (session, seq, id, ts, type, line, doc)
+    SELECT %s, s.next_seq + u.n - 1, u.id, to_timestamp(u.ts), u.type, u.line,
+           CASE WHEN u.doc <> '' THEN to_tsvector('simple', u.doc) END
+    FROM s, unnest(%b::text[], %b::float8[], %b::text[], %b::text[], %b::text[])
+            WITH ORDINALITY AS u(id, ts, type, line, doc, n)
+    ON CONFLICT (session, id) DO NOTHING
+    RETURNING id)
+SELECT s.next_seq, s.state, ARRAY(SELECT id FROM ins) FROM s"""
 _USAGE = f"""
 INSERT INTO usage_buckets (session, bucket, model, sender, {", ".join(COUNTS)})
-SELECT %s, u.* FROM unnest(%s::timestamptz[], %s::text[], %s::text[],
-                           {", ".join(["%s::bigint[]"] * len(COUNTS))})
+SELECT %s, to_timestamp(u.bucket), u.model, u.sender, {", ".join("u." + c for c in COUNTS)}
+FROM unnest(%b::float8[], %b::text[], %b::text[], {", ".join(["%b::bigint[]"] * len(COUNTS))})
      AS u(bucket, model, sender, {", ".join(COUNTS)})
 ON CONFLICT (session, bucket, model, sender) DO UPDATE SET
     {", ".join(f"{c} = usage_buckets.{c} + EXCLUDED.{c}" for c in COUNTS)}"""
@@ -125,44 +128,41 @@ WHERE session = %(session)s"""
 
 
 def store(conn, by_session: dict[str, list[Prepared]]) -> tuple[int, int]:
-    """Store prepared batches in the current transaction: (accepted, duplicates)."""
+    """Store prepared batches, one transaction per session, committed:
+    (accepted, duplicates)."""
     accepted = duplicates = 0
     for session in sorted(by_session):
-        items = by_session[session]
-        row = conn.execute(_LOCK, (session,)).fetchone()
-        if row is None:
-            conn.execute("INSERT INTO sessions (session) VALUES (%s) ON CONFLICT DO NOTHING", (session,))
-            row = conn.execute(_LOCK, (session,)).fetchone()
-        next_seq, state = row
-        held = {r[0] for r in conn.execute("SELECT id FROM events WHERE session = %s AND id = ANY(%s)",
-                                           (session, [p.id for p in items]))}
-        new = []
-        for p in items:
-            if p.id in held:
+        items, seen = [], set()
+        for p in by_session[session]:
+            if p.id in seen:
                 duplicates += 1
-                continue
-            held.add(p.id)
-            new.append(p)
-        if not new:
-            continue
-        seqs = list(range(next_seq, next_seq + len(new)))
-        inserted = {r[0] for r in conn.execute(_INSERT, (
-            session, seqs, [p.id for p in new], [p.ts for p in new], [p.type for p in new],
-            [p.line for p in new], [p.doc for p in new])).fetchall()}
-        duplicates += len(new) - len(inserted)  # only if someone bypassed the row lock
-        accepted += len(inserted)
-        roll = Rollup(SessionSummary.from_dict(loads(state)) if state else SessionSummary(session))
-        size = 0
-        for p in new:
-            if p.id in inserted:
-                size += len(p.line.encode("utf-8")) + 1
-                if p.obj is not None:
-                    try:
-                        roll.add(p.obj)
-                    except Exception:  # a hostile value the summary cannot count: stored, not counted
-                        pass
-        _add_usage(conn, session, roll)
-        _write_session(conn, session, roll.summary, next_seq + len(new), size)
+            else:
+                seen.add(p.id)
+                items.append(p)
+        with conn.pipeline():
+            conn.execute(_CREATE, (session,))
+            next_seq, state, ids = conn.execute(_INSERT, (
+                session, session, [p.id for p in items], [p.ts for p in items], [p.type for p in items],
+                [p.line for p in items], [p.doc for p in items])).fetchone()
+            # ids the session already held were left out; their seq numbers
+            # stay unused (seq only has to grow)
+            inserted = set(ids)
+            duplicates += len(items) - len(inserted)
+            if inserted:
+                accepted += len(inserted)
+                roll = Rollup(SessionSummary.from_dict(loads(state)) if state else SessionSummary(session))
+                size = 0
+                for p in items:
+                    if p.id in inserted:
+                        size += p.size
+                        if p.obj is not None:
+                            try:
+                                roll.add(p.obj)
+                            except Exception:  # a hostile value the summary cannot count: stored, not counted
+                                pass
+                _add_usage(conn, session, roll)
+                _write_session(conn, session, roll.summary, next_seq + len(items), size)
+            conn.commit()
     return accepted, duplicates
 
 
@@ -171,7 +171,7 @@ def _add_usage(conn, session: str, roll: Rollup) -> None:
     if not rows:
         return
     cols = list(zip(*rows))
-    conn.execute(_USAGE, (session, [_dt.datetime.fromtimestamp(b, _UTC) for b in cols[0]],
+    conn.execute(_USAGE, (session, [float(b) for b in cols[0]],
                           [label(m) for m in cols[1]], [label(s) for s in cols[2]], *[list(c) for c in cols[3:]]))
 
 
