@@ -45,3 +45,26 @@ def read_session(root: Path, session: str) -> list[dict]:
 def fixture_payloads() -> list[dict]:
     with open(FIXTURES / "hook-payloads.jsonl", encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One real PostgreSQL server for the session (tests/support/postgres.py);
+    each test takes its own database with ``create_db``."""
+    from support.postgres import Postgres, missing_reason
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    pg = Postgres()
+    yield pg
+    pg.close()
+
+
+@pytest.fixture
+def pg_dsn(postgres_cluster, request):
+    """A fresh, empty database on the session's PostgreSQL server."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
+    return postgres_cluster.create_db(name)

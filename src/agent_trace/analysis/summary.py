@@ -259,7 +259,10 @@ class SessionSummary:
             return None
         from ..event.timefmt import parse_iso
 
-        return max(0.0, parse_iso(self.last) - parse_iso(self.started))
+        try:
+            return max(0.0, parse_iso(self.last) - parse_iso(self.started))
+        except (ValueError, TypeError, OverflowError):  # a stamp that is not a time: no duration
+            return None
 
     # -- state --------------------------------------------------------------
     _STATE = (
