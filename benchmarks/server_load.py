@@ -128,7 +128,7 @@ class Database:
 
     def stored(self) -> int:
         try:
-            return self._q("SELECT coalesce(sum(events), 0) FROM agent_strace.sessions")[0][0]
+            return int(self._q("SELECT coalesce(sum(events), 0) FROM agent_strace.sessions")[0][0])
         except Exception:
             return 0
 
