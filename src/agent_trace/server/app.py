@@ -38,6 +38,7 @@ LIVE_POLL_S = 0.2
 KEEPALIVE_S = 15.0
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
+          "/static/team.js": ("team.js", "text/javascript; charset=utf-8"),
           "/static/app.css": ("app.css", "text/css; charset=utf-8")}
 
 
