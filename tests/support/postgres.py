@@ -44,11 +44,17 @@ def missing_reason() -> str | None:
 class Postgres:
     """One throwaway cluster.  ``dsn(db)`` names a database on it."""
 
-    def __init__(self, *, fsync: bool = False, settings: dict | None = None):
+    def __init__(self, *, fsync: bool = False, settings: dict | None = None, root: str | None = None):
+        """``root``: a folder to keep the cluster in (reused when it holds
+        one already); default a new temporary folder, deleted by close()."""
         reason = missing_reason()
         if reason:
             raise RuntimeError(reason)
-        self.root = tempfile.mkdtemp(prefix="agent-strace-pg-")
+        if root:
+            os.makedirs(root, exist_ok=True)
+            self.root = os.path.abspath(root)
+        else:
+            self.root = tempfile.mkdtemp(prefix="agent-strace-pg-")
         os.chmod(self.root, 0o755)
         self.data = os.path.join(self.root, "data")
         self.sock = self.root
@@ -63,8 +69,9 @@ class Postgres:
                          "max_connections": "200", "shared_buffers": "128MB", "listen_addresses": "127.0.0.1",
                          "unix_socket_directories": self.sock, "port": str(self.port),
                          "log_min_messages": "warning", **(settings or {})}
-        self._run([find_bin("initdb"), "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                   "--locale=C", "--no-sync"])
+        if not os.path.exists(os.path.join(self.data, "PG_VERSION")):
+            self._run([find_bin("initdb"), "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                       "--locale=C", "--no-sync"])
         self.start()
 
     def _run(self, cmd: list[str], check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:

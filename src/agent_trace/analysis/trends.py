@@ -150,15 +150,12 @@ def day_range(since: str, until: str) -> list[str]:
     return out
 
 
-def _zero() -> dict:
-    return {"llm_calls": 0, **{k: 0 for k in KINDS}, "tool_calls": 0, "tool_errors": 0, "cost_usd": 0.0}
 
-
-def _add(acc: dict, row: dict, cost: float | None) -> None:
-    for k in COUNTS:
-        acc[k] += row[k]
-    if cost:
-        acc["cost_usd"] += cost
+def _acc(v: list) -> dict:
+    """An accumulator list (COUNTS..., cost) as the report's dict."""
+    d = dict(zip(COUNTS, v))
+    d["cost_usd"] = round(v[-1], 6)
+    return d
 
 
 def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None, **meta) -> dict:
@@ -169,47 +166,59 @@ def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None,
     models) plus tool calls/errors and the per-``by`` split; ``groups`` ranks
     the ``by`` values by cost."""
     table = prices()
-    daily = {d: {"date": d, **_zero(), "sessions": 0, "models": {}, "groups": {}} for d in days}
-    groups: dict[str, dict] = {}
-    totals = _zero()
+    width = len(COUNTS) + 1
+    per_day: dict[str, list] = {d: [0] * len(COUNTS) + [0.0] for d in days}
+    day_groups: dict[tuple, list] = {}
+    day_models: dict[tuple, list] = {}
+    groups: dict[str, list] = {}
     unpriced: set[str] = set()
     for r in rows:
-        day = daily.get(r["date"])
-        if day is None:
+        day = r["date"]
+        acc = per_day.get(day)
+        if acc is None:
             continue
         model = r["model"]
-        cost = None
+        vals = [r[k] for k in COUNTS]
+        cost = 0.0
         if model:
-            cost = table.cost(model, {k: r[k] for k in KINDS})
-            if cost is None and r["llm_calls"]:
-                unpriced.add(model)
-        _add(day, r, cost)
-        _add(totals, r, cost)
+            c = table.cost(model, {k: r[k] for k in KINDS})
+            if c is None:
+                if r["llm_calls"]:
+                    unpriced.add(model)
+            else:
+                cost = c
+            m = day_models.get((day, model))
+            if m is None:
+                m = day_models[(day, model)] = [0] * width
+            for i, v in enumerate(vals):
+                m[i] += v
+            m[-1] += cost
         key = r["key"] if r["key"] not in (None, "") else "(none)"
-        _add(day["groups"].setdefault(key, _zero()), r, cost)
-        _add(groups.setdefault(key, {"key": key, **_zero()}), r, cost)
-        if model:
-            m = day["models"].setdefault(model, {"calls": 0, **{k: 0 for k in KINDS}, "cost_usd": 0.0})
-            m["calls"] += r["llm_calls"]
-            for k in KINDS:
-                m[k] += r[k]
-            m["cost_usd"] += cost or 0.0
-    for d, n in (sessions_per_day or {}).items():
-        if d in daily:
-            daily[d]["sessions"] = n
-    for day in daily.values():
-        _round(day)
-        for m in day["models"].values():
-            _round(m)
-        for g in day["groups"].values():
-            _round(g)
-    for g in groups.values():
-        _round(g)
-    _round(totals)
+        g = day_groups.get((day, key))
+        if g is None:
+            g = day_groups[(day, key)] = [0] * width
+        t = groups.get(key)
+        if t is None:
+            t = groups[key] = [0] * width
+        for i, v in enumerate(vals):
+            acc[i] += v
+            g[i] += v
+            t[i] += v
+        acc[-1] += cost
+        g[-1] += cost
+        t[-1] += cost
+    daily = {d: {"date": d, **_acc(v), "sessions": (sessions_per_day or {}).get(d, 0), "models": {}, "groups": {}}
+             for d, v in per_day.items()}
+    for (d, model), v in day_models.items():
+        m = _acc(v)
+        m["calls"] = m.pop("llm_calls")
+        for k in ("tool_calls", "tool_errors"):
+            del m[k]
+        daily[d]["models"][model] = m
+    for (d, key), v in day_groups.items():
+        daily[d]["groups"][key] = _acc(v)
+    totals = [sum(v[i] for v in per_day.values()) for i in range(width)]
     return {**meta, "by": by, "days": days, "daily": list(daily.values()),
-            "groups": sorted(groups.values(), key=lambda g: (-g["cost_usd"], -g["tool_errors"], g["key"])),
-            "totals": totals, "unpriced": sorted(unpriced)}
-
-
-def _round(d: dict) -> None:
-    d["cost_usd"] = round(d["cost_usd"], 6)
+            "groups": sorted(({"key": k, **_acc(v)} for k, v in groups.items()),
+                             key=lambda g: (-g["cost_usd"], -g["tool_errors"], g["key"])),
+            "totals": _acc(totals), "unpriced": sorted(unpriced)}
