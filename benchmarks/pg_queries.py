@@ -121,22 +121,68 @@ def session_events(rng, sid: str, n: int, start: float, paths: list[str], cwd: s
     return out
 
 
-def generate(dsn: str, n_events: int, n_sessions: int, seed: int = 7) -> dict:
+def _plain_encode(e: dict) -> bytes:
+    """The stored line of an event made here: what ``encode_event`` writes for
+    an event with no secret and no oversized field, without the scan for them
+    (10 million times)."""
+    from agent_trace.event.fastjson import dumps
+
+    return (dumps(e) + "\n").encode("utf-8")
+
+
+def _generate_part(args) -> list:
+    """One worker's share of the sessions (every ``parts``-th), COPYed to the
+    staging table on its own connection; returns their rollups."""
     import psycopg
 
     from agent_trace.analysis.summary import SessionSummary
+    from agent_trace.analysis.trends import Rollup
+    from agent_trace.server.pg import ingest as ing
+
+    dsn, seed, part, parts, n_events, n_sessions, now = args
+    rng = random.Random(seed * 1000 + part)
+    paths = files(random.Random(seed))
+    per = n_events // n_sessions
+    calls = n_events * 0.7 / 1.7  # tool calls among the events (see session_events)
+    rare = (RARE[1] / calls, MEDIUM[1] / calls)
+    out, total, t0 = [], 0, time.perf_counter()
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur, \
+            cur.copy("COPY agent_strace.events_load FROM STDIN") as cp:
+        for i in range(part, n_sessions, parts):
+            sid = f"{rng.getrandbits(64):016x}-{i:05d}"
+            user, project = rng.choice(USERS), rng.choice(PROJECTS)
+            cwd = f"/home/{user}/src/{project}"
+            n = max(3, int(rng.gauss(per, per / 3)))
+            start = now - rng.uniform(0, 90) * 86400 - 7200
+            events = session_events(rng, sid, n, start, paths, cwd, rare)
+            for e in events:
+                e["sender"] = user
+            prepared, _ = ing.prepare(events, encode=_plain_encode)
+            roll = Rollup(SessionSummary(sid))
+            size = 0
+            for seq, p in enumerate(prepared[sid], 1):
+                roll.add(p.obj)
+                size += p.size
+                cp.write_row((sid, seq, p.id, ing.timestamp(events[seq - 1].get("ts")), p.type, p.line,
+                              p.doc or None))
+            total += len(prepared[sid])
+            out.append((sid, roll.to_dict(), len(prepared[sid]) + 1, size))
+            if len(out) % 1000 == 0:
+                print(f"  worker {part}: {len(out)} sessions, {total:,} events, {time.perf_counter() - t0:.0f} s",
+                      flush=True)
+    return out
+
+
+def generate(dsn: str, n_events: int, n_sessions: int, seed: int = 7, workers: int = 2) -> dict:
+    import multiprocessing
+
+    import psycopg
+
     from agent_trace.analysis.trends import Rollup
     from agent_trace.server.pg import PgStorage
     from agent_trace.server.pg import ingest as ing
 
     PgStorage(dsn).close()  # the schema, by the migrations
-    rng = random.Random(seed)
-    paths = files(rng)
-    now = time.time()
-    per = n_events // n_sessions
-    calls = n_events * 0.7 / 1.7  # tool calls among the events (see session_events)
-    rare = (RARE[1] / calls, MEDIUM[1] / calls)
-    pending = []
     t0 = time.perf_counter()
     with psycopg.connect(dsn, options="-c search_path=agent_strace") as conn:
         idx = conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'agent_strace' AND "
@@ -149,29 +195,11 @@ def generate(dsn: str, n_events: int, n_sessions: int, seed: int = 7) -> dict:
         conn.execute("CREATE UNLOGGED TABLE events_load (session text, seq bigint, id text, ts timestamptz, "
                      "type text, line text, doc text)")
         conn.commit()
-        total = 0
-        with conn.cursor() as cur, cur.copy("COPY events_load FROM STDIN") as cp:
-            for i in range(n_sessions):
-                sid = f"{rng.getrandbits(64):016x}-{i:05d}"
-                user, project = rng.choice(USERS), rng.choice(PROJECTS)
-                cwd = f"/home/{user}/src/{project}"
-                n = max(3, int(rng.gauss(per, per / 3)))
-                start = now - rng.uniform(0, 90) * 86400 - 7200
-                events = session_events(rng, sid, n, start, paths, cwd, rare)
-                for e in events:
-                    e["sender"] = user
-                prepared, _ = ing.prepare(events)
-                roll = Rollup(SessionSummary(sid))
-                size = 0
-                for seq, p in enumerate(prepared[sid], 1):
-                    roll.add(p.obj)
-                    size += p.size
-                    cp.write_row((sid, seq, p.id, ing.timestamp(events[seq - 1].get("ts")), p.type, p.line,
-                                  p.doc or None))
-                total += len(prepared[sid])
-                pending.append((sid, roll, len(prepared[sid]) + 1, size))
-                if i % 1000 == 999:
-                    print(f"  {i + 1} sessions, {total:,} events, {time.perf_counter() - t0:.0f} s", flush=True)
+        now = time.time()
+        with multiprocessing.Pool(workers) as pool:
+            parts = pool.map(_generate_part, [(dsn, seed, k, workers, n_events, n_sessions, now)
+                                              for k in range(workers)])
+        generated = time.perf_counter() - t0
         conn.execute("INSERT INTO events (session, seq, id, ts, type, line, doc) SELECT session, seq, id, ts, type, "
                      "line, CASE WHEN doc IS NOT NULL THEN to_tsvector('simple', doc) END FROM events_load")
         conn.execute("DROP TABLE events_load")
@@ -185,17 +213,21 @@ def generate(dsn: str, n_events: int, n_sessions: int, seed: int = 7) -> dict:
         conn.commit()
         indexed = time.perf_counter() - t1
         t2 = time.perf_counter()
+        total = 0
         with conn.pipeline():
-            for sid, roll, next_seq, size in pending:
-                conn.execute(ing._CREATE, (sid,))
-                ing._add_usage(conn, sid, roll)
-                ing._write_session(conn, sid, roll.summary, next_seq, size)
+            for part in parts:
+                for sid, state, next_seq, size in part:
+                    roll = Rollup.from_dict(state)
+                    conn.execute(ing._CREATE, (sid,))
+                    ing._add_usage(conn, sid, roll)
+                    ing._write_session(conn, sid, roll.summary, next_seq, size)
+                    total += next_seq - 1
         conn.commit()
         summarized = time.perf_counter() - t2
     with psycopg.connect(dsn, autocommit=True) as c:
         c.execute("VACUUM ANALYZE")
-    return {"events": total, "sessions": n_sessions, "load_s": round(loaded), "index_s": round(indexed),
-            "summaries_s": round(summarized)}
+    return {"events": total, "sessions": n_sessions, "generate_s": round(generated), "load_s": round(loaded),
+            "index_s": round(indexed), "summaries_s": round(summarized)}
 
 
 def timed(fn, runs: int) -> dict:
@@ -240,6 +272,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--keep", metavar="DIR", help="keep (and reuse) the database cluster in DIR")
+    ap.add_argument("--workers", type=int, default=2, help="processes generating the data (default 2)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     from support.postgres import Postgres
@@ -257,9 +290,9 @@ def main() -> None:
         if not exists:
             pg.create_db("bench")
             print(f"generating {args.events:,} events in {args.sessions:,} sessions ...", flush=True)
-            gen = generate(dsn, args.events, args.sessions)
-            print(f"  loaded in {gen['load_s']} s, indexed in {gen['index_s']} s, summaries in "
-                  f"{gen['summaries_s']} s", flush=True)
+            gen = generate(dsn, args.events, args.sessions, workers=args.workers)
+            print(f"  generated in {gen['generate_s']} s, loaded in {gen['load_s']} s, indexed in "
+                  f"{gen['index_s']} s, summaries in {gen['summaries_s']} s", flush=True)
         with psycopg.connect(dsn) as c:
             n = c.execute("SELECT count(*) FROM agent_strace.events").fetchone()[0]
             size = c.execute("SELECT pg_size_pretty(pg_database_size('bench'))").fetchone()[0]
