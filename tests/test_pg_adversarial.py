@@ -56,7 +56,7 @@ def pg_store(postgres_cluster):
     st_.close()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(batch=st.lists(events(), min_size=1, max_size=8))
 def test_hostile_batches_are_stored_once_and_every_read_answers(pg_store, batch):
     body = b"".join(json.dumps(e).encode("utf-8", "surrogatepass") + b"\n" for e in batch)

@@ -51,10 +51,11 @@ def session_view(path: str | None, *, series: bool = True, events=None) -> dict:
             a["summary"].add(e)
         if series and e.get("type") == ev.LLM_RESPONSE and main.llm_calls > before:
             u = e.get("usage") if isinstance(e.get("usage"), dict) else {}
+            u = {k: v for k, v in u.items() if type(v) is int}  # what the summary counted
             points.append({"ts": e.get("ts"), "model": e.get("model"), "agent_id": aid,
                            "input": u.get("input", 0), "output": u.get("output", 0),
                            "cache_read": u.get("cache_read", 0), "cache_write": u.get("cache_write", 0),
-                           "cost_usd": table.cost(e.get("model") or "unknown", u) if u else None})
+                           "cost_usd": table.cost(str(e.get("model") or "unknown"), u) if u else None})
     if len(points) > MAX_POINTS:
         step = len(points) / MAX_POINTS
         points = [points[int(i * step)] for i in range(MAX_POINTS)]

@@ -122,7 +122,7 @@ class SessionSummary:
         by_type = self.by_type
         by_type[t] = by_type.get(t, 0) + 1
         ts = e.get("ts")
-        if ts:
+        if ts and type(ts) is str:  # (a stamp of another type is no time: it cannot be ordered)
             last = self.last
             if last is None or ts > last:
                 self.last = ts
@@ -133,7 +133,7 @@ class SessionSummary:
         if self.session is None:
             self.session = e.get("session")
         src = e.get("source")
-        if src not in self.sources and src:
+        if src and type(src) is str and src not in self.sources:
             self.sources.append(src)
         sender = e.get("sender")
         if sender and sender not in self.senders and type(sender) is str:
@@ -164,6 +164,8 @@ class SessionSummary:
     def _on_tool_call(self, e):
         self.tool_calls += 1
         name = e.get("tool") or "?"
+        if type(name) is not str:
+            name = str(name)
         rec = self.tools.get(name)
         if rec is None:
             rec = self.tools[name] = [0, 0, 0.0, 0]
@@ -175,6 +177,8 @@ class SessionSummary:
     def _on_tool_end(self, e):
         # per-result hot path: locals and exact type checks, no helper calls
         name = e.get("tool") or "?"
+        if type(name) is not str:
+            name = str(name)
         rec = self.tools.get(name)
         if rec is None:
             rec = self.tools[name] = [0, 0, 0.0, 0]
@@ -193,11 +197,11 @@ class SessionSummary:
             msg = err.get("message") if isinstance(err, dict) else err
             if msg:
                 self.last_error = str(msg)[:300]
-                key = f"{e.get('tool') or '?'}: {str(msg).strip().splitlines()[-1][:120] if str(msg).strip() else ''}"
+                key = f"{name}: {str(msg).strip().splitlines()[-1][:120] if str(msg).strip() else ''}"
                 if key in self.errors or len(self.errors) < 20:
                     self.errors[key] = self.errors.get(key, 0) + 1
         d = e.get("duration_ms")
-        if type(d) is int or type(d) is float:
+        if (type(d) is int or type(d) is float) and -1e15 < d < 1e15:  # (not inf or nan)
             rec[2] += d
             rec[3] += 1
             hist = self.durations.get(name)
@@ -208,6 +212,8 @@ class SessionSummary:
 
     def _on_llm_response(self, e):
         eid = e.get("id")
+        if type(eid) is not str:
+            eid = str(eid)
         if eid in self._llm_ids:
             return
         self._llm_ids[eid] = None
@@ -215,18 +221,22 @@ class SessionSummary:
             del self._llm_ids[next(iter(self._llm_ids))]
         self.llm_calls += 1
         model = e.get("model") or "unknown"
+        if type(model) is not str:
+            model = str(model)
         m = self.models.get(model)
         if m is None:
             m = self.models[model] = {"calls": 0, **{k: 0 for k in KINDS}, "cost_usd": 0.0}
         m["calls"] += 1
         u = e.get("usage")
         if isinstance(u, dict):
+            counted = {}
             for k in KINDS:
                 n = u.get(k)
                 if isinstance(n, int):
                     self.tokens[k] += n
                     m[k] += n
-            cost = prices().cost(model, u)
+                    counted[k] = n
+            cost = prices().cost(model, counted)  # priced: the tokens counted
             if cost is None:
                 if model not in self.unpriced:
                     self.unpriced.append(model)
@@ -241,6 +251,8 @@ class SessionSummary:
 
     def _on_decision(self, e):
         status = e.get("status") or "?"
+        if type(status) is not str:
+            status = str(status)
         self.decisions[status] = self.decisions.get(status, 0) + 1
 
     def _on_mcp(self, e):

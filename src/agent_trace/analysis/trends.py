@@ -86,7 +86,8 @@ class Rollup:
             s.add(e)
             if s.llm_calls == calls:
                 return
-            key = (e.get("model") or "unknown", 1, 0)
+            model = e.get("model") or "unknown"
+            key = (model if type(model) is str else str(model), 1, 0)
             delta = [1, *(s.tokens[k] - tokens[i] for i, k in enumerate(KINDS)), 0, 0]
         elif t in _TOOL_TYPES:
             calls, errors = s.tool_calls, s.tool_errors

@@ -209,6 +209,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(503, str(e), {"Retry-After": "1"})
         except TokenError as e:
             return self._error(503, str(e))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as e:  # a bug must not take the connection down unanswered
+            return self._internal_error(e)
 
     def _get(self, path: str, params: dict):
         if "token" in params and path in STATIC and self.collector.needs_token():
@@ -263,6 +267,22 @@ class Handler(BaseHTTPRequestHandler):
         except TokenError as e:
             self.close_connection = True
             return self._error(503, str(e))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as e:
+            return self._internal_error(e)
+
+    def _internal_error(self, e: Exception) -> None:
+        import sys
+        import traceback
+
+        sys.stderr.write(f"agent-strace server: {self.command} {urllib.parse.urlsplit(self.path).path}: "
+                         f"{''.join(traceback.format_exception(e)).rstrip()}\n")
+        self.close_connection = True
+        try:
+            self._error(500, f"internal error: {type(e).__name__}")
+        except OSError:
+            pass
 
     def _post(self):
         path = urllib.parse.urlsplit(self.path).path
