@@ -78,7 +78,7 @@ def test_fixture_session_is_clean_and_cli_strict_exit(trace_dir):
     for p in fixture_payloads():
         run_cli("hook", input=json.dumps(p).encode())
     r = run_cli("lint", "latest", "--strict")
-    assert r.returncode == 0 and b"0 finding(s)" in r.stdout
+    assert r.returncode == 0 and b"0 findings from 7 rules" in r.stdout
     sink = FileSink(Store(str(trace_dir)))
     sink.emit_many(sum((call("Bash", {"command": "npm test"}) for _ in range(5)), []))
     r = run_cli("lint", "s", "--strict", "--json")

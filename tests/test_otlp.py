@@ -114,7 +114,7 @@ def test_http_json_export_gzip_batches_retries_and_headers(tmp_path):
         r = run_cli("export", SESSION, "--format", "otlp", "--endpoint", rec.url, "--header", "x-team=blue")
     finally:
         rec.close()
-    assert r.returncode == 0 and b"exported 21 span(s)" in r.stdout, r.stderr
+    assert r.returncode == 0 and b"exported 21 spans" in r.stdout, r.stderr
     assert len(rec.bodies) == 3  # two refusals retried, then accepted
     ctype, body, headers = rec.bodies[-1]
     assert ctype == "application/json" and headers["x-team"] == "blue"

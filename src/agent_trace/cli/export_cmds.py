@@ -7,6 +7,8 @@ import sys
 from agent_trace.event.encode import to_bytes
 from agent_trace.store.reader import ReadStats, iter_events
 
+from agent_trace.render import words
+
 from . import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from .parsing import add_session, guarded, open_store, parser
 
@@ -52,13 +54,13 @@ def _dataset(args) -> int:
             folder = args.output or tempfile.mkdtemp(prefix="agent-strace-dataset-")
             info = build(path, folder, anonymizer, args.allow_secrets)
             if args.dry_run:
-                print(f"dry run: {info['rows']} LLM call(s), {info['events']} events written to {folder}; "
-                      f"nothing pushed")
+                print(f"dry run: {words.count(info['rows'], 'LLM call')}, {words.count(info['events'], 'event')} "
+                      f"written to {folder}; nothing pushed")
                 for f in info["files"]:
                     print(f"  {os.path.relpath(f, folder)}")
                 return EXIT_OK
             url = push(folder, args.hub, os.environ.get("HF_TOKEN"))
-            print(f"pushed {info['rows']} LLM call(s) to {args.hub}: {url}")
+            print(f"pushed {words.count(info['rows'], 'LLM call')} to {args.hub}: {url}")
             return EXIT_OK
         if not args.output or not args.output.endswith(".parquet"):
             sys.stderr.write("agent-strace export: --format parquet needs -o FILE.parquet\n")
@@ -68,7 +70,7 @@ def _dataset(args) -> int:
         os.replace(os.path.join(folder, "data", "llm_calls.parquet"), args.output)
         log = args.output[: -len(".parquet")] + ".session.jsonl"
         os.replace(info["files"][1], log)
-        print(f"{info['rows']} LLM call(s) -> {args.output}; session log -> {log}")
+        print(f"{words.count(info['rows'], 'LLM call')} -> {args.output}; session log -> {log}")
         return EXIT_OK
     except DatasetError as e:
         sys.stderr.write(f"agent-strace export: {e}\n")
@@ -119,7 +121,7 @@ def _otlp(args) -> int:
     except ExportError as e:
         sys.stderr.write(f"agent-strace export: {e}\n")
         return EXIT_ERROR
-    print(f"exported {n} span(s) of session {b.session} to {args.endpoint} ({args.protocol})")
+    print(f"exported {words.count(n, 'span')} of session {b.session} to {args.endpoint} ({args.protocol})")
     note = stats.note()
     if note:
         sys.stderr.write(note + "\n")
@@ -147,7 +149,7 @@ def _otlp_follow(args, path, b, anonymizer) -> int:
             if fed:
                 spans = b.take_finished()
                 total += send(args.endpoint, spans, args.protocol, headers, retries=args.retries)
-                print(f"exported {len(spans)} span(s) ({total} so far)", flush=True)
+                print(f"exported {words.count(len(spans), 'span')} ({total} so far)", flush=True)
             if not ended:
                 time.sleep(0.5)
     except ExportError as e:
@@ -155,7 +157,7 @@ def _otlp_follow(args, path, b, anonymizer) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         pass
-    print(f"session {b.session} ended: {total} span export(s) in all")
+    print(f"session {b.session} ended: {words.count(total, 'span')} exported in all")
     return EXIT_OK
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import sys
 
+from agent_trace.render import words
+
 from . import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from .parsing import add_json, add_session, guarded, open_store, parser, print_json
 
@@ -104,7 +106,7 @@ def _push(args) -> int:
     if args.json:
         print_json(r.as_dict())
     else:
-        print(f"delivered {r.lines} line(s) in {r.batches} batch(es): {r.accepted} new, "
+        print(f"delivered {words.count(r.lines, 'line')} in {words.count(r.batches, 'batch')}: {r.accepted} new, "
               f"{r.duplicates} already there, {r.rejected} rejected; {r.pending_bytes} bytes pending")
     if r.error:
         sys.stderr.write(f"agent-strace push: {r.error}\n")

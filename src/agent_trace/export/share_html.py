@@ -16,8 +16,8 @@ from importlib import resources
 from .. import __version__
 from ..event.redact import redact_event, redact_value
 from ..analysis.session_view import session_view
-from ..store.reader import iter_events
 from ..event.truncate import truncate_event
+from ..store.timeline import iter_timeline
 
 CAPS = (4000, 1000, 200)  # per-string caps, tightened until the page fits
 BUDGET = 8 * 1024 * 1024  # bytes of embedded events
@@ -30,7 +30,7 @@ def _web(name: str) -> str:
 
 def _events(path: str, cap: int) -> tuple[list[dict], int]:
     out, size = [], 0
-    for e in iter_events(path):
+    for e in iter_timeline(path):
         e = truncate_event(redact_event(e), cap)
         out.append(e)
         size += len(json.dumps(e, ensure_ascii=False))
