@@ -6,6 +6,7 @@ import sys
 
 from agent_trace.event.encode import to_bytes
 from agent_trace.store.reader import ReadStats, iter_events
+from agent_trace.store.timeline import timeline
 
 from agent_trace.render import words
 
@@ -19,15 +20,15 @@ def run(name: str, argv: list[str]) -> int:
     p = parser("export", "Write a session out: jsonl (one event per line), json (an array), or otlp "
                          "(OpenTelemetry GenAI spans to an OTLP/HTTP endpoint, or as OTLP/JSON to stdout/-o).")
     add_session(p)
-    p.add_argument("--format", "-f", choices=FORMATS, default="jsonl")
+    p.add_argument("--format", choices=FORMATS, default="jsonl")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--endpoint", metavar="URL", help="otlp: the collector (http://localhost:4318)")
     p.add_argument("--protocol", choices=("http/json", "http/protobuf"), default="http/json")
     p.add_argument("--header", action="append", default=[], metavar="K=V", help="otlp: extra request header")
     p.add_argument("--content", action="store_true", help="otlp: include tool arguments/results and messages")
     p.add_argument("--retries", type=int, default=4, help="otlp: retries on 429/5xx/unreachable (default 4)")
-    p.add_argument("--follow", action="store_true",
-                   help="otlp: keep exporting as events arrive, until the session ends (Ctrl-C to stop)")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="jsonl, csv, otlp: keep exporting as events arrive, until the session ends (Ctrl-C to stop)")
     p.add_argument("--anonymize", action="store_true",
                    help="pseudonymise usernames, home paths, hostnames and emails (consistently)")
     p.add_argument("--hub", metavar="OWNER/NAME", help="write a dataset folder and push it to the Hugging Face Hub")
@@ -38,6 +39,8 @@ def run(name: str, argv: list[str]) -> int:
         return guarded(_dataset)(args)
     if args.format == "otlp":
         return guarded(_otlp)(args)
+    if args.follow and args.format == "json":
+        p.error("--follow writes a stream: use --format jsonl (or csv)")
     return _export(args)
 
 
@@ -167,7 +170,7 @@ def _export(args) -> int:
     stats = ReadStats()
     out = open(args.output, "wb") if args.output else sys.stdout.buffer
     anonymizer = _anonymizer(args)
-    events = iter_events(path, stats)
+    events = timeline(path, stats, follow=args.follow)
     if anonymizer:
         events = (anonymizer.event(e) for e in events)
     try:
@@ -179,6 +182,8 @@ def _export(args) -> int:
         elif args.format == "jsonl":
             for e in events:
                 out.write(to_bytes(e) + b"\n")
+                if args.follow:
+                    out.flush()
         else:
             out.write(b"[")
             for i, e in enumerate(events):

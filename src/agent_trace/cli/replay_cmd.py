@@ -7,8 +7,8 @@ import sys
 from agent_trace.event.encode import to_bytes
 from agent_trace.render.strace import Formatter
 from agent_trace import event as ev
-from agent_trace.store.reader import ReadStats, iter_events
-from agent_trace.store.timeline import iter_timeline
+from agent_trace.store.reader import ReadStats
+from agent_trace.store.timeline import timeline
 
 from . import EXIT_OK, EXIT_USAGE
 from .parsing import add_json, add_session, guarded, open_store, parser
@@ -51,25 +51,6 @@ def bad_types(types: list[str] | None) -> list[str]:
     return [x for x in types or () if x.rstrip(".") not in ev.TYPES and x.rstrip(".") not in families]
 
 
-def _events(path: str, stats: ReadStats, follow: bool):
-    """The session in time order; with ``follow``, then what is appended, in
-    arrival order, until the session ends (its last lifecycle event is
-    ``session.end``)."""
-    ended = False
-    for e in iter_timeline(path, stats):
-        t = e.get("type")
-        if t in (ev.SESSION_START, ev.SESSION_END) and not e.get("agent_id"):
-            ended = t == ev.SESSION_END
-        yield e
-    if not follow or ended:
-        return
-    done = [False]
-    for e in iter_events(path, stats, start=stats.end, follow=True, stop=lambda: done[0]):
-        if e.get("type") == ev.SESSION_END and not e.get("agent_id"):
-            done[0] = True
-        yield e
-
-
 @guarded
 def _replay(args) -> int:
     bad = bad_types(args.type)
@@ -85,7 +66,7 @@ def _replay(args) -> int:
     tools_seen: set[str] = set()
     shown = 0
     try:
-        for e in _events(path, stats, args.follow):
+        for e in timeline(path, stats, follow=args.follow):
             if e.get("tool"):
                 tools_seen.add(e["tool"])
             if not _keep(e, args):

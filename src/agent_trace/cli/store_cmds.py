@@ -37,14 +37,15 @@ def _money(x: float) -> str:
 
 @guarded
 def _list(args) -> int:
-    rows = list_sessions(open_store(args))
+    store = open_store(args)
+    rows = list_sessions(store)
     if args.limit is not None:
         rows = rows[: args.limit]
     if args.json:
         print_json(rows)
         return EXIT_OK
     if not rows:
-        print("no sessions recorded yet")
+        print(f"no sessions in {store.root} (run `agent-strace setup` to record this project's agent)")
         return EXIT_OK
     out = sys.stdout
     out.write(f"{'SESSION':<36}  {'AGENT':<12} {'STARTED':<19}  {'DUR':>7} {'EVENTS':>7} "

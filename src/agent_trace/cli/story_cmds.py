@@ -32,8 +32,8 @@ def run(name: str, argv: list[str]) -> int:
         return guarded(_tree)(p.parse_args(argv))
     p = parser(name, "Compare two sessions: tool sequence, files, errors, tokens, cost, duration, "
                      "and a verdict (same, improved, changed, regressed).")
-    add_session(p, "a")
-    add_session(p, "b")
+    add_session(p, "a", latest=False)
+    add_session(p, "b", latest=False)
     add_json(p)
     p.add_argument("--tolerance", type=float, default=20.0, metavar="PCT",
                    help="growth in cost/tokens/calls/duration that counts as a regression (default 20)")

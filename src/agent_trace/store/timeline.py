@@ -45,8 +45,9 @@ def _key(line: bytes) -> bytes | None:
         return None
 
 
-def _index(path: str) -> tuple[list, bool]:
-    """(key, start, length) per line, and whether the keys are in order."""
+def _index(path: str) -> tuple[list, bool, bool]:
+    """(key, start, length) per complete line, whether the keys are in
+    order, and whether a torn last line (no newline yet) was left out."""
     index = []
     ordered = True
     last = b""
@@ -71,14 +72,14 @@ def _index(path: str) -> tuple[list, bool]:
                 else:
                     last = key
                 index.append((key, start, len(line)))
-    return index, ordered
+    return index, ordered, bool(pending.strip())
 
 
 def iter_timeline(path: str, stats: ReadStats | None = None, *, unknown: bool = False, sizes: bool = False):
     """Yield the events of ``path`` in time order (see the module contract)."""
     if stats is None:
         stats = ReadStats()
-    index, ordered = _index(path)
+    index, ordered, torn = _index(path)
     if ordered:
         yield from iter_events(path, stats, unknown=unknown, sizes=sizes)
         return
@@ -90,6 +91,28 @@ def iter_timeline(path: str, stats: ReadStats | None = None, *, unknown: bool = 
             if obj is not None:
                 yield obj
     stats.end = end
+    stats.torn += torn
+
+
+def timeline(path: str, stats: ReadStats | None = None, *, follow: bool = False):
+    """The session in time order; with ``follow``, then what is appended, in
+    arrival order, until the session ends (its last lifecycle event is
+    ``session.end``).  What ``replay -f`` and ``export -f`` print."""
+    if stats is None:
+        stats = ReadStats()
+    ended = False
+    for e in iter_timeline(path, stats):
+        t = e.get("type")
+        if (t == ev.SESSION_START or t == ev.SESSION_END) and not e.get("agent_id"):
+            ended = t == ev.SESSION_END
+        yield e
+    if not follow or ended:
+        return
+    done = [False]
+    for e in iter_events(path, stats, start=stats.end, follow=True, stop=lambda: done[0]):
+        if e.get("type") == ev.SESSION_END and not e.get("agent_id"):
+            done[0] = True
+        yield e
 
 
 def is_in_time_order(path: str) -> bool:
