@@ -2,24 +2,17 @@
 on sessions written to show each case."""
 
 import json
-import os
 
 from agent_trace import event as ev
 from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
 
-from conftest import FIXTURES, run_cli
+from conftest import record_fixture_session, run_cli
 from test_hooks import SESSION
 
 
 def record(tmp_path, rename=None):
-    """The real fixture session, re-timed as one coherent run (hook payloads
-    carry no times: fed again through hook processes they would be stamped
-    now, after the transcript's LLM turns)."""
-    from agent_trace.capture.recorded import load_capture, replay_capture
-
-    capture = load_capture(FIXTURES, "/home/dev/demo")
-    replay_capture(capture, Store(os.environ["AGENT_TRACE_DIR"]), "/w/demo", session=rename or SESSION)
+    record_fixture_session(rename)
 
 
 def test_explain_golden(tmp_path):

@@ -6,7 +6,7 @@ import sys
 
 from agent_trace.event.encode import to_bytes
 from agent_trace.store.reader import ReadStats, iter_events
-from agent_trace.store.timeline import timeline
+from agent_trace.store.timeline import iter_timeline, timeline
 
 from agent_trace.render import words
 
@@ -89,7 +89,7 @@ def _anonymizer(args):
 
 
 def _otlp(args) -> int:
-    from agent_trace.export.otlp import ExportError, request_body, send
+    from agent_trace.export.otlp import ExportError, encode, request_body, send
     from agent_trace.export.otlp_spans import SpanBuilder
 
     path = open_store(args).resolve(args.session)
@@ -101,11 +101,17 @@ def _otlp(args) -> int:
             sys.stderr.write("agent-strace export: --follow needs --endpoint\n")
             return EXIT_USAGE
         return _otlp_follow(args, path, b, anonymizer)
-    for e in iter_events(path, stats):
+    for e in iter_timeline(path, stats):
         b.add(anonymizer.event(e) if anonymizer else e)
     spans = b.spans()
     if not args.endpoint:
-        data = to_bytes(request_body(spans), indent=2) + b"\n"
+        if args.protocol == "http/protobuf":
+            if not args.output and sys.stdout.isatty():
+                sys.stderr.write("agent-strace export: protobuf is binary: give -o FILE or a pipe\n")
+                return EXIT_USAGE
+            data = encode(spans, args.protocol)[0]
+        else:
+            data = to_bytes(request_body(spans), indent=2) + b"\n"
         if args.output:
             with open(args.output, "wb") as f:
                 f.write(data)
@@ -120,7 +126,8 @@ def _otlp(args) -> int:
         k, v = h.split("=", 1)
         headers[k.strip()] = v.strip()
     try:
-        n = send(args.endpoint, spans, args.protocol, headers, retries=args.retries)
+        n = send(args.endpoint, spans, args.protocol, headers, retries=args.retries,
+                 progress=lambda msg: sys.stderr.write(f"agent-strace export: {msg}\n"))
     except ExportError as e:
         sys.stderr.write(f"agent-strace export: {e}\n")
         return EXIT_ERROR
@@ -151,7 +158,8 @@ def _otlp_follow(args, path, b, anonymizer) -> int:
             offset = stats.end
             if fed:
                 spans = b.take_finished()
-                total += send(args.endpoint, spans, args.protocol, headers, retries=args.retries)
+                total += send(args.endpoint, spans, args.protocol, headers, retries=args.retries,
+                              progress=lambda msg: sys.stderr.write(f"agent-strace export: {msg}\n"))
                 print(f"exported {words.count(len(spans), 'span')} ({total} so far)", flush=True)
             if not ended:
                 time.sleep(0.5)

@@ -38,6 +38,8 @@ def run(name: str, argv: list[str]) -> int:
     p = parser("share", "Write one session as a self-contained, offline, redacted HTML page.")
     add_session(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE.html")
+    p.add_argument("--anonymize", action="store_true",
+                   help="pseudonymise usernames, home paths, hostnames and emails (consistently, as export does)")
     return guarded(_share)(p.parse_args(argv))
 
 
@@ -117,7 +119,12 @@ def _share(args) -> int:
     from agent_trace.export.share_html import build
 
     path = open_store(args).resolve(args.session)
-    html, info = build(path)
+    anonymizer = None
+    if args.anonymize:
+        from agent_trace.export.anonymize import Anonymizer
+
+        anonymizer = Anonymizer()
+    html, info = build(path, anonymizer)
     tmp = args.output + ".tmp"
     with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
         f.write(html)
