@@ -13,8 +13,8 @@ import difflib
 
 from .. import event as ev
 from . import toolfacts
-from ..store.reader import iter_events
 from .summary import SessionSummary
+from ..store.timeline import iter_timeline
 
 MAX_SEQ = 5000  # tool names kept per side for the sequence diff
 
@@ -23,7 +23,7 @@ def profile(source) -> dict:
     """``source``: a session file's path, or its events (an iterable)."""
     s = SessionSummary()
     seq, read, changed = [], set(), set()
-    for e in iter_events(source) if isinstance(source, str) else source:
+    for e in iter_timeline(source) if isinstance(source, str) else source:
         s.add(e)
         if e.get("type") == ev.TOOL_CALL:
             if len(seq) < MAX_SEQ:

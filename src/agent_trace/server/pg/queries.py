@@ -116,7 +116,31 @@ def iter_session(conn, session: str, after: int = 0):
 
 
 def events(conn, session: str):
-    return (e for _seq, e in iter_session(conn, session))
+    """A session's events in time order, as ``store.timeline`` gives a
+    session file's: by ``ts``, stored order breaking ties, an event without a
+    readable ``ts`` keeping its place after the one before it."""
+    keys, last, ordered = [], None, True
+    for seq, t in conn.execute("SELECT seq, extract(epoch FROM ts) FROM events WHERE session = %s ORDER BY seq",
+                               (session,)):
+        key = t if t is not None else last
+        if key is not None and last is not None and key < last:
+            ordered = False
+        elif key is not None:
+            last = key
+        keys.append((key if key is not None else -1, seq))
+    if ordered:
+        yield from (e for _seq, e in iter_session(conn, session))
+        return
+    keys.sort(key=lambda k: k[0])  # stable: stored order breaks ties
+    stats = ReadStats()
+    for i in range(0, len(keys), ITERSIZE):
+        want = [seq for _key, seq in keys[i:i + ITERSIZE]]
+        lines = dict(conn.execute("SELECT seq, line FROM events WHERE session = %s AND seq = ANY(%s)",
+                                  (session, want)).fetchall())
+        for seq in want:
+            e = parse_line(lines[seq].encode("utf-8"), stats)
+            if e is not None:
+                yield e
 
 
 def session_view(conn, ref: str) -> dict:
