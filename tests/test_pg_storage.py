@@ -171,7 +171,7 @@ def test_same_answers_as_the_file_backend(pg_dsn, tmp_path, demo_events):
         rows_b = {r["session"]: r for r in b["sessions"]}
         assert rows_a == rows_b
         assert rows_a["bob-api-1"]["status"] == "stopped" and rows_a["alice-shop-1"]["status"] == "ended"
-        assert rows_a["alice-shop-2"]["tool_calls"] == 8 and rows_a["alice-shop-2"]["tool_errors"] == 3
+        assert rows_a["alice-shop-2"]["tool_calls"] == 9 and rows_a["alice-shop-2"]["tool_errors"] == 3
         for query in ("?user=bob", "?project=shop&status=idle", "?min_cost=0.05", "?q=checkout",
                       "?agent=codex", "?since=2d", "?until=2d", "?status=stopped", "?limit=1"):
             fa = get(fsrv.url, "/api/sessions" + query, tokens[(fsrv.url, "bob")])
@@ -339,7 +339,7 @@ def test_retention_and_export_to_the_file_layout(pg_dsn, tmp_path):
             while {r["session"] for r in get(srv.url, "/api/sessions")["sessions"]} != {"alice-shop-2", "bob-api-1"}:
                 assert time.time() < deadline, get(srv.url, "/api/sessions")
                 time.sleep(0.2)
-            assert get(srv.url, "/api/trends?days=30")["totals"]["tool_calls"] == 9
+            assert get(srv.url, "/api/trends?days=30")["totals"]["tool_calls"] == 10
             post(srv.url, [ev.make_event(ev.TOOL_CALL, "bob-api-1", "codex", tool="Read")])  # still there: appends
     assert _sql(pg_dsn, "SELECT count(*) FROM agent_strace.events WHERE session = 'ancient'") == [(0,)]
     _token(pg_dsn, "dana")

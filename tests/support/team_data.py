@@ -63,6 +63,11 @@ def team_sessions() -> dict[str, list[dict]]:
                              agent_type="Explore"))
     evs.append(ev.make_event(ev.TOOL_CALL, s, "claude-code", ts=stamp(1, 22), tool="Grep", tool_use_id="g1",
                              agent_id="sub-1", data={"tool_input": {"pattern": "rm -rf"}}))
+    # appended late, stamped early (as transcript turns imported at Stop are)
+    evs.append(ev.make_event(ev.LLM_RESPONSE, s, "claude-code", ts=stamp(1, 1.5), model="claude-opus-4-1",
+                             usage={"input": 50, "output": 5}))
+    evs.append(ev.make_event(ev.TOOL_CALL, s, "claude-code", ts=stamp(1, 1.6), tool="Read", tool_use_id="early",
+                             data={"tool_input": {"file_path": "/home/alice/src/shop/README.md"}}))
     out[("alice", s)] = evs
     # bob, project api, today: another model, an unpriced one, a stopped session
     s = "bob-api-1"
