@@ -68,6 +68,24 @@ def stop(p: subprocess.Popen, sig=signal.SIGTERM) -> None:
     p.wait()
 
 
+def proc_cpu(pid: int, children: bool = False) -> float:
+    """CPU seconds of a live process (and of its waited-for children)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_clients(tmp: str, clients: int, events: int, endpoints: list[str] | None) -> list[subprocess.Popen]:
     env = {k: v for k, v in os.environ.items() if k != "AGENT_STRACE_ENDPOINT"}
     procs = []
@@ -86,6 +104,9 @@ class Files:
 
     def __init__(self, tmp: str):
         self.spec = os.path.join(tmp, "server")
+
+    def cpu(self) -> float:
+        return 0.0
 
     def stored(self) -> int:
         total = 0
@@ -119,6 +140,13 @@ class Database:
 
         self.pg = Postgres(fsync=fsync)
         self.spec = self.pg.create_db("load")
+
+    def cpu(self) -> float:
+        """The server's CPU so far: the postmaster and its ended backends (a
+        backend's time is added when it exits: read after the collectors
+        have closed their connections)."""
+        with open(os.path.join(self.pg.data, "postmaster.pid")) as f:
+            return proc_cpu(int(f.readline()), children=True)
 
     def _q(self, sql: str, args=()):
         import psycopg
@@ -183,6 +211,7 @@ def run(storage: str, collectors: int, clients: int, events: int, *, kill=False,
                 endpoints = [lb.url]
             else:
                 endpoints = [f"http://127.0.0.1:{p}" for p in ports]
+            db0, c0 = backend.cpu(), children_cpu()
             t0 = time.perf_counter()
             procs = run_clients(os.path.join(tmp, "remote"), clients, events, endpoints)
             killed_at = restarted_db_at = None
@@ -205,17 +234,24 @@ def run(storage: str, collectors: int, clients: int, events: int, *, kill=False,
                 if p.wait() != 0:
                     errors.append(p.stderr.read()[-500:])
             remote_s = time.perf_counter() - t0
+            client_cpu = children_cpu() - c0
+            collector_cpu = sum(proc_cpu(s.pid) for s in servers)
         finally:
             for s in servers:
                 stop(s)
             if lb:
                 lb.close()
+        time.sleep(0.5)  # the database reaps the collectors' backends
+        db_cpu = backend.cpu() - db0
         out.update(verify(backend, clients, events))
         backend.close()
     out.update({"floor_s": round(floor_s, 3), "remote_s": round(remote_s, 3),
                 "floor_events_per_s": round(total / floor_s), "server_events_per_s": round(total / remote_s),
                 "ratio": round(remote_s / floor_s, 2), "killed_at_lines": killed_at,
-                "db_restarted_at_events": restarted_db_at, "client_errors": errors})
+                "db_restarted_at_events": restarted_db_at, "client_errors": errors,
+                "cpu_us_per_event": {"clients": round(client_cpu / total * 1e6, 1),
+                                     "collectors": round(collector_cpu / total * 1e6, 1),
+                                     "database": round(db_cpu / total * 1e6, 1)}})
     if lb:
         out["balancer_connections"] = lb.connections
     return out
@@ -229,6 +265,9 @@ def show(out: dict) -> None:
           + (f"  killed after {out['killed_at_lines']}" if out["killed_at_lines"] is not None else "")
           + (f"  db restarted at {out['db_restarted_at_events']}" if out["db_restarted_at_events"] is not None
              else ""))
+    cpu = out["cpu_us_per_event"]
+    print(f"  {'':<16} CPU per event: clients {cpu['clients']} us, collectors {cpu['collectors']} us, "
+          f"database {cpu['database']} us")
 
 
 def main() -> None:

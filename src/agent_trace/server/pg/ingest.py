@@ -177,7 +177,7 @@ def _add_usage(conn, session: str, roll: Rollup) -> None:
 
 
 def _write_session(conn, session: str, s: SessionSummary, next_seq: int, size: int) -> None:
-    d = s.to_dict()
+    d = s.to_dict(resumable=True)
     row = {k: d.get(k) for k in ROW_KEYS}
     row["session"] = session
     row["project"] = project_of(s.cwd)
@@ -191,5 +191,5 @@ def _write_session(conn, session: str, s: SessionSummary, next_seq: int, size: i
         "events": s.events, "tool_calls": s.tool_calls, "tool_errors": s.tool_errors, "llm_calls": s.llm_calls,
         "tokens": sum(v for v in s.tokens.values() if isinstance(v, int)), "cost_usd": float(d["cost_usd"] or 0),
         "last_error": label(s.last_error), "bytes": size, "row": as_text(row),
-        "state": as_text(s.to_dict(resumable=True)), "sender": label(row["user"]),
+        "state": as_text(d), "sender": label(row["user"]),
     })

@@ -64,7 +64,7 @@ def _where(f: SessionFilters, alias: str = "") -> tuple[list[str], list]:
         sql.append(f"{a}last >= to_timestamp(%s)")
         args.append(f.since)
     if f.until is not None:
-        sql.append(f"{a}started < to_timestamp(%s)")
+        sql.append(f"({a}started IS NULL OR {a}started < to_timestamp(%s))")  # as the file backend
         args.append(f.until)
     running = f"{a}last >= now() - make_interval(secs => {RUNNING_WINDOW_S})"
     status = {"stopped": f"{a}stopped",
