@@ -37,7 +37,7 @@ def decode(kind: str, body: bytes, content_type: str) -> dict:
 
         try:
             data = json.loads(body)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
             raise OtlpError(f"malformed OTLP/JSON: {e}") from None
         if not isinstance(data, dict):
             raise OtlpError("OTLP/JSON body is not an object")
@@ -45,6 +45,17 @@ def decode(kind: str, body: bytes, content_type: str) -> dict:
     if ctype in ("application/x-protobuf", "application/protobuf"):
         return _from_protobuf(kind, body)
     raise OtlpError(f"unsupported content type {content_type!r} (application/json or application/x-protobuf)")
+
+
+def events_from_body(kind: str, body: bytes, content_type: str) -> list[dict]:
+    """Decode and map one request body (``kind``: traces or logs).  Anything
+    malformed, in the encoding or in the OTLP structure, is an
+    :class:`OtlpError` with a one-line message (the server answers 400)."""
+    data = decode(kind, body, content_type)
+    try:
+        return events_from_traces(data) if kind == "traces" else events_from_logs(data)
+    except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as e:
+        raise OtlpError(f"malformed OTLP {kind}: {type(e).__name__}: {e}"[:300]) from None
 
 
 def _from_protobuf(kind: str, body: bytes) -> dict:
