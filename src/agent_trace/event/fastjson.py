@@ -4,9 +4,13 @@
 expressions (importing ``re`` and ``enum``); that is half of a Python start.
 The C accelerator ``_json`` that ``json`` itself uses has no such cost, so the
 hook path parses and serialises through it directly.  Output is byte-for-byte
-what ``json.dumps(obj, ensure_ascii=False, separators=(",", ":"))`` gives;
-parsing accepts exactly what ``json.loads`` accepts.  If ``_json`` is missing
-(an unusual Python build) this falls back to the ``json`` package.
+what ``json.dumps(obj, ensure_ascii=False, separators=(",", ":"),
+allow_nan=False)`` gives: a non-finite float raises ``ValueError`` (it is not
+JSON; :mod:`.sanitize` turns it into something that is).  Parsing accepts
+what ``json.loads`` accepts, except that the non-JSON constants ``NaN``,
+``Infinity`` and ``-Infinity`` read as ``null``, so they never travel on.
+If ``_json`` is missing (an unusual Python build) this falls back to the
+``json`` package.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ except ImportError:  # pragma: no cover - every CPython build we support has it
         return json.JSONDecoder().raw_decode(text, index)
 
 
-def _raise_constant(name):
-    return {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}[name]
+def _constant(name):
+    return None  # NaN, Infinity, -Infinity: not JSON, never passed on
 
 
 class _Ctx:
@@ -32,7 +36,7 @@ class _Ctx:
     object_pairs_hook = None
     parse_float = float
     parse_int = int
-    parse_constant = staticmethod(_raise_constant)
+    parse_constant = staticmethod(_constant)
     memo: dict = {}
 
 
@@ -42,7 +46,7 @@ if _json is not None:
     _scan = _json.make_scanner(_Ctx())
     scanner = _scan  # (text, index) -> (value, end); raises StopIteration on bad input
     _encode = _json.make_encoder(
-        None, None, _json.encode_basestring, None, ":", ",", False, False, True
+        None, None, _json.encode_basestring, None, ":", ",", False, False, False
     )
 
 
@@ -50,7 +54,7 @@ def loads(s: str | bytes):
     if _json is None:
         import json
 
-        return json.loads(s)
+        return json.loads(s, parse_constant=_constant)
     if isinstance(s, (bytes, bytearray)):
         s = s.decode("utf-8")
     # Stored lines start with "{" and end at the object: check before copying.
@@ -63,7 +67,7 @@ def loads(s: str | bytes):
         pass  # the error path may import json; let json word the error
     import json
 
-    return json.loads(s)
+    return json.loads(s, parse_constant=_constant)
 
 
 def dumps(obj) -> str:
@@ -71,5 +75,5 @@ def dumps(obj) -> str:
     if _json is None:
         import json
 
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return "".join(_encode(obj, 0))
