@@ -6,7 +6,10 @@ Contract
 * A last line without ``\\n`` is a write in progress or a torn write (a killed
   writer): it is not yielded; :class:`ReadStats` counts it as ``torn``.
   In follow mode it is yielded once its newline arrives.
-* A line that is not a JSON object is skipped and counted as ``corrupt``.
+* A line that is not a JSON object, or whose first-class fields do not have
+  their documented types (:mod:`agent_trace.event.validate`: ``ts: "zzz"``,
+  ``tool: ["x"]``, ``usage: "x"``, a numeric ``agent_id`` ...), is skipped and
+  counted as ``corrupt``: readers never see a wrong-typed field.
 * Lines from an older schema version are upgraded step by step; lines from a
   newer version are skipped and counted as ``future``; lines whose type is not
   known to this version are counted as ``unknown_type`` and yielded only when
@@ -21,6 +24,7 @@ from .. import event as ev
 from ..event.fastjson import loads
 from ..event.fastjson import scanner as scan
 from ..event.upgrade import upgrade
+from ..event.validate import problem
 
 VERSION = ev.SCHEMA_VERSION
 TYPES = ev.TYPES
@@ -60,7 +64,7 @@ def parse_line(line: bytes, stats: ReadStats, unknown: bool = False, sizes: bool
     """One stored line -> event dict, or ``None`` when it must be skipped."""
     try:
         obj = loads(line)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, nesting too deep
         stats.corrupt += 1
         return None
     if type(obj) is not dict or "type" not in obj:
@@ -76,6 +80,9 @@ def parse_line(line: bytes, stats: ReadStats, unknown: bool = False, sizes: bool
         except ValueError:
             stats.corrupt += 1
             return None
+    if problem(obj) is not None:
+        stats.corrupt += 1
+        return None
     if obj["type"] not in ev.TYPES:
         stats.unknown_type += 1
         if not unknown:
@@ -120,7 +127,7 @@ def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = Fa
                             text = line.decode("utf-8")
                             obj, end = scan(text, 0)
                             if end != len(text) or type(obj) is not dict or obj.get("v") != VERSION \
-                                    or obj.get("type") not in TYPES:
+                                    or obj.get("type") not in TYPES or problem(obj) is not None:
                                 obj = None
                             else:
                                 stats.events += 1
