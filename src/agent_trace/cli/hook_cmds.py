@@ -4,6 +4,12 @@
 payload on stdin and records it.  Capture fails open: whatever goes wrong,
 it says so in one line on stderr and exits 0, and it prints nothing on stdout
 unless it has a decision to give (Codex parses hook output strictly).
+
+Enforcement (PreToolUse with a rules file or a paused session) fails closed:
+the decision is printed before anything about it is recorded, and if
+anything goes wrong on the way to a decision (an unreadable payload or rules
+file, a bug) the hook exits 2 with the reason on stderr, which every
+supported agent treats as "block this call".
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ import sys
 from . import EXIT_OK, EXIT_USAGE
 
 TRANSCRIPT_EVENTS = ("Stop", "SubagentStop", "SessionEnd", "StopFailure")
+EXIT_BLOCK = 2  # Claude Code, Codex and Gemini CLI block a tool call on exit code 2
+PRE_TOOL = ("PreToolUse", "BeforeTool")
+_enforcing = [False]  # set once this hook decides a call: failures from then on deny
 
 
 def _say(msg: str) -> None:
@@ -55,6 +64,7 @@ pre-tool-use).  Always exits 0: capture never blocks the agent."""
 
 
 def hook_main(argv: list[str]) -> int:
+    _enforcing[0] = False
     try:
         opts = _parse_hook_args(argv)
     except ValueError as e:
@@ -65,9 +75,23 @@ def hook_main(argv: list[str]) -> int:
         return EXIT_OK
     try:
         return _hook(opts)
-    except Exception as e:  # capture never breaks the agent
+    except BaseException as e:  # capture never breaks the agent; enforcement never lets a call through
+        if _enforcing[0]:
+            return _block(f"rules could not be evaluated ({type(e).__name__}: {e}), so the call is denied")
+        if not isinstance(e, Exception):
+            raise
         _say(f"not recorded: {type(e).__name__}: {e}")
         return EXIT_OK
+
+
+def _block(reason: str) -> int:
+    """Deny the call without JSON: exit 2, the reason on stderr."""
+    try:
+        sys.stderr.write(f"agent-strace: {reason}\n")
+        sys.stderr.flush()
+    except Exception:
+        pass
+    return EXIT_BLOCK
 
 
 def _read_payload():
@@ -83,9 +107,17 @@ def _read_payload():
     from agent_trace.event.fastjson import loads
 
     try:
-        payload = loads(text)
+        try:
+            payload = loads(text)
+        except RecursionError:  # nested deeper than the C parser goes: parse it iteratively, store it flattened
+            from agent_trace.event.fastjson import loads_deep
+            from agent_trace.event.sanitize import shape
+
+            payload = loads_deep(text)
+            if isinstance(payload, dict):
+                shape(payload)
     except ValueError as e:
-        _say(f"input is not JSON ({e}): nothing recorded")
+        _say(f"input is not JSON ({str(e)[:200]}): nothing recorded")
         return None
     if not isinstance(payload, dict):
         _say(f"input is a JSON {type(payload).__name__}, not an object: nothing recorded")
@@ -93,50 +125,117 @@ def _read_payload():
     return payload
 
 
+def _is_pre_tool(opts, payload) -> bool:
+    from agent_trace.capture.hooks import canonical_name
+
+    name = payload.get("hook_event_name") if isinstance(payload, dict) else None
+    name = name if isinstance(name, str) and name else opts["event"]
+    return bool(name) and canonical_name(name) in PRE_TOOL
+
+
 def _hook(opts) -> int:
     payload = _read_payload()
     if payload is None:
+        if _is_pre_tool(opts, None):
+            from agent_trace.control.policy import find_rules_file
+
+            if find_rules_file(os.getcwd()):
+                return _block("the hook payload could not be read, so the call is denied "
+                              "(a rules file applies here)")
         return EXIT_OK
     from agent_trace.capture.hooks import events_from_hook
     from agent_trace.store.sink import emit_fail_open
-    from agent_trace.capture.sink import open_sink
     from agent_trace.store.paths import Store, resolve_root
 
     source = "claude-code" if opts["cli"] in ("claude", "claude-code") else opts["cli"]
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
+    rules_file = None
+    if _is_pre_tool(opts, payload):
+        from agent_trace.control.policy import find_rules_file
+
+        rules_file = find_rules_file(cwd)
+        _enforcing[0] = bool(rules_file)  # from here a failure denies
     store = Store(resolve_root(opts["trace_dir"], cwd))
-    sink = open_sink(store, detached=True)
     events = events_from_hook(payload, opts["event"], source)
-    recorded = emit_fail_open(sink, events, "agent-strace hook")
-    name = events[0].get("name")
+    call = dict(events[0])  # rules judge what the agent asked for, not the redacted copy stored
+    sink = _open_sink(store)
+    if sink is not None:
+        emit_fail_open(sink, events, "agent-strace hook")
+    name = call.get("name")
     if name == "PreToolUse":
-        return _enforce(store, sink, payload, events[0], source, recorded)
-    if name in TRANSCRIPT_EVENTS and source == "claude-code":
+        return _enforce(store, sink, payload, call, source, rules_file)
+    if name in TRANSCRIPT_EVENTS and source == "claude-code" and sink is not None:
         _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
-    sink.close()
+    _close(sink)
     return EXIT_OK
 
 
-def _enforce(store, sink, payload, call, source, recorded: bool) -> int:
-    """Rules and pause at PreToolUse.  Unlike capture, this fails closed: a
-    failure to evaluate denies the call (the engine says why)."""
-    from agent_trace.control.pause import is_paused
-    from agent_trace.control.policy import find_rules_file
+def _open_sink(store):
+    from agent_trace.capture.sink import open_sink
 
-    cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
-    rules_file = find_rules_file(cwd)
-    if not rules_file and not is_paused(store, call["session"]):
+    try:
+        return open_sink(store, detached=True)
+    except Exception as e:
+        _say(f"not recorded: {type(e).__name__}: {e}")
+        return None
+
+
+def _close(sink) -> None:
+    if sink is None:
+        return
+    try:
         sink.close()
-        return EXIT_OK  # nothing to enforce: the common case stays cheap
-    from agent_trace.control.enforce import enforce
+    except Exception as e:
+        _say(f"not shipped: {type(e).__name__}: {e}")
 
-    out = enforce(store, sink, payload, call, source, payload.get("hook_event_name") or "PreToolUse", rules_file)
-    if out is not None:
+
+class _NoSink:
+    """Where decisions go when the store cannot even be opened: nowhere."""
+
+    store = None
+
+    def emit_many(self, events):
+        raise OSError("the store could not be opened")
+
+    def emit(self, event):
+        self.emit_many([event])
+
+
+def _enforce(store, sink, payload, call, source, rules_file: str | None) -> int:
+    """Rules and pause at PreToolUse.  Unlike capture, this fails closed: a
+    failure to evaluate denies the call (the engine says why), and the answer
+    is printed before the decision is recorded."""
+    from agent_trace.control.pause import is_paused
+
+    if not rules_file and not is_paused(store, call["session"]):
+        _close(sink)
+        return EXIT_OK  # nothing to enforce: the common case stays cheap
+    _enforcing[0] = True
+    from agent_trace.control import enforce as enf
+
+    if sink is None:
+        sink = _NoSink()
+        sink.store = store
+    verdict = enf.enforce(store, sink, payload, call, source, payload.get("hook_event_name") or "PreToolUse",
+                          rules_file)
+    if verdict.out is not None:
         from agent_trace.event.fastjson import dumps
 
-        sys.stdout.write(dumps(out) + "\n")
-        sys.stdout.flush()
-    sink.close()
+        try:
+            sys.stdout.write(dumps(verdict.out) + "\n")
+            sys.stdout.flush()
+        except Exception as e:
+            reason = (verdict.records[0][0].reason if verdict.records else "denied")
+            return _block(f"{reason} (the JSON answer could not be written: {e})")
+    _enforcing[0] = False  # the agent has its answer: what follows only records it
+    for d, summary in verdict.records:
+        enf.record(sink, call["session"], source, call, d, summary)
+    if verdict.kill:
+        try:
+            enf.kill_agent()
+        except OSError as e:
+            _say(f"could not end the agent: {e}")
+    _close(sink if not isinstance(sink, _NoSink) else None)
     return EXIT_OK
 
 

@@ -1,9 +1,12 @@
 """Enforcement at PreToolUse: pause, then rules; fails closed.
 
-Called by the hook after it recorded the ``tool.call``.  Returns the JSON to
-print (or ``None`` to let the call through silently).  Every decision is
-recorded as a ``rule.decision`` event; a stop or kill also writes a
-``postmortem`` (rule, totals, last events).
+Called by the hook after it tried to record the ``tool.call``.
+:func:`enforce` returns a :class:`Verdict`: the JSON to print (or ``None`` to
+let the call through silently) and what to record about it.  The hook prints
+first and records after (:func:`record`), so a full disk, a read-only store or
+a broken ``AGENT_TRACE_DIR`` can lose the record but never the decision.
+Every decision is recorded as a ``rule.decision`` event; a stop or kill also
+writes a ``postmortem`` (rule, totals, last events).
 """
 
 from __future__ import annotations
@@ -20,6 +23,17 @@ from .policy import PolicyError, load
 POSTMORTEM_EVENTS = 20
 
 
+class Verdict:
+    """What enforcement decided: ``out`` for the agent (None: let it run),
+    ``records`` (decision, summary) to write once the agent has its answer,
+    and whether to end the agent (a kill rule)."""
+
+    __slots__ = ("out", "records", "kill")
+
+    def __init__(self, out=None, records=(), kill=False):
+        self.out, self.records, self.kill = out, list(records), kill
+
+
 def _record(sink, session: str, source: str, call: dict, d: Decision, summary=None) -> None:
     events = [ev.make_event(ev.RULE_DECISION, session, "agent-strace", name=d.rule, status=STATUS[d.action],
                             tool=call.get("tool"), tool_use_id=call.get("tool_use_id"), parent=call.get("id"),
@@ -28,6 +42,23 @@ def _record(sink, session: str, source: str, call: dict, d: Decision, summary=No
     sink.emit_many(events)
     if d.action in ("stop", "kill"):
         write_postmortem(sink, sink.store, session, d, summary)
+
+
+def record(sink, session: str, source: str, call: dict, d: Decision, summary=None) -> bool:
+    """Record a decision, failing open: one stderr line when the store cannot
+    take it (the decision itself has already been given)."""
+    try:
+        _record(sink, session, source, call, d, summary)
+        return True
+    except Exception as e:
+        import sys
+
+        try:
+            sys.stderr.write(f"agent-strace hook: decision given but not recorded ({d.action} by {d.rule}): "
+                             f"{getattr(e, 'strerror', None) or e}\n")
+        except Exception:
+            pass
+        return False
 
 
 def write_postmortem(sink, store: Store, session: str, d: Decision, summary=None) -> None:
@@ -75,8 +106,11 @@ def _agent_pid() -> int | None:
 
 
 def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_name: str,
-            rules_file: str | None):
-    """``rules_file`` is what :func:`find_rules_file` found for this hook (or None)."""
+            rules_file: str | None) -> Verdict:
+    """``rules_file`` is what :func:`find_rules_file` found for this hook (or None).
+
+    Only the pause decision (the agent waits) is recorded before the answer,
+    and failing open.  Anything that goes wrong while deciding denies."""
     session = call["session"]
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
     policy = None
@@ -86,39 +120,43 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
         except PolicyError as e:
             d = Decision("deny", "rules-file", f"the rules file is broken, so calls are denied until it is "
                                                f"fixed: {e} (check it with: agent-strace rules check)")
-            _record(sink, session, source, call, d)
-            return hook_output(d, source, event_name)
+            return Verdict(hook_output(d, source, event_name), [(d, None)])
     max_wait = (policy or {}).get("pause") or {}
     max_wait = max_wait.get("max_wait_s", pause.DEFAULT_MAX_WAIT_S)
     if pause.is_paused(store, session):
-        _record(sink, session, source, call, Decision("pause", "pause", "paused by the user"))
+        record(sink, session, source, call, Decision("pause", "pause", "paused by the user"))
         if not pause.wait_while_paused(store, session, max_wait):
             d = Decision("deny", "pause", "the session is paused (agent-strace resume to continue)")
-            _record(sink, session, source, call, d)
-            return hook_output(d, source, event_name)
+            return Verdict(hook_output(d, source, event_name), [(d, None)])
     if policy is None:
-        return None
+        return Verdict()
     try:
         if policy.get("budget") and source == "claude-code" and isinstance(payload.get("transcript_path"), str):
             from ..capture import transcript  # usage up to this call, not just up to the last Stop
 
-            transcript.import_session(store, sink, payload["transcript_path"], session, final=False)
+            try:
+                transcript.import_session(store, sink, payload["transcript_path"], session, final=False)
+            except OSError:
+                pass  # an unwritable store: the budget counts what the log already holds
         d, summary = decide(store, policy, rules_file, session, call, cwd)
     except Exception as e:  # enforcement never silently turns off
         d, summary = Decision("deny", "rules-engine", f"rules could not be evaluated ({type(e).__name__}: {e}), "
                                                       "so the call is denied"), None
     if d is None:
-        return None
+        return Verdict()
     if d.action == "pause":
-        _record(sink, session, source, call, d, summary)
-        pause.set_paused(store, session, True)
-        if pause.wait_while_paused(store, session, max_wait):
-            return None
+        record(sink, session, source, call, d, summary)
+        try:
+            pause.set_paused(store, session, True)
+            if pause.wait_while_paused(store, session, max_wait):
+                return Verdict()
+        except OSError:
+            pass  # the flag cannot be written, so nobody can resume: deny
         d = Decision("deny", d.rule, d.reason + "; still paused (agent-strace resume to continue)")
-    _record(sink, session, source, call, d, summary)
-    out = hook_output(d, source, event_name)
-    if d.action == "kill":
-        pid = _agent_pid()
-        if pid:
-            os.kill(pid, 15)  # SIGTERM (the signal module would import enum: 5 ms on the hook path)
-    return out
+    return Verdict(hook_output(d, source, event_name), [(d, summary)], kill=d.action == "kill")
+
+
+def kill_agent() -> None:
+    pid = _agent_pid()
+    if pid:
+        os.kill(pid, 15)  # SIGTERM (the signal module would import enum: 5 ms on the hook path)

@@ -40,15 +40,20 @@ def _state_paths(store: Store, session: str) -> tuple[str, str]:
     return p, p + ".lock"
 
 
+_STATE_TYPES = {"offset": int, "fail_run": int, "loop": dict, "loop_hits": dict}
+
+
 def _load_state(path: str, policy_key: str) -> dict:
     try:
         with open(path, "rb") as f:
             st = loads(f.read())
-        if isinstance(st, dict) and st.get("policy") == policy_key:
+        if isinstance(st, dict) and st.get("policy") == policy_key \
+                and all(isinstance(st.get(k), t) for k, t in _STATE_TYPES.items()) \
+                and (st.get("summary") is None or isinstance(st["summary"], dict)):
             return st
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         pass
-    return {"policy": policy_key, "offset": 0, "summary": None, "fail_run": 0, "loop": {}, "loop_hits": {}}
+    return _fresh_state(policy_key)
 
 
 def _catch_up(store: Store, session: str, policy: dict, st: dict):
@@ -177,23 +182,63 @@ def _check_totals(policy: dict, summary, st: dict, call: dict) -> list[Decision]
     return out
 
 
+def _needs_log(policy: dict) -> bool:
+    return bool(policy.get("budget") or policy.get("limits") or policy.get("loop"))
+
+
+def _fresh_state(policy_key: str) -> dict:
+    return {"policy": policy_key, "offset": 0, "summary": None, "fail_run": 0, "loop": {}, "loop_hits": {}}
+
+
 def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict, cwd: str | None):
     """(strongest decision or None, summary).  ``call`` is the tool.call event
-    just written for this PreToolUse."""
-    path, lock = _state_paths(store, session)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    just written for this PreToolUse.
+
+    The per-session state is a cache: when it cannot be locked, read or
+    written (full disk, read-only store) the decision is made from the log
+    alone and the state is not saved.  When the log itself cannot be read and
+    the policy has budget, limits or loop rules, those cannot be checked, so
+    the call is denied."""
+    decisions = _check_call(policy, call, cwd)
+    fd = None
     try:
+        path, lock = _state_paths(store, session)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        st = _load_state(path, policy_key)
-        summary = _catch_up(store, session, policy, st)
-        decisions = _check_call(policy, call, cwd) + _check_totals(policy, summary, st, call)
-        st["summary"] = summary.to_dict(resumable=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(dumps(st))
-        os.replace(tmp, path)
+    except OSError:
+        if fd is not None:
+            os.close(fd)
+        fd = path = None
+    try:
+        st = _load_state(path, policy_key) if path else _fresh_state(policy_key)
+        try:
+            try:
+                summary = _catch_up(store, session, policy, st)
+            except (TypeError, ValueError, KeyError, AttributeError):
+                st = _fresh_state(policy_key)  # a saved state this version cannot resume: read the log whole
+                summary = _catch_up(store, session, policy, st)
+        except OSError as e:
+            from ..analysis.summary import SessionSummary
+
+            summary = SessionSummary()
+            if _needs_log(policy):
+                decisions.append(Decision("deny", "store", f"the session log cannot be read "
+                                                           f"({e.strerror or e}), so budget and limits cannot "
+                                                           "be checked"))
+        else:
+            decisions += _check_totals(policy, summary, st, call)
+        if path:
+            st["summary"] = summary.to_dict(resumable=True)
+            try:
+                tmp = f"{path}.{os.getpid()}.tmp"
+                with open(tmp, "w", encoding="utf-8") as f:
+                    f.write(dumps(st))
+                os.replace(tmp, path)
+            except (OSError, ValueError):
+                pass  # a cache: the next hook reads the log from the last saved offset
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
     if not decisions:
         return None, summary
     decisions.sort(key=lambda d: -STRENGTH[d.action])

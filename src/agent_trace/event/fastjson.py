@@ -77,3 +77,83 @@ def dumps(obj) -> str:
 
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return "".join(_encode(obj, 0))
+
+
+def loads_deep(s: str):
+    """Parse JSON nested deeper than the C scanner's recursion allows (a
+    hostile hook payload 100,000 levels deep): containers are walked with an
+    explicit stack, scalars still go through the C scanner.  Same result and
+    same errors (``ValueError``) as :func:`loads`; slower, so only used when
+    :func:`loads` raised ``RecursionError``."""
+    n = len(s)
+
+    def skip(i):
+        while i < n and s[i] in _WS:
+            i += 1
+        return i
+
+    def key_at(i):
+        if i >= n or s[i] != '"':
+            raise ValueError(f"expected a property name at {i}")
+        k, j = _scanstring(s, i + 1, True)
+        j = skip(j)
+        if j >= n or s[j] != ":":
+            raise ValueError(f"expected ':' at {j}")
+        return k, j + 1
+
+    stack: list = []  # [container, pending key]
+    i = 0
+    while True:
+        i = skip(i)
+        if i >= n:
+            raise ValueError("unexpected end of JSON")
+        c = s[i]
+        if c == "{" or c == "[":
+            container = {} if c == "{" else []
+            j = skip(i + 1)
+            if j < n and s[j] == ("}" if c == "{" else "]"):
+                value, i = container, j + 1
+            else:
+                key = None
+                if c == "{":
+                    key, j = key_at(j)
+                stack.append([container, key])
+                i = j
+                continue
+        else:
+            try:
+                value, i = scanner(s, i)
+            except StopIteration:
+                raise ValueError(f"expected a value at {i}") from None
+        while True:  # attach the value, closing every container it completes
+            if not stack:
+                if skip(i) != n:
+                    raise ValueError(f"extra data at {skip(i)}")
+                return value
+            top = stack[-1]
+            container = top[0]
+            if type(container) is dict:
+                container[top[1]] = value
+            else:
+                container.append(value)
+            i = skip(i)
+            if i >= n:
+                raise ValueError("unexpected end of JSON")
+            if s[i] == ",":
+                i += 1
+                if type(container) is dict:
+                    top[1], i = key_at(skip(i))
+                break
+            if s[i] != ("}" if type(container) is dict else "]"):
+                raise ValueError(f"expected ',' or a closing bracket at {i}")
+            i += 1
+            value = container
+            stack.pop()
+
+
+def _scanstring(s, end, strict):
+    if _json is not None:
+        return _json.scanstring(s, end, strict)
+    from json.decoder import scanstring  # pragma: no cover
+
+    return scanstring(s, end, strict)

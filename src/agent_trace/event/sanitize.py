@@ -66,6 +66,31 @@ def deep_dumps(value) -> str:
     return "".join(out)
 
 
+def shape(container, path: str = "", max_depth: int = MAX_DEPTH) -> list[dict]:
+    """Make ``container`` (a dict or list, changed in place) storable: every
+    non-finite float becomes its string, every container deeper than
+    ``max_depth`` its compact JSON text.  Returns the cuts made."""
+    cuts: list = []
+    stack = [(container, path, 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for k, v in list(items):
+            if isinstance(v, float):
+                if not _finite(v):
+                    node[k] = _float_text(v)
+                continue
+            if not isinstance(v, (dict, list)):
+                continue
+            sub = f"{where}.{k}" if isinstance(node, dict) else f"{where}[{k}]"
+            if depth + 1 >= max_depth:
+                node[k] = deep_dumps(v)
+                cuts.append({"path": sub.lstrip("."), "nested": max_depth})
+            else:
+                stack.append((v, sub, depth + 1))
+    return cuts
+
+
 def shape_event(event: dict) -> dict:
     """Processor: finite numbers and bounded depth (see the module docstring)."""
     for f in _NUMERIC_FIELDS:
@@ -76,25 +101,7 @@ def shape_event(event: dict) -> dict:
     if isinstance(u, dict):
         for k in [k for k, v in u.items() if isinstance(v, float) and not _finite(v)]:
             del u[k]
-    cuts: list = []
-    # (container, path, depth); containers are changed in place
-    stack = [(event, "", 0)]
-    while stack:
-        node, path, depth = stack.pop()
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        for k, v in list(items):
-            if isinstance(v, float):
-                if not _finite(v):
-                    node[k] = _float_text(v)
-                continue
-            if not isinstance(v, (dict, list)):
-                continue
-            sub = f"{path}.{k}" if isinstance(node, dict) else f"{path}[{k}]"
-            if depth + 1 >= MAX_DEPTH:
-                node[k] = deep_dumps(v)
-                cuts.append({"path": sub.lstrip("."), "nested": MAX_DEPTH})
-            else:
-                stack.append((v, sub, depth + 1))
+    cuts = shape(event)
     if cuts:
         prior = event.get("truncated")
         event["truncated"] = (prior if isinstance(prior, list) else []) + cuts

@@ -18,6 +18,8 @@ Contract
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 
 from .. import event as ev
@@ -93,6 +95,21 @@ def parse_line(line: bytes, stats: ReadStats, unknown: bool = False, sizes: bool
     return obj
 
 
+def open_regular(path: str):
+    """Open a session file for reading; ``OSError`` when it is not a regular
+    file (a FIFO would block forever, a device such as ``/dev/zero`` never
+    ends)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(22, "not a regular file", path)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = False,
                 start: int = 0, follow: bool = False, poll: float = 0.05,
                 stop=None, positions: bool = False, sizes: bool = False):
@@ -105,7 +122,7 @@ def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = Fa
     """
     if stats is None:
         stats = ReadStats()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         f.seek(start)
         offset = stats.end = start
         pending = b""
