@@ -422,6 +422,7 @@ def _name(text, low, p, work, state, lenient):
     if how == "quoted":
         return None
     c = b.lstrip(" \t")
+    tight = how == "sep" and not spaced and len(c) == len(b) and not closed  # NAME=value, --flag=value
     k = e + len(w) - len(c)  # where the value (or its opening quote) starts
     q = c.lstrip("\\")
     n = len(text)
@@ -463,8 +464,8 @@ def _name(text, low, p, work, state, lenient):
     if not quoted:
         if _looks_like_code(value, text[stop] if stop < n else ""):
             return None
-        if cls == TOKEN and (len(value) < 8 or value.isalpha()):
-            return None
+        if cls == TOKEN and not tight and (len(value) < 8 or value.isalpha()):
+            return None  # "token: expired", "auth: oauth": prose, not a credential
     state["ident_end"] = max(state["ident_end"], stop)
     return start, stop, "credential_value" if cls != LINE else "credential_header"
 
