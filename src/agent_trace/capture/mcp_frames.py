@@ -118,10 +118,12 @@ class FrameSplitter:
         bytes, when one visibly does; else None.  Searches each byte once."""
         buf = self.buf
         start = body_start + max(0, self._checked - 16)
-        for h in (b"\nContent-Length:", b"\ncontent-length:", b"\nCONTENT-LENGTH:"):
+        for h in (b"Content-Length:", b"content-length:", b"CONTENT-LENGTH:"):
             i = buf.find(h, start)
-            if i >= 0:
-                return i + 1
+            while i >= 0:  # a header right after a complete JSON body: the next frame
+                if _parse(bytes(buf[body_start:i])) is not None:
+                    return i
+                i = buf.find(h, i + 1)
         if not self._line_done:  # once per frame: a whole JSON line followed by more bytes
             nl = buf.find(b"\n", body_start + self._line_from)
             if nl < 0:
@@ -140,6 +142,17 @@ class FrameSplitter:
         now = time.monotonic() if now is None else now
         if not self.buf or now - self.last_feed < STALE_S:
             return []
+        out: list = []
+        if self.buf[:15].lower() == _HEADER:  # the header that promised more, raw; then what followed it
+            ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") for i in (self.buf.find(sep, 0, MAX_HEAD),)
+                    if i >= 0]
+            cut = min(ends) if ends else len(self.buf)
+            out.append((bytes(self.buf[:cut]), None))
+            rest = bytes(self.buf[cut:])
+            self.buf.clear()
+            self._reset()
+            inner = FrameSplitter()
+            return out + inner.feed(rest) + inner.flush()
         return self.flush()
 
     def flush(self) -> list[tuple[bytes, object]]:
