@@ -238,3 +238,47 @@ def test_redact_value_counts_replacements():
     counter = [0]
     out = redact_value({"password": "x1", "t": f"a {OPENAI} b {NPM}"}, counter)
     assert counter[0] == 3 and out["password"] == PLACEHOLDER
+
+
+def test_sdk_tracing_never_writes_nan_and_marks_it(trace_dir):
+    from agent_trace.sdk import session, trace_tool
+    from agent_trace.store import Store
+
+    @trace_tool
+    def measure(x):
+        return {"score": float("nan"), "limit": float("-inf")}
+
+    with session("nan", session_id="nan"):
+        measure(float("inf"))
+    raw = open(Store(str(trace_dir)).path_for("nan"), "rb").read()
+    events = [strict_json(x) for x in raw.splitlines()]
+    call = next(e for e in events if e["type"] == ev.TOOL_CALL)
+    result = next(e for e in events if e["type"] == ev.TOOL_RESULT)
+    assert call["data"]["tool_input"] == {"x": {"__float__": "inf"}}
+    assert result["data"]["tool_response"] == {"score": {"__float__": "nan"}, "limit": {"__float__": "-inf"}}
+
+
+def test_cassettes_scrub_inside_base64_bodies_and_header_lists():
+    from agent_trace.cassette.secrets import scrub
+
+    body = {"b64": base64.b64encode(f"\x00\x01 token={OPENAI}".encode("latin-1")).decode()}
+    out = scrub({"body": body, "headers": [["Authorization", "Bearer abcdefghijklmnopqrstuv"]]})
+    assert OPENAI.encode() not in base64.b64decode(out["body"]["b64"]) and "<secret:" in base64.b64decode(
+        out["body"]["b64"]).decode("latin-1")
+    assert out["headers"][0][1].startswith("<secret:")
+    assert scrub(out) == out  # placeholders are stable: a live request scrubbed again still matches
+
+
+def test_exports_redact_again(trace_dir):
+    from agent_trace.store import Store
+
+    store = Store(str(trace_dir))
+    store.ensure()
+    e = ev.make_event(ev.USER_PROMPT, "old", "claude-code", data={"prompt": f"use {OPENAI}"})
+    with open(store.path_for("old"), "w") as f:  # a store written without redaction (an older version)
+        f.write(json.dumps(e) + "\n")
+    from conftest import run_cli
+
+    for fmt in (["--format", "jsonl"], ["--format", "json"], ["--format", "otlp"]):
+        r = run_cli("export", "old", *fmt)
+        assert r.returncode == 0 and OPENAI.encode() not in r.stdout and r.stdout, (fmt, r.stderr)

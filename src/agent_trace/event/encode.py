@@ -41,8 +41,13 @@ def _serialisable(obj) -> str:
 
 
 def to_bytes(obj, indent: int | None = None) -> bytes:
-    """JSON bytes for an already-processed event (for exports): valid UTF-8
-    even when strings hold lone surrogates, never NaN, bounded depth."""
+    """JSON bytes for exports: valid UTF-8 even when strings hold lone
+    surrogates, never NaN, bounded depth, and redacted again (a store written
+    by an older version, or edited by hand, does not leak through an export)."""
+    if isinstance(obj, dict):
+        obj = redact.redact_event(dict(obj))
+    else:
+        obj = redact.redact_value(obj, [0])
     text = _serialisable(obj)
     if indent is not None:
         import json

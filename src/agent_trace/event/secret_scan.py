@@ -414,6 +414,8 @@ def _name(text, low, p, work, state, lenient):
     ident = low[s:e]
     if how == "flag" and not ident.startswith("-"):
         return None
+    if s and text[s - 1] == "<" and ident == "secret":
+        return None  # a cassette placeholder, <secret:HASH>: already a stand-in
     cls = classify_name(ident)
     if cls is None or (cls == QUERY and (s == 0 or text[s - 1] not in "?&")):
         return None

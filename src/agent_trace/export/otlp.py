@@ -9,12 +9,12 @@ error naming the status and the endpoint's own message.
 from __future__ import annotations
 
 import gzip
-import json
 import time
 import urllib.error
 import urllib.request
 
 from .. import __version__
+from ..event.encode import to_bytes
 
 RETRY_STATUS = (429, 502, 503, 504)
 
@@ -98,7 +98,7 @@ def send(endpoint: str, spans: list[dict], protocol: str = "http/json", headers:
         if protocol == "http/protobuf":
             data, ctype = to_protobuf(body), "application/x-protobuf"
         else:
-            data, ctype = json.dumps(body).encode(), "application/json"
+            data, ctype = to_bytes(body), "application/json"
         _post(url, gzip.compress(data), ctype, headers or {}, retries, backoff, timeout)
         sent += len(spans[i:i + batch])
     return sent
