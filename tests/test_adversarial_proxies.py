@@ -255,3 +255,16 @@ def test_any_upstream_bytes_get_an_answer_and_an_outcome(llm_proxy, reply):
     out = send(px, post())
     assert out.startswith(b"HTTP/1.1 "), out[:60]
     ended(sink, before + 1)
+
+
+def test_record_does_not_store_secrets_from_the_server_command_line(trace_dir):
+    key = "xyz" + "9" * 20
+    r = subprocess.run([sys.executable, "-m", "agent_trace", "record", "--session", "argv", "--", "sh", "-c",
+                        "cat >/dev/null", "srv", "--api-key", key, "postgresql://app:Pw0rd2x@db/main",
+                        f"--token={key}"], input=b"", capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    start = read_session(trace_dir, "argv")[0]
+    line = json.dumps(start)
+    assert key not in line and "Pw0rd2x" not in line
+    assert start["data"]["command"][:5] == ["sh", "-c", "cat >/dev/null", "srv", "--api-key"]
+    assert "postgresql://app:[REDACTED]@db/main" in start["data"]["command"]
