@@ -110,7 +110,8 @@ def test_credential_members_anywhere_and_in_header_lists():
         "deep": {"a": [{"b": {"client_secret": "s1", "private_key": "s2", "session_token": "s3"}}]},
         "headers": [["Authorization", "Bearer abc"], ["X-Api-Key", "s4"], ["Accept", "json"]],
         "har": [{"name": "Cookie", "value": "sid=s5"}, {"name": "Accept", "value": "json"}],
-        "attrs": [{"key": "api_key", "value": {"stringValue": "s6"}}],
+        "attrs": [{"key": "api_key", "value": {"stringValue": "s6"}},
+                  {"key": "gen_ai.tool.name", "value": {"stringValue": "Write"}}, {"key": "key", "value": "k"}],
         "env": {"GITHUB_TOKEN": "s7", "HOME": "/root"},
         "argv": ["server", "--api-key", "s8", "--port", "80"],
         "logprobs": [{"token": " Hello", "logprob": -0.1}],
@@ -124,6 +125,7 @@ def test_credential_members_anywhere_and_in_header_lists():
     assert out["env"]["HOME"] == "/root" and out["argv"][:2] == ["server", "--api-key"] and out["argv"][3:] == [
         "--port", "80"]
     assert out["logprobs"][0]["token"] == " Hello" and out["usage"] == data["usage"]
+    assert out["attrs"][1:] == data["attrs"][1:]  # "key" names a member, it is not a credential
 
 
 def test_base64_copies_are_redacted_before_they_reach_disk():

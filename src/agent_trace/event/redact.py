@@ -20,13 +20,20 @@ Only the secret is replaced by ``[REDACTED]``: the rest of the string stays.
 
 from __future__ import annotations
 
-from .secret_scan import LINE, PW, TOKEN, Work, classify_name, scan
+from .secret_scan import LINE, PW, TOKEN, Work, scan
+from .secret_scan import classify_name as _classify
+
+
+def classify_name(name: str) -> str | None:
+    """The credential class of a member name (``key``, ``sig``: only in query strings)."""
+    cls = _classify(name)
+    return cls if cls in (PW, TOKEN, LINE) else None
 
 PLACEHOLDER = "[REDACTED]"
 MIN_TEXT = 5  # no secret shape is shorter than "pwd=x"
 
 def _is_secret_key(key: str) -> bool:
-    return classify_name(key) in (PW, TOKEN, LINE)
+    return classify_name(key) is not None
 
 
 def find_secrets(text: str) -> list[tuple[str, str]]:
