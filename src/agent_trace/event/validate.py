@@ -28,25 +28,43 @@ _OPTIONAL = {
     "error": frozenset({str, dict}), "truncated": frozenset({list}), "redacted": frozenset({int}),
     "v": frozenset({int}),
 }
-_TS_HEADS: dict[str, bool] = {}
+_REQUIRED = ("id", "session", "type", "ts")
+_MISSING = object()
+# (keys, their value types) -> (problem or None, check usage, check truncated).  Events from
+# one writer share a handful of shapes, so the per-field type checks run once per shape.
+_SHAPES: dict = {}
+_TS_MINUTES: dict[str, bool] = {}
+
+
+def _shape(obj: dict):
+    for k in _REQUIRED:
+        if type(obj.get(k)) is not str:
+            return k, False, False
+    for k, v in obj.items():
+        allowed = _OPTIONAL.get(k)
+        if allowed is not None and type(v) not in allowed and v is not None:
+            return k, False, False
+    return None, type(obj.get("usage")) is dict, type(obj.get("truncated")) is list
+
+
+def _minute_ok(head: str) -> bool:
+    """``YYYY-MM-DDTHH:MM:`` (cached: shared by every event of the minute)."""
+    ok = _TS_MINUTES.get(head)
+    if ok is None:
+        ok = (len(head) == 17 and head[:4].isdigit() and head[4] == "-" and head[5:7].isdigit()
+              and head[7] == "-" and head[8:10].isdigit() and head[10] == "T" and head[11:13].isdigit()
+              and head[13] == ":" and head[14:16].isdigit() and head[16] == ":"
+              and 1 <= int(head[5:7]) <= 12 and 1 <= int(head[8:10]) <= 31 and int(head[11:13]) <= 23
+              and int(head[14:16]) <= 59)
+        if len(_TS_MINUTES) < 65536:
+            _TS_MINUTES[head] = ok
+    return ok
 
 
 def _ts_ok(ts: str) -> bool:
-    n = len(ts)
-    if n >= 20 and ts[-1] == "Z" and ts[13] == ":" and ts[16] == ":":
-        head = ts[:13]  # "YYYY-MM-DDTHH": shared by every event of the hour
-        ok = _TS_HEADS.get(head)
-        if ok is None:
-            ok = (head[:4].isdigit() and head[4] == "-" and head[5:7].isdigit() and head[7] == "-"
-                  and head[8:10].isdigit() and head[10] == "T" and head[11:13].isdigit()
-                  and 1 <= int(head[5:7]) <= 12 and 1 <= int(head[8:10]) <= 31 and int(head[11:13]) <= 23)
-            if len(_TS_HEADS) < 65536:
-                _TS_HEADS[head] = ok
-        if ok and ts[14:16].isdigit() and ts[17:19].isdigit():
-            if n == 20:
-                return True
-            if ts[19] == "." and ts[20:-1].isdigit():
-                return True
+    if ts[-1:] == "Z" and _minute_ok(ts[:17]) and ts[17:19].isdigit() and (
+            len(ts) == 20 or (ts[19] == "." and ts[20:-1].isdigit())):
+        return True
     from .timefmt import parse_iso  # other ISO forms (offsets): rare, read the slow way
 
     try:
@@ -57,28 +75,34 @@ def _ts_ok(ts: str) -> bool:
 
 
 def problem(obj) -> str | None:
-    """None when ``obj`` is a usable event, else the name of what is wrong."""
+    """None when ``obj`` is a usable event, else the name of what is wrong.
+
+    Every reader's hot path: the type checks are cached per shape (keys and
+    value types) and the timestamp per minute, so an ordinary event costs a
+    tuple, a few slices and two dictionary lookups."""
     if type(obj) is not dict:
         return "not an object"
-    for k in ("id", "session", "type"):
-        v = obj.get(k)
-        if type(v) is not str or not v:
-            return k
-    ts = obj.get("ts")
-    if type(ts) is not str or not _ts_ok(ts):
+    sig = (*obj, *map(type, obj.values()))
+    shape = _SHAPES.get(sig, _MISSING)
+    if shape is _MISSING:
+        shape = _shape(obj)
+        if len(_SHAPES) < 4096:
+            _SHAPES[sig] = shape
+    bad, usage, truncated = shape
+    if bad is not None:
+        return bad
+    if not obj["id"] or not obj["session"] or not obj["type"]:
+        return "id"
+    ts = obj["ts"]
+    if not (_TS_MINUTES.get(ts[:17]) and ts[-1:] == "Z" and ts[17:19].isdigit()
+            and (len(ts) == 20 or (ts[19] == "." and ts[20:-1].isdigit()))) and not _ts_ok(ts):
         return "ts"
-    for k, v in obj.items():
-        allowed = _OPTIONAL.get(k)
-        if allowed is not None and type(v) not in allowed and v is not None:
-            return k
-    u = obj.get("usage")
-    if u:
-        for x in u.values():
+    if usage:
+        for x in obj["usage"].values():
             if type(x) is not int and type(x) is not float:
                 return "usage"
-    t = obj.get("truncated")
-    if t:
-        for x in t:
+    if truncated:
+        for x in obj["truncated"]:
             if type(x) is not dict:
                 return "truncated"
     return None
