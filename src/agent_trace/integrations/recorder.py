@@ -152,9 +152,10 @@ class Recorder:
     @fail_open("an agent run")
     def agent_start(self, run: Run, key, name: str, parent_key=None, parent_event: str | None = None,
                     data: dict | None = None) -> Agent | None:
-        agent_id = str(key)
+        # short, distinct and stable: the framework's own id is kept in data
+        agent_id = ev.derived_id(run.session_id, "agent", str(key))[:16]
         parent = run.agents.get(parent_key) if parent_key is not None else None
-        d = {"framework": self.framework, "agent": name, **(data or {})}
+        d = {"framework": self.framework, "agent": name, "framework_id": str(key), **(data or {})}
         if parent is not None:
             d["parent_agent_id"] = parent.agent_id
         e = self._emit(run, ev.SUBAGENT_START, id=ev.derived_id(run.session_id, "subagent.start", agent_id),
