@@ -11,11 +11,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 
 from agents import Agent, RunConfig, Runner, function_tool, set_default_openai_api, set_default_openai_client
 from agents import set_trace_processors
 import openai
+
+
+def ran(tool: str) -> None:
+    """Note that a tool really ran (the tests check a denied one did not)."""
+    path = os.environ.get("AGENT_APP_RAN")
+    if path:
+        with open(path, "a") as f:
+            f.write(tool + "\n")
+
 
 PROMPT = "What's the weather in Paris?"
 SCRIPT = {PROMPT: [[{"tool": "transfer_to_weather_agent", "input": {}}],
@@ -27,6 +37,7 @@ SCRIPT = {PROMPT: [[{"tool": "transfer_to_weather_agent", "input": {}}],
 @function_tool
 def get_weather(city: str) -> dict:
     """The weather in a city now."""
+    ran("get_weather")
     return {"city": city, "temp_c": 21, "sky": "sunny"}
 
 
@@ -37,6 +48,7 @@ def forecast_failed(ctx, error: Exception) -> str:
 @function_tool(failure_error_function=forecast_failed)
 def get_forecast(city: str, days: int) -> str:
     """A forecast for the next days."""
+    ran("get_forecast")
     raise RuntimeError(f"forecast service down for {city}")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import warnings
 
@@ -20,6 +21,15 @@ from langchain_openai import ChatOpenAI
 from langgraph.prebuilt import ToolNode, create_react_agent
 
 warnings.simplefilter("ignore")  # create_react_agent's move to langchain.agents
+
+
+def ran(tool: str) -> None:
+    """Note that a tool really ran (the tests check a denied one did not)."""
+    path = os.environ.get("AGENT_APP_RAN")
+    if path:
+        with open(path, "a") as f:
+            f.write(tool + "\n")
+
 
 PROMPT = "Plan my day in Paris"
 QUESTION = "Paris weather report"
@@ -33,12 +43,14 @@ SCRIPT = {PROMPT: [[{"tool": "ask_weather_agent", "input": {"question": QUESTION
 @tool
 def get_weather(city: str) -> dict:
     """The weather in a city now."""
+    ran("get_weather")
     return {"city": city, "temp_c": 21, "sky": "sunny"}
 
 
 @tool
 def get_forecast(city: str, days: int) -> str:
     """A forecast for the next days."""
+    ran("get_forecast")
     raise RuntimeError(f"forecast service down for {city}")
 
 

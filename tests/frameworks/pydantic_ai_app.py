@@ -12,11 +12,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 
 from pydantic_ai import Agent, ModelRetry, RunContext
 from pydantic_ai.models.openai import OpenAIChatModel, OpenAIResponsesModel
 from pydantic_ai.providers.openai import OpenAIProvider
+
+
+def ran(tool: str) -> None:
+    """Note that a tool really ran (the tests check a denied one did not)."""
+    path = os.environ.get("AGENT_APP_RAN")
+    if path:
+        with open(path, "a") as f:
+            f.write(tool + "\n")
+
 
 PROMPT = "Plan my day in Paris"
 QUESTION = "Paris weather report"
@@ -35,11 +45,13 @@ def build(base_url: str, api: str, capabilities=()):
     @weather.tool_plain
     def get_weather(city: str) -> dict:
         """The weather in a city now."""
+        ran("get_weather")
         return {"city": city, "temp_c": 21, "sky": "sunny"}
 
     @weather.tool_plain(retries=1)
     def get_forecast(city: str, days: int) -> str:
         """A forecast for the next days."""
+        ran("get_forecast")
         raise ModelRetry(f"forecast service down for {city}")
 
     planner = Agent(model, name="planner", capabilities=list(capabilities))
