@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 
@@ -70,14 +69,16 @@ async def run_once(triage, stream: bool) -> str:
     return (await Runner.run(triage, PROMPT, run_config=cfg)).final_output
 
 
+set_trace_processors([])  # no upload to OpenAI's trace backend: the tests are offline
+
+
 def setup(base_url: str, api: str):
-    set_trace_processors([])  # no upload to OpenAI's trace backend: the tests are offline
     set_default_openai_client(openai.AsyncOpenAI(base_url=base_url, api_key="sk-test-not-a-real-key-0000",
                                                  max_retries=0), use_for_tracing=False)
     set_default_openai_api(api)
 
 
-def main(argv=None) -> int:
+def run(argv) -> dict:
     p = argparse.ArgumentParser()
     p.add_argument("--base-url", required=True)
     p.add_argument("--api", default="responses")
@@ -120,9 +121,10 @@ def main(argv=None) -> int:
         out["error"] = {"type": type(e).__name__, "message": str(e)}
     if handle is not None:
         handle.remove()
-    print(json.dumps(out))
-    return 0
+    return out
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from runner import main
+
+    sys.exit(main(run))

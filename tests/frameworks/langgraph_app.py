@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import warnings
@@ -79,7 +78,7 @@ def build(base_url: str, stream: bool):
     return planner, planner_async
 
 
-def main(argv=None) -> int:
+def run(argv) -> dict:
     p = argparse.ArgumentParser()
     p.add_argument("--base-url", required=True)
     p.add_argument("--async", dest="use_async", action="store_true")
@@ -126,9 +125,10 @@ def main(argv=None) -> int:
         out["error"] = {"type": type(e).__name__, "message": str(e)}
     if handle is not None:
         handle.remove()
-    print(json.dumps(out))
-    return 0
+    return out
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from runner import main
+
+    sys.exit(main(run))

@@ -62,19 +62,20 @@ def framework_python() -> str:
     return str(py)
 
 
-def run_app(app: str, *args: str, env: dict | None = None, timeout: float = 300) -> dict:
-    """Run ``tests/frameworks/<app>.py`` in the frameworks venv; its JSON line."""
+def run_app(app: str, *args: str, env: dict | None = None, timeout: float = 900):
+    """Run ``tests/frameworks/<app>.py`` in the frameworks venv; its JSON line
+    (a list for ``--plan``: see ``tests/frameworks/runner.py``)."""
     full = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
-    full.update({"PYTHONPATH": str(REPO / "src"), "OPENAI_AGENTS_DISABLE_TRACING": "0",
-                 "PYTHONDONTWRITEBYTECODE": "1"})
+    full.update({"PYTHONPATH": str(REPO / "src"), "OPENAI_AGENTS_DISABLE_TRACING": "0"})
     full.update(env or {})
     r = subprocess.run([framework_python(), str(APPS / f"{app}.py"), *args], env=full, capture_output=True,
                        text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    lines = [x for x in r.stdout.splitlines() if x.startswith("{")]
+    lines = [x for x in r.stdout.splitlines() if x.startswith(("{", "["))]
     if r.returncode != 0 or not lines:
         raise AssertionError(f"{app} exited {r.returncode}: {r.stdout[-2000:]}\n{r.stderr[-3000:]}")
     out = json.loads(lines[-1])
-    out["_stderr"] = r.stderr
+    for o in out if isinstance(out, list) else [out]:
+        o["_stderr"] = r.stderr
     return out
 
 

@@ -47,6 +47,7 @@ class ScriptedOpenAI(LocalServer):
         self.scenarios = scenarios
         self.requests: list[dict] = []
         self.played: dict[str, int] = {}
+        self.usages: list[tuple[int, int, int]] = []  # (input, output, cached) of every answer
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._start_server()
@@ -66,7 +67,10 @@ class ScriptedOpenAI(LocalServer):
         return [{"text": "ok"}]
 
     def usage(self, n: int) -> tuple[int, int, int]:
-        return 100 + n, 10 + n, 5  # input, output, cached
+        u = (100 + n, 10 + n, 5)  # input (cached included, as OpenAI counts), output, cached
+        with self._lock:
+            self.usages.append(u)
+        return u
 
     # -- Chat Completions --------------------------------------------------------
     def chat(self, model: str, blocks: list[dict]):

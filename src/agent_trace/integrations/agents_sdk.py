@@ -370,6 +370,17 @@ class Handle:
             say(FRAMEWORK, "could not remove the instrumentation", e)
 
 
+def _registered(proc) -> bool | None:
+    """Whether ``proc`` is still among the SDK's processors (None: cannot tell;
+    the SDK has no public way to list them)."""
+    try:
+        from agents.tracing import get_trace_provider
+
+        return proc in get_trace_provider()._multi_processor._processors
+    except Exception:
+        return None
+
+
 def instrument() -> Handle:
     """Register our trace processor (once per process) and switch it on."""
     global _processor, _guardrail
@@ -381,10 +392,11 @@ def instrument() -> Handle:
         with _lock:
             if _processor is None:
                 cls = type("AgentStraceProcessor", (Processor, TracingProcessor), {})
-                proc = cls()
-                add_trace_processor(proc)
-                _processor = proc
+                _processor = cls()
                 _guardrail = _make_guardrail()
+                add_trace_processor(_processor)
+            elif _registered(_processor) is False:  # set_trace_processors() replaced every processor
+                add_trace_processor(_processor)
             _processor.active = True
     except Exception as e:  # no agents SDK, or an API we do not know: the program goes on
         say(FRAMEWORK, "not instrumented", e)
