@@ -205,3 +205,49 @@ def test_a_cassette_replays_the_same_run_with_the_endpoint_gone(framework):
     assert (sb.llm_calls, sb.tokens) == (sa.llm_calls, sa.tokens) and sa.llm_calls == len(live.stub.requests)
     assert [e["agent_type"] for e in b if e["type"] == ev.SUBAGENT_START] == \
         [e["agent_type"] for e in a if e["type"] == ev.SUBAGENT_START]
+
+
+@pytest.fixture(scope="module")
+def phoenix(tmp_path_factory):
+    pytest.importorskip("opentelemetry.proto", reason="protobuf export needs the otlp extra")
+    from support.phoenix import Phoenix
+
+    phx = Phoenix(tmp_path_factory.mktemp("phoenix"))
+    yield phx
+    phx.stop()
+
+
+def test_explain_and_phoenix_show_the_agent_tree(framework, phoenix):
+    import time
+
+    from conftest import run_cli
+
+    from agent_trace.export.otlp_spans import trace_id
+
+    app, runs, _ = framework
+    r = runs["tree0"]
+    session = r.events()[0]["session"]
+    (root, _, _), (child, parent, via) = TREES[app][0]
+    text = run_cli("--trace-dir", str(r.trace_dir), "explain", session).stdout.decode()
+    assert f"Agents:\n  {root}: " in text and f"\n    {child} (via {via}): 2 tool call(s) (1 failed)" in text, text
+    out = run_cli("--trace-dir", str(r.trace_dir), "export", session, "--format", "otlp", "--endpoint", phoenix.url,
+                  "--protocol", "http/protobuf")
+    assert out.returncode == 0, out.stderr
+    want = len(r.events())  # more than enough to wait for
+    tid = trace_id(session)
+    for _ in range(60):  # Phoenix ingests asynchronously
+        spans = [s for s in phoenix.get("/v1/projects/default/spans?limit=1000")["data"]
+                 if s["context"]["trace_id"] == tid]
+        if len([s for s in spans if s["span_kind"] == "TOOL"]) >= 2 and len(spans) < want:
+            break
+        time.sleep(0.25)
+    by_name = {s["name"]: s for s in spans}
+    ids = {s["context"]["span_id"]: s for s in spans}
+    top, sub = by_name[f"invoke_agent {root}"], by_name[f"invoke_agent {child}"]
+    assert ids[top["parent_id"]]["name"] == f"invoke_agent {TREES[app][1]}"  # the session's root span
+    assert sub["parent_id"] == top["context"]["span_id"]  # the subagent under its agent
+    for tool in ("get_weather", "get_forecast"):
+        assert by_name[f"execute_tool {tool}"]["parent_id"] == sub["context"]["span_id"]
+    assert by_name["execute_tool get_forecast"]["status_code"] == "ERROR"
+    llm = [s for s in spans if s["span_kind"] == "LLM"]
+    assert len(llm) == summarize(r.events()).llm_calls
