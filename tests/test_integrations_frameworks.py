@@ -77,6 +77,8 @@ def framework(request, tmp_path_factory):
             return stack.enter_context(ScriptedOpenAI(SCRIPTS[app]))
 
         runs = [Run(f"tree{i}", ["--trace", *a], base / f"tree{i}", stub()) for i, a in enumerate(VARIANTS[app])]
+        runs.append(Run("twice", ["--trace", "--twice", *VARIANTS[app][0]], base / "twice", stub()))
+        runs.append(Run("removed", ["--trace", "--removed", *VARIANTS[app][0]], base / "removed", stub()))
         runs.append(Run("http", ["--trace", "--sdk-session", "mine"], base / "http", stub()))
         runs.append(Run("deny", ["--trace", *RULES_ARGS[app]], base / "deny", stub(),
                         {"AGENT_STRACE_RULES": str(rules), "AGENT_APP_RAN": str(base / "ran.txt")}))
@@ -160,6 +162,15 @@ def check_run(app, r):
     assert s.tokens["cache_read"] == sum(c for _, _, c in stub.usages)
     assert all(e.get("agent_id") for e in events if e["type"] == ev.LLM_RESPONSE)
     assert s.tool_calls == len(calls) and s.tool_errors == 1
+
+
+def test_instrumenting_is_idempotent_and_remove_undoes_it(framework):
+    app, runs, _ = framework
+    twice, removed = runs["twice"], runs["removed"]
+    assert "error" not in twice.out and "error" not in removed.out, (twice.out, removed.out)
+    check_run(app, twice)  # every event once
+    assert removed.out["final"] == twice.out["final"]  # the agent ran as ever
+    assert not list(removed.trace_dir.glob("sessions/*.jsonl"))  # and nothing was recorded
 
 
 def test_with_the_http_instrumentation_each_model_call_counts_once(framework):

@@ -84,6 +84,8 @@ def run(argv) -> dict:
     p.add_argument("--api", default="responses")
     p.add_argument("--stream", action="store_true")
     p.add_argument("--trace", action="store_true")
+    p.add_argument("--twice", action="store_true", help="instrument twice (idempotent)")
+    p.add_argument("--removed", action="store_true", help="instrument, then remove before the run")
     p.add_argument("--guard", action="store_true")
     p.add_argument("--sdk-session")
     p.add_argument("--cassette")
@@ -96,6 +98,10 @@ def run(argv) -> dict:
         from agent_trace.integrations import instrument_openai_agents
 
         handle = instrument_openai_agents()
+        if a.twice:
+            handle = instrument_openai_agents()
+        if a.removed:
+            handle.remove()
         if a.guard:
             handle.guard(triage)
     out: dict = {}

@@ -84,6 +84,8 @@ def run(argv) -> dict:
     p.add_argument("--async", dest="use_async", action="store_true")
     p.add_argument("--stream", action="store_true")
     p.add_argument("--trace", action="store_true")
+    p.add_argument("--twice", action="store_true", help="instrument twice (idempotent)")
+    p.add_argument("--removed", action="store_true", help="instrument, then remove before the run")
     p.add_argument("--sdk-session")
     p.add_argument("--cassette")
     p.add_argument("--cassette-mode", default="once")
@@ -94,6 +96,10 @@ def run(argv) -> dict:
         from agent_trace.integrations import instrument_langchain
 
         handle = instrument_langchain()
+        if a.twice:
+            handle = instrument_langchain()
+        if a.removed:
+            handle.remove()
     msg = {"messages": [("user", PROMPT)]}
 
     def go():

@@ -77,6 +77,8 @@ def run(argv) -> dict:
     p.add_argument("--api", default="chat")
     p.add_argument("--stream", action="store_true")
     p.add_argument("--trace", action="store_true")
+    p.add_argument("--twice", action="store_true", help="instrument twice (idempotent)")
+    p.add_argument("--removed", action="store_true", help="instrument, then remove before the run")
     p.add_argument("--rules", action="store_true")
     p.add_argument("--sdk-session")
     p.add_argument("--cassette")
@@ -87,6 +89,10 @@ def run(argv) -> dict:
         from agent_trace.integrations import instrument_pydantic_ai
 
         handle = instrument_pydantic_ai()
+        if a.twice:
+            handle = instrument_pydantic_ai()
+        if a.removed:
+            handle.remove()
         if a.rules:
             caps.append(handle.rules())
     planner = build(a.base_url, a.api, caps)
