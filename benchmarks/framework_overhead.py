@@ -43,19 +43,20 @@ def worker(app: str, runs: int) -> None:
     mod = importlib.import_module(app)
     script = importlib.import_module("test_scripts").SCRIPTS[app]
     os.environ["AGENT_TRACE_DIR"] = tempfile.mkdtemp()
-    times = {"plain": [], "traced": []}
+    times = {"plain": [], "traced": [], "plain_cpu": [], "traced_cpu": []}
     with ScriptedOpenAI(script) as stub:
         args = ["--base-url", stub.url, *APPS[app][1]]
         for i in range(runs + 2):
             order = ("plain", "traced") if i % 2 else ("traced", "plain")
             for mode in order:
                 stub.played.clear()
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 out = mod.run(args + (["--trace"] if mode == "traced" else []))
-                dt = time.perf_counter() - t0
+                dt, dc = time.perf_counter() - t0, time.process_time() - c0
                 assert "error" not in out, out
                 if i >= 2:  # two warm-up rounds
                     times[mode].append(dt)
+                    times[mode + "_cpu"].append(dc)  # this process's CPU: the agent, our capture, the stub
     print(json.dumps(times))
 
 
@@ -93,9 +94,13 @@ def claude(runs: int) -> dict:
 def report(name: str, times: dict, tools: int) -> str:
     plain, traced = statistics.median(times["plain"]), statistics.median(times["traced"])
     per_tool = (traced - plain) / tools
-    return (f"{name:<18} plain {plain * 1000:8.1f} ms/run   traced {traced * 1000:8.1f} ms/run   "
-            f"{traced / plain:5.3f}x   {per_tool * 1e6:+8.0f} us per tool call ({tools} per run, "
+    line = (f"{name:<18} wall: plain {plain * 1000:8.1f} ms/run, traced {traced * 1000:8.1f} ms/run, "
+            f"{traced / plain:5.3f}x, {per_tool * 1e6:+7.0f} us per tool call ({tools} per run, "
             f"n={len(times['plain'])})")
+    if times.get("plain_cpu"):
+        pc, tc = statistics.median(times["plain_cpu"]), statistics.median(times["traced_cpu"])
+        line += f"\n{'':<18} cpu:  plain {pc * 1000:8.1f} ms/run, traced {tc * 1000:8.1f} ms/run, {tc / pc:5.3f}x"
+    return line
 
 
 def main() -> None:
