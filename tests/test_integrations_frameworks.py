@@ -154,6 +154,9 @@ def check_run(app, r):
     else:
         handoff = [e for e in events if e["type"] == ev.GENERIC and e["name"] == "handoff"]
         assert [(h["data"]["from_agent"], h["data"]["to_agent"]) for h in handoff] == [("triage", "weather_agent")]
+        guard = [e for e in events if e["type"] == ev.GENERIC and e["name"] == "guardrail"]
+        assert [(g["data"]["guardrail"], g["data"]["triggered"], g["agent_type"]) for g in guard] == [
+            ("on_topic", False, "triage")]
     # every model call once, with the usage the endpoint reported
     s = summarize(events)
     assert s.llm_calls == len(stub.requests) == len(stub.usages), r.args

@@ -13,7 +13,8 @@ import asyncio
 import os
 import sys
 
-from agents import Agent, RunConfig, Runner, function_tool, set_default_openai_api, set_default_openai_client
+from agents import (Agent, GuardrailFunctionOutput, RunConfig, Runner, function_tool, input_guardrail,
+                    set_default_openai_api, set_default_openai_client)
 from agents import set_trace_processors
 import openai
 
@@ -51,11 +52,18 @@ def get_forecast(city: str, days: int) -> str:
     raise RuntimeError(f"forecast service down for {city}")
 
 
+@input_guardrail
+def on_topic(ctx, agent, user_input) -> GuardrailFunctionOutput:
+    """Trips on questions that are not about the weather."""
+    return GuardrailFunctionOutput(output_info={"checked": True},
+                                   tripwire_triggered="weather" not in str(user_input).lower())
+
+
 def build_agents():
     weather = Agent(name="weather_agent", instructions="Answer with the tools.", model="gpt-4o-mini",
                     tools=[get_weather, get_forecast])
     triage = Agent(name="triage", instructions="Hand weather questions to the weather agent.",
-                   model="gpt-4o-mini", handoffs=[weather])
+                   model="gpt-4o-mini", handoffs=[weather], input_guardrails=[on_topic])
     return triage, weather
 
 
