@@ -298,7 +298,8 @@ def instrument(tracer_provider=None) -> Handle:
                     _state["provider"] = TracerProvider()
                     _state["provider"].add_span_processor(proc)
                 _state["previous"] = getattr(Agent, "_instrument_default", False)
-                Agent.instrument_all(InstrumentationSettings(tracer_provider=_state["provider"]))
+                Agent.instrument_all(InstrumentationSettings(tracer_provider=_state["provider"],
+                                                             include_model_request_parameters=False))
                 _state["installed"] = True
             proc.active = True
     except Exception as e:  # no Pydantic AI / OpenTelemetry SDK: the program goes on
