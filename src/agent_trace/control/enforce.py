@@ -107,10 +107,30 @@ def _agent_pid() -> int | None:
 
 def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_name: str,
             rules_file: str | None) -> Verdict:
-    """``rules_file`` is what :func:`find_rules_file` found for this hook (or None).
+    """The hook's answer for ``call``: ``rules_file`` is what
+    :func:`find_rules_file` found for this hook (or None).  Nothing about the
+    final decision is recorded here: the hook prints first, then records."""
+    d, records = judge(store, sink, payload, call, source, rules_file)
+    if d is None:
+        return Verdict()
+    return Verdict(hook_output(d, source, event_name), records, kill=d.action == "kill")
 
-    Only the pause decision (the agent waits) is recorded before the answer,
-    and failing open.  Anything that goes wrong while deciding denies."""
+
+def decide_call(store: Store, sink, payload: dict, call: dict, source: str, rules_file: str | None):
+    """Pause, then rules, for the ``tool.call`` event ``call``: the decision
+    (recorded as a ``rule.decision``, failing open) or ``None`` to let it
+    through.  In-process callers (framework integrations) act on it
+    themselves; a ``kill`` is theirs to carry out."""
+    d, records = judge(store, sink, payload, call, source, rules_file)
+    for rd, summary in records:
+        record(sink, call["session"], source, call, rd, summary)
+    return d
+
+
+def judge(store: Store, sink, payload: dict, call: dict, source: str, rules_file: str | None):
+    """(decision or None, [(decision, summary) to record]).  Only the pause
+    decision (the agent waits) is recorded before the answer, failing open.
+    Anything that goes wrong while deciding denies."""
     session = call["session"]
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
     policy = None
@@ -120,16 +140,16 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
         except PolicyError as e:
             d = Decision("deny", "rules-file", f"the rules file is broken, so calls are denied until it is "
                                                f"fixed: {e} (check it with: agent-strace rules check)")
-            return Verdict(hook_output(d, source, event_name), [(d, None)])
+            return d, [(d, None)]
     max_wait = (policy or {}).get("pause") or {}
     max_wait = max_wait.get("max_wait_s", pause.DEFAULT_MAX_WAIT_S)
     if pause.is_paused(store, session):
         record(sink, session, source, call, Decision("pause", "pause", "paused by the user"))
         if not pause.wait_while_paused(store, session, max_wait):
             d = Decision("deny", "pause", "the session is paused (agent-strace resume to continue)")
-            return Verdict(hook_output(d, source, event_name), [(d, None)])
+            return d, [(d, None)]
     if policy is None:
-        return Verdict()
+        return None, []
     try:
         if policy.get("budget") and source == "claude-code" and isinstance(payload.get("transcript_path"), str):
             from ..capture import transcript  # usage up to this call, not just up to the last Stop
@@ -143,17 +163,17 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
         d, summary = Decision("deny", "rules-engine", f"rules could not be evaluated ({type(e).__name__}: {e}), "
                                                       "so the call is denied"), None
     if d is None:
-        return Verdict()
+        return None, []
     if d.action == "pause":
         record(sink, session, source, call, d, summary)
         try:
             pause.set_paused(store, session, True)
             if pause.wait_while_paused(store, session, max_wait):
-                return Verdict()
+                return None, []
         except OSError:
             pass  # the flag cannot be written, so nobody can resume: deny
         d = Decision("deny", d.rule, d.reason + "; still paused (agent-strace resume to continue)")
-    return Verdict(hook_output(d, source, event_name), [(d, summary)], kill=d.action == "kill")
+    return d, [(d, summary)]
 
 
 def kill_agent() -> None:
