@@ -214,3 +214,16 @@ def test_content_length_parsing_is_strict(value):
         assert r.status in (400, 411, 413)
         return
     assert value.strip().isdigit() and 0 <= n <= 1000
+
+
+def test_allowed_host_names_are_answered_others_still_refused():
+    g = RequestGuard("127.0.0.1", ["traces.internal"])
+    g.check_host("traces.internal:7707")
+    g.check_host("localhost:7707")
+    with pytest.raises(Refusal):
+        g.check_host("evil.example:7707")
+    g.check_origin("http://traces.internal:7707", "traces.internal:7707")
+    with pytest.raises(Refusal):
+        g.check_origin("http://evil.example:7707", "traces.internal:7707")
+    open_guard = RequestGuard("0.0.0.0")  # bound beyond loopback: a token guards it, any host answers
+    open_guard.check_host("collector.example.com")
