@@ -29,6 +29,10 @@ CLAUDE_EVENTS = {
     "PostCompact": ev.COMPACT,
 }
 
+# Claude Code events at which the session's transcripts are imported: the
+# agent waits for their hooks, and they end a turn, a subagent or the session.
+TRANSCRIPT_EVENTS = ("Stop", "SubagentStop", "SessionEnd", "StopFailure")
+
 # Every Claude Code hook event known when this was written, for the kebab-case
 # spelling of the ``hook`` argument and for ``setup``.  Others still work.
 CLAUDE_ALL = (

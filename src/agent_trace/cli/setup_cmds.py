@@ -29,9 +29,21 @@ def run(name: str, argv: list[str]) -> int:
     p.add_argument("--uninstall", action="store_true", help="remove only agent-strace's hooks")
     p.add_argument("--python", metavar="PATH",
                    help="interpreter the hook command runs (default: this one, by absolute path)")
+    p.add_argument("--transport", choices=("command", "http"), default="command",
+                   help="Claude Code: command hooks (a process per event, default) or http (events posted to "
+                        "the agent-strace daemon, started on demand; see docs/hooks.md)")
+    p.add_argument("--port", type=int, metavar="N",
+                   help="--transport http: the daemon's loopback port (default: the one configured, else 47391)")
+    p.add_argument("--enforce", choices=("http", "command"), default="http",
+                   help="--transport http: PreToolUse answered by the daemon, refused by Claude Code while it is "
+                        "unreachable (http, default), or a command hook per tool call (command)")
     args = p.parse_args(argv)
     if args.cli != "claude" and args.scope == "local":
         p.error(f"--scope local is a Claude Code scope; use user or project for {args.cli}")
+    if args.transport == "http" and args.cli != "claude":
+        p.error(f"--transport http is for Claude Code; {args.cli} runs command hooks")
+    if args.port is not None and not 0 < args.port < 65536:
+        p.error(f"--port must be a TCP port, not {args.port}")
     if args.target == "mcp":
         return _setup_mcp(args)
     return _setup(args)
@@ -79,9 +91,33 @@ def _setup(args) -> int:
     except settings_file.SettingsError as e:
         sys.stderr.write(f"agent-strace setup: {e}\n")
         return EXIT_ERROR
-    new = m.remove(current) if args.uninstall else m.install(current, args.python)
+    if args.transport == "http" and not args.uninstall:
+        from agent_trace.cli.setup_http import prepare
+
+        try:
+            port, secret = prepare(args)
+        except (OSError, ValueError) as e:
+            sys.stderr.write(f"agent-strace setup: {e}\n")
+            return EXIT_ERROR
+        new = m.install(current, args.python, http_port=port, enforce=args.enforce)
+        if args.scope == "user":
+            from agent_trace.setup.http_hooks import with_secret_env
+
+            new = with_secret_env(new, secret)
+    elif args.uninstall:
+        new = m.remove(current)
+        if args.cli == "claude" and args.scope == "user":
+            from agent_trace.setup.http_hooks import without_secret_env
+
+            new = without_secret_env(new)
+    else:
+        new = m.install(current, args.python)
     code = _write(args, path, current, new, [], "installed agent-strace hooks in",
                   "removed agent-strace hooks from")
+    if code == EXIT_OK and args.transport == "http" and not args.uninstall:
+        from agent_trace.cli.setup_http import finish
+
+        code = finish(args, path, port, secret, _write)
     if code == EXIT_OK and args.cli == "codex" and not args.uninstall and not args.dry:
         _codex_flag(m, args.scope, project)
     return code

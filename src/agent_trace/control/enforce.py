@@ -13,8 +13,9 @@ import os
 from .. import event as ev
 from ..store.paths import Store
 from . import pause
+from .agent_process import agent_process
 from .answer import hook_output
-from .engine import STATUS, Decision, decide
+from .engine import STATUS, Decision, decide, decide_in_memory
 from .policy import PolicyError, load
 
 POSTMORTEM_EVENTS = 20
@@ -55,28 +56,14 @@ def write_postmortem(sink, store: Store, session: str, d: Decision, summary=None
                                   "last_events": lines}))
 
 
-def _agent_pid() -> int | None:
-    """The agent process above this hook (``claude``/``codex``/``gemini``), via /proc."""
-    pid = os.getppid()
-    for _ in range(6):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return None
-        if any(name in cmd for name in ("claude", "codex", "gemini")) and "agent_trace" not in cmd:
-            return pid
-        pid = ppid
-        if pid <= 1:
-            return None
-    return None
-
-
 def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_name: str,
-            rules_file: str | None):
-    """``rules_file`` is what :func:`find_rules_file` found for this hook (or None)."""
+            rules_file: str | None, *, memory=None, agent_pid=None):
+    """``rules_file`` is what :func:`find_rules_file` found for this hook (or None).
+
+    A long-running caller (the daemon) passes ``memory`` (an
+    :class:`~.engine.MemoryState`: rule state kept in memory, not in the
+    state file) and ``agent_pid`` (a command hook finds the agent above
+    itself; the daemon is nobody's child)."""
     session = call["session"]
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
     policy = None
@@ -103,7 +90,10 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
             from ..capture import transcript  # usage up to this call, not just up to the last Stop
 
             transcript.import_session(store, sink, payload["transcript_path"], session, final=False)
-        d, summary = decide(store, policy, rules_file, session, call, cwd)
+        if memory is not None:
+            d, summary = decide_in_memory(store, policy, rules_file, session, call, cwd, memory)
+        else:
+            d, summary = decide(store, policy, rules_file, session, call, cwd)
     except Exception as e:  # enforcement never silently turns off
         d, summary = Decision("deny", "rules-engine", f"rules could not be evaluated ({type(e).__name__}: {e}), "
                                                       "so the call is denied"), None
@@ -118,7 +108,7 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
     _record(sink, session, source, call, d, summary)
     out = hook_output(d, source, event_name)
     if d.action == "kill":
-        pid = _agent_pid()
+        pid = agent_pid() if callable(agent_pid) else agent_pid or agent_process()
         if pid:
             os.kill(pid, 15)  # SIGTERM (the signal module would import enum: 5 ms on the hook path)
     return out

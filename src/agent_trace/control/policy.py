@@ -23,11 +23,14 @@ class PolicyError(ValueError):
     """The rules file is wrong; the message says where and why."""
 
 
-def find_rules_file(cwd: str | None) -> str | None:
-    env = os.environ.get("AGENT_STRACE_RULES")
-    if env:
-        return env
-    starts = [d for d in (os.environ.get("CLAUDE_PROJECT_DIR"), cwd) if d]
+def find_rules_file(cwd: str | None, env=None) -> str | None:
+    """``env``: the agent's environment when it is not ours (the daemon
+    passes the one the session registered); default ``os.environ``."""
+    env = os.environ if env is None else env
+    explicit = env.get("AGENT_STRACE_RULES")
+    if explicit:
+        return explicit
+    starts = [d for d in (env.get("CLAUDE_PROJECT_DIR"), cwd) if d]
     for start in starts:
         d = os.path.abspath(start)
         while True:
@@ -38,7 +41,7 @@ def find_rules_file(cwd: str | None) -> str | None:
             if parent == d:
                 break
             d = parent
-    user = os.path.join(os.path.expanduser("~"), ".config", "agent-strace", "rules.toml")
+    user = os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config", "agent-strace", "rules.toml")
     return user if os.path.isfile(user) else None
 
 
