@@ -35,8 +35,8 @@ def settings_path(scope: str, project: str) -> str:
     return os.path.join(project, ".claude", name)
 
 
-def _our_group(event: str, python: str | None) -> dict:
-    hook = {"type": "command", "command": hook_command(kebab(event), python=python),
+def _our_group(event: str, python: str | None, portable: bool) -> dict:
+    hook = {"type": "command", "command": hook_command(kebab(event), python=python, portable=portable),
             "timeout": TIMEOUT_S}
     if event in ASYNC:
         hook["async"] = True
@@ -46,16 +46,16 @@ def _our_group(event: str, python: str | None) -> dict:
     return group
 
 
-def install(settings: dict, python: str | None = None, http_port: int | None = None,
-            enforce: str = "http") -> dict:
+def install(settings: dict, python: str | None = None, portable: bool = False,
+            http_port: int | None = None, enforce: str = "http") -> dict:
     """Settings with our hooks on every event (replacing older copies of ours):
     command hooks, or with ``http_port`` HTTP hooks into the daemon on that
     port (see :mod:`.http_hooks`)."""
-    groups = {e: _our_group(e, python) for e in SYNC + ASYNC}
+    groups = {e: _our_group(e, python, portable) for e in SYNC + ASYNC}
     if http_port is not None:
         from .http_hooks import groups as http_groups
 
-        groups = http_groups(groups, http_port, python, enforce)
+        groups = http_groups(groups, http_port, python, enforce, portable)
     return add_groups(settings, groups)
 
 

@@ -42,7 +42,7 @@ def http_hook(port: int, event: str) -> dict:
 
 
 def groups(command_groups: dict[str, dict], port: int, python: str | None,
-           enforce: str = "http") -> dict[str, dict]:
+           enforce: str = "http", portable: bool = False) -> dict[str, dict]:
     """``command_groups`` (event -> our group of command hooks) turned into
     the HTTP transport's groups: same events, same matchers."""
     if enforce not in ENFORCE_CHOICES:
@@ -51,7 +51,7 @@ def groups(command_groups: dict[str, dict], port: int, python: str | None,
     for event, group in command_groups.items():
         if event == "SessionStart":
             hook = dict(group["hooks"][0])
-            hook["command"] = hook_command(kebab(event), python=python, daemon=True)
+            hook["command"] = hook_command(kebab(event), python=python, portable=portable, daemon=True)
             out[event] = {**group, "hooks": [hook]}
         elif event == "PreToolUse" and enforce == "command":
             out[event] = group

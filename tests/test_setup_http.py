@@ -1,0 +1,128 @@
+"""``setup --transport http``: HTTP hooks into the daemon, the secret kept out
+of project files, round trips, and the hook path staying lean."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+from conftest import run_cli
+from support.daemon import PrivateDaemon
+
+OTHER = {"type": "command", "command": "/usr/local/bin/someone-elses-hook"}
+
+
+def _hooks(settings: dict) -> dict[str, list[dict]]:
+    return {event: [h for g in groups for h in g["hooks"]] for event, groups in settings["hooks"].items()}
+
+
+def test_http_transport_round_trip(tmp_path, monkeypatch):
+    d = PrivateDaemon(tmp_path, monkeypatch)
+    home = tmp_path / "home"
+    project = tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    hooks_file = project / ".claude" / "settings.json"
+    original = {"model": "x", "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [OTHER]}]}}
+    hooks_file.write_text(json.dumps(original))
+    env = {"HOME": str(home)}
+    args = ("setup", "--transport", "http", "--project", str(project))
+
+    r = run_cli(*args, env=env)
+    assert r.returncode == 0, r.stderr
+    settings = json.loads(hooks_file.read_text())
+    hooks = _hooks(settings)
+    secret = (d.dir / "secret").read_text().strip()
+    assert secret and secret not in hooks_file.read_text()  # never in a project file
+    # SessionStart: a command hook that registers the session and starts the daemon
+    (start,) = hooks["SessionStart"]
+    assert start["type"] == "command" and " hook --daemon session-start" in start["command"]
+    # PreToolUse: fails closed when the daemon cannot be asked; other people's hooks kept
+    pre = [h for h in hooks["PreToolUse"] if h.get("type") == "http"]
+    assert OTHER in hooks["PreToolUse"] and len(pre) == 1
+    assert pre[0]["onFailure"] == "block" and pre[0]["timeout"] == 30
+    assert pre[0]["url"] == f"http://127.0.0.1:{d.port}/agent-strace/hook/claude/pre-tool-use"
+    assert pre[0]["headers"] == {"Authorization": "Bearer ${AGENT_STRACE_SECRET}"}
+    assert pre[0]["allowedEnvVars"] == ["AGENT_STRACE_SECRET"]
+    for event in ("PostToolUse", "Stop", "SubagentStop", "SessionEnd", "UserPromptSubmit"):
+        (h,) = hooks[event]
+        assert h["type"] == "http" and "onFailure" not in h and "async" not in h, event
+    # the secret: in the user's settings env, private
+    user_file = home / ".claude" / "settings.json"
+    assert json.loads(user_file.read_text())["env"] == {"AGENT_STRACE_SECRET": secret}
+    assert stat.S_IMODE(os.stat(user_file).st_mode) == 0o600
+    assert json.loads((d.dir / "config.json").read_text()) == {"port": d.port}
+
+    first = hooks_file.read_text()
+    r = run_cli(*args, env=env)
+    assert r.returncode == 0 and b"already up to date" in r.stdout
+    assert hooks_file.read_text() == first
+
+    # switching back to command hooks replaces ours, keeps the other hook
+    r = run_cli("setup", "--project", str(project), env=env)
+    assert r.returncode == 0
+    hooks = _hooks(json.loads(hooks_file.read_text()))
+    assert not any(h.get("type") == "http" for hs in hooks.values() for h in hs)
+    r = run_cli("setup", "--uninstall", "--project", str(project), env=env)
+    assert r.returncode == 0
+    assert json.loads(hooks_file.read_text())["hooks"] == original["hooks"]
+
+
+def test_user_scope_keeps_the_secret_beside_the_hooks_and_uninstall_takes_both(tmp_path, monkeypatch):
+    PrivateDaemon(tmp_path, monkeypatch)
+    home = tmp_path / "home"
+    env = {"HOME": str(home)}
+    r = run_cli("setup", "--transport", "http", "--scope", "user", env=env)
+    assert r.returncode == 0, r.stderr
+    user_file = home / ".claude" / "settings.json"
+    settings = json.loads(user_file.read_text())
+    assert "AGENT_STRACE_SECRET" in settings["env"] and "PreToolUse" in settings["hooks"]
+    r = run_cli("setup", "--uninstall", "--scope", "user", env=env)
+    assert r.returncode == 0
+    assert not user_file.exists()  # setup had created it: nothing of ours, not even the secret, remains
+
+
+def test_enforce_command_keeps_pre_tool_use_a_command_hook(tmp_path, monkeypatch):
+    PrivateDaemon(tmp_path, monkeypatch)
+    r = run_cli("setup", "--transport", "http", "--enforce", "command", "--project", str(tmp_path),
+                env={"HOME": str(tmp_path / "home")})
+    assert r.returncode == 0, r.stderr
+    hooks = _hooks(json.loads((tmp_path / ".claude" / "settings.json").read_text()))
+    (pre,) = hooks["PreToolUse"]
+    assert pre["type"] == "command" and "agent-strace hook pre-tool-use" in pre["command"]
+    assert hooks["PostToolUse"][0]["type"] == "http"
+
+
+def test_print_writes_nothing_and_bad_choices_are_refused(tmp_path, monkeypatch):
+    d = PrivateDaemon(tmp_path, monkeypatch)
+    env = {"HOME": str(tmp_path / "home")}
+    r = run_cli("setup", "--transport", "http", "--print", "--project", str(tmp_path), env=env)
+    assert r.returncode == 0 and b'"type": "http"' in r.stdout
+    assert not (tmp_path / ".claude").exists() and not d.dir.exists()
+    r = run_cli("setup", "--transport", "http", "--cli", "codex", "--project", str(tmp_path), env=env)
+    assert r.returncode == 2 and b"for Claude Code" in r.stderr
+    r = run_cli("setup", "--transport", "http", "--port", "70000", "--project", str(tmp_path), env=env)
+    assert r.returncode == 2
+
+
+def test_session_start_with_a_running_daemon_stays_lean(tmp_path, monkeypatch, trace_dir):
+    import subprocess
+    import sys
+
+    d = PrivateDaemon(tmp_path, monkeypatch)
+    d.start()
+    try:
+        code = (
+            "import sys, io;"
+            "sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"session_id\":\"s\",\"hook_event_name\":\"SessionStart\","
+            "\"cwd\":\"/tmp\"}'));"
+            "from agent_trace.cli import main; main(['hook', '--daemon', 'session-start']);"
+            "print(sorted(m for m in ('argparse','re','json','socket','subprocess','http.client','hashlib',"
+            "'agent_trace.daemon.server','agent_trace.analysis.summary') if m in sys.modules))"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, **d.env, "AGENT_TRACE_DIR": str(trace_dir)})
+        assert out.stdout.strip() == "[]", out
+        assert (d.dir / "sessions" / "s.json").exists()
+    finally:
+        d.stop()
