@@ -183,7 +183,7 @@ def test_daemon_killed_mid_session_is_complete_after_the_next_sync_point(world, 
     read = next(e for e in events if e["type"] == ev.TOOL_ERROR and e.get("tool") == "Read")
     assert read["source"] == "claude-code"  # refused while the daemon was down: from the transcript
     (note,) = [e for e in events if e["type"] == ev.ANNOTATION and e.get("name") == "recovery"]
-    assert note["data"]["recovered"] >= 2 and note["data"]["at"] in ("Stop", "SessionEnd")
+    assert note["data"]["recovered"] >= 2 and note["data"]["at"] in ("daemon start", "Stop", "SessionEnd")
     assert note["data"]["from"] and all(p.endswith(".jsonl") for p in note["data"]["from"])
     assert summarize(events).ended
 
