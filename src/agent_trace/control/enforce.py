@@ -57,17 +57,17 @@ def write_postmortem(sink, store: Store, session: str, d: Decision, summary=None
 
 
 def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_name: str,
-            rules_file: str | None, *, memory=None, agent_pid=None):
+            rules_file: str | None, *, memory=None, agent_pid=None, policy=None):
     """``rules_file`` is what :func:`find_rules_file` found for this hook (or None).
 
     A long-running caller (the daemon) passes ``memory`` (an
     :class:`~.engine.MemoryState`: rule state kept in memory, not in the
     state file) and ``agent_pid`` (a command hook finds the agent above
-    itself; the daemon is nobody's child)."""
+    itself; the daemon is nobody's child), and may pass the ``policy`` it
+    already loaded from ``rules_file``."""
     session = call["session"]
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
-    policy = None
-    if rules_file:
+    if rules_file and policy is None:
         try:
             policy = load(rules_file, store.subdir("state"))
         except PolicyError as e:

@@ -58,7 +58,8 @@ class Intake:
     def __init__(self, files: DaemonFiles, live: Live, recoverer: Recoverer, port: int | None = None):
         self.files, self.live, self.recoverer, self.port = files, live, recoverer, port
         self._sinks: OrderedDict[str, object] = OrderedDict()
-        self._regs: OrderedDict[str, tuple] = OrderedDict()
+        self._regs: OrderedDict[str, tuple] = OrderedDict()  # session -> (path, mtime, entry)
+        self._policies: dict[str, tuple] = {}  # rules file -> (stat key, policy)
         self._lock = threading.Lock()
         self.failures = 0  # payloads not recorded (disk full ...)
 
@@ -66,19 +67,20 @@ class Intake:
     def registration(self, session: str) -> dict | None:
         """The session's registration, re-read when its file changes (a resumed
         session registers again with a new agent pid)."""
-        path = registry.path_for(self.files, session)
+        with self._lock:
+            cached = self._regs.get(session)
+        path = cached[0] if cached else registry.path_for(self.files, session)
         try:
             mtime = os.stat(path).st_mtime_ns
         except OSError:
             mtime = None
-        with self._lock:
-            cached = self._regs.get(session)
-            if cached is not None and cached[0] == mtime:
+        if cached is not None and cached[1] == mtime:
+            with self._lock:
                 self._regs.move_to_end(session)
-                return cached[1]
+            return cached[2]
         entry = registry.load(self.files, session) if mtime is not None else None
         with self._lock:
-            self._regs[session] = (mtime, entry)
+            self._regs[session] = (path, mtime, entry)
             while len(self._regs) > MAX_REGISTRATIONS:
                 self._regs.popitem(last=False)
         return entry
@@ -139,7 +141,7 @@ class Intake:
 
     def _enforce(self, store, sink, payload, call, source, reg, ls: LiveSession, peer_port):
         from ..control import pause
-        from ..control.policy import PolicyError, find_rules_file, load
+        from ..control.policy import find_rules_file
 
         env = dict((reg or {}).get("env") or {})
         if reg is None:
@@ -150,12 +152,10 @@ class Intake:
             return None
         from ..control.enforce import enforce
 
+        policy = None
         if rules_file:
-            try:
-                ls.policy = load(rules_file, store.subdir("state"))
-            except PolicyError:
-                ls.policy = None  # enforce() denies and says why
-            ls.policy_key, ls.rules_file = rules_file, rules_file
+            policy = self._policy(rules_file, store)
+            ls.policy, ls.policy_key, ls.rules_file = policy, rules_file, rules_file
 
         def agent_pid():
             pid = None
@@ -168,7 +168,29 @@ class Intake:
         with ls.enforce_lock:
             return enforce(store, _DecisionTap(sink, ls, self.live), payload, call, source,
                            payload.get("hook_event_name") or "PreToolUse", rules_file,
-                           memory=ls.rules, agent_pid=agent_pid)
+                           memory=ls.rules, agent_pid=agent_pid, policy=policy)
+
+    def _policy(self, rules_file: str, store: Store):
+        """The parsed rules file, kept in memory while the file is unchanged;
+        None when it cannot be read or parsed (enforce() then denies, saying why)."""
+        from ..control.policy import PolicyError, load
+
+        try:
+            st = os.stat(rules_file)
+        except OSError:
+            return None
+        key = (st.st_size, st.st_mtime_ns, st.st_ino)
+        cached = self._policies.get(rules_file)
+        if cached and cached[0] == key:
+            return cached[1]
+        try:
+            policy = load(rules_file, store.subdir("state"))
+        except PolicyError:
+            return None
+        if len(self._policies) > MAX_SINKS:
+            self._policies.clear()
+        self._policies[rules_file] = (key, policy)
+        return policy
 
     def _schedule_import(self, store, sink, payload, session, name, ls: LiveSession) -> None:
         sub = payload.get("agent_transcript_path")
