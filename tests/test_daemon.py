@@ -80,6 +80,12 @@ def test_a_deny_rule_is_answered_and_recorded(daemon, tmp_path, trace_dir):
     assert live["decision"]["action"] == "deny" and live["decision"]["rule"] == "deny.commands"
     assert live["summary"] == summarize(events).to_dict()
     assert live["rules_file"] == str(project / ".agent-strace" / "rules.toml")
+    # inspect (and so the VS Code status bar) shows what only the daemon holds
+    shown = json.loads(run_cli("inspect", "s-deny", "--json").stdout)
+    assert shown["live"]["decision"]["action"] == "deny" and shown["live"]["hooks"] == 2
+    assert shown["tool_calls"] == live["summary"]["tool_calls"] == 2
+    daemon.stop()
+    assert "live" not in json.loads(run_cli("inspect", "s-deny", "--json").stdout)  # files alone
 
 
 def test_a_broken_rules_file_denies(daemon, tmp_path):

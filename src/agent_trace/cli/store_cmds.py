@@ -65,6 +65,9 @@ def _inspect(args) -> int:
     path = store.resolve(args.session)
     entry = summarize_cached(store, path)
     s = session_row(entry, path)
+    live = _live(store, s["session"])
+    if live:
+        s["live"] = live
     if args.json:
         print_json(s)
         return EXIT_OK
@@ -93,9 +96,26 @@ def _inspect(args) -> int:
         w("rules     " + ", ".join(f"{k}={v}" for k, v in s["decisions"].items()) + "\n")
     if s.get("last_error"):
         w(f"last err  {s['last_error'].splitlines()[0][:160]}\n")
+    if live:
+        d = live.get("decision") or {}
+        w(f"live      daemon: {live['hooks']} hook events, last {live.get('last_hook') or '-'}"
+          + (f"; last rule {d.get('action')} ({d.get('rule')}): {d.get('reason')}" if d else "")
+          + (f"; {live['recovered']} recovered from the transcript" if live.get("recovered") else "") + "\n")
     if any(s["skipped"].values()):
         w("skipped   " + ", ".join(f"{k}={v}" for k, v in s["skipped"].items() if v) + "\n")
     return EXIT_OK
+
+
+def _live(store, session: str) -> dict | None:
+    """What the running daemon holds for the session beyond the file: hook
+    counts, rule state, the last decision, budget (None without a daemon)."""
+    from agent_trace.daemon.client import live_session
+
+    got = live_session(session, store.root)
+    if not got:
+        return None
+    keep = ("hooks", "last_hook", "last_hook_at", "decision", "fail_run", "rules_file", "budget", "recovered")
+    return {k: got[k] for k in keep if k in got}
 
 
 @guarded

@@ -9,6 +9,8 @@ import time
 from . import EXIT_CHECK, EXIT_OK, EXIT_USAGE
 from .parsing import guarded, open_store, parser
 
+DAEMON_WAIT_S = 0.25  # longest wait between two looks at the files while a daemon runs
+
 
 def run(name: str, argv: list[str]) -> int:
     p = parser("watch", "Follow sessions live; with limits, stop the agent when one is passed. "
@@ -35,6 +37,7 @@ def run(name: str, argv: list[str]) -> int:
 def _watch(args, p) -> int:
     from agent_trace.control.watch import TICK_S, Limits, Watcher, record_kill, run_child, stop_process
     from agent_trace.capture.sink import open_sink
+    from agent_trace.daemon.client import ChangeWaiter
     from agent_trace.event.timefmt import parse_duration
 
     if args.command and args.pid:
@@ -59,6 +62,8 @@ def _watch(args, p) -> int:
     fixed = [store.resolve(args.session)] if args.session else None
     start = time.time()
     watcher = Watcher(store, limits, fixed, since=start - 1, quiet=args.quiet)
+    # With the daemon running, wake as soon as it writes; other sources show within DAEMON_WAIT_S.
+    waiter = ChangeWaiter(store.root, TICK_S)
     child = None
     if args.command:
         env = {**os.environ, "AGENT_TRACE_DIR": store.root}
@@ -84,7 +89,7 @@ def _watch(args, p) -> int:
             if args.pid and not os.path.exists(f"/proc/{args.pid}"):
                 watcher.poll()
                 return EXIT_OK
-            time.sleep(TICK_S)
+            waiter.wait(DAEMON_WAIT_S)
     except KeyboardInterrupt:
         if child is not None:
             stop_process(child.pid, True, args.grace)
