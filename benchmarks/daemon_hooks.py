@@ -92,7 +92,10 @@ NODE_FLOOR_SERVER = r"""
 const http = require('http');
 const s = http.createServer((req, res) => {
   const chunks = []; req.on('data', (c) => chunks.push(c));
-  req.on('end', () => { res.writeHead(200, {'Content-Type': 'application/json', 'Content-Length': 2}); res.end('{}'); });
+  req.on('end', () => {
+    res.writeHead(200, {'Content-Type': 'application/json', 'Content-Length': 2});
+    res.end('{}');
+  });
 });
 s.keepAliveTimeout = 60000;
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));
@@ -221,8 +224,9 @@ def latency(args, tmp, port, floor_port, key, hook_payloads, payloads, project, 
         base += timed(floor, b"", env, 1)
     print(f"Command hooks, a fresh process per PreToolUse ({args.runs} runs, same rules):")
     print(f"  python -c pass (floor)             {ms(base)}")
-    print(f"  command hook (setup's command)     {ms(hook)}  = {statistics.median(hook) / statistics.median(base):.2f}x")
-    print(f"  command hook asking the daemon     {ms(fwd)}  = {statistics.median(fwd) / statistics.median(base):.2f}x"
+    b = statistics.median(base)
+    print(f"  command hook (setup's command)     {ms(hook)}  = {statistics.median(hook) / b:.2f}x")
+    print(f"  command hook asking the daemon     {ms(fwd)}  = {statistics.median(fwd) / b:.2f}x"
           "  (lower bound: _socket only)")
     print(f"  HTTP hook p50 is {statistics.median(hook) * 1000 / p50['daemon']:.0f}x faster than the command hook")
 
