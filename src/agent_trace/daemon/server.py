@@ -43,7 +43,8 @@ PREFIX = "/agent-strace/"
 REQUEST_TIMEOUT_S = 10.0  # a request arrives whole, and an idle keep-alive ends, within this
 MAX_CONNECTIONS = 128
 MAX_WAIT_S = 30.0  # long polls and sync
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+REASONS = {200: "OK", 400: "Bad Request", 408: "Request Timeout", 414: "URI Too Long", 431: "Headers Too Large",
+           401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
            405: "Method Not Allowed", 411: "Length Required", 413: "Payload Too Large",
            415: "Unsupported Media Type", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -114,6 +115,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _refuse(self, code: int, message: str) -> None:
         self._json(code, {"error": message})
+
+    def send_error(self, code, message=None, explain=None):  # malformed requests: JSON too, and close
+        self.close_connection = True
+        self._refuse(code, message or REASONS.get(code, "bad request"))
 
     def _checked(self) -> bool:
         bad = guard.check_request(self.headers, tcp=self.tcp, port=self.core.port, secret=self.core.secret)
