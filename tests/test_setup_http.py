@@ -22,7 +22,7 @@ def test_http_transport_round_trip(tmp_path, monkeypatch):
     home = tmp_path / "home"
     project = tmp_path / "proj"
     (project / ".claude").mkdir(parents=True)
-    hooks_file = project / ".claude" / "settings.json"
+    hooks_file = project / ".claude" / "settings.local.json"  # per user, like the daemon: the default scope
     original = {"model": "x", "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [OTHER]}]}}
     hooks_file.write_text(json.dumps(original))
     env = {"HOME": str(home)}
@@ -33,7 +33,7 @@ def test_http_transport_round_trip(tmp_path, monkeypatch):
     settings = json.loads(hooks_file.read_text())
     hooks = _hooks(settings)
     secret = (d.dir / "secret").read_text().strip()
-    assert secret and secret not in hooks_file.read_text()  # never in a project file
+    assert secret and secret not in hooks_file.read_text()  # never beside the hooks in a project folder
     # SessionStart: a command hook that registers the session and starts the daemon
     (start,) = hooks["SessionStart"]
     assert start["type"] == "command" and " hook --daemon session-start" in start["command"]
@@ -59,11 +59,11 @@ def test_http_transport_round_trip(tmp_path, monkeypatch):
     assert hooks_file.read_text() == first
 
     # switching back to command hooks replaces ours, keeps the other hook
-    r = run_cli("setup", "--project", str(project), env=env)
+    r = run_cli("setup", "--scope", "local", "--project", str(project), env=env)
     assert r.returncode == 0
     hooks = _hooks(json.loads(hooks_file.read_text()))
     assert not any(h.get("type") == "http" for hs in hooks.values() for h in hs)
-    r = run_cli("setup", "--uninstall", "--project", str(project), env=env)
+    r = run_cli("setup", "--scope", "local", "--uninstall", "--project", str(project), env=env)
     assert r.returncode == 0
     assert json.loads(hooks_file.read_text())["hooks"] == original["hooks"]
 
@@ -87,9 +87,9 @@ def test_enforce_command_keeps_pre_tool_use_a_command_hook(tmp_path, monkeypatch
     r = run_cli("setup", "--transport", "http", "--enforce", "command", "--project", str(tmp_path),
                 env={"HOME": str(tmp_path / "home")})
     assert r.returncode == 0, r.stderr
-    hooks = _hooks(json.loads((tmp_path / ".claude" / "settings.json").read_text()))
+    hooks = _hooks(json.loads((tmp_path / ".claude" / "settings.local.json").read_text()))
     (pre,) = hooks["PreToolUse"]
-    assert pre["type"] == "command" and "agent-strace hook pre-tool-use" in pre["command"]
+    assert pre["type"] == "command" and pre["command"].endswith(" hook pre-tool-use")
     assert hooks["PostToolUse"][0]["type"] == "http"
 
 
@@ -126,3 +126,14 @@ def test_session_start_with_a_running_daemon_stays_lean(tmp_path, monkeypatch, t
         assert (d.dir / "sessions" / "s.json").exists()
     finally:
         d.stop()
+
+
+def test_project_scope_is_allowed_with_a_warning_and_stays_portable(tmp_path, monkeypatch):
+    PrivateDaemon(tmp_path, monkeypatch)
+    r = run_cli("setup", "--transport", "http", "--scope", "project", "--project", str(tmp_path),
+                env={"HOME": str(tmp_path / "home")})
+    assert r.returncode == 0 and b"consider --scope local" in r.stdout
+    hooks = _hooks(json.loads((tmp_path / ".claude" / "settings.json").read_text()))
+    (start,) = hooks["SessionStart"]
+    assert "exec agent-strace hook --daemon session-start" in start["command"]  # PATH lookup, no machine path
+    assert hooks["PostToolUse"][0]["type"] == "http"

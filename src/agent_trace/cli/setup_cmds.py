@@ -21,9 +21,10 @@ def run(name: str, argv: list[str]) -> int:
                    help="hooks (default) or mcp")
     p.add_argument("--file", metavar="PATH", help="setup mcp: the mcpServers JSON (default: PROJECT/.mcp.json)")
     p.add_argument("--cli", choices=CLIS, default="claude", help="which agent (default: claude)")
-    p.add_argument("--scope", choices=("user", "project", "local"), default="project",
+    p.add_argument("--scope", choices=("user", "project", "local"), default=None,
                    help="user (~/.claude/settings.json), project (.claude/settings.json) or "
-                        "local (.claude/settings.local.json; Claude Code only)")
+                        "local (.claude/settings.local.json; Claude Code only); default: project, "
+                        "or local with --transport http")
     p.add_argument("--project", metavar="DIR", default=".", help="project root (default: .)")
     p.add_argument("--print", dest="dry", action="store_true", help="show the change, write nothing")
     p.add_argument("--uninstall", action="store_true", help="remove only agent-strace's hooks")
@@ -42,6 +43,11 @@ def run(name: str, argv: list[str]) -> int:
         p.error(f"--scope local is a Claude Code scope; use user or project for {args.cli}")
     if args.transport == "http" and args.cli != "claude":
         p.error(f"--transport http is for Claude Code; {args.cli} runs command hooks")
+    if args.scope is None:  # the daemon and its secret are per user: so are the hooks that reach it
+        args.scope = "local" if args.transport == "http" else "project"
+    elif args.scope == "project" and args.transport == "http" and not args.uninstall:
+        print("note: HTTP hooks in the project file reach each teammate's own daemon; a teammate without "
+              "agent-strace gets every tool call refused (no daemon answers PreToolUse): consider --scope local")
     if args.port is not None and not 0 < args.port < 65536:
         p.error(f"--port must be a TCP port, not {args.port}")
     if args.target == "mcp":
