@@ -29,6 +29,7 @@ KEEP_VARS = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "VIRTUAL
 KEEP_PREFIXES = ("AGENT_STRACE_", "AGENT_TRACE_", "XDG_", "LC_")
 PER_SESSION = ("AGENT_TRACE_DIR", "AGENT_STRACE_RULES", "AGENT_STRACE_SECRET")
 START_TIMEOUT_S = 5.0
+LOG_MAX = 5 * 1024 * 1024
 
 
 def daemon_argv(python: str | None = None) -> list[str]:
@@ -131,6 +132,8 @@ def spawn(files: DaemonFiles, from_hook: bool = False, python: str | None = None
                 os.set_inheritable(fd, False)
             except OSError:
                 pass
+    if _size(files.log) > LOG_MAX:  # one old log kept: the folder stays small
+        os.replace(files.log, files.log + ".1")
     log_fd = os.open(files.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         argv = daemon_argv(python)
