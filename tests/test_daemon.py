@@ -334,3 +334,26 @@ def test_a_daemon_that_died_recovers_the_session_when_it_starts_again(daemon, tm
     daemon.start()
     daemon.sync()
     assert read_session(trace_dir, SESSION) == events
+
+
+def test_the_environment_sent_in_headers_decides_the_store_and_registers_the_session(daemon, tmp_path, trace_dir):
+    """An HTTP hook carries the agent's AGENT_TRACE_DIR and HOME in headers (Claude
+    Code fills them in): the daemon records where a command hook would have,
+    and writes the session down for recovery even without a SessionStart hook."""
+    daemon.start()
+    theirs = tmp_path / "agent store"
+    headers = {"X-Agent-Strace-Env": "1", "X-Agent-Trace-Dir": str(theirs), "X-Agent-Strace-Rules": "",
+               "X-Agent-Home": str(tmp_path)}
+    p = {"session_id": "s-headers", "hook_event_name": "UserPromptSubmit", "cwd": str(tmp_path),
+         "transcript_path": str(tmp_path / "t.jsonl"), "prompt": "hi", "prompt_id": "p1"}
+    assert daemon.post("/agent-strace/hook/claude", p, headers=headers) == (200, {})
+    assert [e["type"] for e in read_session(theirs, "s-headers")] == [ev.USER_PROMPT]
+    reg = json.loads((daemon.dir / "sessions" / "s-headers.json").read_text())
+    assert reg["env"] == {"AGENT_TRACE_DIR": str(theirs), "HOME": str(tmp_path)}
+    # no AGENT_TRACE_DIR in the agent's environment: the project's own store, as for a command hook
+    headers["X-Agent-Trace-Dir"] = ""
+    project = tmp_path / "proj"
+    p2 = dict(p, session_id="s-headers-2", cwd=str(project))
+    assert daemon.post("/agent-strace/hook/claude", p2, headers=headers) == (200, {})
+    assert len(read_session(project / ".agent-traces", "s-headers-2")) == 1
+    assert not (trace_dir / "sessions" / "s-headers-2.jsonl").exists()

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
+import time
 
 from conftest import run_cli
 from support.daemon import PrivateDaemon
@@ -34,16 +37,21 @@ def test_http_transport_round_trip(tmp_path, monkeypatch):
     hooks = _hooks(settings)
     secret = (d.dir / "secret").read_text().strip()
     assert secret and secret not in hooks_file.read_text()  # never beside the hooks in a project folder
-    # SessionStart: a command hook that registers the session and starts the daemon
-    (start,) = hooks["SessionStart"]
-    assert start["type"] == "command" and " hook --daemon session-start" in start["command"]
+    # SessionStart: a quick synchronous check that starts the daemon when none runs,
+    # and the asynchronous command hook that records the start and registers the session
+    ensure, record = hooks["SessionStart"]
+    assert ensure["type"] == "command" and "flock -n" in ensure["command"] and "daemon start" in ensure["command"]
+    assert "async" not in ensure
+    assert record["async"] is True and " hook --daemon session-start" in record["command"]
     # PreToolUse: fails closed when the daemon cannot be asked; other people's hooks kept
     pre = [h for h in hooks["PreToolUse"] if h.get("type") == "http"]
     assert OTHER in hooks["PreToolUse"] and len(pre) == 1
     assert pre[0]["onFailure"] == "block" and pre[0]["timeout"] == 30
     assert pre[0]["url"] == f"http://127.0.0.1:{d.port}/agent-strace/hook/claude/pre-tool-use"
-    assert pre[0]["headers"] == {"Authorization": "Bearer ${AGENT_STRACE_SECRET}"}
-    assert pre[0]["allowedEnvVars"] == ["AGENT_STRACE_SECRET"]
+    assert pre[0]["headers"] == {"Authorization": "Bearer ${AGENT_STRACE_SECRET}", "X-Agent-Strace-Env": "1",
+                                 "X-Agent-Trace-Dir": "${AGENT_TRACE_DIR}",
+                                 "X-Agent-Strace-Rules": "${AGENT_STRACE_RULES}", "X-Agent-Home": "${HOME}"}
+    assert pre[0]["allowedEnvVars"] == ["AGENT_STRACE_SECRET", "AGENT_TRACE_DIR", "AGENT_STRACE_RULES", "HOME"]
     for event in ("PostToolUse", "Stop", "SubagentStop", "SessionEnd", "UserPromptSubmit"):
         (h,) = hooks[event]
         assert h["type"] == "http" and "onFailure" not in h and "async" not in h, event
@@ -134,6 +142,40 @@ def test_project_scope_is_allowed_with_a_warning_and_stays_portable(tmp_path, mo
                 env={"HOME": str(tmp_path / "home")})
     assert r.returncode == 0 and b"consider --scope local" in r.stdout
     hooks = _hooks(json.loads((tmp_path / ".claude" / "settings.json").read_text()))
-    (start,) = hooks["SessionStart"]
-    assert "exec agent-strace hook --daemon session-start" in start["command"]  # PATH lookup, no machine path
+    ensure, record = hooks["SessionStart"]
+    assert "exec agent-strace hook --daemon session-start" in record["command"]  # PATH lookup, no machine path
+    assert "agent-strace daemon start" in ensure["command"] and sys.executable not in ensure["command"]
     assert hooks["PostToolUse"][0]["type"] == "http"
+
+
+def test_the_session_start_check_starts_a_daemon_only_when_none_runs(tmp_path, monkeypatch):
+    """The synchronous SessionStart hook, run by a shell as Claude Code runs it."""
+    from agent_trace.setup.http_hooks import ensure_command
+
+    d = PrivateDaemon(tmp_path, monkeypatch)
+    cmd = ensure_command(None, portable=False)
+    env = {**os.environ, **d.env}
+    try:
+        r = subprocess.run(["sh", "-c", cmd], env=env, capture_output=True, timeout=60)
+        assert r.returncode == 0 and r.stdout == b"" and d.running()
+        first = d.pid
+        t = time.monotonic()
+        r = subprocess.run(["sh", "-c", cmd], env=env, capture_output=True, timeout=60)
+        assert r.returncode == 0 and r.stdout == b"" and d.pid == first
+        quick = time.monotonic() - t
+        t = time.monotonic()
+        subprocess.run([sys.executable, "-c", "pass"], env=env)
+        assert quick < 2 * (time.monotonic() - t) + 0.05  # no Python started while the daemon runs
+    finally:
+        d.stop()
+    # no flock(1) on PATH: the hook falls back to Python, which checks the lock itself
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    for tool in ("sh", "true"):
+        os.symlink(subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True, text=True).stdout.strip(),
+                   bare / tool)
+    try:
+        r = subprocess.run(["sh", "-c", cmd], env={**env, "PATH": str(bare)}, capture_output=True, timeout=60)
+        assert r.returncode == 0 and d.running()
+    finally:
+        d.stop()

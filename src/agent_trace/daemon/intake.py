@@ -85,14 +85,24 @@ class Intake:
                 self._regs.popitem(last=False)
         return entry
 
-    def store_for(self, cwd: str | None, reg: dict | None) -> Store:
+    def agent_env(self, reg: dict | None, sent: dict | None) -> dict | None:
+        """The agent's environment as far as recording goes: what its HTTP hook
+        sent in headers, else what its SessionStart hook registered, else
+        None (unknown: our own environment stands in)."""
+        if sent is not None:
+            env = dict(sent)
+            if reg and reg.get("cwd"):  # not in Claude Code's own environment, so not sendable
+                env.setdefault("CLAUDE_PROJECT_DIR", reg["cwd"])
+            return env
+        return dict(reg.get("env") or {}) if reg is not None else None
+
+    def store_for(self, cwd: str | None, env: dict | None, reg: dict | None = None) -> Store:
         """The store a command hook in the agent's environment would use."""
-        if reg is None:  # not registered: our own environment stands in for the agent's
+        if env is None:
             return Store(resolve_root(None, cwd))
-        env = reg.get("env") or {}
         if env.get("AGENT_TRACE_DIR"):
             return Store(os.path.abspath(env["AGENT_TRACE_DIR"]))
-        base = cwd or reg.get("cwd") or os.getcwd()
+        base = cwd or (reg or {}).get("cwd") or os.getcwd()
         return Store(os.path.join(os.path.abspath(base), DEFAULT_DIRNAME))
 
     def sink_for(self, store: Store):
@@ -118,13 +128,17 @@ class Intake:
 
     # -- one payload ----------------------------------------------------------
     def hook(self, payload: dict, cli: str = "claude", event: str | None = None,
-             peer_port: int | None = None) -> dict | None:
-        """Record one payload; returns the JSON answer (None: nothing to say)."""
+             peer_port: int | None = None, sent_env: dict | None = None) -> dict | None:
+        """Record one payload; returns the JSON answer (None: nothing to say).
+        ``sent_env``: the agent environment its hook sent in headers."""
         source = "claude-code" if cli in ("claude", "claude-code") else cli
         session = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
         reg = self.registration(session) if session else None
+        env = self.agent_env(reg, sent_env)
+        if reg is None and session and sent_env is not None:
+            reg = self._register(payload, session, env)
         cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
-        store = self.store_for(cwd, reg)
+        store = self.store_for(cwd, env, reg)
         sink = self.sink_for(store)
         events = events_from_hook(payload, event, source)
         if not emit_fail_open(sink, events, "agent-strace daemon"):
@@ -134,17 +148,30 @@ class Intake:
         ls = self.live.session(store.root, first["session"])
         self.live.heard(ls, name)
         if name == "PreToolUse":
-            return self._enforce(store, sink, payload, first, source, reg, ls, peer_port)
+            return self._enforce(store, sink, payload, first, source, env, reg, ls, peer_port)
         if name in TRANSCRIPT_EVENTS and source == "claude-code":
             self._schedule_import(store, sink, payload, first["session"], name, ls)
         return None
 
-    def _enforce(self, store, sink, payload, call, source, reg, ls: LiveSession, peer_port):
+    def _register(self, payload: dict, session: str, env: dict) -> dict | None:
+        """A session heard of before its SessionStart hook registered it: written
+        down, so that a crash of ours is followed by its recovery."""
+        if not isinstance(payload.get("transcript_path"), str):
+            return None
+        try:
+            entry = registry.register(self.files, payload, None, env)
+        except OSError as e:
+            sys.stderr.write(f"agent-strace daemon: session {session} not registered: {e}\n")
+            return None
+        with self._lock:
+            self._regs.pop(session, None)  # re-read (with its mtime) next time
+        return entry
+
+    def _enforce(self, store, sink, payload, call, source, env, reg, ls: LiveSession, peer_port):
         from ..control import pause
         from ..control.policy import find_rules_file
 
-        env = dict((reg or {}).get("env") or {})
-        if reg is None:
+        if env is None:
             env = {k: os.environ[k] for k in registry.ENV_KEYS if os.environ.get(k)}
         cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
         rules_file = find_rules_file(cwd, env)
@@ -209,5 +236,5 @@ class Intake:
                              f"from {', '.join(result['from'])} at {job.at}\n")
 
     def open_registered(self, entry: dict):
-        store = self.store_for(entry.get("cwd"), entry)
+        store = self.store_for(entry.get("cwd"), entry.get("env") or {}, entry)
         return store, self.sink_for(store)

@@ -57,9 +57,7 @@ def run(files: DaemonFiles | None = None, port: int | None = None, out=sys.stdou
     files = files or DaemonFiles()
     files.ensure()
     lock_fd = os.open(files.lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not _take(lock_fd):
         os.close(lock_fd)
         st = read_json(files.state) or {}
         sys.stderr.write(f"agent-strace daemon: already running (pid {st.get('pid', '?')}, {files.root})\n")
@@ -101,6 +99,18 @@ def run(files: DaemonFiles | None = None, port: int | None = None, out=sys.stdou
         return 0
     finally:
         os.close(lock_fd)
+
+
+def _take(fd: int) -> bool:
+    """The daemon lock; a liveness probe holds it for microseconds, so a
+    refusal is tried again for a moment before it means another daemon."""
+    for _ in range(40):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            time.sleep(0.005)
+    return False
 
 
 def _remove_if_ours(path: str) -> None:

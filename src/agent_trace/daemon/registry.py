@@ -13,6 +13,9 @@ SessionStart) writes one small JSON file per session under ``sessions/``:
 
 It is written before the daemon is asked to start, so a session is known
 even when the daemon is down, and removed after the session's final import.
+The daemon writes one too for a session it hears of first (from the
+environment its HTTP hooks carry in headers), so a session is recovered
+after a crash whichever came first.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ def path_for(files: DaemonFiles, session: str) -> str:
     return os.path.join(files.sessions, file_stem(session) + ".json")
 
 
-def register(files: DaemonFiles, payload: dict, agent_pid: int | None) -> dict | None:
+def register(files: DaemonFiles, payload: dict, agent_pid: int | None, env: dict | None = None) -> dict | None:
+    """``env``: the agent's environment (default: ours, when the caller is the
+    agent's own hook)."""
     session = payload.get("session_id")
     if not isinstance(session, str) or not session:
         return None
@@ -39,7 +44,7 @@ def register(files: DaemonFiles, payload: dict, agent_pid: int | None) -> dict |
         "session": session,
         "cwd": payload.get("cwd") if isinstance(payload.get("cwd"), str) else None,
         "transcript_path": payload.get("transcript_path") if isinstance(payload.get("transcript_path"), str) else None,
-        "env": {k: os.environ[k] for k in ENV_KEYS if os.environ.get(k)},
+        "env": {k: v for k, v in (os.environ if env is None else env).items() if k in ENV_KEYS and v},
         "agent_pid": agent_pid,
         "registered": time.time(),
     }

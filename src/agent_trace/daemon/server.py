@@ -192,7 +192,8 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(payload, dict):
             return self._refuse(400, f"body is a JSON {type(payload).__name__}, not an object")
         try:
-            out = self.core.intake.hook(payload, cli, event, self.client_address[1] if self.tcp else None)
+            out = self.core.intake.hook(payload, cli, event, self.client_address[1] if self.tcp else None,
+                                        sent_env(self.headers))
         except Exception as e:  # capture fails open; a decision fails closed
             sys.stderr.write(f"agent-strace daemon: hook not handled: {type(e).__name__}: {e}\n")
             out = _deny_on_error(payload, e)
@@ -205,6 +206,21 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, TypeError, AttributeError):
             return self._refuse(400, "body must be {\"timeout\": seconds}")
         self._json(200, {"idle": self.core.recoverer.wait_idle(wait)})
+
+
+def sent_env(headers) -> dict | None:
+    """The agent environment an HTTP hook sent (``setup/http_hooks.py``), or
+    None when it sent none.  Header bytes are the UTF-8 the client wrote."""
+    from ..setup.http_hooks import ENV_HEADERS, ENV_MARKER
+
+    if headers.get(ENV_MARKER[0]) != ENV_MARKER[1]:
+        return None
+    env = {}
+    for header, var in ENV_HEADERS.items():
+        v = headers.get(header)
+        if v:
+            env[var] = v.encode("latin-1", "replace").decode("utf-8", "replace")
+    return env
 
 
 def _deny_on_error(payload: dict, e: Exception) -> dict | None:

@@ -55,7 +55,8 @@ def _portable(args: list[str], event_kebab: str, cli: str) -> str:
 def is_ours(command) -> bool:
     if not isinstance(command, str):
         return False
-    return MARKER in command or "agent-strace hook" in command or "agent_trace hook" in command
+    return (MARKER in command or "agent-strace hook" in command or "agent_trace hook" in command
+            or "agent-strace daemon start" in command)
 
 
 HTTP_PATH = "/agent-strace/hook/"  # every HTTP hook URL of ours holds this

@@ -19,12 +19,24 @@ What Claude Code 2.1 does with them (checked against the real program):
 
 from __future__ import annotations
 
-from .hook_command import HTTP_PATH, hook_command, kebab
+import shlex
+import sys
+
+from .hook_command import HTTP_PATH, LAUNCH, hook_command, kebab
 
 SECRET_VAR = "AGENT_STRACE_SECRET"
+# The agent's environment that decides where a command hook records and which
+# rules it applies; Claude Code fills these headers in from its own
+# environment (an unset variable is an empty string).
+ENV_HEADERS = {"X-Agent-Trace-Dir": "AGENT_TRACE_DIR", "X-Agent-Strace-Rules": "AGENT_STRACE_RULES",
+               "X-Agent-Home": "HOME"}
+ENV_MARKER = ("X-Agent-Strace-Env", "1")  # says the headers above were sent
 OBSERVE_TIMEOUT_S = 5
 DECIDE_TIMEOUT_S = 30  # a paused session waits in the PreToolUse hook (25 s at most)
+ENSURE_TIMEOUT_S = 15
 ENFORCE_CHOICES = ("http", "command")
+# The daemon's lock, as the shell finds it (daemon/files.py says the same).
+LOCK = '"${AGENT_STRACE_DAEMON_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/agent-strace/daemon}/daemon.lock"'
 
 
 def hook_url(port: int, event: str, cli: str = "claude") -> str:
@@ -32,9 +44,10 @@ def hook_url(port: int, event: str, cli: str = "claude") -> str:
 
 
 def http_hook(port: int, event: str) -> dict:
-    hook = {"type": "http", "url": hook_url(port, event),
-            "headers": {"Authorization": f"Bearer ${{{SECRET_VAR}}}"},
-            "allowedEnvVars": [SECRET_VAR],
+    headers = {"Authorization": f"Bearer ${{{SECRET_VAR}}}", ENV_MARKER[0]: ENV_MARKER[1]}
+    headers.update({h: f"${{{var}}}" for h, var in ENV_HEADERS.items()})
+    hook = {"type": "http", "url": hook_url(port, event), "headers": headers,
+            "allowedEnvVars": [SECRET_VAR, *ENV_HEADERS.values()],
             "timeout": DECIDE_TIMEOUT_S if event == "PreToolUse" else OBSERVE_TIMEOUT_S}
     if event == "PreToolUse":
         hook["onFailure"] = "block"
@@ -50,9 +63,10 @@ def groups(command_groups: dict[str, dict], port: int, python: str | None,
     out = {}
     for event, group in command_groups.items():
         if event == "SessionStart":
-            hook = dict(group["hooks"][0])
-            hook["command"] = hook_command(kebab(event), python=python, portable=portable, daemon=True)
-            out[event] = {**group, "hooks": [hook]}
+            record = {**group["hooks"][0], "async": True,
+                      "command": hook_command(kebab(event), python=python, portable=portable, daemon=True)}
+            ensure = {"type": "command", "command": ensure_command(python, portable), "timeout": ENSURE_TIMEOUT_S}
+            out[event] = {**group, "hooks": [ensure, record]}
         elif event == "PreToolUse" and enforce == "command":
             out[event] = group
         else:
@@ -80,3 +94,16 @@ def without_secret_env(settings: dict) -> dict:
     else:
         out.pop("env")
     return out
+
+
+def ensure_command(python: str | None, portable: bool) -> str:
+    """SessionStart's synchronous part: nothing but a shell and ``flock`` when
+    the daemon runs (a few ms); otherwise start it and wait until it listens,
+    so the session's first PreToolUse finds it.  Prints nothing (SessionStart
+    output would reach the model) and always exits 0."""
+    if portable and not python:
+        start = "command -v agent-strace >/dev/null 2>&1 && agent-strace daemon start"
+    else:
+        start = " ".join(shlex.quote(p) for p in (python or sys.executable, "-c", LAUNCH, "daemon", "start"))
+    return (f"flock -n -E 75 -x {LOCK} true 2>/dev/null; [ $? -eq 75 ] && exit 0; "
+            f"{start} >/dev/null 2>&1; exit 0")
