@@ -118,6 +118,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_error(self, code, message=None, explain=None):  # malformed requests: JSON too, and close
         self.close_connection = True
+        if code == 501:  # a method nobody serves is the client's error, not ours
+            code, message = 405, "method not allowed"
         self._refuse(code, message or REASONS.get(code, "bad request"))
 
     def _checked(self) -> bool:
