@@ -109,3 +109,26 @@ class PrivateDaemon:
         finally:
             conn.close()
         return r.status, json.loads(text) if text else None
+
+
+def stop_any(folder: Path) -> None:
+    """Stop the daemon of ``folder`` if one runs (SIGKILL after a grace period)."""
+    from agent_trace.daemon.files import DaemonFiles, is_running
+
+    files = DaemonFiles(str(folder))
+    if not is_running(files):
+        return
+    try:
+        pid = json.loads(Path(files.state).read_text())["pid"]
+    except (OSError, ValueError, KeyError):
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.time() + 5
+        while is_running(files) and time.time() < deadline:
+            time.sleep(0.02)
+        if not is_running(files):
+            return
