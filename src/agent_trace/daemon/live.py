@@ -25,7 +25,7 @@ from collections import OrderedDict, deque
 from ..control.engine import MemoryState
 from ..store.paths import Store
 
-MAX_SESSIONS = 256
+MAX_SESSIONS = 128
 MAX_CHANGES = 1024
 
 
