@@ -55,12 +55,12 @@ def body_length(headers, max_body: int = MAX_BODY):
     if headers.get("Transfer-Encoding"):
         return None, (411, "chunked bodies are not accepted: send Content-Length")
     raw = headers.get("Content-Length")
-    try:
-        n = int(raw)
-    except (TypeError, ValueError):
+    if raw is None:
         return None, (411, "Content-Length is required")
-    if n < 0:
-        return None, (400, "bad Content-Length")
+    v = raw.strip()
+    if not v or len(v) > 18 or not (v.isascii() and v.isdigit()):  # no sign, spaces inside, hex or "1_0"
+        return None, (400, f"bad Content-Length {raw[:40]!r}")
+    n = int(v)
     if n > max_body:
         return None, (413, f"body of {n} bytes is over the {max_body}-byte limit")
     return n, None
