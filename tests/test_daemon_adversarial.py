@@ -40,7 +40,8 @@ def test_a_near_secret_is_refused(secret_tail):
 
 
 @given(ctype=st.one_of(header_text, st.just("application/json")),
-       length=st.one_of(st.none(), header_text, st.integers(-10, 2**70).map(str), st.sampled_from(["+5", "1_0", " 7 "])))
+       length=st.one_of(st.none(), header_text, st.integers(-10, 2**70).map(str),
+                        st.sampled_from(["+5", "1_0", " 7 "])))
 def test_body_checks_never_raise(ctype, length):
     headers = {"Content-Type": ctype}
     if length is not None:
