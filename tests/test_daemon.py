@@ -357,3 +357,28 @@ def test_the_environment_sent_in_headers_decides_the_store_and_registers_the_ses
     assert daemon.post("/agent-strace/hook/claude", p2, headers=headers) == (200, {})
     assert len(read_session(project / ".agent-traces", "s-headers-2")) == 1
     assert not (trace_dir / "sessions" / "s-headers-2.jsonl").exists()
+
+
+def test_pause_holds_the_call_in_the_daemon_until_resume(daemon, tmp_path, trace_dir):
+    daemon.start()
+    for sid in ("s-pause", "s-other"):
+        daemon.hook({"session_id": sid, "hook_event_name": "UserPromptSubmit", "cwd": str(tmp_path), "prompt": "go",
+                     "prompt_id": f"p-{sid}"})
+    r = run_cli("pause", "s-pause")
+    assert r.returncode == 0, r.stderr
+    call = {"session_id": "s-pause", "hook_event_name": "PreToolUse", "cwd": str(tmp_path), "tool_name": "Bash",
+            "tool_input": {"command": "ls"}, "tool_use_id": "t1"}
+    got = {}
+    th = threading.Thread(target=lambda: got.update(answer=daemon.hook(call)))
+    th.start()
+    time.sleep(1.0)
+    assert th.is_alive(), "the paused call was answered"
+    # other sessions are not held up meanwhile
+    other = dict(call, session_id="s-other", tool_use_id="t2")
+    assert daemon.hook(other) == (200, {})
+    assert run_cli("resume", "s-pause").returncode == 0
+    th.join(20)
+    assert got["answer"] == (200, {})
+    decisions = [e for e in read_session(trace_dir, "s-pause") if e["type"] == ev.RULE_DECISION]
+    assert [d["status"] for d in decisions] == [ev.PAUSED]
+    assert not [e for e in read_session(trace_dir, "s-other") if e["type"] == ev.RULE_DECISION]
