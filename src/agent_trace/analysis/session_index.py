@@ -19,7 +19,7 @@ from .summary import SessionSummary
 from ..store.paths import SUFFIX, Store
 from ..store.reader import ReadStats, iter_events
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: the summary holds git state and changed files
 
 
 def _load(path: str) -> dict:
