@@ -61,20 +61,26 @@ def find_repo(cwd: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _resolve_ref(common: str, gitdir: str, ref: str) -> str | None:
+def _resolve_ref(common: str, gitdir: str, ref: str, depth: int = 0) -> str | None:
+    if depth > 5 or ".." in ref.split("/"):
+        return None  # a symbolic-ref loop, or a ref pointing outside the repository
     for base in (gitdir, common):
         text = _read(os.path.join(base, ref))
         if text and text.strip():
             value = text.strip()
             if value.startswith("ref:"):
-                return _resolve_ref(common, gitdir, value[4:].strip()) if value[4:].strip() != ref else None
-            return value
+                return _resolve_ref(common, gitdir, value[4:].strip(), depth + 1)
+            return value if _is_sha(value) else None
     packed = _read(os.path.join(common, "packed-refs")) or ""
     for line in packed.splitlines():
         parts = line.split(" ", 1)
-        if len(parts) == 2 and parts[1].strip() == ref and not line.startswith(("#", "^")):
+        if len(parts) == 2 and parts[1].strip() == ref and _is_sha(parts[0]):
             return parts[0]
     return None
+
+
+def _is_sha(value: str) -> bool:
+    return len(value) in (40, 64) and all(c in "0123456789abcdef" for c in value)
 
 
 def _config_value(text: str, section: str, key: str) -> str | None:
@@ -192,7 +198,7 @@ def _info(cwd: str | None, base: str | None) -> dict | None:
         ref = head_text[4:].strip()
         branch = ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else ref
         head = _resolve_ref(common, gitdir, ref)
-    elif head_text:
+    elif _is_sha(head_text):
         head = head_text
     config = _read(os.path.join(common, "config")) or ""
     repo = clean_remote(_config_value(config, 'remote "origin"', "url"))
@@ -209,7 +215,7 @@ def _info(cwd: str | None, base: str | None) -> dict | None:
     if changed is not None:
         info["dirty"] = bool(changed)
         info["changes"] = len(changed)
-    if base:
+    if base and _is_sha(base):  # never an option-shaped argument to git
         info["base"] = base
         _since(root, base, head, changed, info)
     return info
