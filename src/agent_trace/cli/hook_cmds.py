@@ -118,6 +118,10 @@ def _hook(opts) -> int:
         return _enforce(store, sink, payload, events[0], source, recorded)
     if name in TRANSCRIPT_EVENTS and source == "claude-code":
         _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
+    if name in ("SessionEnd", "StopFailure"):
+        from agent_trace.control.session_alerts import on_session_event
+
+        on_session_event(store, payload, name)
     sink.close()
     return EXIT_OK
 
