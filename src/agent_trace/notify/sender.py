@@ -107,7 +107,7 @@ def send_one(target: dict, alert: dict) -> Outcome:
     url = target_url(target)
     if not url:
         return Outcome("retry", f"environment variable {target.get('url_env')} is not set")
-    return post_json(url, dumps(payload(alert, target["format"])).encode("utf-8", "backslashreplace"))
+    return post_json(url, dumps(payload(alert, target["format"])).encode("utf-8", "backslashreplace"), TIMEOUT_S)
 
 
 def _backoff(attempt: int) -> float:
