@@ -13,10 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    def __init__(self, port: int = 0, status: int = 200, delay: float = 0.0, answer: bytes = b"ok"):
+    def __init__(self, port: int = 0, status: int = 200, delay: float = 0.0, answer: bytes = b"ok",
+                 hold: threading.Event | None = None):
+        """``hold``: answer nothing until it is set (a receiver that never
+        answers while the agent works)."""
         self.posts: list[dict] = []
         self.status = status
         self.delay = delay
+        self.hold = hold
         self.answer = answer
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -47,11 +51,15 @@ class Receiver:
                     body = json.loads(raw)
                 except ValueError:
                     body = None
+                post = {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": body, "raw": raw, "at": time.time(), "answered_at": None}
+                with rec._lock:
+                    rec.posts.append(post)
                 if rec.delay:
                     time.sleep(rec.delay)
-                with rec._lock:
-                    rec.posts.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                      "body": body, "raw": raw, "at": time.time()})
+                if rec.hold is not None:
+                    rec.hold.wait(120)
+                post["answered_at"] = time.time()
                 self.send_response(rec.status)
                 self.send_header("content-type", "text/plain")
                 self.send_header("content-length", str(len(rec.answer)))
