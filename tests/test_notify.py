@@ -405,3 +405,19 @@ budget = [100]
             assert Shipper(client, srv.url).ship().accepted == 1
             time.sleep(1.5)
         assert len(r.posts) == 4
+
+
+def test_a_grown_spool_is_compacted_keeping_recent_alerts_and_their_markers(tmp_path, monkeypatch):
+    state = str(tmp_path / "state")
+    monkeypatch.setattr(queue, "COMPACT_BYTES", 2000)
+    with Receiver() as r:
+        t = make_targets(r.url, "json")[0]
+        old = queue.enqueue(state, [alerts.sample(t) for _ in range(4)])
+        assert sender.deliver(state, [t]).sent == 4
+        monkeypatch.setattr(queue, "KEEP_S", 0)  # everything sent so far is old
+        new = queue.enqueue(state, [alerts.sample(t)])
+        assert sender.deliver(state, [t]).sent == 1  # then compacts
+    kept, marks = queue.load(state, t["key"])
+    assert [a["id"] for a in kept] == [] and marks == {}
+    assert not any(queue.is_queued(state, key=t["key"], alert_id=a["id"]) for a in old + new)
+    assert len(r.posts) == 5

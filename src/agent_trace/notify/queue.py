@@ -144,3 +144,61 @@ def status(state_dir: str, key: str) -> dict:
         if m and m.get("error"):
             last_error = m["error"]
     return {"target": key, "alerts": len(alerts), "counts": counts, "last_error": last_error}
+
+
+COMPACT_BYTES = 512 * 1024
+KEEP_S = 30 * 24 * 3600
+
+
+def compact(state_dir: str, key: str, now: float) -> bool:
+    """Once nothing waits and the spool has grown: keep only the last month
+    of alerts, their marks and their ``queued`` markers (which keep a
+    happening from being alerted twice).  Called by a sender holding the
+    sender lock; appenders are held off by the alerts file's own lock."""
+    import fcntl
+
+    d = target_dir(state_dir, key)
+    path = os.path.join(d, "alerts.jsonl")
+    try:
+        if os.path.getsize(path) < COMPACT_BYTES:
+            return False
+    except OSError:
+        return False
+    _, marks = load(state_dir, key)
+    fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read()
+        kept, dropped = [], []
+        for line in data.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                a = loads(line)
+            except ValueError:
+                continue
+            m = marks.get(a.get("id")) if isinstance(a, dict) else None
+            if m is None or m.get("state") not in FINAL or now - m.get("at", now) < KEEP_S:
+                kept.append(line)
+            else:
+                dropped.append(a["id"])
+        body = b"".join(x + b"\n" for x in kept)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.ftruncate(fd, 0)
+        os.write(fd, body)
+    finally:
+        os.close(fd)
+    gone = set(dropped)
+    mpath = os.path.join(d, "marks.jsonl")
+    lines = [dumps(m) + "\n" for i, m in marks.items() if i not in gone]
+    tmp = mpath + ".tmp"
+    with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
+        f.write("".join(lines))
+    os.replace(tmp, mpath)
+    for i in dropped:
+        try:
+            os.unlink(os.path.join(d, "queued", i))
+        except OSError:
+            pass
+    return True

@@ -208,6 +208,8 @@ def _deliver_target(state_dir: str, target: dict, result: Pass) -> None:
     if waiting:
         with open(os.path.join(queue.target_dir(state_dir, key), "pending"), "a"):
             pass
+    else:
+        queue.compact(state_dir, key, time.time())
 
 
 def run_until_done(state_dir: str, targets: list[dict], deadline: float) -> Pass:
