@@ -15,7 +15,8 @@ def wants_session_events(policy: dict) -> bool:
 
 def on_session_event(store, payload: dict, name: str) -> None:
     """SessionEnd / StopFailure from the hook: load the rules (cached), and
-    when they ask for it, the session's summary (the incremental index)."""
+    when they ask for it, the session's summary (the rules engine's
+    incremental state: only what was appended since the last hook is read)."""
     try:
         from ..notify.hook import HookNotifier
         from .policy import PolicyError, find_rules_file, load
@@ -33,10 +34,9 @@ def on_session_event(store, payload: dict, name: str) -> None:
         session = payload.get("session_id")
         if not isinstance(session, str) or not os.path.exists(store.path_for(session)):
             return
-        from ..analysis.session_index import summarize_cached
-        from ..analysis.summary import SessionSummary
+        from .engine import session_summary
 
-        summary = SessionSummary.from_dict(summarize_cached(store, store.path_for(session))["state"])
+        summary = session_summary(store, policy, path, session)  # incremental, like PreToolUse
         n = HookNotifier(store, policy, cwd)
         n.session_event(session, name, payload, summary)
         n.kick()
