@@ -33,6 +33,15 @@ MAX_SESSIONS = 1024  # summaries kept in memory (least recently used dropped)
 DAYS_KEPT = 3
 
 
+def _plausible(e: dict) -> bool:
+    """The fields the summary relies on have their types (a client may send
+    anything the ingest accepts; one odd event must not poison a session's
+    totals)."""
+    return isinstance(e.get("ts") or "", str) and isinstance(e.get("model") or "", str) \
+        and isinstance(e.get("usage") or {}, dict) and isinstance(e.get("tool") or "", str) \
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in (e.get("usage") or {}).values())
+
+
 class LiveNotifier:
     def __init__(self, state_dir: str, targets: list[dict], *, budget: dict | None = None,
                  daily_budget: dict | None = None, trace_dir: str | None = None, summary_of=None,
@@ -50,6 +59,7 @@ class LiveNotifier:
         self._lock = threading.Lock()
         self._daily_path = os.path.join(queue.notify_dir(state_dir), "daily.json")
         self._day_totals = self._load_daily() if daily_budget else {}
+        self.skipped = 0  # events that could not be looked at (malformed)
         self.sender = None
         if start_sender and targets:
             from .sender import SenderThread
@@ -80,9 +90,15 @@ class LiveNotifier:
             for session, group in by_session.items():
                 s, fresh = self._summary(session)
                 for e in group:
-                    if not fresh:
-                        s.add(e)
-                    out += self._event_alerts(e, s)
+                    if not _plausible(e):
+                        self.skipped += 1
+                        continue
+                    try:  # a client's odd event costs its own alert, never the batch's
+                        if not fresh:
+                            s.add(e)
+                        out += self._event_alerts(e, s)
+                    except Exception:
+                        self.skipped += 1
                 if any(e.get("type") == ev.LLM_RESPONSE for e in group):
                     out += self._budget_alerts(session, s)
                     if self.daily:
@@ -151,12 +167,13 @@ class LiveNotifier:
         names = {"user": user or (s.git or {}).get("user") or "unknown", "project": alerts.project_of(s)}
         touched = set()
         for e in group:
-            if e.get("type") != ev.LLM_RESPONSE or not isinstance(e.get("usage"), dict):
+            if e.get("type") != ev.LLM_RESPONSE or not isinstance(e.get("usage"), dict) \
+                    or not isinstance(e.get("model") or "", str):
                 continue
             ts = e.get("ts")
             day = (ts if isinstance(ts, str) and len(ts) >= 10 else ev.now_iso())[:10]
             usd = table.cost(e.get("model") or "unknown", e["usage"]) or 0.0
-            tokens = sum(v for v in e["usage"].values() if isinstance(v, int))
+            tokens = sum(v for v in e["usage"].values() if isinstance(v, int) and not isinstance(v, bool))
             for scope in self.daily["per"]:
                 k = f"{scope}\0{names[scope]}"
                 rec = self._day_totals.setdefault(day, {}).setdefault(k, {"usd": 0.0, "tokens": 0})
