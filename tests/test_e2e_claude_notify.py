@@ -7,6 +7,8 @@ one alert at a time, so the second arrives once the first is answered)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import threading
 import time
 
@@ -22,6 +24,12 @@ from support.webhook import Receiver
 pytestmark = pytest.mark.e2e
 
 PROMPT = "scripted notify task"
+
+
+def git(cwd, *args):
+    env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout.strip()
 
 
 def test_deny_and_budget_alerts_from_a_real_claude_code(tmp_path, trace_dir):
@@ -51,6 +59,10 @@ format = "slack"
 on = ["denied", "budget"]
 budget = [50]
 """)
+        git(project, "init", "-q", "-b", "agent-run")
+        git(project, "add", ".")
+        git(project, "commit", "-qm", "before the agent")
+        base = git(project, "rev-parse", "HEAD")
         try:
             with Stub({PROMPT: steps}) as stub:
                 out = run_claude(project, home, stub.url, PROMPT, "Write,Bash",
@@ -83,3 +95,11 @@ budget = [50]
     assert decision["status"] == "denied" and decision["tool"] == "Write"
     status = json.loads(run_cli("notify", "status", "--json").stdout)
     assert sum(s["alerts"] for s in status) == 2
+    # the session is linked to git: start and end recorded, the Bash-made file is in the diff and
+    # not among the edit tools' files (the one Write was denied: it changed nothing)
+    notes = [e["data"] for e in events if e["type"] == ev.ANNOTATION and e.get("name") == "git"]
+    assert [n["phase"] for n in notes] == ["start", "end"] and notes[0]["head"] == base
+    assert notes[1]["diff"] == ["log.txt"] and notes[1]["dirty"] is True and notes[1]["branch"] == "agent-run"
+    row = next(r for r in json.loads(run_cli("list", "--json", "--branch", "agent-run").stdout)
+               if r["session"] == session)
+    assert row["files_changed"] == [] and row["git"]["start"] == base

@@ -118,6 +118,9 @@ class SessionSummary:
         # recent LLM response ids (insertion-ordered, capped): the same response
         # seen twice (wire capture and transcript import) arrives within a turn
         self._llm_ids: dict[str, None] = {}
+        # paths the latest write calls added to files_changed, until a rule
+        # decision says the call never ran (a denied write changed nothing)
+        self._writes: dict[str, list[str]] = {}
 
     # -- feeding ------------------------------------------------------------
     def add(self, e: dict) -> None:
@@ -174,10 +177,15 @@ class SessionSummary:
         if tid:
             self._open_calls.add(tid if type(tid) is str else str(tid))
         if toolfacts.kind(name) == "write":
-            changed = self.files_changed
+            changed, added = self.files_changed, []
             for p in toolfacts.paths(e):
                 if p not in changed and len(changed) < FILES_CAP:
                     changed.append(p)
+                    added.append(p)
+            if tid and added:
+                self._writes[str(tid)] = added
+                if len(self._writes) > 64:
+                    del self._writes[next(iter(self._writes))]
 
     def _on_tool_end(self, e):
         # per-result hot path: locals and exact type checks, no helper calls
@@ -249,6 +257,10 @@ class SessionSummary:
     def _on_decision(self, e):
         status = e.get("status") or "?"
         self.decisions[status] = self.decisions.get(status, 0) + 1
+        if status in (ev.DENIED, ev.STOPPED, ev.KILLED) and self._writes:
+            for p in self._writes.pop(str(e.get("tool_use_id")), ()):
+                if p in self.files_changed:
+                    self.files_changed.remove(p)
 
     def _on_mcp(self, e):
         self.mcp_messages += 1
@@ -311,6 +323,7 @@ class SessionSummary:
         if resumable:
             d["_open_calls"] = sorted(self._open_calls)
             d["_llm_ids"] = list(self._llm_ids)
+            d["_writes"] = self._writes
         return d
 
     @classmethod
@@ -321,6 +334,7 @@ class SessionSummary:
                 setattr(s, k, d[k])
         s._open_calls = set(d.get("_open_calls", ()))
         s._llm_ids = dict.fromkeys(d.get("_llm_ids", ()))
+        s._writes = dict(d.get("_writes") or {})
         return s
 
 
