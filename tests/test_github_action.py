@@ -6,47 +6,13 @@ to a fake GitHub API on loopback."""
 from __future__ import annotations
 
 import json
-import shutil
-
 import pytest
 
-from agent_trace import event as ev
-from agent_trace.capture.hooks import events_from_hook
-from agent_trace.store import Store
-from agent_trace.store.sink import FileSink
-
-from conftest import run_cli
 from support.github_api import ActionRun, FakeGitHub, load_action
+from support.sessions import record_session
 
 TOKEN = "ghs_" + "T" * 36
 MARKER = "<!-- agent-strace-report -->"
-
-
-def record_session(store_root, session, *, failures=0, llm_calls=2, secret=None):
-    """A session as hooks record it (Claude Code payloads through the hook's
-    own mapping, in this process: fast): a prompt, tool calls (some failing
-    the same way: a lint finding), LLM responses with real usage."""
-    base = {"session_id": session, "cwd": "/work/proj", "transcript_path": "/nonexistent"}
-    sink = FileSink(Store(str(store_root)))
-
-    def hook(p):
-        sink.emit_many(events_from_hook({**base, **p}, None, "claude-code"))
-
-    hook({"hook_event_name": "UserPromptSubmit", "prompt": "fix the build @octocat <b>now</b>",
-          "prompt_id": "p1"})
-    for i in range(failures):
-        hook({"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_use_id": f"f{i}",
-              "tool_input": {"command": "make test"}})
-        hook({"hook_event_name": "PostToolUseFailure", "tool_name": "Bash", "tool_use_id": f"f{i}",
-              "tool_input": {"command": "make test"}, "error": "Exit code 2\nmake: *** [test] Error 2"})
-    hook({"hook_event_name": "PreToolUse", "tool_name": "Edit", "tool_use_id": "e1",
-          "tool_input": {"file_path": "/work/proj/src/app.py", "old_string": "a",
-                         "new_string": secret or "b"}})
-    hook({"hook_event_name": "PostToolUse", "tool_name": "Edit", "tool_use_id": "e1",
-          "tool_input": {"file_path": "/work/proj/src/app.py"}, "tool_response": {}})
-    sink.emit_many([ev.make_event(ev.LLM_RESPONSE, session, "claude-code", model="claude-sonnet-4-5-20250929",
-                                  usage=ev.usage(input=2000, output=300, cache_read=100, cache_write=50))
-                    for _ in range(llm_calls)])
 
 
 @pytest.fixture(scope="module")
@@ -159,17 +125,3 @@ def test_action_without_a_pull_request_or_permission_still_reports(installed, tm
         assert "wrong-token" not in run.step_output("Report")
     bad = ActionRun(ws, installed, {"sessions": "no-such-session"}, {"GITHUB_TOKEN_FOR_TEST": TOKEN})
     assert bad.run(skip_install=True) == 2 and "no session matches" in bad.step_output("Report")
-
-
-def test_report_command_markdown_is_capped_and_collapsed(tmp_path, trace_dir):
-    record_session(trace_dir, "big", failures=40)
-    full = run_cli("report", "big").stdout.decode()
-    assert full.count("<details") == full.count("</details>") >= 3
-    small = run_cli("report", "big", "--max-chars", "3000").stdout.decode()
-    assert len(small) <= 3000 and "### agent-strace: 1 session" in small and "| `big` |" in small
-    data = json.loads(run_cli("report", "big", "--format", "json").stdout)
-    assert data[0]["findings_total"] >= 1 and data[0]["summary"]["tool_errors"] == 40
-    assert run_cli("report", "big", "--fail-on", "lint").returncode == 4
-    assert run_cli("report", "nope").returncode == 3
-    shutil.rmtree(trace_dir)
-    assert run_cli("report").returncode == 3

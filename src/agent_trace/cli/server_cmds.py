@@ -90,13 +90,13 @@ def _team_notifier(args, store):
     targets = notify_targets(args, policy)
     if not targets:
         return None
-    from agent_trace.analysis.session_index import summarize_cached
+    from agent_trace.analysis.session_index import summarize_file
     from agent_trace.analysis.summary import SessionSummary
     from agent_trace.notify.live import LiveNotifier
 
-    def summary_of(session: str):
+    def summary_of(session: str):  # once per session and server run: that session's file only
         path = store.path_for(session)
-        return SessionSummary.from_dict(summarize_cached(store, path)["state"]) if os.path.exists(path) else None
+        return SessionSummary.from_dict(summarize_file(path)["state"]) if os.path.exists(path) else None
 
     b = policy.get("budget")
     return LiveNotifier(store.subdir("state"), targets, budget=b, daily_budget=policy.get("daily_budget"),

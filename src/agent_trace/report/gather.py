@@ -36,6 +36,7 @@ def gather(path: str, *, lint_config: dict | None = None, baseline: dict | None 
     decisions: list[dict] = []
     seq: list[str] = []
     read: set[str] = set()
+    written: set[str] = set()  # as compare's profile counts them, so the verdicts agree
 
     def feed():
         nonlocal n_findings
@@ -55,6 +56,7 @@ def gather(path: str, *, lint_config: dict | None = None, baseline: dict | None 
                 if len(seq) < 5000:
                     seq.append(e.get("tool") or "?")
                 read.update(toolfacts.files_read(e))
+                written.update(toolfacts.files_written(e))
             yield e
 
     phases = [phase_dict(p) for p in iter_phases(feed(), total)]
@@ -71,8 +73,7 @@ def gather(path: str, *, lint_config: dict | None = None, baseline: dict | None 
     if baseline is not None:
         from ..analysis.compare import compare_profiles
 
-        mine = {"summary": total, "sequence": seq, "read": read,
-                "changed": set(s["files_changed"])}
+        mine = {"summary": total, "sequence": seq, "read": read, "changed": written}
         c = compare_profiles(baseline, mine, tolerance)
         c["baseline"] = baseline.get("label")
         out["compare"] = c
