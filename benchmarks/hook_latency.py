@@ -195,26 +195,30 @@ def notify_bench(args, tmp: str, env: dict, pre: dict, payloads: list[dict]) -> 
         with open(os.path.join(project, ".agent-strace", "rules.toml"), "w") as f:
             f.write(NOTIFY_RULES + extra)
         projects[name] = project
-    sink = FileSink(Store(env["AGENT_TRACE_DIR"]))
-    for session in ("rules", "notify", "denied"):  # one session per case: each keeps its own rule state
-        sink.emit_many([e for i in range(args.events) for e in events_from_hook(
-            {**payloads[i % len(payloads)], "session_id": session}, None, "claude-code")])
+    # one store per rules file (the validated policy is cached per store), one session per case
+    envs = {k: {**env, "AGENT_TRACE_DIR": os.path.join(tmp, f"store-{k}")} for k in projects}
+    for k in projects:
+        sink = FileSink(Store(envs[k]["AGENT_TRACE_DIR"]))
+        for session in ((k,) if k == "rules" else ("notify", "denied")):
+            sink.emit_many([e for i in range(args.events) for e in events_from_hook(
+                {**payloads[i % len(payloads)], "session_id": session}, None, "claude-code")])
     cmd = shlex.split(hook_command("pre-tool-use"))
     allowed = {k: json.dumps({**pre, "cwd": p, "session_id": k}).encode() for k, p in projects.items()}
     denied = json.dumps({**pre, "cwd": projects["notify"], "session_id": "denied", "tool_name": "Write",
                          "tool_input": {"file_path": os.path.join(projects["notify"], "secrets", "k"),
                                         "content": "x"}}).encode()
-    cases = {"rules, no notify": allowed["rules"], "rules + [[notify]], call allowed": allowed["notify"],
-             "rules + [[notify]], call denied (alert)": denied}
-    for data in cases.values():  # build each rule state and warm caches
-        subprocess.run(cmd, input=data, env=env, capture_output=True, check=True)
-        timed(cmd, data, env, 2)
+    cases = {"rules, no notify": (allowed["rules"], envs["rules"]),
+             "rules + [[notify]], call allowed": (allowed["notify"], envs["notify"]),
+             "rules + [[notify]], call denied (alert)": (denied, envs["notify"])}
+    for data, e in cases.values():  # build each rule state and warm caches
+        subprocess.run(cmd, input=data, env=e, capture_output=True, check=True)
+        timed(cmd, data, e, 2)
     floor_cmd = [sys.executable, "-c", "pass"]
     times = {k: [] for k in cases}
     floor = []
     for _ in range(args.runs):
-        for k, data in cases.items():
-            times[k] += timed(cmd, data, env, 1)
+        for k, (data, e) in cases.items():
+            times[k] += timed(cmd, data, e, 1)
         floor += timed(floor_cmd, b"", env, 1)
     deadline = time.time() + 30
     want = 3 + args.runs  # denied calls: warm-up (3) and timed runs

@@ -62,7 +62,7 @@ class LiveNotifier:
         self.skipped = 0  # events that could not be looked at (malformed)
         self.sender = None
         if start_sender and targets:
-            from .sender import SenderThread
+            from .background import SenderThread
 
             self.sender = SenderThread(state_dir, targets)
 
