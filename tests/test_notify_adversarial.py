@@ -55,6 +55,8 @@ def test_alert_text_never_escapes_its_format_nor_carries_secrets():
             assert "<" not in t and ">" not in t, t  # no mention, no link, no channel ping
             assert len(t) <= 3000
         assert len(slack["blocks"][1]["fields"]) <= 10 if len(slack["blocks"]) > 2 else True
+        card = json.dumps(formats.payload(a, "teams")["attachments"][0]["content"], ensure_ascii=False)
+        assert "](" not in card  # no Markdown link in an Adaptive Card's text
 
 
 def test_markdown_escaping_keeps_hostile_text_inert():

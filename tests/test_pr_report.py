@@ -58,3 +58,20 @@ def test_a_cassette_is_a_baseline(tmp_path, trace_dir):
     md = run_cli("report", "now", "--baseline", str(path)).stdout.decode()
     assert "Compared with cassette baseline.json: **REGRESSED**" in md
     assert run_cli("report", "now", "--baseline", str(tmp_path / "nope.json")).returncode == 3
+
+
+def test_hostile_session_text_stays_inert_in_the_report(trace_dir):
+    from agent_trace import event as ev
+    from agent_trace.store import Store
+    from agent_trace.store.sink import FileSink
+
+    record_session(trace_dir, "evil", failures=3)
+    sink = FileSink(Store(str(trace_dir)))
+    sink.emit(ev.make_event(ev.RULE_DECISION, "evil", "agent-strace", name="<script>x</script>",
+                            status="</details><img src=x onerror=alert(1)>", tool="Write`|",
+                            data={"reason": "@everyone [click](https://evil.example) </summary>"}))
+    sink.emit(ev.make_event(ev.USER_PROMPT, "evil", "claude-code", data={"prompt": "</details>\n# pwned @admin"}))
+    md = run_cli("report", "evil").stdout.decode()
+    assert md.count("<details") == md.count("</details>") and md.count("<summary>") == md.count("</summary>")
+    assert "<img" not in md and "<script>" not in md and "@everyone" not in md and "@admin" not in md
+    assert "[click](" not in md and "\n# pwned" not in md

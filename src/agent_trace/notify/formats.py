@@ -6,7 +6,7 @@ functions, like the lint rules).
   ping a channel (``<!channel>``) or forge a link.
 * ``teams``: a Microsoft Teams message carrying one Adaptive Card, as Teams
   Workflows ("when a Teams webhook request is received") and incoming
-  webhooks accept it.
+  webhooks accept it; Markdown links in the text are broken up.
 * ``json``: the alert itself, for any other receiver.
 * ``text``: two lines for a desktop notification.
 """
@@ -38,14 +38,21 @@ def slack(alert: dict) -> dict:
     return {"text": _fit(_slack_escape(head), SLACK_TEXT_MAX), "blocks": blocks}
 
 
+def _teams_text(s) -> str:
+    """Adaptive Card text renders Markdown links: break ``[text](url)`` so
+    text from the agent cannot become a link."""
+    return str(s).replace("](", "]\u200b(")
+
+
 def teams(alert: dict) -> dict:
-    body = [{"type": "TextBlock", "text": f"agent-strace: {alert['title']}", "weight": "Bolder", "size": "Medium",
-             "wrap": True}]
+    body = [{"type": "TextBlock", "text": _teams_text(f"agent-strace: {alert['title']}"), "weight": "Bolder",
+             "size": "Medium", "wrap": True}]
     if alert.get("reason"):
-        body.append({"type": "TextBlock", "text": alert["reason"], "wrap": True})
+        body.append({"type": "TextBlock", "text": _teams_text(alert["reason"]), "wrap": True})
     if alert.get("facts"):
-        body.append({"type": "FactSet", "facts": [{"title": str(k), "value": str(v)} for k, v in alert["facts"]]})
-    body.append({"type": "TextBlock", "text": alert["command"], "fontType": "Monospace", "wrap": True,
+        body.append({"type": "FactSet", "facts": [{"title": _teams_text(k), "value": _teams_text(v)}
+                                                  for k, v in alert["facts"]]})
+    body.append({"type": "TextBlock", "text": _teams_text(alert["command"]), "fontType": "Monospace", "wrap": True,
                  "isSubtle": True})
     card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
             "version": "1.4", "body": body}

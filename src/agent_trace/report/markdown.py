@@ -146,7 +146,7 @@ def session_section(r: dict, b: Budget, github: bool) -> list[str]:
         if r["decisions_total"] > len(lines):
             lines.append(f"- ... {r['decisions_total'] - len(lines)} more (agent-strace replay {r['session'][:12]} "
                          "--type rule)")
-        out += _details(f"Rule decisions: {counts}", lines)
+        out += _details(f"Rule decisions: {esc(counts, 200)}", lines)
     out += _compare(r)
     replay = "agent-strace replay " + r["session"] + " --failed"
     out += [f"<sub>{code(replay, 120)}</sub>", ""]
