@@ -13,14 +13,14 @@ import difflib
 
 from .. import event as ev
 from . import toolfacts
-from ..store.reader import iter_events
 from .summary import SessionSummary
+from ..store.timeline import iter_timeline
 
 MAX_SEQ = 5000  # tool names kept per side for the sequence diff
 
 
 def profile(path: str) -> dict:
-    return profile_events(iter_events(path))
+    return profile_events(iter_timeline(path))
 
 
 def profile_events(events) -> dict:

@@ -16,7 +16,8 @@ from ..analysis.git_link import files_against_diff
 from ..analysis.phases import iter_phases
 from ..analysis.summary import SessionSummary
 from ..render.story import phase_dict
-from ..store.reader import ReadStats, iter_events
+from ..store.reader import ReadStats
+from ..store.timeline import iter_timeline
 
 MAX_FINDINGS = 50
 MAX_DECISIONS = 50
@@ -42,7 +43,7 @@ def gather(path: str, *, lint_config: dict | None = None, baseline: dict | None 
         nonlocal n_findings
         from ..analysis import toolfacts
 
-        for e in iter_events(path, stats, sizes=True):
+        for e in iter_timeline(path, stats, sizes=True):  # in time order, as explain, lint and compare read it
             found = linter.feed(e)
             if found:
                 n_findings += len(found)
