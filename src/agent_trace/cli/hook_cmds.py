@@ -14,6 +14,7 @@ import sys
 from . import EXIT_OK, EXIT_USAGE
 
 TRANSCRIPT_EVENTS = ("Stop", "SubagentStop", "SessionEnd", "StopFailure")
+GIT_EVENTS = {"SessionStart": "start", "SessionEnd": "end"}
 
 
 def _say(msg: str) -> None:
@@ -107,12 +108,20 @@ def _hook(opts) -> int:
     store = Store(resolve_root(opts["trace_dir"], cwd))
     sink = open_sink(store, detached=True)
     events = events_from_hook(payload, opts["event"], source)
-    recorded = emit_fail_open(sink, events, "agent-strace hook")
     name = events[0].get("name")
+    if name in GIT_EVENTS:
+        from agent_trace.capture.git_info import git_events
+
+        events += git_events(store, events[0]["session"], cwd, GIT_EVENTS[name])
+    recorded = emit_fail_open(sink, events, "agent-strace hook")
     if name == "PreToolUse":
         return _enforce(store, sink, payload, events[0], source, recorded)
     if name in TRANSCRIPT_EVENTS and source == "claude-code":
         _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
+    if name in ("SessionEnd", "StopFailure"):
+        from agent_trace.control.session_alerts import on_session_event
+
+        on_session_event(store, payload, name)
     sink.close()
     return EXIT_OK
 

@@ -177,16 +177,16 @@ def _check_totals(policy: dict, summary, st: dict, call: dict) -> list[Decision]
     return out
 
 
-def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict, cwd: str | None):
-    """(strongest decision or None, summary).  ``call`` is the tool.call event
-    just written for this PreToolUse."""
+def _with_state(store: Store, policy: dict, policy_key: str, session: str, check):
+    """Catch the session's rule state up under its lock, run ``check(summary,
+    state)``, save the state; returns (check's result, summary)."""
     path, lock = _state_paths(store, session)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         st = _load_state(path, policy_key)
         summary = _catch_up(store, session, policy, st)
-        decisions = _check_call(policy, call, cwd) + _check_totals(policy, summary, st, call)
+        result = check(summary, st)
         st["summary"] = summary.to_dict(resumable=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
@@ -194,6 +194,20 @@ def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict
         os.replace(tmp, path)
     finally:
         os.close(fd)
+    return result, summary
+
+
+def session_summary(store: Store, policy: dict, policy_key: str, session: str):
+    """The session's shared summary as the rules engine keeps it (only what
+    was appended since the last hook is read)."""
+    return _with_state(store, policy, policy_key, session, lambda summary, st: None)[1]
+
+
+def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict, cwd: str | None):
+    """(strongest decision or None, summary).  ``call`` is the tool.call event
+    just written for this PreToolUse."""
+    decisions, summary = _with_state(store, policy, policy_key, session, lambda summary, st: (
+        _check_call(policy, call, cwd) + _check_totals(policy, summary, st, call)))
     if not decisions:
         return None, summary
     decisions.sort(key=lambda d: -STRENGTH[d.action])
