@@ -17,8 +17,8 @@ project so every PreToolUse is evaluated):
   "a command hook that asks the daemon").
 
 Memory: N events from 4 concurrent clients into sessions of 1,200 events
-(hundreds of sessions, more than the daemon keeps live), RSS sampled as it
-goes; then the daemon's CPU time over a quiet period.
+(``--block``; hundreds of sessions, more than the daemon keeps live), RSS
+sampled as it goes; then the daemon's CPU time over a quiet period.
 """
 
 from __future__ import annotations
@@ -152,6 +152,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=31, help="latency: fresh processes per command-hook measurement")
     ap.add_argument("--events", type=int, default=0, help="memory: events to send (e.g. 1000000)")
     ap.add_argument("--idle", type=float, default=10.0, help="seconds of quiet to measure CPU at idle")
+    ap.add_argument("--block", type=int, default=1200, help="memory: events per session")
     args = ap.parse_args()
     if not shutil.which("node"):
         raise SystemExit("node is needed (the client is Node's HTTP client, like Claude Code's)")
@@ -241,7 +242,7 @@ def memory(args, tmp, port, key, hook_payloads, pid) -> None:
         print(f"  {done:>9,} events  RSS {rss / 1024:7.1f} MiB", flush=True)
 
     sample(0)
-    r = node_run(tmp, port, key, hook_payloads, n, 4, 1200, on_progress=sample)
+    r = node_run(tmp, port, key, hook_payloads, n, 4, args.block, on_progress=sample)
     sample(n)
     after_warmup = next((rss for done, rss in samples if done >= n // 10), samples[0][1])
     peak = max(rss for done, rss in samples if done >= n // 10)

@@ -316,7 +316,7 @@ def test_a_daemon_that_died_recovers_the_session_when_it_starts_again(daemon, tm
     daemon.start()
     daemon.sync()
     events = read_session(trace_dir, SESSION)
-    (note,) = [e for e in events if e["type"] == ev.ANNOTATION]
+    (note,) = [e for e in events if e["type"] == ev.ANNOTATION and e.get("name") == "recovery"]
     assert note["name"] == "recovery" and note["data"]["at"] == "daemon start"
     assert str(main) in note["data"]["from"] and note["data"]["by_type"][ev.TOOL_CALL] == 8
     # the ids the lost hooks would have written are all there, once

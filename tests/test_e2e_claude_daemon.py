@@ -122,7 +122,7 @@ def test_http_hooks_record_every_event_once(world, trace_dir):
     delivered = [e for e in events if e["source"] == "claude-code" and e.get("name") != "transcript"
                  and e["type"] != ev.SESSION_START]
     assert st["received"] == len(delivered) and st["not_recorded"] == 0
-    assert not [e for e in events if e["type"] == ev.ANNOTATION]  # nothing had to be recovered
+    assert not [e for e in events if e.get("name") == "recovery"]  # nothing had to be recovered
 
     # the daemon Claude Code started refuses what a stranger or a web page sends
     p = {"session_id": session, "hook_event_name": "Notification", "message": "forged"}

@@ -50,11 +50,13 @@ FAMILIES = {
         "pause": ("agent_trace.cli.control_cmds", "pause the agent at its next tool call"),
         "resume": ("agent_trace.cli.control_cmds", "let a paused agent go on"),
         "postmortem": ("agent_trace.cli.control_cmds", "what a stop rule left behind"),
+        "notify": ("agent_trace.cli.notify_cmd", "alerts to Slack, Teams or any webhook: test, status, flush"),
     },
     "share": {
         "export": ("agent_trace.cli.export_cmds", "write a session out (jsonl, json, otlp, dataset)"),
         "share": ("agent_trace.cli.server_cmds", "one session as a self-contained offline HTML page"),
         "ui": ("agent_trace.cli.server_cmds", "the web dashboard over the local store"),
+        "report": ("agent_trace.cli.report_cmd", "a PR report (markdown, GitHub job summary): what the agent did"),
     },
     "test": {
         "cassette": ("agent_trace.cli.cassette_cmds", "cassettes: from-session (make one), diff (compare two)"),

@@ -100,7 +100,7 @@ def _hook(opts) -> int:
     payload = _read_payload()
     if payload is None:
         return EXIT_OK
-    from agent_trace.capture.hooks import TRANSCRIPT_EVENTS, events_from_hook
+    from agent_trace.capture.hooks import GIT_EVENTS, TRANSCRIPT_EVENTS, events_from_hook
     from agent_trace.store.sink import emit_fail_open
     from agent_trace.capture.sink import open_sink
     from agent_trace.store.paths import Store, resolve_root
@@ -110,14 +110,22 @@ def _hook(opts) -> int:
     store = Store(resolve_root(opts["trace_dir"], cwd))
     sink = open_sink(store, detached=True)
     events = events_from_hook(payload, opts["event"], source)
-    recorded = emit_fail_open(sink, events, "agent-strace hook")
     name = events[0].get("name")
+    if name in GIT_EVENTS:
+        from agent_trace.capture.git_info import git_events
+
+        events += git_events(store, events[0]["session"], cwd, GIT_EVENTS[name])
+    recorded = emit_fail_open(sink, events, "agent-strace hook")
     if opts["daemon"] and name == "SessionStart":
         _daemon_session(payload)
     if name == "PreToolUse":
         return _enforce(store, sink, payload, events[0], source, recorded)
     if name in TRANSCRIPT_EVENTS and source == "claude-code":
         _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
+    if name in ("SessionEnd", "StopFailure"):
+        from agent_trace.control.session_alerts import on_session_event
+
+        on_session_event(store, payload, name)
     sink.close()
     return EXIT_OK
 

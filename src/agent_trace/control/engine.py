@@ -42,10 +42,6 @@ def _state_paths(store: Store, session: str) -> tuple[str, str]:
     return p, p + ".lock"
 
 
-def fresh_state(policy_key) -> dict:
-    return {"policy": policy_key, "offset": 0, "summary": None, "fail_run": 0, "loop": {}, "loop_hits": {}}
-
-
 def _load_state(path: str, policy_key: str) -> dict:
     try:
         with open(path, "rb") as f:
@@ -57,7 +53,11 @@ def _load_state(path: str, policy_key: str) -> dict:
     return fresh_state(policy_key)
 
 
-def catch_up(store: Store, session: str, policy: dict, st: dict, summary=None):
+def fresh_state(policy_key) -> dict:
+    return {"policy": policy_key, "offset": 0, "summary": None, "fail_run": 0, "loop": {}, "loop_hits": {}}
+
+
+def _catch_up(store: Store, session: str, policy: dict, st: dict, summary=None):
     """Feed the events appended since the last hook; returns the summary
     (``summary`` when given, else the one saved in ``st``)."""
     from ..store.reader import ReadStats, iter_events
@@ -185,16 +185,16 @@ def _check_totals(policy: dict, summary, st: dict, call: dict) -> list[Decision]
     return out
 
 
-def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict, cwd: str | None):
-    """(strongest decision or None, summary).  ``call`` is the tool.call event
-    just written for this PreToolUse."""
+def _with_state(store: Store, policy: dict, policy_key: str, session: str, check):
+    """Catch the session's rule state up under its lock, run ``check(summary,
+    state)``, save the state; returns (check's result, summary)."""
     path, lock = _state_paths(store, session)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         st = _load_state(path, policy_key)
-        summary = catch_up(store, session, policy, st)
-        decisions = _check_call(policy, call, cwd) + _check_totals(policy, summary, st, call)
+        summary = _catch_up(store, session, policy, st)
+        result = check(summary, st)
         st["summary"] = summary.to_dict(resumable=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
@@ -202,6 +202,20 @@ def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict
         os.replace(tmp, path)
     finally:
         os.close(fd)
+    return result, summary
+
+
+def session_summary(store: Store, policy: dict, policy_key: str, session: str):
+    """The session's shared summary as the rules engine keeps it (only what
+    was appended since the last hook is read)."""
+    return _with_state(store, policy, policy_key, session, lambda summary, st: None)[1]
+
+
+def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict, cwd: str | None):
+    """(strongest decision or None, summary).  ``call`` is the tool.call event
+    just written for this PreToolUse."""
+    decisions, summary = _with_state(store, policy, policy_key, session, lambda summary, st: (
+        _check_call(policy, call, cwd) + _check_totals(policy, summary, st, call)))
     return _strongest(decisions), summary
 
 
@@ -220,7 +234,7 @@ class MemoryState:
         """Bring the state up to the end of the session file (call with ``lock`` held)."""
         if self.st is None or self.st["policy"] != policy_key:
             self.st, self.summary = fresh_state(policy_key), None
-        self.summary = catch_up(store, session, policy or {}, self.st, self.summary)
+        self.summary = _catch_up(store, session, policy or {}, self.st, self.summary)
 
 
 def decide_in_memory(store: Store, policy: dict, policy_key: str, session: str, call: dict,

@@ -84,8 +84,9 @@ def _keys(where, table, allowed):
 def validate(raw: dict, where: str = "rules.toml") -> dict:
     from ..event.timefmt import parse_duration
 
-    _keys(where, raw, ("budget", "limits", "loop", "deny", "allow", "pause"))
-    pol: dict = {"budget": None, "limits": None, "loop": None, "deny": [], "allow": [], "pause": None}
+    _keys(where, raw, ("budget", "limits", "loop", "deny", "allow", "pause", "notify", "daily_budget"))
+    pol: dict = {"budget": None, "limits": None, "loop": None, "deny": [], "allow": [], "pause": None,
+                 "notify": [], "daily_budget": None}
     if "budget" in raw:
         b = raw["budget"]
         _keys(f"{where} [budget]", b, ("usd", "tokens", "action"))
@@ -151,7 +152,23 @@ def validate(raw: dict, where: str = "rules.toml") -> dict:
             pol["pause"] = {"max_wait_s": parse_duration(str(pz.get("max_wait", "25s")))}
         except ValueError as e:
             raise PolicyError(f"{where} [pause]: max_wait: {e}") from None
+    _notify(raw, where, pol)
     return pol
+
+
+def _notify(raw: dict, where: str, pol: dict) -> None:
+    """``[[notify]]`` and ``[daily_budget]``, validated by :mod:`agent_trace.notify.config`."""
+    if "notify" not in raw and "daily_budget" not in raw:
+        return
+    from ..notify.config import NotifyConfigError, validate as validate_notify, validate_daily
+
+    try:
+        if "daily_budget" in raw:
+            pol["daily_budget"] = validate_daily(raw["daily_budget"], where)
+        if "notify" in raw:
+            pol["notify"] = validate_notify(raw["notify"], where, bool(pol["budget"] or pol["daily_budget"]))
+    except NotifyConfigError as e:
+        raise PolicyError(str(e)) from None
 
 
 def parse_file(path: str) -> dict:

@@ -12,7 +12,7 @@ Contract
   cannot record is answered 200 (and said on its log); a decision that cannot
   be evaluated is a deny.  A daemon that is down is Claude Code's business:
   ``setup --transport http`` installs PreToolUse with ``onFailure: "block"``,
-  so an unreachable daemon refuses the call (see ``adr/0009``).
+  so an unreachable daemon refuses the call (see ``adr/0011``).
 * **Lossless.** What an HTTP hook could not deliver is recovered from the
   session's transcript at the next Stop, SubagentStop or SessionEnd the
   daemon sees, or when it starts again, with the ids the hooks would have

@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 
 from .. import event as ev
-from ..capture.hooks import TRANSCRIPT_EVENTS, events_from_hook
+from ..capture.hooks import GIT_EVENTS, TRANSCRIPT_EVENTS, events_from_hook
 from ..capture.sink import open_sink
 from ..store.paths import DEFAULT_DIRNAME, Store, resolve_root
 from ..store.sink import emit_fail_open
@@ -31,6 +31,7 @@ from .live import Live, LiveSession
 from .recovery import Job, Recoverer
 
 MAX_SINKS = 64
+MAX_SENDERS = 8
 MAX_REGISTRATIONS = 1024
 
 
@@ -60,6 +61,7 @@ class Intake:
         self._sinks: OrderedDict[str, object] = OrderedDict()
         self._regs: OrderedDict[str, tuple] = OrderedDict()  # session -> (path, mtime, entry)
         self._policies: dict[str, tuple] = {}  # rules file -> (stat key, policy)
+        self._senders: OrderedDict[tuple, object] = OrderedDict()  # alert senders (threads, never forks)
         self._lock = threading.Lock()
         self.failures = 0  # payloads not recorded (disk full ...)
 
@@ -125,6 +127,10 @@ class Intake:
                 except Exception:
                     pass
             self._sinks.clear()
+            senders = list(self._senders.values())
+            self._senders.clear()
+        for sender in senders:
+            sender.stop()
 
     # -- one payload ----------------------------------------------------------
     def hook(self, payload: dict, cli: str = "claude", event: str | None = None,
@@ -195,7 +201,31 @@ class Intake:
         with ls.enforce_lock:
             return enforce(store, _DecisionTap(sink, ls, self.live), payload, call, source,
                            payload.get("hook_event_name") or "PreToolUse", rules_file,
-                           memory=ls.rules, agent_pid=agent_pid, policy=policy)
+                           memory=ls.rules, agent_pid=agent_pid, policy=policy, kick=self._kick_sender)
+
+    def _kick_sender(self, notifier) -> None:
+        """Alerts the rules queued: delivered by a thread of ours (a command hook
+        forks a sender; a daemon with threads must not fork)."""
+        try:
+            from ..notify import queue
+            from ..notify.background import SenderThread
+
+            keys = tuple(t["key"] for t in notifier.targets)
+            if not keys or not (notifier.queued or queue.has_pending(notifier.state_dir, list(keys))):
+                return
+            old = None
+            with self._lock:
+                sender = self._senders.get((notifier.state_dir, keys))
+                if sender is None:
+                    sender = self._senders[(notifier.state_dir, keys)] = SenderThread(notifier.state_dir,
+                                                                                      notifier.targets)
+                    if len(self._senders) > MAX_SENDERS:
+                        _, old = self._senders.popitem(last=False)
+            sender.kick()
+            if old is not None:
+                old.stop()
+        except Exception as e:  # notifications fail open
+            sys.stderr.write(f"agent-strace daemon: alert not sent: {type(e).__name__}: {e}\n")
 
     def _policy(self, rules_file: str, store: Store):
         """The parsed rules file, kept in memory while the file is unchanged;
@@ -224,8 +254,14 @@ class Intake:
         subagent = (sub, payload.get("agent_id")) if isinstance(sub, str) else None
         final = name == "SessionEnd"
         on_done = (lambda: registry.forget(self.files, session)) if final else None
+        before = []
+        if name in GIT_EVENTS:  # what changed in the repository: git runs after the answer, not before
+            from ..capture.git_info import git_events
+
+            cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
+            before.append(lambda: sink.emit_many(git_events(store, session, cwd, GIT_EVENTS[name])))
         self.recoverer.schedule(Job(store, sink, session, payload.get("transcript_path"), subagent,
-                                    final=final, at=name, on_done=on_done))
+                                    final=final, at=name, on_done=on_done, before=before))
 
     def on_recovered(self, job: Job, result: dict) -> None:
         if result["recovered"]:

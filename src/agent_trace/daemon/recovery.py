@@ -69,13 +69,17 @@ class CountingSink:
 
 
 class Job:
-    __slots__ = ("store", "sink", "session", "transcript", "subagent", "final", "at", "on_done")
+    """An import of one session's transcripts; ``before``: work to run first
+    on the same thread (the git state at SessionEnd), ``on_done`` after."""
+
+    __slots__ = ("store", "sink", "session", "transcript", "subagent", "final", "at", "on_done", "before")
 
     def __init__(self, store, sink, session: str, transcript: str | None, subagent=None,
-                 final: bool = False, at: str = "Stop", on_done=None):
+                 final: bool = False, at: str = "Stop", on_done=None, before=()):
         self.store, self.sink, self.session = store, sink, session
         self.transcript, self.subagent = transcript, subagent  # subagent: (path, agent_id) or None
         self.final, self.at, self.on_done = final, at, on_done
+        self.before = list(before)
 
     def merge(self, later: "Job") -> "Job":
         """Two imports of one session waiting at once: one run does both."""
@@ -84,6 +88,7 @@ class Job:
         self.subagent = later.subagent or self.subagent
         self.at = later.at
         self.on_done = later.on_done or self.on_done
+        self.before += later.before
         return self
 
 
@@ -160,6 +165,8 @@ class Recoverer:
                 _, job = self._jobs.popitem(last=False)
                 self._busy = True
             try:
+                for work in job.before:
+                    work()
                 result = recover(job)
                 self.runs += 1
                 self.recovered += result["recovered"]

@@ -61,11 +61,14 @@ class Collector:
     """The server's state: store, ingestor, settings; one per process."""
 
     def __init__(self, store: Store, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
-                 ingest: bool = True):
+                 ingest: bool = True, notifier=None):
+        """``notifier``: a :class:`agent_trace.notify.live.LiveNotifier` told
+        about every newly stored event (``server --notify``/``--rules``)."""
         self.store = store
         self.token = token
         self.max_body = max_body
-        self.ingestor = Ingestor(store) if ingest else None
+        self.notifier = notifier
+        self.ingestor = Ingestor(store, notifier.events_accepted if notifier else None) if ingest else None
         self.stopping = threading.Event()
         self.received = 0
 

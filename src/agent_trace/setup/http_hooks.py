@@ -1,5 +1,5 @@
 """Claude Code hooks of ``"type": "http"`` into the agent-strace daemon
-(``setup --transport http``; see ``adr/0009-http-hooks-and-the-daemon.md``).
+(``setup --transport http``; see ``adr/0011-http-hooks-and-the-daemon.md``).
 
 What Claude Code 2.1 does with them (checked against the real program):
 
