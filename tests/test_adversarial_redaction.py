@@ -284,3 +284,26 @@ def test_exports_redact_again(trace_dir):
     for fmt in (["--format", "jsonl"], ["--format", "json"], ["--format", "otlp"]):
         r = run_cli("export", "old", *fmt)
         assert r.returncode == 0 and OPENAI.encode() not in r.stdout and r.stdout, (fmt, r.stderr)
+
+
+def test_a_strong_key_glued_to_a_word_by_a_dash_is_still_caught():
+    from agent_trace.event.redact import redact_text
+
+    key = "sk-ant-api03-" + "K" * 40
+    assert redact_text(f"<!channel>-{key}.env") == ("<!channel>-[REDACTED].env", 1)
+    assert redact_text("task-management-dashboard.tsx") == ("task-management-dashboard.tsx", 0)
+    assert redact_text("ask-ant-api03-" + "K" * 40)[1] == 0  # a letter before: part of a word
+
+
+def test_a_private_key_header_redacts_even_a_short_body():
+    from agent_trace.event.redact import redact_text
+
+    text, n = redact_text("-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----")
+    assert n == 1 and "MIIB" not in text
+
+
+def test_a_url_authority_stops_at_characters_urls_cannot_hold():
+    from agent_trace.event.redact import find_secrets
+
+    assert find_secrets("&lt;https://evil.example|click&gt;%0A::error::x&lt;@U123&gt;") == []
+    assert find_secrets("postgres://app:Pw9sEcret@db/x")  # a real one still is

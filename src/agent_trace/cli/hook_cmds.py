@@ -19,7 +19,6 @@ import sys
 
 from . import EXIT_OK, EXIT_USAGE
 
-TRANSCRIPT_EVENTS = ("Stop", "SubagentStop", "SessionEnd", "StopFailure")
 EXIT_BLOCK = 2  # Claude Code, Codex and Gemini CLI block a tool call on exit code 2
 PRE_TOOL = ("PreToolUse", "BeforeTool")
 _enforcing = [False]  # set once this hook decides a call: failures from then on deny
@@ -33,12 +32,16 @@ def _say(msg: str) -> None:
 
 
 def _parse_hook_args(argv: list[str]):
-    opts = {"trace_dir": None, "cli": "claude", "event": None}
+    opts = {"trace_dir": None, "cli": "claude", "event": None, "daemon": False}
     i = 0
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
             return None
+        if a == "--daemon":
+            opts["daemon"] = True
+            i += 1
+            continue
         if a in ("--trace-dir", "--cli") and i + 1 < len(argv):
             opts[a[2:].replace("-", "_")] = argv[i + 1]
             i += 2
@@ -56,11 +59,13 @@ def _parse_hook_args(argv: list[str]):
     return opts
 
 
-HOOK_HELP = """usage: agent-strace hook [--cli claude|codex|gemini] [--trace-dir DIR] [EVENT]
+HOOK_HELP = """usage: agent-strace hook [--cli claude|codex|gemini] [--trace-dir DIR] [--daemon] [EVENT]
 
 Record one agent hook event.  The payload is read as JSON on stdin; the event
 name comes from its hook_event_name, else from EVENT (PreToolUse or
-pre-tool-use).  Always exits 0: capture never blocks the agent."""
+pre-tool-use).  Always exits 0: capture never blocks the agent.
+--daemon (SessionStart, setup --transport http): also register the session
+with the agent-strace daemon and start the daemon when it is not running."""
 
 
 def hook_main(argv: list[str]) -> int:
@@ -143,7 +148,7 @@ def _hook(opts) -> int:
                 return _block("the hook payload could not be read, so the call is denied "
                               "(a rules file applies here)")
         return EXIT_OK
-    from agent_trace.capture.hooks import events_from_hook
+    from agent_trace.capture.hooks import GIT_EVENTS, TRANSCRIPT_EVENTS, events_from_hook
     from agent_trace.store.sink import emit_fail_open
     from agent_trace.store.paths import Store, resolve_root
 
@@ -158,14 +163,30 @@ def _hook(opts) -> int:
     store = Store(resolve_root(opts["trace_dir"], cwd))
     events = events_from_hook(payload, opts["event"], source)
     call = dict(events[0])  # rules judge what the agent asked for, not the redacted copy stored
+    name = call.get("name")
+    if name in GIT_EVENTS:
+        try:
+            from agent_trace.capture.git_info import git_events
+
+            events += git_events(store, call["session"], cwd, GIT_EVENTS[name])
+        except Exception as e:
+            _say(f"git state not recorded: {type(e).__name__}: {e}")
     sink = _open_sink(store)
     if sink is not None:
         emit_fail_open(sink, events, "agent-strace hook")
-    name = call.get("name")
+    if opts["daemon"] and name == "SessionStart":
+        _daemon_session(payload)
     if name == "PreToolUse":
         return _enforce(store, sink, payload, call, source, rules_file)
     if name in TRANSCRIPT_EVENTS and source == "claude-code" and sink is not None:
         _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
+    if name in ("SessionEnd", "StopFailure"):
+        try:
+            from agent_trace.control.session_alerts import on_session_event
+
+            on_session_event(store, payload, name)
+        except Exception as e:
+            _say(f"session alert not queued: {type(e).__name__}: {e}")
     _close(sink)
     return EXIT_OK
 
@@ -228,15 +249,18 @@ def _enforce(store, sink, payload, call, source, rules_file: str | None) -> int:
             reason = (verdict.records[0][0].reason if verdict.records else "denied")
             return _block(f"{reason} (the JSON answer could not be written: {e})")
     _enforcing[0] = False  # the agent has its answer: what follows only records it
-    for d, summary in verdict.records:
-        enf.record(sink, call["session"], source, call, d, summary)
-    if verdict.kill:
-        try:
-            enf.kill_agent()
-        except OSError as e:
-            _say(f"could not end the agent: {e}")
+    verdict.finish()
     _close(sink if not isinstance(sink, _NoSink) else None)
     return EXIT_OK
+
+
+def _daemon_session(payload: dict) -> None:
+    try:
+        from agent_trace.daemon.lifecycle import on_session_start
+
+        on_session_start(payload)
+    except Exception as e:  # the session goes on; its HTTP hooks fail until a daemon runs
+        _say(f"daemon not reached: {type(e).__name__}: {e}")
 
 
 def _import_transcripts(store, sink, payload: dict, final: bool) -> None:

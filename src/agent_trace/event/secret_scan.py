@@ -57,7 +57,7 @@ MAX_IDENT = 128      # a credential name (identifier) around a marker
 _WORD = frozenset(TOKEN_CHARS)
 _IDENT = frozenset(IDENT_CHARS)
 _B64 = frozenset(B64_CHARS)
-_AUTHORITY_STOPS = "/?#\"'<>\\` \t\r\n"
+_AUTHORITY_STOPS = "/?#\"'<>\\` \t\r\n|{}^"  # never in a URL authority (RFC 3986)
 _VALUE_STOPS = "\"'&;,<>()[]{}\\ \t\r\n"
 _LINE_STOPS = "\r\n\"'"
 _VALUE_STOPSET = frozenset(_VALUE_STOPS)
@@ -128,6 +128,9 @@ def _boundary_after(text: str, p: int) -> bool:
     return p >= len(text) or text[p] not in _WORD
 
 
+_SK_STRONG = ("ant-api", "ant-admin", "proj-", "svcacct-")  # prefixes no word continues into
+
+
 def _mixed(s: str) -> bool:
     """Random-looking: a digit, an upper and a lower case letter."""
     return not s.isalpha() and not s.isdigit() and s != s.lower() and s != s.upper() \
@@ -137,8 +140,9 @@ def _mixed(s: str) -> bool:
 # -- token rules: (text, start of marker, work) -> (span start, span end, kind) | None --
 
 def _sk(text, p, work):
-    if not _boundary_before(text, p):
-        return None
+    if not _boundary_before(text, p) and not (p and not text[p - 1].isalnum()
+                                              and text.startswith(_SK_STRONG, p + 3)):
+        return None  # "task-..." is a word; "name-sk-ant-api03-..." is still a key
     end = _run(text, p + 3, MAX_TOKEN, TOKEN_CHARS, work)
     body = text[p + 3:end]
     if not 20 <= len(body) <= MAX_TOKEN - 3 or not _mixed(body):
@@ -249,7 +253,7 @@ def _pem(text, p, work, state):
     start = body
     while start < end and (text[start] in " \t\r\n\\" or (text[start] == "n" and text[start - 1] == "\\")):
         start += 1
-    return (start, end, "private_key") if end - start >= 16 else None
+    return (start, end, "private_key") if end > start else None  # the header says what follows
 
 
 def _url(text, p, work, state):

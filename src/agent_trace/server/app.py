@@ -66,14 +66,17 @@ class Collector:
     """The server's state: store, ingestor, settings; one per process."""
 
     def __init__(self, store: Store, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
-                 ingest: bool = True, allowed_hosts=(), timeout: float = DEFAULT_TIMEOUT_S):
+                 ingest: bool = True, allowed_hosts=(), timeout: float = DEFAULT_TIMEOUT_S, notifier=None):
+        """``notifier``: a :class:`agent_trace.notify.live.LiveNotifier` told
+        about every newly stored event (``server --notify``/``--rules``)."""
         self.store = store
         self.timeout = timeout
         self.token = token
         self.max_body = max_body
         self.allowed_hosts = tuple(allowed_hosts)
         self.guard = RequestGuard("127.0.0.1", self.allowed_hosts)  # make_server sets the bound host
-        self.ingestor = Ingestor(store) if ingest else None
+        self.notifier = notifier
+        self.ingestor = Ingestor(store, notifier.events_accepted if notifier else None) if ingest else None
         self.stopping = threading.Event()
         self.received = 0
 
@@ -272,8 +275,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _live_session(self, ref: str, start: int) -> None:
+        from ..daemon.client import ChangeWaiter
+
         store = self.collector.store
         path = store.resolve(ref)
+        waiter = ChangeWaiter(store.root, LIVE_POLL_S)  # wakes at once on what the daemon writes
         self._sse_start()
         offset = start
         quiet = time.monotonic()
@@ -294,19 +300,22 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.write(b": keepalive\n\n")
                     self.wfile.flush()
                     quiet = time.monotonic()
-                time.sleep(LIVE_POLL_S)
+                waiter.wait(LIVE_POLL_S)
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass  # the browser went away
 
     def _live_list(self) -> None:
+        from ..daemon.client import ChangeWaiter
+
         store = self.collector.store
+        waiter = ChangeWaiter(store.root, 1.0)
         self._sse_start()
         sig = api.store_signature(store)
         quiet = time.monotonic()
         try:
             self._sse("hello", {"sessions": sig[0]})
             while not self.collector.stopping.is_set():
-                time.sleep(1.0)
+                waiter.wait(1.0)
                 now = api.store_signature(store)
                 if now != sig:
                     sig = now
