@@ -27,6 +27,9 @@ def run(name: str, argv: list[str]) -> int:
         _add_storage(p)
         p.add_argument("--token", help="shared bearer token (default: $AGENT_STRACE_TOKEN); per-user tokens: "
                                        "`server token add NAME`")
+        p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="another host name clients use for this server (repeatable; loopback names "
+                            "are always accepted, any other Host is refused as DNS rebinding)")
         p.add_argument("--max-body", type=int, default=32 * 1024 * 1024, metavar="BYTES",
                        help="largest accepted request body (default 32 MiB)")
         p.add_argument("--retain", metavar="AGE", help="delete sessions whose last event is older than AGE "
@@ -35,6 +38,12 @@ def run(name: str, argv: list[str]) -> int:
                        help="apply the database's schema migrations and exit (PostgreSQL storage)")
         p.add_argument("--db-connections", type=int, default=8, metavar="N",
                        help="database connections per collector (PostgreSQL storage, default 8)")
+        p.add_argument("--rules", metavar="FILE", help="[[notify]], [budget] (per session) and [daily_budget] "
+                                                      "(per user/project per day) for alerts on every client's "
+                                                      "sessions")
+        from .notify_cmd import add_notify_args
+
+        add_notify_args(p)
         return guarded(_server)(p.parse_args(argv))
     if name == "ui":
         p = parser("ui", "The web dashboard over the local store (read-only, loopback).")
@@ -103,7 +112,14 @@ def _server(args) -> int:
         return EXIT_OK
     storage = _open(args, pool_size=max(1, args.db_connections))
     token = args.token or os.environ.get("AGENT_STRACE_TOKEN") or None
-    collector = Collector(storage, token=token, max_body=args.max_body)
+    try:
+        notifier = _team_notifier(args, storage)
+    except ValueError as e:
+        storage.close()
+        sys.stderr.write(f"agent-strace server: {e}\n")
+        return EXIT_USAGE
+    collector = Collector(storage, token=token, max_body=args.max_body, allowed_hosts=args.allow_host,
+                          notifier=notifier)
     if age:
         retention.start(storage, age, collector.stopping)
 
@@ -119,6 +135,8 @@ def _server(args) -> int:
         sys.stderr.write(f"agent-strace server: {e}\n")
         return EXIT_USAGE
     finally:
+        if notifier is not None:
+            notifier.close()
         storage.close()
     return EXIT_OK
 
@@ -206,6 +224,39 @@ def _export(args) -> int:
         print(f"{args.dir}: {counts['sessions']} session(s), {counts['events']} event(s), "
               f"{counts['tokens']} token(s)")
     return EXIT_OK
+
+
+def _team_notifier(args, storage):
+    """Alerts for every client's sessions (``--notify``, ``--rules``), or None.
+    Alert state lives in the file store (a database collector keeps it in its
+    local ``--trace-dir`` store, so each collector alerts for what it received)."""
+    from .notify_cmd import notify_targets
+
+    policy = {}
+    if args.rules:
+        from agent_trace.control.policy import PolicyError, parse_file
+
+        try:
+            policy = parse_file(args.rules)
+        except PolicyError as e:
+            raise ValueError(str(e)) from None
+    targets = notify_targets(args, policy)
+    if not targets:
+        return None
+    store = getattr(storage, "store", None) or open_store(args)
+    from agent_trace.analysis.session_index import summarize_file
+    from agent_trace.analysis.summary import SessionSummary
+    from agent_trace.notify.live import LiveNotifier
+
+    def summary_of(session: str):  # once per session and server run: that session's file only
+        if getattr(storage, "store", None) is None:
+            return None  # a database: the notifier counts from what it receives
+        path = store.path_for(session)
+        return SessionSummary.from_dict(summarize_file(path)["state"]) if os.path.exists(path) else None
+
+    b = policy.get("budget")
+    return LiveNotifier(store.subdir("state"), targets, budget=b, daily_budget=policy.get("daily_budget"),
+                        trace_dir=store.root, summary_of=summary_of)
 
 
 def _ui(args) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 
+from ..analysis.git_link import matches as git_matches
 from ..analysis.session_view import session_view, status_of
 from ..analysis.session_index import list_sessions
 from ..analysis.trends import project_of
@@ -49,6 +50,8 @@ def sessions(store: Store, params: dict) -> dict:
             continue
         if until and (r.get("started") or "") >= until:
             continue
+        if (f.branch or f.commit) and not git_matches(r, f.branch, f.commit):
+            continue
         out.append(_row(r))
     n = limit(params.get("limit"), 500)
     return {"sessions": out[:n], "total": len(rows), "matched": len(out), "agents": sorted(filter(None, agents)),
@@ -58,8 +61,11 @@ def sessions(store: Store, params: dict) -> dict:
 def _row(r: dict) -> dict:
     keep = ("session", "title", "cwd", "agent", "status", "started", "last", "ended", "events", "prompts",
             "tool_calls", "tool_errors", "llm_calls", "tokens", "cost_usd", "unpriced", "subagents",
-            "decisions", "last_error", "duration_s", "bytes", "sources", "user", "senders", "project")
-    return {k: r.get(k) for k in keep}
+            "decisions", "last_error", "duration_s", "bytes", "sources", "user", "senders", "project", "git")
+    row = {k: r.get(k) for k in keep}
+    if row["git"]:
+        row["git"] = {k: v for k, v in row["git"].items() if k != "diff"}  # the list shows branch and commits
+    return row
 
 
 def session(store: Store, ref: str) -> dict:

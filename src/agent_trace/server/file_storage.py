@@ -31,7 +31,8 @@ class FileStorage:
     def __init__(self, store: Store, *, ingest: bool = True):
         self.store = store
         self.where = store.root
-        self.ingestor = Ingestor(store) if ingest else None
+        self.ingestor = Ingestor(store, self._accepted) if ingest else None
+        self.on_accepted = None  # (events, sender): the collector's notifier
         self.tokens = FileTokens(store.root)
         self._rollups: dict[str, tuple] = {}  # file name -> (ident, offset, Rollup)
         self._rollup_lock = threading.Lock()
@@ -40,6 +41,16 @@ class FileStorage:
     def ingest(self, events: list[dict], sender: str | None) -> dict:
         stamp_sender(events, sender)
         return self.ingestor.add_events(events)
+
+    def _accepted(self, events: list[dict]) -> None:
+        if self.on_accepted is not None and events:
+            self.on_accepted(events, events[0].get("sender"))  # one batch, one sender (stamp_sender)
+
+    def waiter(self, interval: float):
+        """``wait(timeout)``: returns early when the store changes (the daemon's change feed)."""
+        from ..daemon.client import ChangeWaiter
+
+        return ChangeWaiter(self.store.root, interval)
 
     # -- reads ----------------------------------------------------------------
     def sessions(self, params: dict) -> dict:

@@ -68,7 +68,7 @@ class SessionFilters:
     """Filters of the sessions list and of search: ``q`` (sessions only:
     id, title, folder, last error), ``agent``, ``user`` (the token name),
     ``project``, ``status``, ``min_cost``, ``since``/``until`` (last event
-    time)."""
+    time), ``branch``/``commit`` (git; the files storage)."""
 
     def __init__(self, params: dict):
         self.q = (params.get("q") or "").strip()
@@ -81,6 +81,8 @@ class SessionFilters:
         self.min_cost = number(params.get("min_cost"), "min_cost") or 0.0
         self.since = when(params.get("since"), "since")
         self.until = when(params.get("until"), "until")
+        self.branch = params.get("branch") or None  # git (files storage)
+        self.commit = params.get("commit") or None
 
 
 class TrendParams:

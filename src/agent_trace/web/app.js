@@ -79,6 +79,20 @@ function errorText(e) {
   return cut(lines[0] || "error", 100);
 }
 const pretty = (v) => (typeof v === "string" ? v : JSON.stringify(v, null, 2));
+const sha = (c) => (typeof c === "string" ? c.slice(0, 7) : "–");
+function gitCell(g) {
+  if (!g) return "";
+  return `${g.branch || "(detached)"}@${sha(g.end)}${g.dirty ? "*" : ""}`;
+}
+function gitLine(g) {
+  if (!g) return null;
+  const span = g.start && g.start !== g.end ? `${sha(g.start)}..${sha(g.end)}` : sha(g.end);
+  const parts = [`branch ${g.branch || "(detached)"}`, span];
+  if (g.commits && g.commits.length) parts.push(`${g.commits.length} commit(s): ` + g.commits.slice(0, 5).map(sha).join(" "));
+  if (g.dirty) parts.push("dirty");
+  if (g.project) parts.push(g.project);
+  return parts.join(" · ");
+}
 
 // ---------------------------------------------------------------- backend --
 const api = {
@@ -116,8 +130,8 @@ async function showList() {
     el("label", {}, "min cost $", el("input", { id: "f-cost", type: "number", step: "0.01", min: "0", value: listState.min_cost, style: "width:6rem" })),
     el("label", {}, "since", el("input", { id: "f-since", type: "date", value: listState.since })));
   const table = el("table", { id: "sessions" },
-    el("thead", {}, el("tr", {}, ["session", "title", "agent", "user", "status", "last event", "duration", "tool calls", "errors", "tokens", "cost"]
-      .map((h, i) => el("th", { class: i >= 6 ? "num" : null }, h)))),
+    el("thead", {}, el("tr", {}, ["session", "title", "agent", "user", "git", "status", "last event", "duration", "tool calls", "errors", "tokens", "cost"]
+      .map((h, i) => el("th", { class: i >= 7 ? "num" : null }, h)))),
     el("tbody", { id: "session-rows" }));
   const count = el("p", { class: "muted", id: "list-count" });
   app.replaceChildren(filters, count, table);
@@ -153,6 +167,7 @@ async function loadList() {
       el("td", { class: "title" }, cut(s.title || s.cwd || "", 80)),
       el("td", {}, s.agent || "?"),
       el("td", {}, s.user || "–"),
+      el("td", { class: "git" }, gitCell(s.git)),
       el("td", {}, el("span", { class: "badge " + s.status }, s.status)),
       el("td", {}, day(s.last)),
       el("td", { class: "num" }, fmtDur(s.duration_s)),
@@ -371,6 +386,7 @@ async function showSession(id) {
     el("h1", { style: "font-size:18px;margin:.2rem 0" }, s.title || s.session),
     el("div", { class: "muted", style: "font-family:var(--mono);font-size:12px" }, `${s.session} · ${s.cwd || ""} · ${day(s.started)} → ${day(s.last)}`,
       EMBEDDED ? null : [" · ", el("a", { href: "#/compare?a=" + encodeURIComponent(s.session), id: "compare-link" }, "compare with…")]),
+    s.git ? el("div", { class: "muted", id: "git-line", style: "font-family:var(--mono);font-size:12px" }, gitLine(s.git)) : null,
     ...notes,
     el("div", { class: "cards", id: "cards" }, cards(s)),
     el("div", { class: "grid2" },

@@ -18,7 +18,7 @@ import time
 
 import psycopg
 
-from ...analysis.compare import compare
+from ...analysis.compare import compare_profiles, profile_events
 from ..api import PAGE
 from ..storage import StorageError, describe
 from ..tokens import TokenError, check_name, digest, new_token, RELOAD_S
@@ -35,6 +35,7 @@ class PgStorage:
         self.where = describe(dsn)
         self.pool = Pool(dsn, pool_size)
         self._tokens: tuple[float, dict] | None = None
+        self.on_accepted = None  # (events, sender): the collector's notifier
         conn = self.pool.connect()
         try:
             have = migrations.current_version(conn)
@@ -65,8 +66,23 @@ class PgStorage:
         by_session, rejected = _ingest.prepare(events)
         if not by_session:
             return {"accepted": 0, "duplicates": 0, "rejected": rejected}
-        accepted, dups = self.pool.run(lambda conn: _ingest.store(conn, by_session))
+        stored: list[dict] = []
+        accepted, dups = self.pool.run(lambda conn: _ingest.store(conn, by_session, stored))
+        if stored and self.on_accepted is not None:
+            try:
+                self.on_accepted(stored, sender)
+            except Exception as exc:  # a notification problem never fails an ingest
+                import sys
+
+                sys.stderr.write(f"agent-strace server: notification: {type(exc).__name__}: {exc}\n")
         return {"accepted": accepted, "duplicates": dups, "rejected": rejected}
+
+    def waiter(self, interval: float):
+        """``wait(timeout)``: a database has no change feed here; sleeps (another
+        collector's writes are seen at the next poll)."""
+        import threading
+
+        return _Sleeper(threading.Event())
 
     # -- reads ----------------------------------------------------------------
     def sessions(self, params: dict) -> dict:
@@ -99,7 +115,8 @@ class PgStorage:
     def compare(self, a: str, b: str, tolerance: float) -> dict:
         def run(conn):
             sa, sb = queries.resolve(conn, a), queries.resolve(conn, b)
-            return compare(queries.events(conn, sa), queries.events(conn, sb), tolerance)
+            return compare_profiles(profile_events(queries.events(conn, sa)), profile_events(queries.events(conn, sb)),
+                                    tolerance)
 
         return self.pool.run(run)
 
@@ -179,3 +196,13 @@ def _iso(t) -> str | None:
     from ...event import now_iso
 
     return now_iso(t.timestamp())
+
+
+class _Sleeper:
+    __slots__ = ("_never",)
+
+    def __init__(self, never):
+        self._never = never
+
+    def wait(self, timeout: float) -> None:
+        self._never.wait(timeout)

@@ -24,6 +24,7 @@ from ...analysis import search_text
 from ...analysis.summary import SessionSummary
 from ...analysis.trends import COUNTS, Rollup, epoch, project_of
 from ...event.encode import encode_event
+from ...event.validate import problem
 from ...event.fastjson import dumps, loads
 from ...store.reader import ReadStats, parse_line
 
@@ -79,10 +80,15 @@ def prepare(events: list[dict], encode=encode_event) -> tuple[dict[str, list[Pre
     rejected = 0
     stats = ReadStats()
     for e in events:
-        if not (usable_key(e["session"]) and usable_key(e["id"]) and usable_key(e["type"])):
+        if problem(e) is not None or not (usable_key(e["session"]) and usable_key(e["id"])
+                                          and usable_key(e["type"])):
             rejected += 1
             continue
-        line = encode(e)
+        try:
+            line = encode(e)
+        except (ValueError, TypeError, RecursionError):  # not JSON-serialisable: refuse it, keep the rest
+            rejected += 1
+            continue
         p = Prepared()
         p.id, p.type = e["id"], e["type"]
         p.size = len(line)
@@ -128,9 +134,10 @@ UPDATE sessions SET next_seq = %(next_seq)s, started = %(started)s, last = %(las
 WHERE session = %(session)s"""
 
 
-def store(conn, by_session: dict[str, list[Prepared]]) -> tuple[int, int]:
+def store(conn, by_session: dict[str, list[Prepared]], stored: list | None = None) -> tuple[int, int]:
     """Store prepared batches, one transaction per session, committed:
-    (accepted, duplicates)."""
+    (accepted, duplicates).  ``stored`` (when given) receives each newly
+    stored event as a reader sees it."""
     accepted = duplicates = 0
     for session in sorted(by_session):
         items, seen = [], set()
@@ -156,6 +163,8 @@ def store(conn, by_session: dict[str, list[Prepared]]) -> tuple[int, int]:
                 for p in items:
                     if p.id in inserted:
                         size += p.size
+                        if stored is not None and p.obj is not None:
+                            stored.append(p.obj)
                         if p.obj is not None:
                             try:
                                 roll.add(p.obj)
