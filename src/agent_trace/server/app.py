@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
 from .. import __version__
-from ..store.paths import SessionNotFound
+from ..store.paths import SessionNotFound, Store
 from . import api, otlp_in
 from .http_guard import (DEFAULT_TIMEOUT_S, JSON_TYPES, PROTOBUF_TYPES, RESPONSE_HEADERS, Refusal, RequestGuard,
                          check_content_type, content_length)
@@ -77,7 +77,12 @@ class Collector:
     def __init__(self, storage, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
                  ingest: bool = True, allowed_hosts=(), timeout: float = DEFAULT_TIMEOUT_S, notifier=None):
         """``notifier``: a :class:`agent_trace.notify.live.LiveNotifier` told
-        about every newly stored event (``server --notify``/``--rules``)."""
+        about every newly stored event (``server --notify``/``--rules``).
+        ``storage``: a backend, or a :class:`Store` (the files backend over it)."""
+        if isinstance(storage, Store):
+            from .file_storage import FileStorage
+
+            storage = FileStorage(storage, ingest=ingest)
         self.storage = storage
         self.timeout = timeout
         self.token = token
@@ -96,15 +101,19 @@ class Collector:
         token its name.  With no token of either kind, everyone is allowed
         (loopback only, see :func:`check_bind`)."""
         named = self.storage.active_tokens()
+        if given is not None and not (self.token and hmac.compare_digest(
+                given.encode("utf-8", "surrogatepass"), self.token.encode("utf-8", "surrogatepass"))):
+            name = named.get(digest(given))
+            if name is None:  # added since the list was read? look again (rate-limited)
+                named = self.storage.active_tokens(fresh=True)
+                name = named.get(digest(given))
+            if name:
+                return True, name
+        elif given is not None:
+            return True, None  # the shared token
         if not self.token and not named:
             return True, None
-        if given is None:
-            return False, None
-        if self.token and hmac.compare_digest(given.encode("utf-8", "surrogatepass"),
-                                              self.token.encode("utf-8", "surrogatepass")):
-            return True, None
-        name = named.get(digest(given))
-        return (True, name) if name else (False, None)
+        return False, None
 
     def needs_token(self) -> bool:
         return bool(self.token or self.storage.active_tokens())

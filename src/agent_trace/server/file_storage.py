@@ -190,9 +190,9 @@ class FileStorage:
     def token_revoke(self, name: str) -> bool:
         return self.tokens.revoke(name)
 
-    def active_tokens(self) -> dict[str, str]:
+    def active_tokens(self, fresh: bool = False) -> dict[str, str]:
         # a read-only dashboard (``ui``, loopback) is the owner's own view
-        return self.tokens.active() if self.ingestor is not None else {}
+        return self.tokens.active(fresh) if self.ingestor is not None else {}
 
     # -- maintenance ----------------------------------------------------------
     def retain(self, cutoff: float) -> int:

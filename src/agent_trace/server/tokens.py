@@ -21,6 +21,7 @@ import time
 PREFIX = "ast_"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
 RELOAD_S = 2.0
+FRESH_S = 0.25  # an unknown token looks again, at most this often
 FILE = "tokens.json"
 
 
@@ -117,11 +118,12 @@ class FileTokens:
     def list(self) -> list[dict]:
         return [{"name": t["name"], "created": t.get("created"), "revoked": t.get("revoked")} for t in self._read()]
 
-    def active(self) -> dict[str, str]:
+    def active(self, fresh: bool = False) -> dict[str, str]:
         """``{sha256: name}`` of the tokens in force (re-read when the file
-        changes, looked at no more than every RELOAD_S seconds)."""
+        changes, looked at no more than every RELOAD_S seconds, or every
+        FRESH_S when ``fresh``: a token not seen yet may have just been added)."""
         now = time.monotonic()
-        if self._cache is not None and now - self._cache[0] < RELOAD_S:
+        if self._cache is not None and now - self._cache[0] < (FRESH_S if fresh else RELOAD_S):
             return self._cache[2]
         try:
             st = os.stat(self.path)

@@ -21,7 +21,7 @@ import psycopg
 from ...analysis.compare import compare_profiles, profile_events
 from ..api import PAGE
 from ..storage import StorageError, describe
-from ..tokens import TokenError, check_name, digest, new_token, RELOAD_S
+from ..tokens import FRESH_S, RELOAD_S, TokenError, check_name, digest, new_token
 from . import ingest as _ingest
 from . import maintenance, migrations, queries
 from .pool import Pool
@@ -146,11 +146,12 @@ class PgStorage:
         self._tokens = None
         return bool(n)
 
-    def active_tokens(self) -> dict[str, str]:
-        """``{sha256: name}``, re-read at most every RELOAD_S seconds.  While
-        the database is down the last list read stays in force."""
+    def active_tokens(self, fresh: bool = False) -> dict[str, str]:
+        """``{sha256: name}``, re-read at most every RELOAD_S seconds (every
+        FRESH_S when ``fresh``: an unknown token may have just been added).
+        While the database is down the last list read stays in force."""
         now = time.monotonic()
-        if self._tokens is not None and now - self._tokens[0] < RELOAD_S:
+        if self._tokens is not None and now - self._tokens[0] < (FRESH_S if fresh else RELOAD_S):
             return self._tokens[1]
         try:
             rows = self.pool.run(lambda conn: conn.execute(

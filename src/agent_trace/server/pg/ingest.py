@@ -32,7 +32,7 @@ MAX_KEY = 1024  # characters of a session or event id (a btree entry must stay s
 MAX_LABEL = 200  # characters of indexed labels: agent, project, model, sender
 ROW_KEYS = ("session", "title", "cwd", "agent", "started", "last", "ended", "events", "prompts", "tool_calls",
             "tool_errors", "llm_calls", "tokens", "cost_usd", "unpriced", "subagents", "decisions", "last_error",
-            "duration_s", "sources", "senders")
+            "duration_s", "sources", "senders", "git")
 _UTC = _dt.timezone.utc
 
 
@@ -191,6 +191,8 @@ def _write_session(conn, session: str, s: SessionSummary, next_seq: int, size: i
     row["session"] = session
     row["project"] = project_of(s.cwd)
     row["user"] = s.senders[0] if s.senders else None
+    if row["git"]:
+        row["git"] = {k: v for k, v in row["git"].items() if k != "diff"}  # as the file backend lists it
     decisions = d.get("decisions") or {}
     conn.execute(_UPDATE, {
         "session": session, "next_seq": next_seq, "started": timestamp(s.started), "last": timestamp(s.last),
