@@ -1,6 +1,6 @@
 """``hook`` (the agent's hot path) and ``import`` (transcripts on demand).
 
-``agent-strace hook [--cli claude|codex|gemini] [EVENT]`` reads one hook
+``agent-strace hook [--cli claude|codex|gemini|opencode] [EVENT]`` reads one hook
 payload on stdin and records it.  Capture fails open: whatever goes wrong,
 it says so in one line on stderr and exits 0, and it prints nothing on stdout
 unless it has a decision to give (Codex parses hook output strictly).
@@ -42,12 +42,12 @@ def _parse_hook_args(argv: list[str]):
         else:
             raise ValueError(f"unexpected argument {a!r}")
         i += 1
-    if opts["cli"] not in ("claude", "claude-code", "codex", "gemini"):
-        raise ValueError(f"unknown --cli {opts['cli']!r} (claude, codex, gemini)")
+    if opts["cli"] not in ("claude", "claude-code", "codex", "gemini", "opencode"):
+        raise ValueError(f"unknown --cli {opts['cli']!r} (claude, codex, gemini, opencode)")
     return opts
 
 
-HOOK_HELP = """usage: agent-strace hook [--cli claude|codex|gemini] [--trace-dir DIR] [EVENT]
+HOOK_HELP = """usage: agent-strace hook [--cli claude|codex|gemini|opencode] [--trace-dir DIR] [EVENT]
 
 Record one agent hook event.  The payload is read as JSON on stdin; the event
 name comes from its hook_event_name, else from EVENT (PreToolUse or
@@ -107,14 +107,40 @@ def _hook(opts) -> int:
     store = Store(resolve_root(opts["trace_dir"], cwd))
     sink = open_sink(store, detached=True)
     events = events_from_hook(payload, opts["event"], source)
+    if not events:  # not an event (a streamed chunk): nothing to record
+        sink.close()
+        return EXIT_OK
+    if source == "gemini":
+        from agent_trace.capture.gemini_calls import assign
+
+        assign(store, events[0])  # Gemini sends no call ids: pair calls and results
     recorded = emit_fail_open(sink, events, "agent-strace hook")
     name = events[0].get("name")
     if name == "PreToolUse":
         return _enforce(store, sink, payload, events[0], source, recorded)
-    if name in TRANSCRIPT_EVENTS and source == "claude-code":
-        _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
+    if name in TRANSCRIPT_EVENTS:
+        if source == "claude-code":
+            _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
+        elif source in ("codex", "gemini"):
+            _import_agent_logs(store, sink, payload, source, final=(name == "SessionEnd"))
     sink.close()
     return EXIT_OK
+
+
+def _import_agent_logs(store, sink, payload: dict, agent: str, final: bool) -> None:
+    """LLM turns (and Gemini's compactions) from Codex's rollout / Gemini's chat log."""
+    from agent_trace.capture.agent_import import import_log
+
+    session = payload.get("session_id")
+    if not isinstance(session, str):
+        return
+    for key in ("agent_transcript_path", "transcript_path"):
+        path = payload.get(key)
+        if isinstance(path, str) and path:
+            try:
+                import_log(store, sink, agent, path, session, final)
+            except Exception as e:  # capture never breaks the agent
+                _say(f"{agent} log not imported: {type(e).__name__}: {e}")
 
 
 def _enforce(store, sink, payload, call, source, recorded: bool) -> int:

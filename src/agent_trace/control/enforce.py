@@ -12,7 +12,7 @@ import os
 
 from .. import event as ev
 from ..store.paths import Store
-from . import pause
+from . import agent_stop, pause
 from .answer import hook_output
 from .engine import STATUS, Decision, decide
 from .policy import PolicyError, load
@@ -55,25 +55,6 @@ def write_postmortem(sink, store: Store, session: str, d: Decision, summary=None
                                   "last_events": lines}))
 
 
-def _agent_pid() -> int | None:
-    """The agent process above this hook (``claude``/``codex``/``gemini``), via /proc."""
-    pid = os.getppid()
-    for _ in range(6):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return None
-        if any(name in cmd for name in ("claude", "codex", "gemini")) and "agent_trace" not in cmd:
-            return pid
-        pid = ppid
-        if pid <= 1:
-            return None
-    return None
-
-
 def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_name: str,
             rules_file: str | None):
     """``rules_file`` is what :func:`find_rules_file` found for this hook (or None)."""
@@ -98,11 +79,16 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
             return hook_output(d, source, event_name)
     if policy is None:
         return None
+    held = agent_stop.stopped_turn(store, session, payload)
+    if held is not None:  # a stop rule ended this turn (Codex): nothing more of it runs
+        d = Decision("deny", held.get("rule") or "stop", f"the turn was stopped: {held.get('reason')}")
+        _record(sink, session, source, call, d)
+        return hook_output(d, source, event_name)
     try:
-        if policy.get("budget") and source == "claude-code" and isinstance(payload.get("transcript_path"), str):
-            from ..capture import transcript  # usage up to this call, not just up to the last Stop
+        if policy.get("budget"):
+            from ..capture.agent_import import sync_usage  # usage up to this call, not just up to the last Stop
 
-            transcript.import_session(store, sink, payload["transcript_path"], session, final=False)
+            sync_usage(store, sink, payload, session, source)
         d, summary = decide(store, policy, rules_file, session, call, cwd)
     except Exception as e:  # enforcement never silently turns off
         d, summary = Decision("deny", "rules-engine", f"rules could not be evaluated ({type(e).__name__}: {e}), "
@@ -117,8 +103,5 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
         d = Decision("deny", d.rule, d.reason + "; still paused (agent-strace resume to continue)")
     _record(sink, session, source, call, d, summary)
     out = hook_output(d, source, event_name)
-    if d.action == "kill":
-        pid = _agent_pid()
-        if pid:
-            os.kill(pid, 15)  # SIGTERM (the signal module would import enum: 5 ms on the hook path)
+    agent_stop.act(store, source, d, payload, call)
     return out
