@@ -63,7 +63,9 @@ CODEX_EVENTS = {
     "PostModelRequest": ev.LLM_RESPONSE,
     "Interrupt": ev.TURN_END,
 }
-SOURCE_EVENTS = {"gemini": GEMINI_EVENTS, "codex": CODEX_EVENTS}
+# OpenCode: the agent-strace plugin sends Claude Code names, plus this one.
+OPENCODE_EVENTS = {"ModelResponse": ev.LLM_RESPONSE}
+SOURCE_EVENTS = {"gemini": GEMINI_EVENTS, "codex": CODEX_EVENTS, "opencode": OPENCODE_EVENTS}
 
 
 def canonical_name(name: str) -> str:
@@ -157,7 +159,13 @@ def _refine_gemini(payload, name, etype, fields):
     return refine(payload, name, etype, fields)
 
 
-_REFINE = {"codex": _refine_codex, "gemini": _refine_gemini}
+def _refine_opencode(payload, name, etype, fields):
+    from .opencode_hooks import refine
+
+    return refine(payload, name, etype, fields)
+
+
+_REFINE = {"codex": _refine_codex, "gemini": _refine_gemini, "opencode": _refine_opencode}
 
 
 # Event types whose id is derived from the agent's own ids (see
