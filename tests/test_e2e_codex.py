@@ -5,6 +5,8 @@ what they say and what the trace says, usage from the real responses."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections import Counter
 
 import pytest
@@ -120,6 +122,12 @@ def test_real_codex_session_is_captured_event_by_event(codex, trace_dir):
     assert parsed and all(e["id"] in hook_ids for e in parsed)
     assert {e["type"] for e in parsed if e["id"] == failing["id"]} == {ev.TOOL_ERROR}
 
+    # doctor: healthy, and it knows when Codex last recorded
+    r = run_cli("doctor", "--cli", "codex", "--project", str(project),
+                env={"HOME": str(home), "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]})
+    assert r.returncode == 0, r.stdout
+    assert b"all 14 hooks trusted" in r.stdout and b"last recorded" in r.stdout
+
 
 def rules(project, text):
     (project / ".agent-strace").mkdir(exist_ok=True)
@@ -232,7 +240,7 @@ def test_setup_without_trust_says_what_is_missing_and_uninstall_restores(codex, 
     run_cli("setup", "--cli", "codex", "--project", str(project), "--python", "/usr/bin/python3",
             env={"HOME": str(home)})  # a machine-path reinstall changes the commands ...
     r = run_cli("doctor", "--cli", "codex", "--project", str(project), env={"HOME": str(home)})
-    assert r.returncode == 4 and b"modified" in r.stdout  # ... and doctor says the approval is gone
+    assert r.returncode == 4 and b"changed since they were approved" in r.stdout, r.stdout  # ... doctor says so
     run_cli("setup", "--cli", "codex", "--project", str(project), env={"HOME": str(home)})
     assert (project / ".codex" / "hooks.json").read_text() == hooks_before
     r = run_cli("setup", "--cli", "codex", "--project", str(project), "--uninstall", env={"HOME": str(home)})
