@@ -249,7 +249,7 @@ def test_setup_without_trust_says_what_is_missing_and_uninstall_restores(codex, 
 
 
 def test_codex_version_is_the_one_verified():
-    import subprocess
+    from support.npm import installed_version
 
-    out = subprocess.run([codex_bin(), "--version"], capture_output=True, text=True).stdout
-    assert VERSION in out
+    codex_bin()
+    assert installed_version("npm-codex", "@openai/codex") == VERSION
