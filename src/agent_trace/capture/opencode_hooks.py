@@ -5,7 +5,8 @@ names; its ``ModelResponse`` carries a finished assistant message whose
 ``tokens`` (``input``, ``output``, ``reasoning``, ``cache.read``,
 ``cache.write``) become the ``llm.response``'s usage, keyed by the message
 id (OpenCode reports each message's usage twice: the plugin sends it once,
-and the id would keep it once anyway).
+and the id would keep it once anyway).  A shell call with a non-zero
+``metadata.exit`` is a ``tool.error``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ def _num(d, k):
 
 
 def refine(payload: dict, name: str, etype: str, fields: dict):
+    if name == "PostToolUse":
+        return _tool_result(payload, etype, fields)
     if name != "ModelResponse":
         return etype
     m = payload.get("message") if isinstance(payload.get("message"), dict) else {}
@@ -39,4 +42,21 @@ def refine(payload: dict, name: str, etype: str, fields: dict):
                            if isinstance(err, dict) else str(err)}
     else:
         fields["status"] = ev.OK
+    return etype
+
+
+def _tool_result(payload: dict, etype: str, fields: dict) -> str:
+    """A shell call that exited non-zero is an error (OpenCode reports it as
+    a successful call with ``metadata.exit``); OpenCode's own cut of long
+    output is noted in ``truncated``."""
+    resp = payload.get("tool_response") if isinstance(payload.get("tool_response"), dict) else {}
+    meta = resp.get("metadata") if isinstance(resp.get("metadata"), dict) else {}
+    if meta.get("truncated") is True:
+        fields["truncated"] = [{"path": "data.tool_response.output", "by": "opencode"}]
+    code = meta.get("exit")
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        out = resp.get("output") if isinstance(resp.get("output"), str) else ""
+        fields["error"] = {"message": f"exit code {code}: {out.strip()[:500]}" if out.strip() else
+                           f"exit code {code}", "exit_code": code}
+        return ev.TOOL_ERROR
     return etype
