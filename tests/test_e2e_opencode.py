@@ -104,11 +104,12 @@ def test_rules_block_at_tool_execute_before(opencode, trace_dir, action):
                          [{"text": "done"}]]}
     with ChatStub(scenario) as stub:
         prepare(project, home, stub.url)
-        r = run_opencode(project, home, PROMPT, {"AGENT_TRACE_DIR": str(trace_dir)})
+        run_opencode(project, home, PROMPT, {"AGENT_TRACE_DIR": str(trace_dir)})
     events = only_session(trace_dir)
     (d,) = [e for e in events if e["type"] == ev.RULE_DECISION]
     assert not (project / "secrets").exists()
-    blocked = [e for e in events if e["type"] in (ev.TOOL_RESULT, ev.TOOL_ERROR) and e["tool_use_id"] == d["tool_use_id"]]
+    blocked = [e for e in events
+               if e["type"] in (ev.TOOL_RESULT, ev.TOOL_ERROR) and e["tool_use_id"] == d["tool_use_id"]]
     assert all(e["type"] == ev.TOOL_ERROR for e in blocked)  # OpenCode reports the blocked call as failed
     if action == "deny":
         assert d["status"] == "denied" and (project / "after.txt").exists()  # the agent went on

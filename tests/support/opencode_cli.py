@@ -3,18 +3,18 @@
 Installed once into ``.cache/npm-opencode``.  ``opencode run`` talks to the
 scripted chat-completions API (:mod:`support.chat_stub`) through a custom
 OpenAI-compatible provider in the project's ``opencode.json``, with a
-throw-away HOME and XDG folders.  With a plugin configured OpenCode installs
-``@opencode-ai/plugin`` into its config folders at startup; offline that
-fetch must fail fast (HTTP(S)_PROXY on a closed loopback port), so the
-package is pre-installed there from ``.cache/npm-opencode-plugin``.
-``PWD`` must name the project: OpenCode takes its directory from it.
+throw-away HOME and XDG folders.  At startup OpenCode installs
+``@opencode-ai/plugin`` into its config folders and waits for it; offline,
+npm's fetch retries make that wait over a minute, so the retries are off
+(``npm_config_fetch_retries=0``) and the install fails at once (the plugin
+agent-strace installs does not need the package).  ``PWD`` must name the
+project: OpenCode takes its directory from it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,26 +30,14 @@ def opencode_bin() -> str:
     return str(npm_install("npm-opencode", [f"opencode-ai@{VERSION}"]) / "opencode")
 
 
-def _preinstall_plugin_package(folder: Path) -> None:
-    src = npm_install("npm-opencode-plugin", [f"@opencode-ai/plugin@{VERSION}"]).parent
-    dst = folder / "node_modules"
-    if not dst.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(src, dst, symlinks=True)
-        (folder / "package.json").write_text(json.dumps({"dependencies": {"@opencode-ai/plugin": VERSION}}))
-
-
 def prepare(project: Path, home: Path, base_url: str) -> None:
-    """The project's opencode.json (a custom provider) and the plugin
-    package where OpenCode looks for it."""
+    """The project's opencode.json: a custom OpenAI-compatible provider."""
     cfg = {"$schema": "https://opencode.ai/config.json", "model": f"stub/{MODEL}", "autoupdate": False,
            "share": "disabled",
            "provider": {"stub": {"npm": "@ai-sdk/openai-compatible", "name": "Stub",
                                  "options": {"baseURL": base_url, "apiKey": "sk-test-dummy-not-real"},
                                  "models": {MODEL: {"name": "Stub model"}}}}}
     (project / "opencode.json").write_text(json.dumps(cfg, indent=1))
-    _preinstall_plugin_package(home / ".config" / "opencode")
-    _preinstall_plugin_package(project / ".opencode")
 
 
 def opencode_env(home: Path, project: Path, extra: dict | None = None) -> dict:
@@ -60,6 +48,7 @@ def opencode_env(home: Path, project: Path, extra: dict | None = None) -> dict:
                 "XDG_STATE_HOME": str(home / ".local" / "state"), "HTTPS_PROXY": dead, "HTTP_PROXY": dead,
                 "NO_PROXY": "127.0.0.1,localhost", "OPENCODE_DISABLE_AUTOUPDATE": "1",
                 "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+                "npm_config_fetch_retries": "0",  # its dependency install fails at once offline
                 "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")})
     if extra:
         env.update(extra)
