@@ -180,3 +180,17 @@ def test_parsers_work_on_copies_of_real_logs(tmp_path):
     again = codex_rollout.parse_log(str(tmp_path / "r.jsonl"))
     again2 = codex_rollout.parse_log(str(tmp_path / "r.jsonl"))
     assert [e["id"] for e in again.events] == [e["id"] for e in again2.events]
+
+
+def test_gemini_compaction_only_when_the_chat_restarted(tmp_path):
+    """Gemini restarts its chat on the same file after it compressed the
+    history (a ``$set`` of sessionId mid-log); PreCompress alone is nothing."""
+    lines = (GEMINI / "chat-session.jsonl").read_text().splitlines(keepends=True)
+    path = tmp_path / "chat.jsonl"
+    path.write_text("".join(lines))
+    assert not [e for e in gemini_chat.parse_log(str(path)).events if e["type"] == ev.COMPACT]
+    restart = json.dumps({"$set": {"sessionId": "ea217351-26f1-4feb-8237-aa819df95b8b",
+                                   "lastUpdated": "2026-12-01T20:17:00.000Z"}}) + "\n"
+    path.write_text("".join(lines) + restart)
+    (c,) = [e for e in gemini_chat.parse_log(str(path)).events if e["type"] == ev.COMPACT]
+    assert c["name"] == "ChatCompressed" and c["ts"].startswith("2026-12-01T20:17:00")

@@ -64,6 +64,7 @@ def test_real_codex_session_is_captured_event_by_event(codex, trace_dir):
     scenario = {
         "Task name: /root/helper": [shell_step("cat moved.txt"), [{"text": "Subagent report: read it."}]],
         PROMPT: [shell_step("echo hi > out.txt"), patch_step(ADD), patch_step(MOVE), shell_step("cat nope.txt"),
+                 shell_step("seq 1 200000"),
                  [{"tool": "spawn_agent", "input": {"task_name": "helper", "message": "read moved.txt",
                                                     "fork_turns": "none"}, "item": COLLAB}],
                  [{"tool": "wait_agent", "input": {"timeout_ms": 10000}, "item": COLLAB}],
@@ -82,13 +83,13 @@ def test_real_codex_session_is_captured_event_by_event(codex, trace_dir):
     n_responses = len(stub.response_ids)
     assert by_name["SessionStart"] == 1 and by_name["UserPromptSubmit"] == 1 and by_name["Stop"] == 1
     assert by_name["SessionEnd"] == 1 and by_name["SubagentStart"] == 1 and by_name["SubagentStop"] == 1
-    assert by_name["PreToolUse"] == by_name["PostToolUse"] == 7
+    assert by_name["PreToolUse"] == by_name["PostToolUse"] == 8
     assert by_name["PreModelRequest"] == by_name["PostModelRequest"] == n_responses
     assert len({e["id"] for e in events}) == len(events)
 
     calls = [e for e in events if e["type"] == ev.TOOL_CALL]
     assert [c["tool"] for c in calls if not c.get("agent_id")] == [
-        "Bash", "apply_patch", "apply_patch", "Bash", "collaborationspawn_agent", "collaborationwait_agent"]
+        "Bash", "apply_patch", "apply_patch", "Bash", "Bash", "collaborationspawn_agent", "collaborationwait_agent"]
     assert calls[1]["data"]["tool_input"] == {"command": ADD}  # lossless
     ends = {e["tool_use_id"]: e for e in events if e["type"] in (ev.TOOL_RESULT, ev.TOOL_ERROR)}
     assert set(ends) == {c["tool_use_id"] for c in calls}  # every call paired with its result
@@ -96,6 +97,9 @@ def test_real_codex_session_is_captured_event_by_event(codex, trace_dir):
     assert failing["type"] == ev.TOOL_ERROR and failing["error"]["exit_code"] == 1
     assert "No such file or directory" in failing["error"]["message"]
     assert all(ends[c["tool_use_id"]]["type"] == ev.TOOL_RESULT for c in calls if c is not calls[3])
+    long = ends[calls[4]["tool_use_id"]]  # Codex cut the output it handed over: noted
+    (cut,) = long["truncated"]
+    assert cut["by"] == "codex" and cut["original_tokens"] > 100_000 and cut["omitted_bytes"] > 0
 
     # the subagent: attributed by agent_id, its own call and model turns
     start = next(e for e in events if e["type"] == ev.SUBAGENT_START)
@@ -110,7 +114,7 @@ def test_real_codex_session_is_captured_event_by_event(codex, trace_dir):
                for e in llm)
     s = summarize(events)
     assert s.llm_calls == n_responses and s.tokens["input"] == 900 * n_responses
-    assert s.tool_calls == 7 and s.tool_errors == 1 and s.ended and s.title == PROMPT
+    assert s.tool_calls == 8 and s.tool_errors == 1 and s.ended and s.title == PROMPT
 
     # the rollout parser sees the same calls and responses, with the same ids
     rollout = next(e for e in events if e["name"] == "SessionStart")["data"]["transcript_path"]

@@ -135,6 +135,17 @@ def test_rules_deny_limit_and_stop(gemini, trace_dir):
     assert stub.scripted_calls == 1  # no model call after the stop
     assert not [e for e in events if e["type"] in (ev.TOOL_RESULT, ev.TOOL_ERROR)]
 
+    # a token budget from the usage in Gemini's chat log (1,560 tokens a call, cached included)
+    rules(project, "[budget]\ntokens = 2000\n")
+    scenario = {PROMPT: [[{"tool": "run_shell_command", "input": {"command": f"echo {i} > b{i}.txt"}}]
+                         for i in (1, 2, 3)] + [[{"text": "done"}]]}
+    with GeminiStub(scenario) as stub:
+        r = run_gemini(project, home, stub.url, PROMPT, {"AGENT_TRACE_DIR": str(trace_dir)})
+    events = read_session(trace_dir, r.session)
+    (d,) = [e for e in events if e["type"] == ev.RULE_DECISION]
+    assert d["name"] == "budget.tokens" and d["status"] == "stopped" and "3,120" in d["data"]["reason"]
+    assert {p.name for p in project.glob("b*.txt")} == {"b1.txt"}
+
 
 def test_untrusted_folder_is_said_in_one_line(gemini, trace_dir):
     project, home = gemini

@@ -97,25 +97,31 @@ def rules(project, text):
 @pytest.mark.parametrize("action", ["deny", "stop"])
 def test_rules_block_at_tool_execute_before(opencode, trace_dir, action):
     project, home = opencode
-    rules(project, f'[[deny]]\npaths = ["secrets/**"]\naction = "{action}"\n')
+    budget = '[budget]\ntokens = 1500\n' if action == "deny" else ""
+    rules(project, f'[[deny]]\npaths = ["secrets/**"]\naction = "{action}"\n\n{budget}')
     scenario = {PROMPT: [[{"tool": "write", "input": {"filePath": str(project / "secrets" / "k.txt"),
                                                       "content": "k"}}],
-                         [{"tool": "bash", "input": {"command": "echo after > after.txt", "description": "x"}}],
+                         [{"tool": "bash", "input": {"command": "echo 1 > a1.txt", "description": "x"}}],
+                         [{"tool": "bash", "input": {"command": "echo 2 > a2.txt", "description": "x"}}],
                          [{"text": "done"}]]}
     with ChatStub(scenario) as stub:
         prepare(project, home, stub.url)
         run_opencode(project, home, PROMPT, {"AGENT_TRACE_DIR": str(trace_dir)})
     events = only_session(trace_dir)
-    (d,) = [e for e in events if e["type"] == ev.RULE_DECISION]
+    ds = [e for e in events if e["type"] == ev.RULE_DECISION]
     assert not (project / "secrets").exists()
     blocked = [e for e in events
-               if e["type"] in (ev.TOOL_RESULT, ev.TOOL_ERROR) and e["tool_use_id"] == d["tool_use_id"]]
+               if e["type"] in (ev.TOOL_RESULT, ev.TOOL_ERROR) and e["tool_use_id"] == ds[0]["tool_use_id"]]
     assert all(e["type"] == ev.TOOL_ERROR for e in blocked)  # OpenCode reports the blocked call as failed
     if action == "deny":
-        assert d["status"] == "denied" and (project / "after.txt").exists()  # the agent went on
+        # the agent went on; then the budget (930 tokens a reply, reported when the reply is
+        # finished) stops the call of the third reply, having seen the first two
+        assert [(d["name"], d["status"]) for d in ds] == [("deny.paths", "denied"), ("budget.tokens", "stopped")]
+        assert (project / "a1.txt").exists() and not (project / "a2.txt").exists()
+        assert "1,860" in ds[1]["data"]["reason"]
     else:
-        assert d["status"] == "stopped" and not (project / "after.txt").exists()  # the session was aborted
-        assert stub.scripted_calls == 1
+        assert [d["status"] for d in ds] == ["stopped"]  # the session was aborted: nothing after it
+        assert not (project / "a1.txt").exists() and stub.scripted_calls == 1
 
 
 def test_uninstall_removes_the_plugin(opencode):
