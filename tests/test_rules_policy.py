@@ -41,7 +41,7 @@ def test_the_example_from_the_issue_works_as_written(tmp_path):
 @pytest.mark.parametrize("raw,msg", [
     ({"budgte": {}}, "unknown key 'budgte'"),
     ({"budget": {}}, "[budget]: give usd and/or tokens"),
-    ({"budget": {"usd": -1}}, "usd must be a positive number"),
+    ({"budget": {"usd": -1}}, "usd must be a positive finite number"),
     ({"limits": {"duration": "soon"}}, "bad duration"),
     ({"deny": [{"reason": "x"}]}, "[[deny]] #1: needs paths, commands, tools or mcp"),
     ({"deny": [{"paths": ["a"], "action": "explode"}]}, "action must be one of warn, deny, stop, kill, pause"),

@@ -24,27 +24,21 @@ from ..event.fastjson import dumps, loads
 from ..store.paths import Store, file_stem
 
 SIGINT, SIGTERM = 2, 15
-AGENTS = ("claude", "codex", "gemini", "opencode")
 
 
 def agent_pid() -> int | None:
-    """The agent process above this hook, via /proc (skipping shells and
-    agent-strace's own launcher)."""
-    pid = os.getppid()
-    for _ in range(6):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return None
-        if any(name in cmd for name in AGENTS) and "agent_trace" not in cmd and "agent-strace" not in cmd:
-            return pid
-        pid = ppid
-        if pid <= 1:
-            return None
-    return None
+    """The agent process above this hook (:mod:`.agent_process`)."""
+    from .agent_process import agent_process
+
+    return agent_process()
+
+
+def _pid(pid) -> int | None:
+    """``pid``: a number, a callable giving one (the daemon: the peer's
+    agent), or None (a command hook: the agent above this process)."""
+    if callable(pid):
+        pid = pid()
+    return pid or agent_pid()
 
 
 def _stop_path(store: Store, session: str) -> str:
@@ -65,8 +59,9 @@ def stopped_turn(store: Store, session: str, payload: dict) -> dict | None:
     return st if isinstance(st, dict) and st.get("turn") == turn else None
 
 
-def act(store: Store, source: str, decision, payload: dict, call: dict) -> None:
-    """Carry out a decision the hook has answered (signals, stop state)."""
+def act(store: Store, source: str, decision, payload: dict, call: dict, pid=None) -> None:
+    """Carry out a decision the hook has answered (signals, stop state);
+    ``pid``: see :func:`_pid`."""
     if decision.action in ("deny", "stop", "kill", "pause"):
         from ..capture.gemini_calls import close
 
@@ -78,10 +73,10 @@ def act(store: Store, source: str, decision, payload: dict, call: dict) -> None:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(dumps({"turn": turn, "rule": decision.rule, "reason": decision.reason}))
-        pid = agent_pid()
-        if pid:
-            os.kill(pid, SIGINT)
+        target = _pid(pid)
+        if target:
+            os.kill(target, SIGINT)
     elif decision.action == "kill":
-        pid = agent_pid()
-        if pid:
-            os.kill(pid, SIGTERM)
+        target = _pid(pid)
+        if target:
+            os.kill(target, SIGTERM)

@@ -18,6 +18,7 @@ from collections import OrderedDict
 
 from ..event.encode import encode_event
 from ..event.fastjson import loads
+from ..event.validate import problem
 from ..store.paths import Store
 from ..store.writer import append_lines
 
@@ -35,8 +36,12 @@ class _SessionIds:
 
 
 class Ingestor:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, on_accepted=None):
+        """``on_accepted(events)``: called with the events each batch newly
+        stored (per session, in order, while that session is locked), e.g.
+        :meth:`agent_trace.notify.live.LiveNotifier.events_accepted`."""
         self.store = store
+        self.on_accepted = on_accepted
         self.store.ensure()
         self._sessions: OrderedDict[str, _SessionIds] = OrderedDict()
         self._lock = threading.Lock()
@@ -75,29 +80,41 @@ class Ingestor:
                 continue
             try:
                 obj = loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue  # a torn or corrupt line holds no event
             if isinstance(obj, dict) and isinstance(obj.get("id"), str):
                 st.ids.add(obj["id"])
         st.size += end
 
     def add_events(self, events: list[dict]) -> dict:
-        """Store ``events`` (dicts with str ``id``, ``session``, ``type``)."""
+        """Store ``events``; one that is not a usable event (see
+        :mod:`agent_trace.event.validate`) is rejected and counted.  Each is
+        encoded (sanitized, capped, redacted: the session id too) before its
+        file is chosen."""
         counts = {"accepted": 0, "duplicates": 0, "rejected": 0}
-        by_path: dict[str, list[dict]] = {}
+        by_path: dict[str, list[tuple[dict, bytes]]] = {}
         for e in events:
-            by_path.setdefault(self.store.path_for(e["session"]), []).append(e)
+            if problem(e) is not None:
+                counts["rejected"] += 1
+                continue
+            try:
+                line = encode_event(e)
+            except (ValueError, TypeError, RecursionError):  # not JSON-serialisable: refuse it, keep the rest
+                counts["rejected"] += 1
+                continue
+            by_path.setdefault(self.store.path_for(e["session"]), []).append((e, line))
         for path, group in by_path.items():
             st = self._state(path)
             with st.lock:
                 self._catch_up(st, path)
-                lines = []
-                for e in group:
+                lines, accepted = [], []
+                for e, line in group:
                     if e["id"] in st.ids:
                         counts["duplicates"] += 1
                         continue
                     st.ids.add(e["id"])
-                    lines.append(encode_event(e))
+                    lines.append(line)
+                    accepted.append(e)  # encode_event redacted and capped it in place: what is stored
                 if lines:
                     data = b"".join(lines)
                     before = st.size
@@ -105,6 +122,13 @@ class Ingestor:
                     if os.path.getsize(path) == before + len(data):
                         st.size = before + len(data)  # nobody else wrote: no need to re-read ours
                     counts["accepted"] += len(lines)
+                    if self.on_accepted is not None:
+                        try:
+                            self.on_accepted(accepted)
+                        except Exception as exc:  # a notification problem never fails an ingest
+                            import sys
+
+                            sys.stderr.write(f"agent-strace server: notification: {type(exc).__name__}: {exc}\n")
         return counts
 
     def add_lines(self, body: bytes) -> dict:
@@ -116,12 +140,10 @@ class Ingestor:
                 continue
             try:
                 obj = loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 rejected += 1
                 continue
-            if not (isinstance(obj, dict) and isinstance(obj.get("id"), str) and obj["id"]
-                    and isinstance(obj.get("session"), str) and obj["session"]
-                    and isinstance(obj.get("type"), str)):
+            if problem(obj) is not None:
                 rejected += 1
                 continue
             events.append(obj)
