@@ -31,6 +31,23 @@ def _sql(dsn: str, query: str, args=()):
         return cur.fetchall() if cur.description else None
 
 
+_HOURLY = ("SELECT to_timestamp(floor(extract(epoch FROM u.bucket) / 3600) * 3600) AS h, u.sender, "
+           "coalesce(s.project, ''), coalesce(s.agent, ''), u.model, sum(u.input)::bigint, sum(u.output)::bigint, "
+           "sum(u.llm_calls)::bigint, sum(u.tool_calls)::bigint, sum(u.tool_errors)::bigint "
+           "FROM agent_strace.usage_buckets u JOIN agent_strace.sessions s ON s.session = u.session "
+           "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5")
+
+
+def _hours_match_buckets(dsn: str) -> None:
+    """The hourly sums trends read are the sessions' buckets added up under
+    each session's current project and agent, and nothing else."""
+    assert _sql(dsn, "SELECT hour, sender, project, agent, model, input, output, llm_calls, tool_calls, "
+                     "tool_errors FROM agent_strace.usage_hours ORDER BY 1, 2, 3, 4, 5") == _sql(dsn, _HOURLY)
+    assert _sql(dsn, "SELECT session, hour, sender FROM agent_strace.session_hours ORDER BY 1, 2, 3") == _sql(
+        dsn, "SELECT DISTINCT session, to_timestamp(floor(extract(epoch FROM bucket) / 3600) * 3600), sender "
+             "FROM agent_strace.usage_buckets ORDER BY 1, 2, 3")
+
+
 def _token(storage: str, name: str) -> str:
     r = run_cli("server", "token", "add", name, "--storage", storage)
     assert r.returncode == 0, r.stderr
@@ -57,7 +74,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
 
     r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
     assert r.returncode == 0, r.stderr
-    assert b"version 2 (applied 1, 2)" in r.stdout
+    assert b"version 3 (applied 1, 2, 3)" in r.stdout
     r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
     assert r.returncode == 0 and b"up to date" in r.stdout
 
@@ -81,7 +98,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
         conn.commit()
     st = PgStorage(old)
     try:
-        assert st.applied == [2] and st.version == 2
+        assert st.applied == [2, 3] and st.version == 3
         assert _sql(old, "SELECT sender, tool_calls FROM agent_strace.usage_buckets") == [("", 1)]
         # the old session goes on: its seq continues, the old event is kept once
         counts = st.ingest([json.loads(line), ev.make_event(ev.TOOL_CALL, "old-session", "claude-code",
@@ -90,6 +107,43 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
         assert _sql(old, "SELECT seq, id FROM agent_strace.events ORDER BY seq")[0] == (1, "e1")
         assert st.search({"q": "legacy"})["hits"][0]["id"] == "e1"
         assert st.token_add("alice").startswith("ast_")
+        _hours_match_buckets(old)  # filled by migration 3, then moved to the agent the new event told
+        assert _sql(old, "SELECT sender, agent, tool_calls FROM agent_strace.usage_hours ORDER BY 1") == [
+            ("", "claude-code", 1), ("alice", "claude-code", 1)]
+    finally:
+        st.close()
+
+
+def test_hourly_sums_follow_a_late_working_folder(pg_dsn):
+    """A session's first events arrive before the one that tells its folder
+    (a spooled start delivered late): its sums move to the project, and the
+    trends from the hourly sums equal those from the 15-minute buckets."""
+    from agent_trace.server.pg import PgStorage, queries
+    from agent_trace.server.query_params import TrendParams
+
+    now = time.time()
+    late = [ev.make_event(ev.LLM_RESPONSE, "late", "codex", ts=ev.now_iso(now - 7200 - 60 * i), model="gpt-4o",
+                          usage={"input": 100 + i, "output": 7}) for i in range(3)]
+    late.append(ev.make_event(ev.TOOL_CALL, "late", "codex", ts=ev.now_iso(now - 3600), tool="Bash"))
+    start = ev.make_event(ev.SESSION_START, "late", "codex", ts=ev.now_iso(now - 9000), data={"cwd": "/w/shop"})
+    other = [ev.make_event(ev.SESSION_START, "other", "codex", ts=ev.now_iso(now - 7100), data={"cwd": "/w/api"}),
+             ev.make_event(ev.LLM_RESPONSE, "other", "codex", ts=ev.now_iso(now - 7000), model="gpt-4o",
+                           usage={"input": 5, "output": 1})]
+    st = PgStorage(pg_dsn)
+    try:
+        st.ingest(late, "alice")
+        st.ingest(other, "bob")
+        assert {r[2] for r in _sql(pg_dsn, _HOURLY)} == {"", "api"}
+        st.ingest([start], "alice")
+        _hours_match_buckets(pg_dsn)
+        assert {r[2] for r in _sql(pg_dsn, "SELECT * FROM agent_strace.usage_hours")} == {"shop", "api"}
+        for by in ("user", "project", "model", "agent"):
+            for extra in ({}, {"project": "shop"}, {"user": "bob"}, {"tz": "Asia/Tokyo"}):
+                p = TrendParams({"days": "3", "by": by, **extra})
+                assert queries._whole_hours(p)
+                assert st.pool.run(lambda c, p=p: queries._trends_by_hour(c, p)) == \
+                    st.pool.run(lambda c, p=p: (queries._trends_by_bucket(c, p))), (by, extra)
+        assert not queries._whole_hours(TrendParams({"days": "3", "tz": "Asia/Kolkata"}))
     finally:
         st.close()
 
@@ -99,7 +153,7 @@ def test_a_newer_schema_is_refused_and_collectors_migrate_together(pg_dsn):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
-    assert _sql(pg_dsn, "SELECT version FROM agent_strace.schema_migrations ORDER BY 1") == [(1,), (2,)]
+    assert _sql(pg_dsn, "SELECT version FROM agent_strace.schema_migrations ORDER BY 1") == [(1,), (2,), (3,)]
     _sql(pg_dsn, "INSERT INTO agent_strace.schema_migrations (version, name) VALUES (7, 'from the future')")
     for args in (["server", "--port", "0"], ["server", "--migrate-only"]):
         r = run_cli(*args, "--storage", pg_dsn, timeout=60)
@@ -194,7 +248,7 @@ def test_same_answers_as_the_file_backend(pg_dsn, tmp_path, demo_events):
             eb = get(psrv.url, f"/api/sessions/{sid}/events?from=0&limit=5000", pa_tok)["events"]
             assert ea == eb
         for by in ("user", "project", "model", "agent"):
-            for extra in ("", "&tz=America/New_York", "&user=alice", "&project=shop&days=2"):
+            for extra in ("", "&tz=America/New_York", "&tz=Asia/Kolkata", "&user=alice", "&project=shop&days=2"):
                 ta = get(fsrv.url, f"/api/trends?days=7&by={by}{extra}", fa_tok)
                 tb = get(psrv.url, f"/api/trends?days=7&by={by}{extra}", pa_tok)
                 assert ta == tb, (by, extra)
@@ -346,6 +400,7 @@ def test_retention_and_export_to_the_file_layout(pg_dsn, tmp_path):
                 time.sleep(0.2)
             assert get(srv.url, "/api/trends?days=30")["totals"]["tool_calls"] == 10
             post(srv.url, [ev.make_event(ev.TOOL_CALL, "bob-api-1", "codex", tool="Read")])  # still there: appends
+    _hours_match_buckets(pg_dsn)  # the deleted sessions' sums are gone from the hourly ones too
     assert _sql(pg_dsn, "SELECT count(*) FROM agent_strace.events WHERE session = 'ancient'") == [(0,)]
     _token(pg_dsn, "dana")
     out = tmp_path / "exported"

@@ -8,7 +8,10 @@ Per session in the batch, one transaction of two round trips:
    the session already holds (their seq numbers stay unused: seq only has
    to grow), and ``RETURNING`` says which went in;
 3. feed what was inserted to the session's shared summary (resumed from
-   its stored state) and add what each event changed to its usage bucket;
+   its stored state) and add what each event changed to its usage bucket,
+   to the hourly sums of its sender, project, agent and model (moving the
+   session's earlier sums when this batch changed its project or agent)
+   and to the hours the session was active;
 4. write the summary back, and commit.
 
 The HTTP layer answers 200 only after the commits.  Each line is encoded
@@ -108,7 +111,7 @@ _CREATE = "INSERT INTO sessions (session) VALUES (%s) ON CONFLICT DO NOTHING"
 # lock the session's row, then insert after its last seq: one statement, so
 # a batch costs two round trips (this, then the summary and the commit)
 _INSERT = """
-WITH s AS (SELECT next_seq, state FROM sessions WHERE session = %s FOR UPDATE),
+WITH s AS (SELECT next_seq, state, project, agent FROM sessions WHERE session = %s FOR UPDATE),
 ins AS (
     INSERT INTO events (session, seq, id, ts, type, line, doc)
     SELECT %s, s.next_seq + u.n - 1, u.id, to_timestamp(u.ts), u.type, u.line,
@@ -117,7 +120,7 @@ ins AS (
             WITH ORDINALITY AS u(id, ts, type, line, doc, n)
     ON CONFLICT (session, id) DO NOTHING
     RETURNING id)
-SELECT s.next_seq, s.state, ARRAY(SELECT id FROM ins) FROM s"""
+SELECT s.next_seq, s.state, ARRAY(SELECT id FROM ins), s.project, s.agent FROM s"""
 _USAGE = f"""
 INSERT INTO usage_buckets (session, bucket, model, sender, {", ".join(COUNTS)})
 SELECT %s, to_timestamp(u.bucket), u.model, u.sender, {", ".join("u." + c for c in COUNTS)}
@@ -125,6 +128,28 @@ FROM unnest(%b::float8[], %b::text[], %b::text[], {", ".join(["%b::bigint[]"] * 
      AS u(bucket, model, sender, {", ".join(COUNTS)})
 ON CONFLICT (session, bucket, model, sender) DO UPDATE SET
     {", ".join(f"{c} = usage_buckets.{c} + EXCLUDED.{c}" for c in COUNTS)}"""
+# rows in key order, so concurrent batches lock shared rows in one order
+_HOURS = f"""
+INSERT INTO usage_hours (hour, sender, project, agent, model, {", ".join(COUNTS)})
+SELECT to_timestamp(u.hour), u.sender, u.project, u.agent, u.model, {", ".join("u." + c for c in COUNTS)}
+FROM unnest(%b::float8[], %b::text[], %b::text[], %b::text[], %b::text[], {", ".join(["%b::bigint[]"] * len(COUNTS))})
+     AS u(hour, sender, project, agent, model, {", ".join(COUNTS)})
+ORDER BY u.hour, u.sender, u.project, u.agent, u.model
+ON CONFLICT (hour, sender, project, agent, model) DO UPDATE SET
+    {", ".join(f"{c} = usage_hours.{c} + EXCLUDED.{c}" for c in COUNTS)}"""
+_ACTIVE = """
+INSERT INTO session_hours (session, hour, sender)
+SELECT %s, to_timestamp(u.hour), u.sender FROM unnest(%b::float8[], %b::text[]) AS u(hour, sender)
+ON CONFLICT DO NOTHING"""
+# a session's sums per hour, as it stands (to move or remove them)
+_SESSION_HOURS = f"""
+SELECT floor(extract(epoch FROM bucket) / 3600)::float8 * 3600, sender, model, {", ".join(f"sum({c})::bigint"
+                                                                                        for c in COUNTS)}
+FROM usage_buckets WHERE session = %s GROUP BY 1, 2, 3"""
+_DROP_EMPTY = f"""
+DELETE FROM usage_hours WHERE project = %s AND agent = %s AND {" AND ".join(f"{c} = 0" for c in COUNTS)}
+    AND (hour, sender, model) IN (SELECT to_timestamp(h), s, m FROM unnest(%b::float8[], %b::text[], %b::text[])
+                                  AS u(h, s, m))"""
 _UPDATE = """
 UPDATE sessions SET next_seq = %(next_seq)s, started = %(started)s, last = %(last)s, agent = %(agent)s,
     project = %(project)s, title = %(title)s, cwd = %(cwd)s, ended = %(ended)s, stopped = %(stopped)s,
@@ -149,7 +174,7 @@ def store(conn, by_session: dict[str, list[Prepared]], stored: list | None = Non
                 items.append(p)
         with conn.pipeline():
             conn.execute(_CREATE, (session,))
-            next_seq, state, ids = conn.execute(_INSERT, (
+            next_seq, state, ids, project, agent = conn.execute(_INSERT, (
                 session, session, [p.id for p in items], [p.ts for p in items], [p.type for p in items],
                 [p.line for p in items], [p.doc for p in items])).fetchone()
             # ids the session already held were left out; their seq numbers
@@ -170,19 +195,79 @@ def store(conn, by_session: dict[str, list[Prepared]], stored: list | None = Non
                                 roll.add(p.obj)
                             except Exception:  # a hostile value the summary cannot count: stored, not counted
                                 pass
-                _add_usage(conn, session, roll)
+                _add_usage(conn, session, roll, (project or "", agent or "") if next_seq > 1 else None)
                 _write_session(conn, session, roll.summary, next_seq + len(items), size)
             conn.commit()
     return accepted, duplicates
 
 
-def _add_usage(conn, session: str, roll: Rollup) -> None:
-    rows = roll.rows()
-    if not rows:
+def _add_usage(conn, session: str, roll: Rollup, old: tuple[str, str] | None = None) -> None:
+    """Add what ``roll`` counted to the session's buckets, the hourly sums and
+    the session's active hours.  ``old``: the (project, agent) the session's
+    sums are filed under so far (``sessions``' columns, ``''`` for NULL);
+    None for a new session."""
+    rows = [(b, label(m), label(s), *c) for b, m, s, *c in roll.rows()]
+    project, agent = label(project_of(roll.summary.cwd)) or "", label(roll.summary.agent) or ""
+    hours: dict[tuple, list] = {}
+    moved = []
+    if old is not None and old != (project, agent):
+        # the batch told the session's project or agent: its earlier sums
+        # move from the old key to the new one (in the same statement)
+        moved = conn.execute(_SESSION_HOURS, (session,)).fetchall()
+        for h, sender, model, *c in moved:
+            _add_to(hours, (h, sender, *old, model), [-v for v in c])
+            _add_to(hours, (h, sender, project, agent, model), c)
+    active = set()
+    if rows:
+        cols = list(zip(*rows))
+        conn.execute(_USAGE, (session, [float(b) for b in cols[0]], list(cols[1]), list(cols[2]),
+                              *[list(c) for c in cols[3:]]))
+        for b, model, sender, *c in rows:
+            h = float(b // 3600 * 3600)
+            _add_to(hours, (h, sender, project, agent, model), c)
+            active.add((h, sender))
+    if hours:
+        _write_hours(conn, hours)
+    if moved:
+        _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in moved], *old)
+    if active:
+        active_cols = list(zip(*sorted(active)))
+        conn.execute(_ACTIVE, (session, list(active_cols[0]), list(active_cols[1])))
+
+
+def _add_to(hours: dict, key: tuple, counts) -> None:
+    acc = hours.get(key)
+    if acc is None:
+        hours[key] = list(counts)
+    else:
+        for i, v in enumerate(counts):
+            acc[i] += v
+
+
+def _write_hours(conn, hours: dict) -> None:
+    keys = sorted(hours)
+    cols = list(zip(*keys))
+    vals = list(zip(*(hours[k] for k in keys)))
+    conn.execute(_HOURS, (*[list(c) for c in cols], *[list(v) for v in vals]))
+
+
+def remove_hours(conn, session: str, project: str | None, agent: str | None) -> None:
+    """Take a session's sums out of ``usage_hours`` (before it is deleted):
+    sums left at zero are dropped, as if the session had never been there."""
+    sums = conn.execute(_SESSION_HOURS, (session,)).fetchall()
+    if not sums:
         return
-    cols = list(zip(*rows))
-    conn.execute(_USAGE, (session, [float(b) for b in cols[0]],
-                          [label(m) for m in cols[1]], [label(s) for s in cols[2]], *[list(c) for c in cols[3:]]))
+    project, agent = project or "", agent or ""
+    hours: dict[tuple, list] = {}
+    for h, sender, model, *c in sums:
+        _add_to(hours, (h, sender, project, agent, model), [-v for v in c])
+    _write_hours(conn, hours)
+    _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in sums], project, agent)
+
+
+def _drop_empty(conn, keys: list, project: str, agent: str) -> None:
+    cols = list(zip(*keys))
+    conn.execute(_DROP_EMPTY, (project, agent, *[list(c) for c in cols]))
 
 
 def _write_session(conn, session: str, s: SessionSummary, next_seq: int, size: int) -> None:

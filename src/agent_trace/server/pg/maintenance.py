@@ -17,11 +17,15 @@ def expired_sessions(conn, cutoff: float) -> list[str]:
 def delete_session(conn, session: str, cutoff: float) -> bool:
     """Delete one session if it is still older than ``cutoff``, under its row
     lock (an ingest adding to it waits, then recreates it)."""
-    row = conn.execute("SELECT 1 FROM sessions WHERE session = %s AND last < to_timestamp(%s) "
+    from .ingest import remove_hours
+
+    row = conn.execute("SELECT project, agent FROM sessions WHERE session = %s AND last < to_timestamp(%s) "
                        "FOR UPDATE SKIP LOCKED", (session, cutoff)).fetchone()
     if row is None:
         return False
     conn.execute("DELETE FROM events WHERE session = %s", (session,))
+    remove_hours(conn, session, *row)
+    conn.execute("DELETE FROM session_hours WHERE session = %s", (session,))
     conn.execute("DELETE FROM usage_buckets WHERE session = %s", (session,))
     conn.execute("DELETE FROM sessions WHERE session = %s", (session,))
     return True

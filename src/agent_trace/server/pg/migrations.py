@@ -10,7 +10,7 @@ not understand.
 
 Never edit a released migration; add the next one.
 
-Tables (version 2):
+Tables (version 3):
 
 ``sessions``
     one row per session: the shared summary's resumable state (``state``),
@@ -27,6 +27,15 @@ Tables (version 2):
 ``usage_buckets``
     what each session's events added per 15-minute bucket, model and sender
     (``analysis.trends``): trends read these, never the events.
+``usage_hours``
+    the buckets of every session added up per hour, sender, project, agent
+    and model (project and agent as ``''`` when unknown): what a trends
+    report reads when its days start on whole hours (every time zone but a
+    few); kept by ingest in the same transaction, moved when a session's
+    project or agent changes, subtracted when retention deletes a session.
+``session_hours``
+    which sessions had usage in each hour (per sender): the sessions-per-day
+    count of those reports.
 ``tokens``
     per-user tokens (SHA-256 only).
 """
@@ -107,6 +116,38 @@ CREATE INDEX sessions_by_sender ON sessions (sender, last DESC NULLS LAST);
 ALTER TABLE usage_buckets ADD COLUMN sender text NOT NULL DEFAULT '';
 ALTER TABLE usage_buckets DROP CONSTRAINT usage_buckets_pkey;
 ALTER TABLE usage_buckets ADD PRIMARY KEY (session, bucket, model, sender);
+"""),
+    (3, "trends per hour: usage_hours and session_hours, filled from usage_buckets", """
+CREATE TABLE usage_hours (
+    hour        timestamptz NOT NULL,
+    sender      text NOT NULL,
+    project     text NOT NULL,
+    agent       text NOT NULL,
+    model       text NOT NULL,
+    llm_calls   bigint NOT NULL DEFAULT 0,
+    input       bigint NOT NULL DEFAULT 0,
+    output      bigint NOT NULL DEFAULT 0,
+    cache_read  bigint NOT NULL DEFAULT 0,
+    cache_write bigint NOT NULL DEFAULT 0,
+    tool_calls  bigint NOT NULL DEFAULT 0,
+    tool_errors bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (hour, sender, project, agent, model)
+);
+INSERT INTO usage_hours
+SELECT to_timestamp(floor(extract(epoch FROM u.bucket) / 3600) * 3600), u.sender, coalesce(s.project, ''),
+       coalesce(s.agent, ''), u.model, sum(u.llm_calls), sum(u.input), sum(u.output), sum(u.cache_read),
+       sum(u.cache_write), sum(u.tool_calls), sum(u.tool_errors)
+FROM usage_buckets u JOIN sessions s ON s.session = u.session
+GROUP BY 1, 2, 3, 4, 5;
+CREATE TABLE session_hours (
+    session text COLLATE "C" NOT NULL,
+    hour    timestamptz NOT NULL,
+    sender  text NOT NULL,
+    PRIMARY KEY (session, hour, sender)
+);
+INSERT INTO session_hours
+SELECT DISTINCT session, to_timestamp(floor(extract(epoch FROM bucket) / 3600) * 3600), sender FROM usage_buckets;
+CREATE INDEX session_hours_by_hour ON session_hours (hour);
 """),
 ]
 LATEST = MIGRATIONS[-1][0]

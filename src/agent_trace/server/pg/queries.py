@@ -1,8 +1,10 @@
 """The dashboard's reads, answered by SQL.
 
 Lists and trends never touch ``events``: they read ``sessions`` (one row per
-session, kept by ingest) and ``usage_buckets``.  Search uses the GIN index on
-``events.doc``.  A session page streams its events in ``seq`` order through
+session, kept by ingest) and the usage sums (``usage_hours`` and
+``session_hours``; ``usage_buckets`` for days that start off the hour).
+Search walks ``events`` newest first, or uses the GIN index on
+``events.doc`` for rare matches.  A session page streams its events in ``seq`` order through
 the same code as the file backend (session view, compare), so both backends
 show the same numbers.
 """
@@ -234,8 +236,56 @@ def search(conn, params: dict) -> dict:
     return {"q": params.get("q") or "", "terms": terms, "hits": hits, "more": len(rows) > n}
 
 
+def _whole_hours(p: TrendParams) -> bool:
+    """Do the report's days all start on a whole UTC hour (so whole rows of
+    ``usage_hours`` fall in each)?  True in every time zone but a few."""
+    import datetime as dt
+
+    day, until = dt.date.fromisoformat(p.since_date), dt.date.fromisoformat(p.until_date)
+    while day <= until + dt.timedelta(days=1):
+        if dt.datetime.combine(day, dt.time(), p.tz).timestamp() % 3600:
+            return False
+        day += dt.timedelta(days=1)
+    return True
+
+
 def trends_report(conn, params: dict) -> dict:
     p = TrendParams(params)
+    if _whole_hours(p):
+        rows, per_day = _trends_by_hour(conn, p)
+    else:
+        rows, per_day = _trends_by_bucket(conn, p)
+    return trends.report(rows, trends.day_range(p.since_date, p.until_date), p.by, per_day, **p.meta())
+
+
+def _trends_by_hour(conn, p: TrendParams) -> tuple[list, dict]:
+    """From the hourly sums (a few rows per hour and sender, whatever the
+    number of sessions)."""
+    key = {"user": "sender", "project": "project", "model": "model", "agent": "agent"}[p.by]
+    where, args = ["hour >= to_timestamp(%s)", "hour < to_timestamp(%s)"], [p.start, p.end]
+    for col, value in (("sender", p.user), ("project", p.project), ("agent", p.agent)):
+        if value:
+            where.append(f"{col} = %s")
+            args.append(value)
+    day = "(hour AT TIME ZONE %s)::date"
+    sums = ", ".join(f"sum({c})::bigint" for c in trends.COUNTS)
+    rows = [{"date": d.isoformat(), "key": k, "model": m, **dict(zip(trends.COUNTS, counts))}
+            for d, k, m, *counts in conn.execute(
+                f"SELECT {day}, {key}, model, {sums} FROM usage_hours WHERE {' AND '.join(where)} GROUP BY 1, 2, 3",
+                (p.tzname, *args))]
+    hwhere = ["h.hour >= to_timestamp(%s)", "h.hour < to_timestamp(%s)"]
+    for col, value in (("h.sender", p.user), ("s.project", p.project), ("s.agent", p.agent)):
+        if value:
+            hwhere.append(f"{col} = %s")
+    join = " JOIN sessions s ON s.session = h.session" if (p.project or p.agent) else ""
+    per_day = {d.isoformat(): c for d, c in conn.execute(
+        f"SELECT (h.hour AT TIME ZONE %s)::date, count(DISTINCT h.session) FROM session_hours h{join} "
+        f"WHERE {' AND '.join(hwhere)} GROUP BY 1", (p.tzname, *args))}
+    return rows, per_day
+
+
+def _trends_by_bucket(conn, p: TrendParams) -> tuple[list, dict]:
+    """From each session's 15-minute buckets: days that start off the hour."""
     key = {"user": "u.sender", "project": "s.project", "model": "u.model", "agent": "s.agent"}[p.by]
     where, args = ["u.bucket >= to_timestamp(%s)", "u.bucket < to_timestamp(%s)"], [p.start, p.end]
     for col, value in (("u.sender", p.user), ("s.project", p.project), ("s.agent", p.agent)):
@@ -253,4 +303,4 @@ def trends_report(conn, params: dict) -> dict:
     per_day = {d.isoformat(): c for d, c in conn.execute(
         f"SELECT {day}, count(DISTINCT u.session) FROM usage_buckets u{join} WHERE {' AND '.join(where)} "
         "GROUP BY 1", (p.tzname, *args))}
-    return trends.report(rows, trends.day_range(p.since_date, p.until_date), p.by, per_day, **p.meta())
+    return rows, per_day
