@@ -121,13 +121,34 @@ ins AS (
     ON CONFLICT (session, id) DO NOTHING
     RETURNING id)
 SELECT s.next_seq, s.state, ARRAY(SELECT id FROM ins), s.project, s.agent FROM s"""
+_C = ", ".join(COUNTS)
+# a batch's usage in one statement: its buckets, the hourly sums (rows in
+# key order, so concurrent batches lock shared rows in one order) and the
+# hours the session was active
 _USAGE = f"""
-INSERT INTO usage_buckets (session, bucket, model, sender, {", ".join(COUNTS)})
-SELECT %s, to_timestamp(u.bucket), u.model, u.sender, {", ".join("u." + c for c in COUNTS)}
-FROM unnest(%b::float8[], %b::text[], %b::text[], {", ".join(["%b::bigint[]"] * len(COUNTS))})
-     AS u(bucket, model, sender, {", ".join(COUNTS)})
-ON CONFLICT (session, bucket, model, sender) DO UPDATE SET
-    {", ".join(f"{c} = usage_buckets.{c} + EXCLUDED.{c}" for c in COUNTS)}"""
+WITH u AS (
+    SELECT u.*, floor(u.bucket / 3600) * 3600 AS hour
+    FROM unnest(%(b)b::float8[], %(m)b::text[], %(s)b::text[], {", ".join(f"%({c})b::bigint[]" for c in COUNTS)})
+         AS u(bucket, model, sender, {_C})),
+b AS (
+    INSERT INTO usage_buckets (session, bucket, model, sender, {_C})
+    SELECT %(session)s, to_timestamp(u.bucket), u.model, u.sender, {", ".join("u." + c for c in COUNTS)} FROM u
+    ON CONFLICT (session, bucket, model, sender) DO UPDATE SET
+        {", ".join(f"{c} = usage_buckets.{c} + EXCLUDED.{c}" for c in COUNTS)}),
+{{hours}}a AS (
+    INSERT INTO session_hours (session, hour, sender)
+    SELECT DISTINCT %(session)s, to_timestamp(u.hour), u.sender FROM u
+    ON CONFLICT DO NOTHING)
+SELECT 1"""
+_USAGE_HOURS = f"""h AS (
+    INSERT INTO usage_hours (hour, sender, project, agent, model, {_C})
+    SELECT to_timestamp(u.hour), u.sender, %(project)s, %(agent)s, u.model, {", ".join(f"sum(u.{c})" for c in COUNTS)}
+    FROM u GROUP BY u.hour, u.sender, u.model ORDER BY u.hour, u.sender, u.model
+    ON CONFLICT (hour, sender, project, agent, model) DO UPDATE SET
+        {", ".join(f"{c} = usage_hours.{c} + EXCLUDED.{c}" for c in COUNTS)}),
+"""
+_USAGE_WITH_HOURS = _USAGE.replace("{hours}", _USAGE_HOURS)
+_USAGE = _USAGE.replace("{hours}", "")
 # rows in key order, so concurrent batches lock shared rows in one order
 _HOURS = f"""
 INSERT INTO usage_hours (hour, sender, project, agent, model, {", ".join(COUNTS)})
@@ -137,10 +158,6 @@ FROM unnest(%b::float8[], %b::text[], %b::text[], %b::text[], %b::text[], {", ".
 ORDER BY u.hour, u.sender, u.project, u.agent, u.model
 ON CONFLICT (hour, sender, project, agent, model) DO UPDATE SET
     {", ".join(f"{c} = usage_hours.{c} + EXCLUDED.{c}" for c in COUNTS)}"""
-_ACTIVE = """
-INSERT INTO session_hours (session, hour, sender)
-SELECT %s, to_timestamp(u.hour), u.sender FROM unnest(%b::float8[], %b::text[]) AS u(hour, sender)
-ON CONFLICT DO NOTHING"""
 # a session's sums per hour, as it stands (to move or remove them)
 _SESSION_HOURS = f"""
 SELECT floor(extract(epoch FROM bucket) / 3600)::float8 * 3600, sender, model, {", ".join(f"sum({c})::bigint"
@@ -212,27 +229,24 @@ def _add_usage(conn, session: str, roll: Rollup, old: tuple[str, str] | None = N
     moved = []
     if old is not None and old != (project, agent):
         # the batch told the session's project or agent: its earlier sums
-        # move from the old key to the new one (in the same statement)
+        # move from the old key to the new one, with the batch's own, in
+        # one statement (rows locked in one order)
         moved = conn.execute(_SESSION_HOURS, (session,)).fetchall()
         for h, sender, model, *c in moved:
             _add_to(hours, (h, sender, *old, model), [-v for v in c])
             _add_to(hours, (h, sender, project, agent, model), c)
-    active = set()
+        if moved:
+            for b, model, sender, *c in rows:
+                _add_to(hours, (float(b // 3600 * 3600), sender, project, agent, model), c)
     if rows:
         cols = list(zip(*rows))
-        conn.execute(_USAGE, (session, [float(b) for b in cols[0]], list(cols[1]), list(cols[2]),
-                              *[list(c) for c in cols[3:]]))
-        for b, model, sender, *c in rows:
-            h = float(b // 3600 * 3600)
-            _add_to(hours, (h, sender, project, agent, model), c)
-            active.add((h, sender))
+        params = {"session": session, "b": [float(b) for b in cols[0]], "m": list(cols[1]), "s": list(cols[2]),
+                  "project": project, "agent": agent, **{c: list(v) for c, v in zip(COUNTS, cols[3:])}}
+        conn.execute(_USAGE if moved else _USAGE_WITH_HOURS, params)
     if hours:
         _write_hours(conn, hours)
     if moved:
         _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in moved], *old)
-    if active:
-        active_cols = list(zip(*sorted(active)))
-        conn.execute(_ACTIVE, (session, list(active_cols[0]), list(active_cols[1])))
 
 
 def _add_to(hours: dict, key: tuple, counts) -> None:
