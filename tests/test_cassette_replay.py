@@ -100,7 +100,7 @@ def test_openai_sdk_against_serve_llm_streams_and_all(tmp_path):
         c = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0)
         with pytest.raises(openai.APIStatusError) as err:  # strict: a new call is an error naming the closest
             c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "zzz"}])
-        assert err.value.status_code == 409 and "already played" in str(err.value)
+        assert err.value.status_code == 400 and "already played" in str(err.value)
 
 
 def test_mcp_session_from_the_proxy_replays_with_serve_mcp(tmp_path):

@@ -143,6 +143,10 @@ class SessionSummary:
         if isinstance(data, dict) and self.cwd is None and isinstance(data.get("cwd"), str):
             self.cwd = data["cwd"]
 
+    def _on_llm_request(self, e):  # `run` stamps the agent's folder on its requests
+        if self.cwd is None:
+            self._on_session_start(e)
+
     def _on_session_end(self, e):
         self.ended = True
         data = e.get("data")
@@ -297,6 +301,7 @@ _HANDLERS = {
     ev.TOOL_RESULT: SessionSummary._on_tool_end,
     ev.TOOL_ERROR: SessionSummary._on_tool_end,
     ev.LLM_RESPONSE: SessionSummary._on_llm_response,
+    ev.LLM_REQUEST: SessionSummary._on_llm_request,
     ev.SUBAGENT_START: SessionSummary._on_subagent,
     ev.SUBAGENT_STOP: SessionSummary._on_subagent,
     ev.RULE_DECISION: SessionSummary._on_decision,

@@ -1,7 +1,9 @@
 """Matching a live call against recorded ones.
 
 A call is a dict of fields (http: method, path, query, body; function: name,
-arguments; mcp: method, params).  ``match_on`` names the fields compared;
+arguments; mcp: method, params).  ``match_on`` names the fields compared,
+or views computed from the call (:data:`VIEWS`: ``conversation``, what the
+agent decided, see :mod:`.conversation`);
 ``ignore`` lists dotted paths removed from both sides first, e.g.
 ``body.metadata``, ``body.messages.0.content``, ``arguments.request_id``.
 Order of the recordings does not matter: the first unplayed recording whose
@@ -15,8 +17,15 @@ import copy
 import difflib
 import json
 
+from .conversation import conversation
+from .format import body_value
+
 DEFAULT_MATCH = {"http": ("method", "path", "query", "body"), "function": ("name", "arguments"),
                  "mcp": ("method", "params")}
+# the second, drift-tolerant pass of the replay server (and tolerate_drift=True)
+DRIFT_MATCH = ("method", "path", "conversation")
+
+VIEWS = {"conversation": lambda call: conversation(body_value(call.get("body")))}
 
 
 def _drop(obj, parts):
@@ -38,7 +47,14 @@ def _drop(obj, parts):
 
 
 def normalise(call: dict, match_on, ignore) -> dict:
-    out = {k: copy.deepcopy(call.get(k)) for k in match_on}
+    """The compared fields of a call, ``ignore`` paths dropped (a copy where
+    something is dropped; otherwise the call's own values: do not mutate)."""
+    out = {}
+    for k in match_on:
+        view = VIEWS.get(k)
+        out[k] = view(call) if view is not None else call.get(k)
+    for k in {p.split(".")[0] for p in ignore} & out.keys():
+        out[k] = copy.deepcopy(out[k])
     for path in ignore:
         parts = path.split(".")
         if parts[0] in out:
