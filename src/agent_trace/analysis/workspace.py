@@ -9,8 +9,6 @@ by event, so a reader that already streams the session pays nothing more.
 
 from __future__ import annotations
 
-import os
-
 from .. import event as ev
 from ..capture.agent_env import places_in_request
 from ..store.reader import iter_events
@@ -53,14 +51,3 @@ def session_places(path: str) -> tuple[str | None, str | None]:
             break
     return f.places()
 
-
-def relative(path: str, root: str | None) -> str:
-    """``path`` relative to the workspace when it is inside it (``./`` and
-    ``..`` resolved), else unchanged: the same task in two checkouts names
-    the same files."""
-    if not root or not isinstance(path, str) or not os.path.isabs(path):
-        return os.path.normpath(path) if isinstance(path, str) and path else path
-    p, r = os.path.normpath(path), os.path.normpath(root)
-    if p == r:
-        return "."
-    return os.path.relpath(p, r) if p.startswith(r.rstrip(os.sep) + os.sep) else p
