@@ -121,7 +121,7 @@ class SessionSummary:
         by_type = self.by_type
         by_type[t] = by_type.get(t, 0) + 1
         ts = e.get("ts")
-        if ts:
+        if ts and t != "annotation":  # a note added later (a grade) is not the session's time
             last = self.last
             if last is None or ts > last:
                 self.last = ts

@@ -23,6 +23,7 @@ A folder is replaced only as a whole path prefix: not after a name character
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -164,7 +165,7 @@ class PathMap:
                 new = self.text(e.raw)
                 e.changed, e.raw = e.changed or new != e.raw, new
                 continue
-            if _map_fields(self, e.obj, lambda h, f: (i, id(h), f) in grouped):
+            if _map_fields(self, e.obj, functools.partial(_in_group, grouped, i)):
                 e.changed = True
         if not any(e.changed for e in events):
             return chunks
@@ -237,6 +238,10 @@ def _deltas(obj):
                 fn = tc.get("function") if isinstance(tc, dict) else None
                 if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
                     yield ("o", c.get("index"), tc.get("index"), "json"), fn, "arguments"
+
+
+def _in_group(grouped: set, i: int, holder: dict, field: str) -> bool:
+    return (i, id(holder), field) in grouped
 
 
 def _map_fields(pm: PathMap, value, skip) -> bool:
