@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -227,3 +227,57 @@ def test_fork_points_parse_and_resolve():
     for bad in ("-1", "soon", "prompt:", True, 2.5):
         with pytest.raises(ForkError):
             ForkPoint(bad)
+
+
+def test_cassette_diff_compares_two_checkouts_of_one_task_equal(tmp_path):
+    from agent_trace.cassette import format as fmt
+
+    def one(root, answer):
+        return [{"kind": "http", "request": {"method": "POST", "path": "/v1/messages", "body": {"json": {
+            "messages": [{"role": "user", "content": f"fix {root}/app.py"}]}}},
+            "response": {"status": 200, "body": {"json": {"content": [{"type": "text", "text": answer}]}}}}]
+
+    fmt.save(str(tmp_path / "a.json"), one("/home/ana/proj", "done"), {"root": "/home/ana/proj"})
+    fmt.save(str(tmp_path / "b.json"), one("/ci/42/proj", "done"), {"root": "/ci/42/proj"})
+    fmt.save(str(tmp_path / "c.json"), one("/ci/42/proj", "not done"), {"root": "/ci/42/proj"})
+    same = json.loads(run_cli("cassette", "diff", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--json").stdout)
+    assert same["same"] == 1 and same["changed"] == []
+    other = json.loads(run_cli("cassette", "diff", str(tmp_path / "a.json"), str(tmp_path / "c.json"), "--json").stdout)
+    assert other["changed"][0]["where"].startswith("response") and "not done" in other["changed"][0]["b"]
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+                     lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
+                         st.sampled_from(["role", "content", "type", "text", "messages", "input", "tool_calls",
+                                          "system", "id", "name", "tool_use_id", "function", "arguments", "delta",
+                                          "choices", "index", "partial_json", "thinking"]) | st.text(max_size=5),
+                         kids, max_size=5), max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON, _JSON)
+def test_property_hostile_requests_and_recordings_never_crash_the_readers(a, b):
+    """Whatever a request or a recording holds, the views and mappers
+    answer (the replay server reads what any client sends)."""
+    conversation(a)
+    drift(a, b)
+    latest_user_text(a)
+    places_in_request(a)
+    pm = PathMap(Places("/home/ana/proj", "/home/ana"), B)
+    pm.json(a)
+    pm.response({"status": 200, "body": {"json": a}})
+    chunks = [f"event: x\ndata: {json.dumps(a)}\n\n", "data: {not json\n\n", f"data: {json.dumps(b)}\n\n"]
+    pm.stream(chunks)
+    PathMap(Places("/x/y"), Places("/z")).stream([{"b64": "AAEC"}, "data: /x/y/f\n\n"])
+
+
+def test_odd_shapes_where_lists_are_expected():
+    odd = {"messages": [{"role": "assistant", "content": 5, "tool_calls": 7}], "tools": 3, "system": 9}
+    assert conversation(odd) == {"tools": True, "turns": []}
+    chunk = "data: " + json.dumps({"choices": [{"index": 0, "delta": {"tool_calls": 5, "content": 1}}]}) + "\n\n"
+    assert PathMap(A, B).stream([chunk]) == [chunk]
+    from agent_trace.analysis.toolfacts import wire_calls
+
+    for data in ({"message": {"content": 5, "choices": [{"message": {"tool_calls": 3}}], "output": "x"}},
+                 {"body": {"choices": 4}}, {"message": "text"}, None):
+        assert wire_calls({"data": data}) == []

@@ -103,21 +103,25 @@ def wire_calls(event: dict) -> list[dict]:
     if not isinstance(msg, dict):
         return []
     out = []
-    for b in msg.get("content") or ():  # Anthropic
+    for b in _list(msg.get("content")):  # Anthropic
         if isinstance(b, dict) and b.get("type") == "tool_use":
             out.append({"tool": b.get("name"), "tool_use_id": b.get("id"), "data": {"tool_input": b.get("input")}})
-    for choice in msg.get("choices") or ():  # OpenAI chat
+    for choice in _list(msg.get("choices")):  # OpenAI chat
         m = choice.get("message") if isinstance(choice, dict) else None
-        for tc in (m or {}).get("tool_calls") or ():
+        for tc in _list(m.get("tool_calls") if isinstance(m, dict) else None):
             fn = tc.get("function") if isinstance(tc, dict) else None
             if isinstance(fn, dict):
                 out.append({"tool": fn.get("name"), "tool_use_id": tc.get("id"),
                             "data": {"tool_input": _json_args(fn.get("arguments"))}})
-    for item in msg.get("output") or ():  # OpenAI Responses
+    for item in _list(msg.get("output")):  # OpenAI Responses
         if isinstance(item, dict) and item.get("type") == "function_call":
             out.append({"tool": item.get("name"), "tool_use_id": item.get("call_id"),
                         "data": {"tool_input": _json_args(item.get("arguments"))}})
     return out
+
+
+def _list(v) -> list:
+    return v if isinstance(v, list) else []
 
 
 def _json_args(raw):

@@ -125,7 +125,7 @@ def _messages(msgs: list, ids: _Ids) -> list:
                 _anthropic_block(role, b, ids, out)
         elif c is not None:
             _anthropic_block(role, c, ids, out)
-        for tc in m.get("tool_calls") or ():
+        for tc in m["tool_calls"] if isinstance(m.get("tool_calls"), list) else ():
             fn = tc.get("function") if isinstance(tc, dict) else None
             if isinstance(fn, dict):
                 out.append({"tool_use": fn.get("name"), "input": _args(fn.get("arguments")), "call": ids(tc.get("id"))})

@@ -234,7 +234,7 @@ def _deltas(obj):
                 continue
             if isinstance(d.get("content"), str):
                 yield ("o", c.get("index"), "text"), d, "content"
-            for tc in d.get("tool_calls") or ():
+            for tc in d["tool_calls"] if isinstance(d.get("tool_calls"), list) else ():
                 fn = tc.get("function") if isinstance(tc, dict) else None
                 if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
                     yield ("o", c.get("index"), tc.get("index"), "json"), fn, "arguments"

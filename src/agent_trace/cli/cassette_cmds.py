@@ -50,10 +50,6 @@ def run(name: str, argv: list[str]) -> int:
     return guarded(_from_session if args.action == "from-session" else _diff)(args)
 
 
-def _load(path: str):
-    return _load_file(path)[0]
-
-
 def _load_file(path: str):
     from agent_trace.cassette.format import CassetteFileError, load_file
 
@@ -92,7 +88,8 @@ def _from_session(args) -> int:
 def _diff(args) -> int:
     from agent_trace.cassette.diff import diff
 
-    r = diff(_load(args.a), _load(args.b))
+    (a, head_a), (b, head_b) = _load_file(args.a), _load_file(args.b)
+    r = diff(a, b, head_a.get("workspace"), head_b.get("workspace"))
     if args.json:
         print_json(r)
     else:
