@@ -39,7 +39,7 @@ import threading
 from . import format as fmt
 from .conversation import describe, drift
 from .fork import ForkPoint, is_model_call
-from .matching import DEFAULT_MATCH, DRIFT_MATCH, closest, cut, first_difference, normalise
+from .matching import DEFAULT_MATCH, DRIFT_MATCH, closest, cut, first_difference, normalise, signature
 from .workspace import PathMap, Places
 
 MODES = ("once", "new_episodes", "none", "all")
@@ -293,10 +293,20 @@ class Cassette:
         return PathMap(self.recorded_places, self._matched_places()).response(entry["response"])
 
     def _recorded_request(self, i: int) -> dict:
-        """Recording ``i``'s request with its folders as placeholders."""
-        if "recorded" not in self._views:
-            self._views["recorded"] = PathMap(self.recorded_places)
-        return self._views["recorded"].json(self.entries[i]["request"])
+        """Recording ``i``'s request with its folders as placeholders (kept:
+        the recording does not change)."""
+        key = ("request", i)
+        if key not in self._views:
+            if "recorded" not in self._views:
+                self._views["recorded"] = PathMap(self.recorded_places)
+            self._views[key] = self._views["recorded"].json(self.entries[i]["request"])
+        return self._views[key]
+
+    def _signature(self, i: int, fields: tuple, view: dict):
+        key = ("signature", i, fields)
+        if key not in self._views:
+            self._views[key] = signature(view)
+        return self._views[key]
 
     def _note_drift(self, n: int, kind: str, live_call: dict, i: int) -> None:
         recorded = fmt.body_value(self._recorded_request(i).get("body"))
@@ -329,7 +339,7 @@ class Cassette:
                     "(a call past the end; allow_repeats=True replays them again)")
         live = normalise(live_call, match_on, self.ignore)
         cands = [(i, self._view(i, match_on)) for i in open_]
-        idx, fails, sim = closest(live, cands, match_on)
+        idx, fails, sim = closest(live, cands, match_on, lambda i, view: self._signature(i, match_on, view))
         rec = dict(cands)[idx]
         lines = [f"{head}.", f"  closest recording: #{idx} {_endpoint(kind, self.entries[idx]['request'])} "
                              f"({sim:.0%} similar)",

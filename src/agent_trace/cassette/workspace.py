@@ -87,6 +87,7 @@ class PathMap:
             if to != text:
                 self.table[text] = to
         self.rx = None
+        self.shortest = min((len(t) for t in self.table), default=0)
         if self.table:
             alts = "|".join(re.escape(t) for t in sorted(self.table, key=len, reverse=True))
             self.rx = re.compile(r"(?<![\w.\-])(?:" + alts + r")(?![\w\-]|\.\w)")
@@ -95,22 +96,38 @@ class PathMap:
         return self.rx is not None
 
     def text(self, s: str) -> str:
-        if self.rx is None or not s:
+        if self.rx is None or len(s) < self.shortest or not any(t in s for t in self.table):  # cheap tests first
             return s
         return self.rx.sub(lambda m: self.table[m.group(0)], s)
 
     def json(self, value):
-        """A copy of a JSON value with strings mapped (thinking blocks kept)."""
+        """A JSON value with strings mapped (thinking blocks kept).  Parts
+        with nothing to map are shared with ``value``, not copied: do not
+        mutate the result."""
         if self.rx is None:
             return value
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, list):
-            return [self.json(v) for v in value]
+            out = None
+            for i, v in enumerate(value):
+                m = self.json(v)
+                if m is not v:
+                    if out is None:
+                        out = list(value)
+                    out[i] = m
+            return value if out is None else out
         if isinstance(value, dict):
             if value.get("type") in ("thinking", "redacted_thinking"):
                 return value
-            return {k: self.json(v) for k, v in value.items()}
+            out = None
+            for k, v in value.items():
+                m = self.json(v)
+                if m is not v:
+                    if out is None:
+                        out = dict(value)
+                    out[k] = m
+            return value if out is None else out
         return value
 
     def json_text(self, raw: str) -> str:
