@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 
 from .. import event as ev
-from ..store.reader import iter_events
+from ..store.timeline import iter_timeline
 from . import toolfacts
 from .grades import Grades, word
 from .summary import SessionSummary
@@ -34,7 +34,7 @@ def profile(path: str) -> dict:
     hooks = {"seq": [], "read": set(), "changed": set()}
     wire = {"seq": [], "read": set(), "changed": set()}
     fork = None
-    for e in iter_events(path):
+    for e in iter_timeline(path):
         s.add(e)
         where.add(e)
         t = e.get("type")

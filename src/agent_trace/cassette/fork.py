@@ -19,6 +19,7 @@ match, whatever the fork point.
 from __future__ import annotations
 
 from ..capture.llm_wire import api_kind
+from ..render import words
 from . import format as fmt
 from .conversation import latest_user_text
 
@@ -75,4 +76,4 @@ class ForkPoint:
         if self.divergence:
             return "at the first request no recording matches"
         where = f" (the turn of prompt {self.prompt!r})" if self.prompt else ""
-        return f"after {self.calls} model call(s){where}"
+        return f"after {words.count(self.calls, 'model call')}{where}"

@@ -22,6 +22,7 @@ import urllib.parse
 from .. import event as ev
 from ..capture.llm_wire import LlmObserver
 from ..proxy.http_forward import ReverseProxy
+from ..render import words
 from . import format as fmt
 from .http import DROP_RESPONSE_HEADERS, _Decoder
 from .llm_server import Player, request_call
@@ -130,5 +131,5 @@ class ForkServer:
 def fork_summary(cassette) -> str:
     c = cassette
     state = f"forked at call #{c.fork_call}" if c.forked else "never reached the fork point"
-    return f"{state} ({c.fork.describe()}); {c.model_calls} model call(s) played"
+    return f"{state} ({c.fork.describe()}); {words.count(c.model_calls, 'model call')} played"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from agent_trace.render import words
+
 from . import EXIT_CHECK, EXIT_OK, EXIT_USAGE
 from .parsing import add_json, add_session, guarded, open_store, parser, print_json
 
@@ -78,7 +80,8 @@ def _from_session(args) -> int:
         return EXIT_USAGE
     save(args.output, entries, workspace)
     kinds = ", ".join(f"{n} {k}" for k, n in counts.items() if k != "unanswered" and n)
-    extra = f"; {counts['unanswered']} call(s) without an answer left out" if counts.get("unanswered") else ""
+    unanswered = counts.get("unanswered")
+    extra = f"; {words.count(unanswered, 'call')} without an answer left out" if unanswered else ""
     where = f"; workspace {workspace['root']}" if workspace.get("root") else \
         "; no workspace folder known (paths replay unchanged)"
     print(f"{args.output}: {len(entries)} recordings ({kinds}){extra}{where}")
@@ -144,7 +147,7 @@ def _serve_llm(args, path: str, entries: list, header: dict) -> int:
     if args.fork_at:
         return _serve_fork(args, player)
     srv = make_server(player, args.host, args.port)
-    print(f"agent-strace serve: replaying {len(cas.entries)} LLM call(s) from {path} on "
+    print(f"agent-strace serve: replaying {words.count(len(cas.entries), 'LLM call')} from {path} on "
           f"http://{args.host}:{srv.server_address[1]}", flush=True)
     from agent_trace.server.app import serve_until_signal
 
@@ -178,5 +181,6 @@ def _serve_fork(args, player) -> int:
           f"on {fork.proxy.url}; session {session}; new cassette {target} (written when stopped)", flush=True)
     fork.proxy.serve_until_signal()
     n = fork.save(target)
-    sys.stderr.write(f"agent-strace serve: {fork_summary(cas)}; {n} call(s) in {target}; session {session}\n")
+    sys.stderr.write(f"agent-strace serve: {fork_summary(cas)}; {words.count(n, 'call')} in {target}; "
+                     f"session {session}\n")
     return EXIT_OK

@@ -199,6 +199,8 @@ def _import(args) -> int:
             return EXIT_USAGE
         session = args.session or _transcript_session(path)
         n = transcript.import_session(store, sink, path, session, final=True)
-        print(f"{session}: {n} LLM response(s) imported")
+        from agent_trace.render.words import count
+
+        print(f"{session}: {count(n, 'LLM response')} imported")
     sink.close()
     return EXIT_OK

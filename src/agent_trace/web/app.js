@@ -26,11 +26,17 @@ function el(tag, attrs, ...kids) {
 const $ = (sel) => document.querySelector(sel);
 const fmtInt = (n) => (n || 0).toLocaleString("en-US");
 const fmtCost = (c) => "$" + (c || 0).toFixed(c >= 1 ? 2 : 4);
+// The one duration format (event/timefmt.py human_duration; VS Code has the same).
 function fmtDur(s) {
-  if (s === null || s === undefined) return "–";
-  if (s < 60) return s.toFixed(1) + "s";
-  if (s < 3600) return Math.floor(s / 60) + "m" + String(Math.round(s % 60)).padStart(2, "0") + "s";
-  return Math.floor(s / 3600) + "h" + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + "m";
+  if (s === null || s === undefined) return "-";
+  if (s < 0) s = 0;
+  const ms = Math.floor(s * 1000 + 0.5);
+  if (ms < 1000) return ms + "ms";
+  const tenths = Math.floor(s * 10 + 0.5);
+  if (tenths < 600) return Math.floor(tenths / 10) + "." + (tenths % 10) + "s";
+  const whole = Math.max(Math.floor(s), 60), m = Math.floor(whole / 60), sec = whole % 60;
+  if (m < 60) return m + "m" + String(sec).padStart(2, "0") + "s";
+  return Math.floor(m / 60) + "h" + String(m % 60).padStart(2, "0") + "m";
 }
 const clock = (ts) => (ts && ts.length >= 23 ? ts.slice(11, 23) : ts || "");
 const day = (ts) => (ts ? ts.slice(0, 16).replace("T", " ") : "");
@@ -215,7 +221,9 @@ function tree(view) {
 }
 
 // Timeline: one row per tool call (updated in place when its result comes),
-// LLM call, prompt, decision and lifecycle event.
+// LLM call, prompt, decision and lifecycle event, in the order they happened
+// (by ts, arrival order breaking ties): LLM turns imported at the end of a
+// turn slot in before the tool calls they caused, also while live.
 class Timeline {
   constructor(root, cwd) {
     this.root = root; this.cwd = cwd; this.calls = new Map(); this.filter = "all"; this.text = "";
@@ -227,9 +235,23 @@ class Timeline {
       el("span", { class: "t" }, clock(e.ts)), e.agent_id ? `[${e.agent_id.slice(0, 8)}] ` : "", text,
       res !== undefined ? [" = ", el("span", { class: "res " + (resClass || "") }, res)] : null);
     r._events = [e];
+    r._ts = String(e.ts || "");
     r.addEventListener("click", () => { if (!details.classList.contains("open")) this.fill(details, r._events); details.classList.toggle("open"); });
-    this.root.append(r, details);
+    this.place(r, details);
     return r;
+  }
+  place(r, details) {
+    // Rows and their details alternate; walk back from the end past rows
+    // that happened later (usually none: events mostly arrive in order).
+    let before = null;
+    for (let d = this.root.lastElementChild; d;) {
+      const row = d.previousElementSibling;
+      if (!row || !(row._ts > r._ts)) break;
+      before = row;
+      d = row.previousElementSibling;
+    }
+    if (before) { this.root.insertBefore(r, before); this.root.insertBefore(details, before); }
+    else this.root.append(r, details);
   }
   fill(box, events) {
     box.replaceChildren();
@@ -243,7 +265,7 @@ class Timeline {
       if (e.usage) parts.push(["usage", e.usage]);
       if (e.type === "rule.decision" || e.type === "postmortem") parts.push(["decision", d]);
       if (!parts.length) parts.push([e.type, e]);
-      box.append(el("div", { class: "k" }, `${e.type} · ${e.source} · ${e.ts}` + (e.duration_ms != null ? ` · ${Math.round(e.duration_ms)} ms` : "")));
+      box.append(el("div", { class: "k" }, `${e.type} · ${e.source} · ${e.ts}` + (e.duration_ms != null ? ` · ${fmtDur(e.duration_ms / 1000)}` : "")));
       for (const [k, v] of parts) box.append(el("div", { class: "k" }, k), el("pre", {}, pretty(v)));
       if (e.truncated) box.append(el("div", { class: "cut" }, "cut for display: " + e.truncated.map((t) => `${t.path} (${fmtInt(t.chars)} chars, ${fmtInt(t.kept)} kept)`).join("; ")));
     }
@@ -260,7 +282,7 @@ class Timeline {
       const r = e.tool_use_id && this.calls.get(e.tool_use_id);
       const failed = t === "tool.error" || e.status === "error";
       const res = failed ? `ERROR (${errorText(e)})` : "ok";
-      const ms = e.duration_ms != null ? ` ${Math.round(e.duration_ms)}ms` : "";
+      const ms = e.duration_ms != null ? ` ${fmtDur(e.duration_ms / 1000)}` : "";
       if (r) {
         r._events.push(e);
         r.className = r.className.replace(/ev-running/, failed ? "ev-error" : "ev-tool");
