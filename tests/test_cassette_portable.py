@@ -281,3 +281,19 @@ def test_odd_shapes_where_lists_are_expected():
     for data in ({"message": {"content": 5, "choices": [{"message": {"tool_calls": 3}}], "output": "x"}},
                  {"body": {"choices": 4}}, {"message": "text"}, None):
         assert wire_calls({"data": data}) == []
+
+
+def test_serve_fork_options_fail_with_one_line(tmp_path):
+    from agent_trace.cassette import format as fmt
+
+    path = str(tmp_path / "c.json")
+    fmt.save(path, [{"kind": "http", "request": {"method": "POST", "path": "/v1/messages", "body": {"json": {
+        "messages": [{"role": "user", "content": "fix it"}]}}}, "response": {"status": 200, "body": {"json": {}}}}])
+    for args, says in ((["--llm", path, "--fork-at", "1"], b"--fork-at and --upstream go together"),
+                       (["--llm", path, "--fork-at", "prompt:nope", "--upstream", "http://127.0.0.1:9"],
+                        b"no recorded model call has a user prompt containing 'nope'"),
+                       (["--llm", path, "--fork-at", "soon", "--upstream", "http://127.0.0.1:9"],
+                        b"fork point must be a number"),
+                       (["--mcp", path, "--workspace", str(tmp_path)], b"are for --llm")):
+        r = run_cli("serve", *args)
+        assert r.returncode == 2 and says in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
