@@ -328,3 +328,26 @@ def test_a_cassette_recorded_in_one_folder_replays_in_another(tmp_path, monkeypa
     with replay(path):
         assert agent(DEAD[:-3], [TASK], weather=save_to, system=f"You work in {b}.") == [f"saved {b}"]
     assert (b / "city.txt").read_text() == "sunny\n" and not (a / "city.txt").exists()
+
+
+def test_calls_recorded_in_another_folder_are_stored_in_the_cassettes_terms(tmp_path, monkeypatch):
+    a, b = tmp_path / "a" / "proj", tmp_path / "b" / "proj"
+    a.mkdir(parents=True)
+    b.mkdir(parents=True)
+    path = tmp_path / "c.json"
+    with OpenAIStub() as up:
+        monkeypatch.chdir(a)
+        with use_cassette(path):
+            chat(oa(up.url), f"read {a}/x.py")
+        monkeypatch.chdir(b)
+        with use_cassette(path, "new_episodes"):
+            chat(oa(up.url), f"read {b}/x.py")  # the same call, from b: replayed
+            chat(oa(up.url), f"read {b}/y.py")  # a new one: recorded
+        assert len(up.requests) == 2
+    doc = json.loads(path.read_text())
+    assert doc["workspace"]["root"] == str(a) and len(doc["entries"]) == 2
+    assert str(b) not in path.read_text() and f"{a}/y.py" in path.read_text()
+    monkeypatch.chdir(a)
+    with replay(path):
+        chat(oa(DEAD), f"read {a}/x.py")
+        chat(oa(DEAD), f"read {a}/y.py")
