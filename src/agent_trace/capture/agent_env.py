@@ -17,7 +17,9 @@ import re
 
 _ROOT = re.compile(r"^[ \t]*(?:-[ \t]*)?(?:Primary )?[Ww]orking directory:[ \t]*((?:/|[A-Za-z]:\\)[^\n]*?)[ \t]*$"
                    r"|<cwd>((?:/|[A-Za-z]:\\)[^<\n]*)</cwd>", re.M)
-_HOME = re.compile(r"((?:/|[A-Za-z]:\\)[^\s`'\"<>()]*?)[/\\]\.claude[/\\]projects[/\\]")
+_ROOT_HINTS = ("orking directory:", "<cwd>")
+_MEMORY = re.compile(r"[/\\]\.claude[/\\]projects[/\\]")
+_PATH_START = re.compile(r"(?:/|[A-Za-z]:\\)[^\s`'\"<>()]*$")
 MAX_SCAN = 4 << 20  # characters of prompt text looked at per request
 
 
@@ -47,6 +49,16 @@ def _texts(body: dict):
                     yield b["text"]
 
 
+def _home_before_memory(text: str) -> str | None:
+    """The folder in front of ``/.claude/projects/``: the path that ends
+    there, read back to its start."""
+    for m in _MEMORY.finditer(text):
+        head = _PATH_START.search(text, max(0, m.start() - 4096), m.start())
+        if head and head.group(0):
+            return head.group(0)
+    return None
+
+
 def places_in_request(body) -> tuple[str | None, str | None]:
     """(workspace root, home) named in a request body, each None when absent."""
     if not isinstance(body, dict):
@@ -57,14 +69,12 @@ def places_in_request(body) -> tuple[str | None, str | None]:
         if seen > MAX_SCAN:
             break
         seen += len(text)
-        if root is None:
+        if root is None and any(h in text for h in _ROOT_HINTS):  # substring tests before the regex
             m = _ROOT.search(text)
             if m:
                 root = (m.group(1) or m.group(2)).rstrip("/\\") or None
         if home is None and ".claude" in text:
-            m = _HOME.search(text)
-            if m:
-                home = m.group(1)
+            home = _home_before_memory(text)
         if root and home:
             break
     return root, home

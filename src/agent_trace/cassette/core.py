@@ -100,7 +100,7 @@ class Cassette:
         self.recorded_places = Places()
         self.live_places = Places(workspace or os.getcwd(), home or os.path.expanduser("~"))
         self._views: dict = {}
-        self._live_map: PathMap | None = None
+        self._live_map: PathMap | bool | None = None  # False: nothing to map
         self.drift_notes: set = set()
         # fork
         self.fork = ForkPoint(fork_at) if fork_at is not None else None
@@ -220,7 +220,9 @@ class Cassette:
                 if model and self.fork.calls is not None and self.model_calls >= self.fork.calls:
                     return self._go_live(n)
             if self.can_replay:
-                live_call = self._live_map_for_matching().json(call)
+                to_placeholders = self._matching_map()
+                raw = to_placeholders is None  # both sides name the same folders: compare as they are
+                live_call = call if raw else to_placeholders.json(call)
                 same_kind = [i for i, e in enumerate(self.entries) if e.get("kind") == kind]
                 repeats = self.allow_repeats if repeat is None else repeat
                 open_ = [i for i in same_kind if repeats or self.plays[i] == 0]
@@ -231,9 +233,9 @@ class Cassette:
                 for tier, fields in enumerate(tiers):
                     live = normalise(live_call, fields, self.ignore)
                     for i in open_:
-                        if self._view(i, fields) == live:
+                        if self._view(i, fields, raw) == live:
                             if tier:
-                                self._note_drift(n, kind, live_call, i)
+                                self._note_drift(n, kind, live_call, i, raw)
                             return self._played(i, kind, call, model)
                 if self.fork is not None and (self.fork.divergence or not model):
                     return self._go_live(n) if model else None
@@ -244,7 +246,7 @@ class Cassette:
                             sys.stderr.write(f"agent-strace cassette: call #{n} {_endpoint(kind, call)} matches "
                                              f"no recording; playing recording #{fallback} (next in order)\n")
                             return self._played(fallback, kind, call, model)
-                    raise CassetteDivergence(self._explain(n, kind, live_call, same_kind, open_, tiers[-1]))
+                    raise CassetteDivergence(self._explain(n, kind, live_call, same_kind, open_, tiers[-1], raw))
             if not self.can_record:
                 raise CassetteDivergence(f"call #{n} {_endpoint(kind, call)}: the cassette cannot record "
                                          f"in mode {self.mode!r}")
@@ -273,16 +275,19 @@ class Cassette:
         rec, live = self.recorded_places, self.live_places
         return Places(live.root if rec.root else None, live.home if rec.home else None)
 
-    def _live_map_for_matching(self) -> PathMap:
+    def _matching_map(self) -> PathMap | None:
+        """Live folders -> placeholders; None when both sides name the same
+        folders (or none): then nothing needs mapping."""
         if self._live_map is None:
-            self._live_map = PathMap(self._matched_places())
-        return self._live_map
+            matched = self._matched_places()
+            self._live_map = PathMap(matched) if matched != self.recorded_places else False
+        return self._live_map or None
 
-    def _view(self, i: int, fields: tuple):
-        key = (i, fields)
+    def _view(self, i: int, fields: tuple, raw: bool):
+        key = (raw, i, fields)
         v = self._views.get(key)
         if v is None:
-            v = self._views[key] = normalise(self._recorded_request(i), fields, self.ignore)
+            v = self._views[key] = normalise(self._recorded_request(i, raw), fields, self.ignore)
         return v
 
     def response(self, entry: dict) -> dict:
@@ -292,9 +297,11 @@ class Cassette:
             return entry["response"]
         return PathMap(self.recorded_places, self._matched_places()).response(entry["response"])
 
-    def _recorded_request(self, i: int) -> dict:
+    def _recorded_request(self, i: int, raw: bool = False) -> dict:
         """Recording ``i``'s request with its folders as placeholders (kept:
-        the recording does not change)."""
+        the recording does not change); ``raw``: as recorded."""
+        if raw:
+            return self.entries[i]["request"]
         key = ("request", i)
         if key not in self._views:
             if "recorded" not in self._views:
@@ -302,14 +309,14 @@ class Cassette:
             self._views[key] = self._views["recorded"].json(self.entries[i]["request"])
         return self._views[key]
 
-    def _signature(self, i: int, fields: tuple, view: dict):
-        key = ("signature", i, fields)
+    def _signature(self, i: int, fields: tuple, view: dict, raw: bool):
+        key = ("signature", raw, i, fields)
         if key not in self._views:
             self._views[key] = signature(view)
         return self._views[key]
 
-    def _note_drift(self, n: int, kind: str, live_call: dict, i: int) -> None:
-        recorded = fmt.body_value(self._recorded_request(i).get("body"))
+    def _note_drift(self, n: int, kind: str, live_call: dict, i: int, raw: bool) -> None:
+        recorded = fmt.body_value(self._recorded_request(i, raw).get("body"))
         what = drift(recorded, fmt.body_value(live_call.get("body"))) or ["request details"]
         key = tuple(what)
         if key not in self.drift_notes:
@@ -329,7 +336,7 @@ class Cassette:
                 return i
         return same[0] if same else None
 
-    def _explain(self, n, kind, live_call, same_kind, open_, match_on) -> str:
+    def _explain(self, n, kind, live_call, same_kind, open_, match_on, raw) -> str:
         ep = _endpoint(kind, live_call)
         head = f"{self.path}: call #{n} {ep} matches no recording"
         if not same_kind:
@@ -338,8 +345,8 @@ class Cassette:
             return (f"{head}: all {len(same_kind)} recorded {kind} call(s) were already played "
                     "(a call past the end; allow_repeats=True replays them again)")
         live = normalise(live_call, match_on, self.ignore)
-        cands = [(i, self._view(i, match_on)) for i in open_]
-        idx, fails, sim = closest(live, cands, match_on, lambda i, view: self._signature(i, match_on, view))
+        cands = [(i, self._view(i, match_on, raw)) for i in open_]
+        idx, fails, sim = closest(live, cands, match_on, lambda i, view: self._signature(i, match_on, view, raw))
         rec = dict(cands)[idx]
         lines = [f"{head}.", f"  closest recording: #{idx} {_endpoint(kind, self.entries[idx]['request'])} "
                              f"({sim:.0%} similar)",
@@ -352,7 +359,7 @@ class Cassette:
                     where = f"{field}.{where}"
                 lines.append(f"  first difference at {where}: recorded {cut(d[1])} / now {cut(d[2])}")
         if "conversation" in match_on:
-            changed = drift(fmt.body_value(self._recorded_request(idx).get("body")),
+            changed = drift(fmt.body_value(self._recorded_request(idx, raw).get("body")),
                             fmt.body_value(live_call.get("body")))
             if changed:
                 lines.append(f"  also changed (tolerated, not the agent's decisions): {', '.join(changed)}")
