@@ -208,6 +208,9 @@ def test_claude_code_and_codex_say_where_they_work():
     codex = {"input": [{"role": "user", "content": [{"type": "input_text", "text":
              "<environment_context>\n  <cwd>/home/dev/demo</cwd>\n  <shell>bash</shell>\n</environment_context>"}]}]}
     assert places_in_request(codex) == ("/home/dev/demo", None)
+    # hostile prompts: long runs read back a bounded amount (linear), lines without a path say nothing
+    assert places_in_request({"system": "/a" * 100_000 + " /.claude/projects/x"}) == (None, None)
+    assert places_in_request({"system": "Working directory: relative/dir\n" + "/.claude/projects/" * 5000})[0] is None
     tools_only = {"tools": [{"description": "Working directory: /not/this"}], "messages": []}
     assert places_in_request(tools_only) == (None, None) and places_in_request("junk") == (None, None)
 

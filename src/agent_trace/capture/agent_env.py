@@ -19,7 +19,8 @@ _ROOT = re.compile(r"^[ \t]*(?:-[ \t]*)?(?:Primary )?[Ww]orking directory:[ \t]*
                    r"|<cwd>((?:/|[A-Za-z]:\\)[^<\n]*)</cwd>", re.M)
 _ROOT_HINTS = ("orking directory:", "<cwd>")
 _MEMORY = re.compile(r"[/\\]\.claude[/\\]projects[/\\]")
-_PATH_START = re.compile(r"(?:/|[A-Za-z]:\\)[^\s`'\"<>()]*$")
+_PATH_STOP = frozenset(" \t\r\n`'\"<>()")
+_PATH_START = re.compile(r"/|[A-Za-z]:\\")
 MAX_SCAN = 4 << 20  # characters of prompt text looked at per request
 
 
@@ -50,12 +51,21 @@ def _texts(body: dict):
 
 
 def _home_before_memory(text: str) -> str | None:
-    """The folder in front of ``/.claude/projects/``: the path that ends
-    there, read back to its start."""
-    for m in _MEMORY.finditer(text):
-        head = _PATH_START.search(text, max(0, m.start() - 4096), m.start())
-        if head and head.group(0):
-            return head.group(0)
+    """The folder in front of ``/.claude/projects/``: the run of path
+    characters that ends there, from its first ``/`` (or drive).  Linear:
+    at most 4 KB read back per mention, at most 20 mentions."""
+    for n, m in enumerate(_MEMORY.finditer(text)):
+        if n >= 20:
+            break
+        start = m.start()
+        lo = max(0, start - 4096)
+        i = start
+        while i > lo and text[i - 1] not in _PATH_STOP:
+            i -= 1
+        run = text[i:start]
+        head = _PATH_START.search(run)
+        if head:
+            return run[head.start():]
     return None
 
 
