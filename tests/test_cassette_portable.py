@@ -300,3 +300,18 @@ def test_serve_fork_options_fail_with_one_line(tmp_path):
                        (["--mcp", path, "--workspace", str(tmp_path)], b"are for --llm")):
         r = run_cli("serve", *args)
         assert r.returncode == 2 and says in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_a_broken_recording_is_answered_with_the_reason_not_dropped():
+    import io
+
+    from agent_trace.cassette.core import Cassette
+    from agent_trace.cassette.llm_server import Player, request_call
+
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode()
+    entries = [{"kind": "http", "request": request_call("POST", "/v1/messages", [], body),
+                "response": {"status": 200, "body": {"b64": "a"}}}]  # not base64
+    log = io.StringIO()
+    reply = Player(Cassette.from_entries(entries, "c.json"), log=log).answer(
+        request_call("POST", "/v1/messages", [], body))
+    assert reply.status == 400 and b"internal error" in reply.chunks[0] and "internal error" in log.getvalue()

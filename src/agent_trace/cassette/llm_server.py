@@ -84,15 +84,21 @@ class Player:
             self.cassette.set_live_places(root or found_root, home or found_home)
 
     def answer(self, call: dict) -> LocalReply | None:
-        """The reply to play, or None when the call goes live (a fork)."""
-        self.learn(call)
+        """The reply to play, or None when the call goes live (a fork).
+        Whatever goes wrong is answered (the agent shows it), never dropped."""
         try:
+            self.learn(call)
             entry = self.cassette.lookup("http", call)
+            return None if entry is None else reply_for(self.cassette.response(entry))
         except CassetteDivergence as e:
             self.log.write(f"agent-strace serve: {e}\n")
             self.log.flush()
             return divergence_reply(e)
-        return None if entry is None else reply_for(self.cassette.response(entry))
+        except Exception as e:  # a bug of ours: say so to the agent and here, keep serving
+            msg = f"agent-strace serve: internal error ({type(e).__name__}: {e})"
+            self.log.write(msg + "\n")
+            self.log.flush()
+            return divergence_reply(msg)
 
 
 def make_server(player: Player, host: str = "127.0.0.1", port: int = 0):
