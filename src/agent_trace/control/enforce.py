@@ -77,6 +77,22 @@ def _agent_pid() -> int | None:
 def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_name: str,
             rules_file: str | None):
     """``rules_file`` is what :func:`find_rules_file` found for this hook (or None)."""
+    d = decide_call(store, sink, payload, call, source, rules_file)
+    if d is None:
+        return None
+    out = hook_output(d, source, event_name)
+    if d.action == "kill":
+        pid = _agent_pid()
+        if pid:
+            os.kill(pid, 15)  # SIGTERM (the signal module would import enum: 5 ms on the hook path)
+    return out
+
+
+def decide_call(store: Store, sink, payload: dict, call: dict, source: str, rules_file: str | None):
+    """Pause, then rules, for the ``tool.call`` event ``call``: the decision
+    (recorded as a ``rule.decision``) or ``None`` to let it through.  In-process
+    callers (framework integrations) act on it themselves; a ``kill`` is theirs
+    to carry out."""
     session = call["session"]
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
     policy = None
@@ -87,7 +103,7 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
             d = Decision("deny", "rules-file", f"the rules file is broken, so calls are denied until it is "
                                                f"fixed: {e} (check it with: agent-strace rules check)")
             _record(sink, session, source, call, d)
-            return hook_output(d, source, event_name)
+            return d
     max_wait = (policy or {}).get("pause") or {}
     max_wait = max_wait.get("max_wait_s", pause.DEFAULT_MAX_WAIT_S)
     if pause.is_paused(store, session):
@@ -95,7 +111,7 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
         if not pause.wait_while_paused(store, session, max_wait):
             d = Decision("deny", "pause", "the session is paused (agent-strace resume to continue)")
             _record(sink, session, source, call, d)
-            return hook_output(d, source, event_name)
+            return d
     if policy is None:
         return None
     try:
@@ -116,9 +132,4 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
             return None
         d = Decision("deny", d.rule, d.reason + "; still paused (agent-strace resume to continue)")
     _record(sink, session, source, call, d, summary)
-    out = hook_output(d, source, event_name)
-    if d.action == "kill":
-        pid = _agent_pid()
-        if pid:
-            os.kill(pid, 15)  # SIGTERM (the signal module would import enum: 5 ms on the hook path)
-    return out
+    return d
