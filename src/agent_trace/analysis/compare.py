@@ -29,12 +29,18 @@ MAX_SEQ = 5000  # tool names kept per side for the sequence diff
 
 
 def profile(path: str) -> dict:
+    return profile_events(iter_timeline(path))
+
+
+def profile_events(events) -> dict:
+    """The profile of any stream of events (a stored session, a cassette read
+    back as events)."""
     s = SessionSummary()
     where, grades = WorkspaceFinder(), Grades()
     hooks = {"seq": [], "read": set(), "changed": set()}
     wire = {"seq": [], "read": set(), "changed": set()}
     fork = None
-    for e in iter_timeline(path):
+    for e in events:
         s.add(e)
         where.add(e)
         t = e.get("type")
@@ -81,7 +87,10 @@ def _pct(a: float, b: float):
 
 
 def compare(path_a: str, path_b: str, tolerance: float = 20.0) -> dict:
-    a, b = profile(path_a), profile(path_b)
+    return compare_profiles(profile(path_a), profile(path_b), tolerance)
+
+
+def compare_profiles(a: dict, b: dict, tolerance: float = 20.0) -> dict:
     sa, sb = a["summary"], b["summary"]
     metrics = {}
     for name, va, vb in (

@@ -19,6 +19,9 @@ def run(name: str, argv: list[str]) -> int:
         p = parser("list", "List recorded sessions, newest first.")
         add_json(p)
         p.add_argument("-n", "--limit", type=int, default=None, help="show at most N sessions")
+        p.add_argument("--branch", metavar="NAME", help="only sessions on this git branch (glob: 'feature/*')")
+        p.add_argument("--commit", metavar="SHA", help="only sessions that started on, ended on or made this "
+                                                      "commit (prefix of 4+ characters)")
         return _list(p.parse_args(argv))
     if name == "inspect":
         p = parser("inspect", "Show one session's summary.")
@@ -37,8 +40,12 @@ def _money(x: float) -> str:
 
 @guarded
 def _list(args) -> int:
+    from agent_trace.analysis.git_link import matches
+
     store = open_store(args)
     rows = list_sessions(store)
+    if args.branch is not None or args.commit is not None:
+        rows = [r for r in rows if matches(r, args.branch, args.commit)]
     if args.limit is not None:
         rows = rows[: args.limit]
     if args.json:
@@ -49,7 +56,7 @@ def _list(args) -> int:
         return EXIT_OK
     out = sys.stdout
     out.write(f"{'SESSION':<36}  {'AGENT':<12} {'STARTED':<19}  {'DUR':>7} {'EVENTS':>7} "
-              f"{'TOOLS':>6} {'ERR':>4} {'COST':>9}  TITLE\n")
+              f"{'TOOLS':>6} {'ERR':>4} {'COST':>9}  {'GIT':<24}  TITLE\n")
     for r in rows:
         started = (r.get("started") or "")[:19].replace("T", " ")
         cost = _money(r["cost_usd"]) if r.get("llm_calls") else "-"
@@ -57,9 +64,19 @@ def _list(args) -> int:
         out.write(
             f"{r['session'][:36]:<36}  {(r.get('agent') or '-')[:12]:<12} {started:<19}  "
             f"{human_duration(r.get('duration_s')):>7} {r['events']:>7} {r['tool_calls']:>6} "
-            f"{r['tool_errors']:>4} {cost:>9}  {(r.get('title') or '')[:60]}{flag}\n"
+            f"{r['tool_errors']:>4} {cost:>9}  {_git_cell(r.get('git')):<24}  {(r.get('title') or '')[:60]}{flag}\n"
         )
     return EXIT_OK
+
+
+def _git_cell(git: dict | None) -> str:
+    """``branch@a1b2c3d`` (``*`` when dirty), cut to the column."""
+    if not git:
+        return "-"
+    from agent_trace.analysis.git_link import short
+
+    cell = f"{git.get('branch') or '(detached)'}@{short(git.get('end'))}{'*' if git.get('dirty') else ''}"
+    return cell if len(cell) <= 24 else "..." + cell[-21:]
 
 
 @guarded
@@ -68,6 +85,9 @@ def _inspect(args) -> int:
     path = store.resolve(args.session)
     entry = summarize_cached(store, path)
     s = session_row(entry, path)
+    live = _live(store, s["session"])
+    if live:
+        s["live"] = live
     if args.json:
         print_json(s)
         return EXIT_OK
@@ -94,11 +114,48 @@ def _inspect(args) -> int:
         w(f"subagents {', '.join(s['subagents'])}\n")
     if s["decisions"]:
         w("rules     " + ", ".join(f"{k}={v}" for k, v in s["decisions"].items()) + "\n")
+    _inspect_git(w, s)
     if s.get("last_error"):
         w(f"last err  {s['last_error'].splitlines()[0][:160]}\n")
+    if live:
+        d = live.get("decision") or {}
+        w(f"live      daemon: {live['hooks']} hook events, last {live.get('last_hook') or '-'}"
+          + (f"; last rule {d.get('action')} ({d.get('rule')}): {d.get('reason')}" if d else "")
+          + (f"; {live['recovered']} recovered from the transcript" if live.get("recovered") else "") + "\n")
     if any(s["skipped"].values()):
         w("skipped   " + ", ".join(f"{k}={v}" for k, v in s["skipped"].items() if v) + "\n")
     return EXIT_OK
+
+
+def _live(store, session: str) -> dict | None:
+    """What the running daemon holds for the session beyond the file: hook
+    counts, rule state, the last decision, budget (None without a daemon)."""
+    from agent_trace.daemon.client import live_session
+
+    got = live_session(session, store.root)
+    if not got:
+        return None
+    keep = ("hooks", "last_hook", "last_hook_at", "decision", "fail_run", "rules_file", "budget", "recovered")
+    return {k: got[k] for k in keep if k in got}
+
+
+def _inspect_git(w, s: dict) -> None:
+    from agent_trace.analysis.git_link import files_against_diff, git_line
+
+    git = s.get("git")
+    if git:
+        where = git.get("project") or git.get("root") or ""
+        w(f"git       {git_line(git)}  {where}\n")
+        if git.get("commits"):
+            w(f"commits   {', '.join(c[:7] for c in git['commits'][:10])}"
+              f"{' ...' if len(git['commits']) > 10 else ''}\n")
+    vs = files_against_diff(s)
+    if vs is not None:
+        w(f"files     {len(s['files_changed'])} changed by the agent's edit tools; diff since start: "
+          f"{vs['diff_total']} file(s), {len(vs['in_diff'])} of them from the edit tools"
+          + (f"; not in the diff: {', '.join(vs['not_in_diff'][:5])}" if vs["not_in_diff"] else "") + "\n")
+    elif s.get("files_changed"):
+        w(f"files     {len(s['files_changed'])} changed by the agent's edit tools\n")
 
 
 @guarded
