@@ -115,6 +115,10 @@ class SessionSummary:
         self.files_changed: list[str] = []  # paths the agent's edit tools wrote (capped)
         self.git: dict | None = None  # repo, project, branch, start/end commit, dirty, commits (see _on_annotation)
         self._open_calls: set[str] = set()  # tool_use_ids called, awaiting result
+        # membership sets beside the ordered lists: every per-event step is O(1)
+        self._sources: set[str] = set()
+        self._subagents: set[str] = set()
+        self._unpriced: set[str] = set()
         # recent LLM response ids (insertion-ordered, capped): the same response
         # seen twice (wire capture and transcript import) arrives within a turn
         self._llm_ids: dict[str, None] = {}
@@ -141,7 +145,8 @@ class SessionSummary:
         if self.session is None:
             self.session = e.get("session")
         src = e.get("source")
-        if src not in self.sources and src:
+        if src and src not in self._sources:
+            self._sources.add(src)
             self.sources.append(src)
         handler = _HANDLERS.get(t)
         if handler is not None:
@@ -247,7 +252,8 @@ class SessionSummary:
                     m[k] += n
             cost = prices().cost(model, u)
             if cost is None:
-                if model not in self.unpriced:
+                if model not in self._unpriced:
+                    self._unpriced.add(model)
                     self.unpriced.append(model)
             else:
                 self.cost_usd += cost
@@ -255,7 +261,8 @@ class SessionSummary:
 
     def _on_subagent(self, e):
         aid = e.get("agent_id")
-        if aid and aid not in self.subagents:
+        if aid and aid not in self._subagents:
+            self._subagents.add(aid)
             self.subagents.append(aid)
 
     def _on_decision(self, e):
@@ -338,6 +345,7 @@ class SessionSummary:
                 setattr(s, k, d[k])
         s._open_calls = set(d.get("_open_calls", ()))
         s._llm_ids = dict.fromkeys(d.get("_llm_ids", ()))
+        s._sources, s._subagents, s._unpriced = set(s.sources), set(s.subagents), set(s.unpriced)
         s._writes = dict(d.get("_writes") or {})
         return s
 
