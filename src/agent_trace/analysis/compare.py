@@ -63,7 +63,7 @@ def profile_events(events) -> dict:
 
 def _note_call(acc: dict, e: dict) -> None:
     if len(acc["seq"]) < MAX_SEQ:
-        acc["seq"].append(e.get("tool") or "?")
+        acc["seq"].append(str(e.get("tool") or "?"))
     acc["read"].update(toolfacts.files_read(e))
     acc["changed"].update(toolfacts.files_written(e))
 
