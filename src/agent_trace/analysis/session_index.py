@@ -66,7 +66,7 @@ def summarize_file(path: str, entry: dict | None = None) -> dict:
         summary.session = os.path.basename(path)[: -len(SUFFIX)]
     skipped = dict(entry.get("skipped", {})) if entry and start else {}
     for k, v in stats.as_dict().items():
-        if k != "events" and v and k != "torn":
+        if k not in ("events", "torn", "duplicates") and v:
             skipped[k] = skipped.get(k, 0) + v
     return {
         "ident": ident,

@@ -18,6 +18,9 @@ Counting rules (documented in ``docs/event-schema.md``):
 * LLM usage: ``llm.response`` events with ``usage``; the same API response
   seen twice (hook transcript import and wire capture) has the same event
   id and is counted once.
+* Any event seen twice with the same id (a hook and a transcript import
+  racing for the same tool call, prompt or turn: ids are derived from the
+  agent's own ids) is counted once.
 """
 
 from __future__ import annotations
@@ -109,14 +112,23 @@ class SessionSummary:
         self.durations: dict[str, dict] = {}  # tool -> {bucket: count}
         self.errors: dict[str, int] = {}  # first line of an error message -> count (top 20 kept)
         self._open_calls: set[str] = set()  # tool_use_ids called, awaiting result
-        # recent LLM response ids (insertion-ordered, capped): the same response
-        # seen twice (wire capture and transcript import) arrives within a turn
+        # recent ids of events that several sources may record (insertion-
+        # ordered, capped): the same response, call or prompt seen twice (wire
+        # capture, hooks and transcript import) arrives within a turn
         self._llm_ids: dict[str, None] = {}
 
     # -- feeding ------------------------------------------------------------
     def add(self, e: dict) -> None:
         # The hottest function of every reader: one dict lookup per field.
         t = e.get("type")
+        if t in ev.SHARED_ID_TYPES:
+            eid = e.get("id")
+            seen = self._llm_ids
+            if eid in seen:
+                return
+            seen[eid] = None
+            if len(seen) > RECENT_IDS:
+                del seen[next(iter(seen))]
         self.events += 1
         by_type = self.by_type
         by_type[t] = by_type.get(t, 0) + 1
@@ -203,12 +215,6 @@ class SessionSummary:
             hist[b] = hist.get(b, 0) + 1
 
     def _on_llm_response(self, e):
-        eid = e.get("id")
-        if eid in self._llm_ids:
-            return
-        self._llm_ids[eid] = None
-        if len(self._llm_ids) > RECENT_IDS:
-            del self._llm_ids[next(iter(self._llm_ids))]
         self.llm_calls += 1
         model = e.get("model") or "unknown"
         m = self.models.get(model)
