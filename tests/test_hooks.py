@@ -8,7 +8,8 @@ import pytest
 
 from agent_trace import event as ev
 from agent_trace.capture.hooks import canonical_name, events_from_hook
-from agent_trace.capture.transcript import import_session, read_responses
+from agent_trace.capture.log_import import import_session
+from agent_trace.capture.transcript import read_responses
 from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
 from agent_trace.analysis.summary import summarize

@@ -10,7 +10,8 @@ import shutil
 from agent_trace import event as ev
 from agent_trace.analysis.summary import summarize
 from agent_trace.capture.hooks import events_from_hook
-from agent_trace.capture.transcript import import_log, import_session, parse_log
+from agent_trace.capture.log_import import import_log, import_session
+from agent_trace.capture.transcript import parse_log
 from agent_trace.store import Store
 from agent_trace.store.sink import FileSink
 
@@ -146,7 +147,7 @@ def test_one_response_per_message_with_its_largest_usage(tmp_path):
     (result,) = [e for e in res.events if e["type"] == ev.TOOL_RESULT]
     assert call["data"]["tool_input"] == {"command": "ls"} and result["tool"] == "Bash"
     assert result["duration_ms"] == 2500
-    assert [e["type"] for e in res.events][-3:] == [ev.LLM_RESPONSE, ev.TOOL_CALL, ev.TOOL_RESULT]
+    assert [e["type"] for e in res.events][-4:] == [ev.LLM_RESPONSE, ev.TOOL_CALL, ev.TOOL_RESULT, ev.SESSION_END]
 
 
 def test_incremental_import_reads_only_what_was_appended(trace_dir, tmp_path):
@@ -190,6 +191,6 @@ def test_compaction_and_meta_entries(tmp_path):
     path.write_text("".join(json.dumps(e) + "\n" for e in entries))  # with spaces, as some tools write
     res = parse_log(str(path), final=True)
     types = [e["type"] for e in res.events]
-    assert types == [ev.SESSION_START, ev.USER_PROMPT, ev.COMPACT, ev.COMPACT]
+    assert types == [ev.SESSION_START, ev.USER_PROMPT, ev.COMPACT, ev.COMPACT, ev.SESSION_END]
     assert res.events[2]["data"] == {"trigger": "auto", "pre_tokens": 155000, "uuid": "d"}
     assert res.events[3]["data"]["summary"] == "Summary: we did x"

@@ -134,3 +134,47 @@ def list_sessions(store: Store, *, write_cache: bool = True) -> list[dict]:
     rows = [session_row(entry, os.path.join(store.sessions_dir, name)) for name, entry in fresh.items()]
     rows.sort(key=lambda r: (r.get("last") or "", r.get("session") or ""), reverse=True)
     return rows
+
+
+class ListIndex:
+    """The ``list`` index held open by a writer that hands over what it
+    appends (the history import), so listing after a big import reads
+    nothing back.  Same entries and rules as :func:`summarize_file`: an entry
+    advances only when it had read exactly up to where the append began."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.path = os.path.join(store.subdir("index"), "sessions.json")
+        self.cached = _load(self.path)
+        self.dirty = False
+
+    def advance(self, name: str, before: int, after: int, events: list[dict], lengths=None) -> bool:
+        entry = self.cached.get(name)
+        if entry is None:
+            if before != 0:
+                return False
+            summary, skipped = SessionSummary(), {}
+        elif entry.get("offset") != before or entry.get("size") != before:
+            return False
+        else:
+            summary, skipped = SessionSummary.from_dict(entry["state"]), entry.get("skipped", {})
+        for e in events:
+            summary.add(e)
+        if summary.session is None:
+            summary.session = name[: -len(SUFFIX)]
+        try:
+            st = os.stat(os.path.join(self.store.sessions_dir, name))
+        except OSError:
+            return False
+        self.cached[name] = {"ident": [st.st_ino, st.st_dev], "size": after, "offset": after,
+                             "mtime": st.st_mtime, "state": summary.to_dict(resumable=True), "skipped": skipped}
+        self.dirty = True
+        return True
+
+    def save(self) -> None:
+        if self.dirty:
+            try:
+                _save(self.path, self.cached)
+            except OSError:
+                pass
+            self.dirty = False

@@ -66,6 +66,8 @@ def percentile(hist: dict, p: float) -> float | None:
 
 _PRICES: PriceTable | None = None
 RECENT_IDS = 4096  # memory stays flat however many LLM calls a session has
+SAVED_IDS = 128  # of them, kept in the resumable state (repeats arrive within a turn)
+ID_CHARS = 16  # 64 bits of an id tell repeats apart within a session
 
 
 def prices() -> PriceTable:
@@ -123,6 +125,8 @@ class SessionSummary:
         t = e.get("type")
         if t in ev.SHARED_ID_TYPES:
             eid = e.get("id")
+            if type(eid) is str:
+                eid = eid[:ID_CHARS]
             seen = self._llm_ids
             if eid in seen:
                 return
@@ -281,7 +285,7 @@ class SessionSummary:
             m["cost_usd"] = round(m["cost_usd"], 6)
         if resumable:
             d["_open_calls"] = sorted(self._open_calls)
-            d["_llm_ids"] = list(self._llm_ids)
+            d["_llm_ids"] = list(self._llm_ids)[-SAVED_IDS:]
         return d
 
     @classmethod
@@ -291,7 +295,7 @@ class SessionSummary:
             if k in d:
                 setattr(s, k, d[k])
         s._open_calls = set(d.get("_open_calls", ()))
-        s._llm_ids = dict.fromkeys(d.get("_llm_ids", ()))
+        s._llm_ids = dict.fromkeys(str(x)[:ID_CHARS] for x in d.get("_llm_ids", ()))
         return s
 
 

@@ -10,6 +10,7 @@ what hooks never see:
 transcript entry            event (id)
 ==========================  =================================================
 first entry (main file)     ``session.start`` (derived from the session)
+end of a final parse        ``session.end`` (the same)
 user prompt                 ``user.prompt`` (``derived_id(.., promptId)``)
 assistant message           one ``llm.response`` per API message, its blocks
                             merged (``llm_event_id(session, message id)``);
@@ -25,12 +26,10 @@ The ids are the ones the hooks derive for the same happenings
 (``docs/event-schema.md``, "Ids"), so importing a session the hooks already
 recorded adds only what they could not see.
 
-Import (:func:`import_transcript`) is incremental and idempotent: a cursor per
-(store, transcript) under ``state/transcripts/`` keeps the byte offset and the
-little state a resumed parse needs; an API message still being written is
-held back until it is complete (or the import is final); and ids already in
-the session file are never written again, so losing the cursor costs a
-rescan, never a duplicate.
+Parsing resumes from any byte offset with the ``state`` the previous parse
+returned; an API message still being written is held back until it is
+complete (or the parse is final).  Importing into a store (cursors, ids
+already present) is :mod:`agent_trace.capture.log_import`.
 
 Imported on the hook path (Stop, and PreToolUse when a budget rule is
 active): standard library, no json, re, glob or datetime at import time.
@@ -38,12 +37,10 @@ active): standard library, no json, re, glob or datetime at import time.
 
 from __future__ import annotations
 
-import fcntl
 import os
 
 from .. import event as ev
-from ..event.fastjson import dumps, loads
-from ..store.paths import Store
+from ..event.fastjson import loads
 
 SOURCE = "claude-code"
 NAME = "transcript"  # the ``name`` of every imported event
@@ -351,6 +348,7 @@ def parse_log(path: str, start: int = 0, *, final: bool = False, session: str | 
     p = _Parser(path, session, agent_id, state, meta)
     group_start = offset = start
     skipped = res.skipped
+    at_end = True
     with open(path, "rb") as f:
         f.seek(start)
         for raw in f:
@@ -414,6 +412,7 @@ def parse_log(path: str, start: int = 0, *, final: bool = False, session: str | 
                 res.events.extend(p.out)
                 p.out.clear()
                 if offset - start >= limit:
+                    at_end = False
                     break
     if p.group and not final:  # hold the open message (and what followed it) back: re-read next time
         offset = group_start
@@ -426,6 +425,9 @@ def parse_log(path: str, start: int = 0, *, final: bool = False, session: str | 
     last_ts = res.state.get("last_ts")
     res.last_ts = norm_ts(last_ts)
     sess = p.session or session
+    if final and at_end and not agent_id and sess and last_ts and state["started"]:
+        res.events.append(ev.make_event(ev.SESSION_END, sess, SOURCE, id=ev.derived_id(sess, "session.end", NAME),
+                                        ts=norm_ts(last_ts), name=NAME, data={"reason": "transcript ended"}))
     if final and agent_id and sess and meta and meta.get("finished") and last_ts:
         res.events.append(ev.make_event(ev.SUBAGENT_STOP, sess, SOURCE,
                                         id=ev.derived_id(sess, "subagent.stop", agent_id),
@@ -465,186 +467,3 @@ def read_meta(transcript: str) -> dict:
     except (OSError, ValueError):
         return {}
     return meta if isinstance(meta, dict) else {}
-
-
-# -- what a session file already holds -------------------------------------------
-
-_ID_AT = b'{"v":1,"id":"'
-
-
-class Present:
-    """Ids in a session file, and the event types a live source (a hook, not
-    an import) recorded there with random ids."""
-
-    __slots__ = ("ids", "live_types")
-
-    def __init__(self):
-        self.ids: set[str] = set()
-        self.live_types: set[str] = set()
-
-
-def present_in(path: str) -> Present:
-    """Scan a session file for what it holds: bytes only for our own lines
-    (the id sits at a fixed place), a parse for anything else."""
-    out = Present()
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        return out
-    ids, live = out.ids, out.live_types
-    with f:
-        for line in f:
-            if line.startswith(_ID_AT):
-                ids.add(line[13:45].decode("ascii", "replace"))
-                if b'"name":"transcript"' not in line:
-                    for t in (b'"session.start"', b'"session.end"', b'"context.compact"'):
-                        if t in line:
-                            live.add(t[1:-1].decode())
-                continue
-            try:
-                obj = loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict) and isinstance(obj.get("id"), str):
-                ids.add(obj["id"])
-                if obj.get("name") != NAME and obj.get("type") in ("session.start", "session.end",
-                                                                     "context.compact"):
-                    live.add(obj["type"])
-    return out
-
-
-def new_events(events: list[dict], present: Present) -> list[dict]:
-    """The events a session file does not hold yet (by id; for the types a
-    live source records with random ids, by type)."""
-    out = []
-    ids = present.ids
-    for e in events:
-        if e["id"] in ids or e["type"] in present.live_types:
-            continue
-        ids.add(e["id"])
-        out.append(e)
-    return out
-
-
-# -- import into a store ------------------------------------------------------------
-
-class ImportCounts:
-    """What one import did: events written, bytes read, lines skipped."""
-
-    __slots__ = ("events", "bytes", "end", "skipped", "unknown_types", "session")
-
-    def __init__(self):
-        self.events = self.bytes = self.end = 0
-        self.skipped = {"corrupt": 0, "torn": 0, "unknown": 0}
-        self.unknown_types: dict[str, int] = {}
-        self.session: str | None = None
-
-    def add(self, other: "ImportCounts") -> None:
-        self.events += other.events
-        self.bytes += other.bytes
-        for k, v in other.skipped.items():
-            self.skipped[k] = self.skipped.get(k, 0) + v
-        for k, v in other.unknown_types.items():
-            self.unknown_types[k] = self.unknown_types.get(k, 0) + v
-
-
-def cursor_path(store: Store, path: str, session: str, mode: str = "full") -> str:
-    import zlib  # a C module: cheap to import on the hook path, unlike hashlib
-
-    from ..store.paths import file_stem
-
-    ident = f"{session}\0{os.path.abspath(path)}\0{mode}".encode("utf-8", "surrogatepass")
-    key = f"{file_stem(session)[:60]}-{zlib.crc32(ident):08x}-{zlib.adler32(ident):08x}"
-    return os.path.join(store.subdir(os.path.join("state", "transcripts")), key + ".json")
-
-
-def _read_cursor(path: str):
-    try:
-        with open(path, "rb") as f:
-            cur = loads(f.read())
-    except (OSError, ValueError):
-        return None
-    return cur if isinstance(cur, dict) and isinstance(cur.get("offset"), int) else None
-
-
-def _write_cursor(path: str, cursor: dict) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(dumps(cursor))
-    os.replace(tmp, path)
-
-
-def import_log(store: Store, sink, path: str, session: str, agent_id=None, *, final: bool = False,
-               llm_only: bool = False, start: int | None = None, write=None) -> ImportCounts:
-    """Import what is new in one Claude Code transcript into ``store``.
-
-    The reusable core of every transcript import (the Stop hook, ``import``,
-    the history import): reads from the saved cursor (or from byte ``start``
-    when given), skips ids the session file already holds, writes through
-    ``sink`` (or ``write(session_path, events)`` when given) and saves the
-    cursor.  One import per (store, transcript) at a time (a lock file).
-    ``llm_only`` imports only LLM turns and trusts its own cursor (no scan of
-    the session file): what the PreToolUse budget check needs, cheaply.
-    """
-    cpath = cursor_path(store, path, session, "llm" if llm_only else "full")
-    os.makedirs(os.path.dirname(cpath), exist_ok=True)
-    counts = ImportCounts()
-    counts.session = session
-    lock_fd = os.open(cpath + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
-        cursor = _read_cursor(cpath)
-        size = os.path.getsize(path)
-        if start is None:
-            start = cursor["offset"] if cursor and cursor["offset"] <= size else 0
-        state = cursor.get("state") if cursor and start == cursor["offset"] and start > 0 else None
-        meta = read_meta(path) if agent_id else None
-        present = None
-        offset = start
-        while True:
-            res = parse_log(path, offset, final=final, session=session, agent_id=agent_id, state=state, meta=meta)
-            events = res.events
-            if llm_only:
-                events = [e for e in events if e["type"] == ev.LLM_RESPONSE]
-            if events and (present is None):
-                present = Present() if llm_only and cursor is not None and start > 0 else \
-                    present_in(store.path_for(session))
-            events = new_events(events, present) if events else events
-            if events:
-                if write is not None:
-                    write(store.path_for(session), events)
-                else:
-                    sink.emit_many(events)
-            counts.events += len(events)
-            counts.bytes += res.end - offset
-            for k, v in res.skipped.items():
-                counts.skipped[k] += v
-            for k, v in res.unknown_types.items():
-                counts.unknown_types[k] = counts.unknown_types.get(k, 0) + v
-            state = res.state
-            done = res.end >= size or res.end == offset
-            offset = res.end
-            if done:
-                break
-        counts.end = offset
-        _write_cursor(cpath, {"path": path, "session": session, "offset": offset, "state": state})
-        return counts
-    finally:
-        os.close(lock_fd)
-
-
-def import_transcript(store: Store, sink, path: str, session: str, agent_id=None,
-                      final: bool = False, *, llm_only: bool = False) -> int:
-    """Import one transcript; returns the number of events written."""
-    return import_log(store, sink, path, session, agent_id, final=final, llm_only=llm_only).events
-
-
-def import_session(store: Store, sink, transcript: str, session: str, final: bool = False, *,
-                   llm_only: bool = False) -> int:
-    """Main transcript plus every subagent transcript beside it."""
-    n = 0
-    if os.path.isfile(transcript):
-        n += import_transcript(store, sink, transcript, session, None, final, llm_only=llm_only)
-    for agent_id, path in subagent_transcripts(transcript, session):
-        n += import_transcript(store, sink, path, session, agent_id, final, llm_only=llm_only)
-    return n

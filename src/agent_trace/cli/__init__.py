@@ -20,7 +20,7 @@ FAMILIES = {
     "record": {
         "setup": ("agent_trace.cli.setup_cmds", "install agent-strace hooks into an agent's settings"),
         "hook": ("agent_trace.cli.hook_cmds", "record one agent hook event (reads JSON on stdin)"),
-        "import": ("agent_trace.cli.hook_cmds", "import LLM turns from an agent transcript"),
+        "import": ("agent_trace.cli.import_cmd", "import existing agent logs as whole sessions (--all: every one)"),
         "record": ("agent_trace.cli.record_cmd", "run an MCP server (stdio) behind a logging proxy"),
         "proxy": ("agent_trace.cli.llm_cmds", "capture proxy for OpenAI/Anthropic-compatible APIs"),
         "run": ("agent_trace.cli.llm_cmds", "run an agent (or a task corpus) with its LLM calls captured"),

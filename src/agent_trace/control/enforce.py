@@ -100,9 +100,9 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
         return None
     try:
         if policy.get("budget") and source == "claude-code" and isinstance(payload.get("transcript_path"), str):
-            from ..capture import transcript  # usage up to this call, not just up to the last Stop
+            from ..capture import log_import  # usage up to this call, not just up to the last Stop
 
-            transcript.import_session(store, sink, payload["transcript_path"], session, final=False, llm_only=True)
+            log_import.import_session(store, sink, payload["transcript_path"], session, final=False, llm_only=True)
         d, summary = decide(store, policy, rules_file, session, call, cwd)
     except Exception as e:  # enforcement never silently turns off
         d, summary = Decision("deny", "rules-engine", f"rules could not be evaluated ({type(e).__name__}: {e}), "

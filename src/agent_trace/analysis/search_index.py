@@ -1,0 +1,195 @@
+"""Full-text search over a store: prompts, tool inputs, results, errors, answers.
+
+The index is a flat text file, ``index/search.txt``, one record per
+searchable event::
+
+    <file>\\x1f<line start>\\x1f<ts>\\x1f<type>\\x1f<tool>\\x1f<status>\\x1f<agent>\\x1f<text>\\n
+
+all lower-cased, the text with line breaks turned into spaces and cut to
+:data:`MAX_TEXT` characters per event.  A query is a plain substring search
+over the memory-mapped file (C speed, no tokenizer: ``rm -rf`` finds
+``rm -rf``); each hit's record names the session file and the byte offset of
+the event, which is read back for display.  Filters (tool, failed, time,
+project) are checked on the hits' records.  Kept up to date incrementally
+like every index (:mod:`.file_index`); deleting it costs one rebuild.
+
+Why not SQLite FTS5: building it costs several times the import itself, its
+tokenizer splits ``rm -rf`` and paths, and a substring scan of the record
+file answers in well under a second on a year of history (see
+``docs/usage.md`` for the figures).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+
+from .. import event as ev
+from .file_index import FileIndex
+
+MAX_TEXT = 65536
+SEP = "\x1f"
+_CLEAN = str.maketrans({"\n": " ", "\r": " ", SEP: " ", "\x00": " "})
+
+
+def _flatten(value, out: list, budget: list) -> None:
+    if budget[0] <= 0:
+        return
+    if isinstance(value, str):
+        out.append(value)
+        budget[0] -= len(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _flatten(v, out, budget)
+    elif isinstance(value, list):
+        for v in value:
+            _flatten(v, out, budget)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        out.append(str(value))
+
+
+def event_text(e: dict) -> str | None:
+    """The searchable text of an event, or None when it has none."""
+    t = e.get("type")
+    data = e.get("data")
+    data = data if isinstance(data, dict) else {}
+    out: list[str] = []
+    budget = [MAX_TEXT]
+    if t == ev.USER_PROMPT:
+        _flatten(data.get("prompt"), out, budget)
+    elif t == ev.TOOL_CALL:
+        out.append(e.get("tool") or "")
+        _flatten(data.get("tool_input", data.get("arguments")), out, budget)
+    elif t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
+        err = e.get("error")
+        if isinstance(err, dict):
+            _flatten(err.get("message"), out, budget)
+        _flatten(data.get("tool_response"), out, budget)
+    elif t == ev.LLM_RESPONSE:
+        content = data.get("content")
+        if isinstance(content, list):
+            for b in content:
+                if isinstance(b, dict) and b.get("type") == "text":
+                    _flatten(b.get("text"), out, budget)
+    elif t == ev.ASSISTANT_MESSAGE:
+        _flatten(data.get("text", data.get("message")), out, budget)
+    else:
+        return None
+    text = " ".join(x for x in out if x)
+    return text[:MAX_TEXT] if text.strip() else None
+
+
+class SearchIndex(FileIndex):
+    FILE = "search.json"
+    VERSION = 1
+
+    def __init__(self, store):
+        super().__init__(store)
+        self.corpus = os.path.join(self.dir, "search.txt")
+        self._buf: list[str] = []
+        self._buf_size = 0
+
+    def reset(self) -> None:
+        self._buf, self._buf_size = [], 0
+        try:
+            os.unlink(self.corpus)
+        except OSError:
+            pass
+
+    def load(self) -> "SearchIndex":
+        super().load()
+        try:
+            size = os.path.getsize(self.corpus)
+        except OSError:
+            size = 0
+        if self.files and size < sum(f.get("bytes", 0) for f in self.files.values()):
+            self._rebuild()  # the record file lost what the table says it holds
+        return self
+
+    def new_entry(self, name: str) -> dict:
+        return {"bytes": 0, "project": None}
+
+    def feed(self, name: str, entry: dict, items) -> None:
+        buf = self._buf
+        n = 0
+        for start, _end, e in items:
+            if entry["project"] is None:
+                data = e.get("data")
+                cwd = data.get("cwd") if isinstance(data, dict) else None
+                if isinstance(cwd, str) and cwd:
+                    entry["project"] = cwd
+            text = event_text(e)
+            if text is None:
+                continue
+            rec = (f"{name}{SEP}{start}{SEP}{e.get('ts') or ''}{SEP}{e.get('type')}{SEP}{e.get('tool') or ''}"
+                   f"{SEP}{e.get('status') or ''}{SEP}{e.get('agent_id') or ''}{SEP}{text}").translate(_CLEAN)
+            rec = rec.lower() + "\n"
+            buf.append(rec)
+            n += len(rec)
+        if n:
+            self._buf_size += n
+            entry["bytes"] = entry.get("bytes", 0) + n  # characters: a lower bound of the bytes
+            if self._buf_size > (8 << 20):
+                self.flush()
+
+    def flush(self) -> None:
+        if not self._buf:
+            return
+        os.makedirs(self.dir, exist_ok=True)
+        data = "".join(self._buf).encode("utf-8", "surrogateescape")
+        self._buf, self._buf_size = [], 0
+        with open(self.corpus, "ab") as f:
+            f.write(data)
+
+    def save(self) -> None:
+        self.flush()
+        super().save()
+
+
+class Record:
+    __slots__ = ("file", "offset", "ts", "type", "tool", "status", "agent_id")
+
+    def __init__(self, fields: list[str]):
+        self.file, off, self.ts, self.type, self.tool, self.status, self.agent_id = fields
+        self.offset = int(off)
+
+
+def search_corpus(path: str, needle: str, accept, limit: int | None = None):
+    """Yield (Record, text) of the records of ``path`` whose text holds
+    ``needle`` (lower-cased) and that ``accept(record)`` takes; newest last
+    in the order they were indexed."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with f:
+        try:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file
+            return
+        with mm:
+            want = needle.lower().translate(_CLEAN).encode("utf-8", "surrogateescape")
+            pos, found = 0, 0
+            while True:
+                hit = mm.find(want, pos) if want else (pos if pos < len(mm) else -1)
+                if hit < 0:
+                    return
+                start = mm.rfind(b"\n", 0, hit) + 1
+                end = mm.find(b"\n", hit)
+                end = len(mm) if end < 0 else end
+                pos = end + 1
+                line = mm[start:end].decode("utf-8", "surrogateescape")
+                fields = line.split(SEP, 7)
+                if len(fields) != 8:
+                    continue
+                head_len = len(line) - len(fields[7])
+                if want and hit - start < len(line[:head_len].encode("utf-8", "surrogateescape")) \
+                        and want not in fields[7].encode("utf-8", "surrogateescape"):
+                    continue  # matched the record's header, not its text
+                rec = Record(fields[:7])
+                if not accept(rec):
+                    continue
+                yield rec, fields[7]
+                found += 1
+                if limit is not None and found >= limit:
+                    return
