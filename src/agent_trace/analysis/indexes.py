@@ -16,7 +16,7 @@ from ..store.paths import Store
 from ..store.writer import append_lines
 from .search_index import SearchIndex
 from .session_index import ListIndex
-from .usage_index import UsageIndex
+from ..usage.index import UsageIndex
 
 
 class StoreIndexes:

@@ -11,7 +11,7 @@ over the memory-mapped file (C speed, no tokenizer: ``rm -rf`` finds
 ``rm -rf``); each hit's record names the session file and the byte offset of
 the event, which is read back for display.  Filters (tool, failed, time,
 project) are checked on the hits' records.  Kept up to date incrementally
-like every index (:mod:`.file_index`); deleting it costs one rebuild.
+like every index (:mod:`agent_trace.store.file_index`); deleting it costs one rebuild.
 
 Why not SQLite FTS5: building it costs several times the import itself, its
 tokenizer splits ``rm -rf`` and paths, and a substring scan of the record
@@ -25,7 +25,7 @@ import mmap
 import os
 
 from .. import event as ev
-from .file_index import FileIndex
+from ..store.file_index import FileIndex
 
 MAX_TEXT = 65536
 SEP = "\x1f"

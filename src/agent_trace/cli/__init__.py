@@ -32,6 +32,8 @@ FAMILIES = {
         "replay": ("agent_trace.cli.replay_cmd", "print a session one line per event, like strace"),
         "stats": ("agent_trace.cli.report_cmds", "counts, durations (p50/p95), tokens and errors"),
         "cost": ("agent_trace.cli.report_cmds", "money spent, from real token usage"),
+        "usage": ("agent_trace.cli.usage_cmds", "tokens and cost across all history: daily ... blocks"),
+        "prices": ("agent_trace.cli.usage_cmds", "the price table; prices update --from LiteLLM's JSON"),
         "explain": ("agent_trace.cli.story_cmds", "the session in plain English, phase by phase"),
         "timeline": ("agent_trace.cli.story_cmds", "phases with durations and cost"),
         "why": ("agent_trace.cli.story_cmds", "the causal chain behind one event"),

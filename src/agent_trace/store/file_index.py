@@ -1,4 +1,4 @@
-"""An index over a store's session files, kept up to date incrementally.
+"""A reader's index over a store's session files, kept up to date incrementally.
 
 Contract shared by the usage and search indexes (the ``list`` index in
 :mod:`.session_index` follows the same rules):
@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 
 from ..event.fastjson import dumps, loads
-from ..store.paths import SUFFIX, Store
-from ..store.reader import ReadStats, iter_events
+from .paths import SUFFIX, Store
+from .reader import ReadStats, iter_events
 
 
 class FileIndex:

@@ -23,7 +23,7 @@ from array import array
 
 from .. import event as ev
 from ..store import registry
-from .file_index import FileIndex
+from ..store.file_index import FileIndex
 
 QUARTER = 900
 LONG_CONTEXT = 200_000
