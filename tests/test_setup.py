@@ -1,6 +1,8 @@
 import json
 import os
+import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -32,20 +34,56 @@ def test_round_trip_install_twice_then_uninstall(tmp_path, cli):
     commands = [h["command"] for groups in data["hooks"].values() if isinstance(groups, list)
                 for g in groups for h in g["hooks"]]
     assert OTHER_HOOK["command"] in commands
-    ours = [c for c in commands if "agent_trace" in c]
+    ours = [c for c in commands if "agent-strace hook" in c]
     assert len(ours) >= 8
-    assert (path.parent / (path.name + ".agent-strace.bak")).read_text() == json.dumps(original, indent=2)
+    assert not any(sys.executable in c for c in ours)  # project scope: no machine paths
+    backup = path.parent / (path.name + ".agent-strace.bak")
+    assert backup.read_text() == json.dumps(original, indent=2)
 
     r = run_cli(*args)
     assert r.returncode == 0 and b"already up to date" in r.stdout
     assert path.read_text() == first  # idempotent
+    # installing again with another interpreter does not put our hooks in the backup
+    assert run_cli(*args, "--python", "/opt/other/python").returncode == 0
+    assert backup.read_text() == json.dumps(original, indent=2)
 
     r = run_cli(*args, "--uninstall")
+    assert r.returncode == 0 and b"restored as it was before setup" in r.stdout, r.stdout
+    assert path.read_text() == json.dumps(original, indent=2)  # byte for byte, switches included
+    assert not backup.exists()
+    r = run_cli(*args, "--uninstall")
+    assert r.returncode == 0 and b"no agent-strace hooks" in r.stdout and b"up to date" not in r.stdout
+
+
+@pytest.mark.parametrize("cli", ["claude", "codex", "gemini"])
+def test_uninstall_after_setup_created_the_file_leaves_nothing(tmp_path, cli):
+    path = settings_for(cli, tmp_path)
+    args = ("setup", "--cli", cli, "--scope", "project", "--project", str(tmp_path))
+    old = os.umask(0o022)
+    try:
+        assert run_cli(*args).returncode == 0
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644  # a normal file, not a 0600 temp file
+    assert not (path.parent / (path.name + ".agent-strace.bak")).exists()
+    r = run_cli(*args, "--uninstall")
+    assert r.returncode == 0 and b"setup had created it" in r.stdout, r.stdout
+    assert not path.exists() and not path.parent.exists()  # .claude/.codex/.gemini gone too
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_uninstall_keeps_changes_made_since_setup(tmp_path):
+    path = settings_for("claude", tmp_path)
+    args = ("setup", "--scope", "project", "--project", str(tmp_path))
+    path.parent.mkdir()
+    path.write_text('{"model": "x"}')
+    run_cli(*args)
+    data = json.loads(path.read_text())
+    data["theme"] = "dark"  # the user changed something after setup
+    path.write_text(json.dumps(data))
+    r = run_cli(*args, "--uninstall")
     assert r.returncode == 0
-    after = json.loads(path.read_text())
-    assert after["hooks"] == original["hooks"] and after["model"] == "x"
-    if cli == "gemini":  # the enable switches stay for other people's hooks
-        assert after["hooksConfig"] == {"enabled": True}
+    assert json.loads(path.read_text()) == {"model": "x", "theme": "dark"}
 
 
 def test_print_shows_the_change_and_writes_nothing(tmp_path):
@@ -77,17 +115,61 @@ def test_broken_settings_file_is_not_overwritten(tmp_path):
     assert p.read_text() == "{ this is not json"
 
 
-def test_installed_command_works_without_the_virtualenv_on_path(tmp_path, trace_dir):
-    run_cli("setup", "--project", str(tmp_path))
-    data = json.loads((tmp_path / ".claude" / "settings.json").read_text())
+def test_local_scope_command_works_without_the_virtualenv_on_path(tmp_path, trace_dir):
+    run_cli("setup", "--scope", "local", "--project", str(tmp_path))
+    data = json.loads((tmp_path / ".claude" / "settings.local.json").read_text())
     cmd = data["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
-    assert data["hooks"]["PreToolUse"][0]["hooks"][0].get("async") is None
-    assert data["hooks"]["PostToolUse"][0]["hooks"][0]["async"] is True
+    assert cmd.startswith(sys.executable)  # a machine path: only in local and user scopes
     env = {"PATH": "/usr/bin:/bin", "AGENT_TRACE_DIR": str(trace_dir)}
     payload = json.dumps({"session_id": "venvless", "hook_event_name": "PreToolUse", "tool_name": "Bash"})
     r = subprocess.run(["/bin/sh", "-c", cmd], input=payload.encode(), env=env, capture_output=True)
     assert r.returncode == 0 and r.stdout == b"", r.stderr
     assert os.path.exists(trace_dir / "sessions" / "venvless.jsonl")
+
+
+def test_project_scope_command_finds_agent_strace_on_path(tmp_path, trace_dir):
+    run_cli("setup", "--project", str(tmp_path))
+    data = json.loads((tmp_path / ".claude" / "settings.json").read_text())
+    cmd = data["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    assert data["hooks"]["PreToolUse"][0]["hooks"][0].get("async") is None
+    assert data["hooks"]["PostToolUse"][0]["hooks"][0]["async"] is True
+    bin_dir = os.path.dirname(shutil.which("agent-strace") or sys.executable)
+    assert os.path.exists(os.path.join(bin_dir, "agent-strace"))
+    payload = json.dumps({"session_id": "onpath", "hook_event_name": "PreToolUse", "tool_name": "Bash"}).encode()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "AGENT_TRACE_DIR": str(trace_dir), "CLAUDE_PROJECT_DIR": str(tmp_path)}
+    r = subprocess.run(["/bin/sh", "-c", cmd], input=payload, env=env, capture_output=True, cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == b"", r.stderr
+    assert os.path.exists(trace_dir / "sessions" / "onpath.jsonl")
+
+    # a teammate without agent-strace: one clear line, the agent goes on ...
+    env["PATH"] = "/usr/bin:/bin"
+    r = subprocess.run(["/bin/sh", "-c", cmd], input=payload, env=env, capture_output=True, cwd=tmp_path)
+    assert r.returncode == 0 and b"agent-strace is not on PATH" in r.stderr and b"not recorded" in r.stderr
+    # ... except that rules which cannot be checked deny the tool call (exit 2 blocks it)
+    (tmp_path / ".agent-strace").mkdir()
+    (tmp_path / ".agent-strace" / "rules.toml").write_text('[deny]\ncommands = ["rm -rf"]\n')
+    r = subprocess.run(["/bin/sh", "-c", cmd], input=payload, env=env, capture_output=True, cwd=tmp_path)
+    assert r.returncode == 2 and b"call denied" in r.stderr
+    post = data["hooks"]["PostToolUse"][0]["hooks"][0]["command"]
+    r = subprocess.run(["/bin/sh", "-c", post], input=payload, env=env, capture_output=True, cwd=tmp_path)
+    assert r.returncode == 0  # observation hooks never block
+
+
+def test_codex_uninstall_removes_the_flag_setup_added(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home)}
+    assert run_cli("setup", "--cli", "codex", "--scope", "user", env=env).returncode == 0
+    assert (home / ".codex" / "config.toml").exists()
+    r = run_cli("setup", "--cli", "codex", "--scope", "user", "--uninstall", env=env)
+    assert r.returncode == 0 and b"removed the codex_hooks flag" in r.stdout, r.stdout
+    assert not (home / ".codex").exists()
+    # a config that was there before keeps everything but our block
+    (home / ".codex").mkdir()
+    (home / ".codex" / "config.toml").write_text('model = "o3"\n')
+    run_cli("setup", "--cli", "codex", "--scope", "user", env=env)
+    run_cli("setup", "--cli", "codex", "--scope", "user", "--uninstall", env=env)
+    assert (home / ".codex" / "config.toml").read_text() == 'model = "o3"\n'
 
 
 def test_codex_feature_flag_left_alone_when_features_table_exists(tmp_path):

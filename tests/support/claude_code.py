@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import subprocess
 from pathlib import Path
 
@@ -25,6 +26,10 @@ def claude_bin() -> str:
 def claude_env(home: Path, base_url: str, extra: dict | None = None) -> dict:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ANTHROPIC_", "CLAUDE", "OPENAI_"))}
+    # agent-strace on PATH, as for a user who installed it: project-scope hooks
+    # look it up there (the tests run the venv's python without activating it).
+    venv_bin = os.path.dirname(sys.executable)
+    env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
     env.update({
         "HOME": str(home),
         "ANTHROPIC_BASE_URL": base_url,

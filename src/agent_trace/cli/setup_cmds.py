@@ -79,15 +79,53 @@ def _setup(args) -> int:
     except settings_file.SettingsError as e:
         sys.stderr.write(f"agent-strace setup: {e}\n")
         return EXIT_ERROR
-    new = m.remove(current) if args.uninstall else m.install(current, args.python)
-    code = _write(args, path, current, new, [], "installed agent-strace hooks in",
-                  "removed agent-strace hooks from")
-    if code == EXIT_OK and args.cli == "codex" and not args.uninstall and not args.dry:
+    if args.uninstall:
+        return _uninstall(args, m, path, current, project)
+    portable = args.scope == "project" and not args.python
+    notes = ["project hooks run `agent-strace` from PATH, so the file works on every teammate's "
+             "machine that has agent-strace installed"] if portable else []
+    new = m.install(current, args.python, portable)
+    had_ours = m.remove(current) != current
+    code = _write(args, path, current, new, notes, "installed agent-strace hooks in",
+                  "removed agent-strace hooks from", backup=not had_ours)
+    if code == EXIT_OK and args.cli == "codex" and not args.dry:
         _codex_flag(m, args.scope, project)
     return code
 
 
-def _write(args, path: str, current: dict, new: dict, notes: list[str], done: str, undone: str) -> int:
+def _uninstall(args, m, path: str, current: dict, project: str) -> int:
+    """Remove our hooks and leave the file as it was before setup: the backup
+    put back when nothing else changed since, the file deleted when setup had
+    created it, otherwise only our entries taken out."""
+    from agent_trace.setup import settings_file
+
+    if m.remove(current) == current:
+        print(f"{path}: no agent-strace hooks" if os.path.exists(path) else f"{path}: no such file, nothing to remove")
+        return EXIT_OK
+    before = settings_file.load_backup(path)
+    new = m.uninstall(current, before) if hasattr(m, "uninstall") else m.remove(current)
+    if args.dry:
+        return _write(args, path, current, new, [], "", "")
+    try:
+        if before is not None and new == before:
+            settings_file.restore(path)
+            print(f"removed agent-strace hooks from {path} (restored as it was before setup)")
+        elif before is None and not new:
+            settings_file.delete(path)
+            print(f"removed {path} (setup had created it)")
+        else:
+            settings_file.save(path, new, backup=False)
+            print(f"removed agent-strace hooks from {path}")
+    except OSError as e:
+        sys.stderr.write(f"agent-strace setup: cannot write {path}: {e.strerror}\n")
+        return EXIT_ERROR
+    if args.cli == "codex" and not new.get("hooks"):
+        _codex_flag_undo(m, args.scope, project)
+    return EXIT_OK
+
+
+def _write(args, path: str, current: dict, new: dict, notes: list[str], done: str, undone: str,
+           backup: bool = True) -> int:
     from agent_trace.setup import settings_file
 
     for note in notes:
@@ -100,12 +138,34 @@ def _write(args, path: str, current: dict, new: dict, notes: list[str], done: st
         sys.stdout.write(text if text else f"{path}: no change\n")
         return EXIT_OK
     try:
-        changed = settings_file.save(path, new)
+        changed = settings_file.save(path, new, backup=backup)
     except OSError as e:
         sys.stderr.write(f"agent-strace setup: cannot write {path}: {e.strerror}\n")
         return EXIT_ERROR
     print(f"{undone if args.uninstall else done} {path}" if changed else f"{path}: already up to date")
     return EXIT_OK
+
+
+def _codex_flag_undo(m, scope: str, project: str) -> None:
+    cfg = m.config_path(scope, project)
+    try:
+        with open(cfg, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return
+    new = m.feature_flag_undo(text)
+    if new is None:
+        return
+    if new:
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(new)
+    else:
+        os.unlink(cfg)
+        try:
+            os.rmdir(os.path.dirname(cfg))
+        except OSError:
+            pass
+    print(f"removed the codex_hooks flag setup had added to {cfg}")
 
 
 def _codex_flag(m, scope: str, project: str) -> None:

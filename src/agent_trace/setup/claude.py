@@ -35,8 +35,8 @@ def settings_path(scope: str, project: str) -> str:
     return os.path.join(project, ".claude", name)
 
 
-def _our_group(event: str, python: str | None) -> dict:
-    hook = {"type": "command", "command": hook_command(kebab(event), python=python),
+def _our_group(event: str, python: str | None, portable: bool) -> dict:
+    hook = {"type": "command", "command": hook_command(kebab(event), python=python, portable=portable),
             "timeout": TIMEOUT_S}
     if event in ASYNC:
         hook["async"] = True
@@ -46,9 +46,9 @@ def _our_group(event: str, python: str | None) -> dict:
     return group
 
 
-def install(settings: dict, python: str | None = None) -> dict:
+def install(settings: dict, python: str | None = None, portable: bool = False) -> dict:
     """Settings with our hooks on every event (replacing older copies of ours)."""
-    return add_groups(settings, {e: _our_group(e, python) for e in SYNC + ASYNC})
+    return add_groups(settings, {e: _our_group(e, python, portable) for e in SYNC + ASYNC})
 
 
 __all__ = ["install", "remove", "settings_path"]

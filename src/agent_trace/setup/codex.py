@@ -29,10 +29,10 @@ def config_path(scope: str, project: str) -> str:
     return os.path.join(base, ".codex", "config.toml")
 
 
-def install(settings: dict, python: str | None = None) -> dict:
+def install(settings: dict, python: str | None = None, portable: bool = False) -> dict:
     groups = {}
     for e in EVENTS:
-        g = {"hooks": [{"type": "command", "command": hook_command(kebab(e), "codex", python),
+        g = {"hooks": [{"type": "command", "command": hook_command(kebab(e), "codex", python, portable),
                         "timeout": TIMEOUT_S}]}
         groups[e] = {"matcher": "*", **g} if e in MATCHED else g
     return add_groups(settings, groups)
@@ -56,4 +56,18 @@ def feature_flag_fix(config_text: str) -> tuple[str | None, str | None]:
     return config_text + sep + "\n[features]\ncodex_hooks = true\n", None
 
 
-__all__ = ["install", "remove", "settings_path", "config_path", "feature_flag_fix"]
+FLAG_BLOCK = "[features]\ncodex_hooks = true\n"
+
+
+def feature_flag_undo(config_text: str) -> str | None:
+    """The config without the ``[features]`` block setup appended, or None
+    when it is not there as setup wrote it (then it is left alone)."""
+    if not config_text.endswith(FLAG_BLOCK):
+        return None
+    head = config_text[: -len(FLAG_BLOCK)]
+    if not head.strip():
+        return ""
+    return head[:-1] if head.endswith("\n\n") else head
+
+
+__all__ = ["install", "remove", "settings_path", "config_path", "feature_flag_fix", "feature_flag_undo"]

@@ -23,11 +23,11 @@ def settings_path(scope: str, project: str) -> str:
     return os.path.join(base, ".gemini", "settings.json")
 
 
-def install(settings: dict, python: str | None = None) -> dict:
+def install(settings: dict, python: str | None = None, portable: bool = False) -> dict:
     groups = {}
     for e in EVENTS:
         g = {"hooks": [{"name": f"agent-strace-{kebab(e)}", "type": "command",
-                        "command": hook_command(kebab(e), "gemini", python), "timeout": TIMEOUT_MS}]}
+                        "command": hook_command(kebab(e), "gemini", python, portable), "timeout": TIMEOUT_MS}]}
         groups[e] = {"matcher": "*", **g} if e in MATCHED else g
     out = add_groups(settings, groups)
     hc = out.get("hooksConfig")
@@ -39,4 +39,31 @@ def install(settings: dict, python: str | None = None) -> dict:
     return out
 
 
-__all__ = ["install", "remove", "settings_path"]
+# The switches install turns on: (table, key).
+SWITCHES = (("hooksConfig", "enabled"), ("tools", "enableHooks"))
+
+
+def uninstall(settings: dict, before: dict | None) -> dict:
+    """Our hooks removed, and the switches install turned on put back as they
+    were in ``before`` (the file before setup).  Without a backup (``None``:
+    setup created the file) they go when no hooks are left, since the hooks
+    someone added since may need them."""
+    out = remove(settings)
+    if before is None:
+        if out.get("hooks"):
+            return out
+        before = {}
+    for table, key in SWITCHES:
+        had = isinstance(before.get(table), dict) and key in before[table]
+        cur = out.get(table)
+        if had or not isinstance(cur, dict) or cur.get(key) is not True:
+            continue
+        rest = {k: v for k, v in cur.items() if k != key}
+        if rest or table in before:
+            out[table] = rest
+        else:
+            out.pop(table)
+    return out
+
+
+__all__ = ["install", "remove", "uninstall", "settings_path"]

@@ -2,8 +2,12 @@
 
 * a missing file is an empty object; a file that is not a JSON object is an
   error (we never overwrite what we cannot read);
-* before the first change the original is copied to ``<file>.agent-strace.bak``;
-* writes go to a temp file in the same folder, then ``os.replace``;
+* before the first change the original is copied to ``<file>.agent-strace.bak``
+  (only an original without our hooks: the backup is the file as it was
+  before setup, which uninstall restores);
+* writes go to a temp file in the same folder, then ``os.replace``; a new
+  file gets the permissions the user's umask gives, an existing one keeps its
+  own;
 * writing what is already there is a no-op (idempotent ``setup``).
 """
 
@@ -42,8 +46,21 @@ def render(data: dict) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def save(path: str, data: dict) -> bool:
-    """Write ``data`` to ``path``; returns False when nothing changed."""
+def backup_path(path: str) -> str:
+    return path + ".agent-strace.bak"
+
+
+def load_backup(path: str) -> dict | None:
+    """The file as it was before setup, when a backup of it exists."""
+    try:
+        return load(backup_path(path)) if os.path.exists(backup_path(path)) else None
+    except SettingsError:
+        return None
+
+
+def save(path: str, data: dict, backup: bool = True) -> bool:
+    """Write ``data`` to ``path``; returns False when nothing changed.
+    ``backup``: copy the current file aside first (when there is no copy yet)."""
     new = render(data)
     try:
         with open(path, encoding="utf-8") as f:
@@ -56,19 +73,40 @@ def save(path: str, data: dict) -> bool:
         return False
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    if old is not None:
-        backup = path + ".agent-strace.bak"
-        if not os.path.exists(backup):
-            shutil.copy2(path, backup)
+    if old is not None and backup and not os.path.exists(backup_path(path)):
+        shutil.copy2(path, backup_path(path))
     fd, tmp = tempfile.mkstemp(prefix=".settings.", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(new)
         if old is not None:
             shutil.copymode(path, tmp)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return True
+
+
+def restore(path: str) -> None:
+    """Put the backup back in place of ``path`` (byte for byte)."""
+    os.replace(backup_path(path), path)
+
+
+def delete(path: str) -> None:
+    """Remove a file setup created, and its folder when setup leaves it empty."""
+    os.unlink(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.rmdir(folder)  # only succeeds when empty
+    except OSError:
+        pass
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
