@@ -5,10 +5,11 @@ searchable event::
 
     <file>\\x1f<line start>\\x1f<ts>\\x1f<type>\\x1f<tool>\\x1f<status>\\x1f<agent>\\x1f<text>\\n
 
-all lower-cased, the text with line breaks turned into spaces and cut to
+the text lower-cased, with line breaks turned into spaces and cut to
 :data:`MAX_TEXT` characters per event.  A query is a plain substring search
 over the memory-mapped file (C speed, no tokenizer: ``rm -rf`` finds
-``rm -rf``); each hit's record names the session file and the byte offset of
+``rm -rf``); a result's record starts with its call's text, so a failed
+command is found by the command; each hit's record names the session file and the byte offset of
 the event, which is read back for display.  Filters (tool, failed, time,
 project) are checked on the hits' records.  Kept up to date incrementally
 like every index (:mod:`agent_trace.store.file_index`); deleting it costs one rebuild.
@@ -28,6 +29,7 @@ from .. import event as ev
 from ..store.file_index import FileIndex
 
 MAX_TEXT = 65536
+CALL_TEXT = 300  # of a call's text, put before its result's
 SEP = "\x1f"
 _CLEAN = str.maketrans({"\n": " ", "\r": " ", SEP: " ", "\x00": " "})
 
@@ -112,6 +114,7 @@ class SearchIndex(FileIndex):
     def feed(self, name: str, entry: dict, items) -> None:
         buf = self._buf
         n = 0
+        calls: dict[str, str] = {}  # tool_use_id -> the call's text: a result is found by its command too
         for start, _end, e in items:
             if entry["project"] is None:
                 data = e.get("data")
@@ -121,9 +124,18 @@ class SearchIndex(FileIndex):
             text = event_text(e)
             if text is None:
                 continue
-            rec = (f"{name}{SEP}{start}{SEP}{e.get('ts') or ''}{SEP}{e.get('type')}{SEP}{e.get('tool') or ''}"
-                   f"{SEP}{e.get('status') or ''}{SEP}{e.get('agent_id') or ''}{SEP}{text}").translate(_CLEAN)
-            rec = rec.lower() + "\n"
+            t, tid = e.get("type"), e.get("tool_use_id")
+            if tid and t == ev.TOOL_CALL:
+                if len(calls) > 5000:
+                    calls.clear()
+                calls[tid] = text[:CALL_TEXT]
+            elif tid and t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
+                call = calls.pop(tid, None)
+                if call:
+                    text = call + " => " + text
+            head = (name, str(start), e.get("ts") or "", e.get("type") or "", e.get("tool") or "",
+                    e.get("status") or "", e.get("agent_id") or "")
+            rec = SEP.join([str(h).translate(_CLEAN) for h in head] + [text.translate(_CLEAN).lower()]) + "\n"
             buf.append(rec)
             n += len(rec)
         if n:
@@ -136,7 +148,7 @@ class SearchIndex(FileIndex):
         if not self._buf:
             return
         os.makedirs(self.dir, exist_ok=True)
-        data = "".join(self._buf).encode("utf-8", "surrogateescape")
+        data = "".join(self._buf).encode("utf-8", "surrogatepass")
         self._buf, self._buf_size = [], 0
         with open(self.corpus, "ab") as f:
             f.write(data)
@@ -168,7 +180,7 @@ def search_corpus(path: str, needle: str, accept, limit: int | None = None):
         except ValueError:  # an empty file
             return
         with mm:
-            want = needle.lower().translate(_CLEAN).encode("utf-8", "surrogateescape")
+            want = needle.lower().translate(_CLEAN).encode("utf-8", "surrogatepass")
             pos, found = 0, 0
             while True:
                 hit = mm.find(want, pos) if want else (pos if pos < len(mm) else -1)
@@ -178,13 +190,13 @@ def search_corpus(path: str, needle: str, accept, limit: int | None = None):
                 end = mm.find(b"\n", hit)
                 end = len(mm) if end < 0 else end
                 pos = end + 1
-                line = mm[start:end].decode("utf-8", "surrogateescape")
+                line = mm[start:end].decode("utf-8", "surrogatepass")
                 fields = line.split(SEP, 7)
                 if len(fields) != 8:
                     continue
                 head_len = len(line) - len(fields[7])
-                if want and hit - start < len(line[:head_len].encode("utf-8", "surrogateescape")) \
-                        and want not in fields[7].encode("utf-8", "surrogateescape"):
+                if want and hit - start < len(line[:head_len].encode("utf-8", "surrogatepass")) \
+                        and want not in fields[7].encode("utf-8", "surrogatepass"):
                     continue  # matched the record's header, not its text
                 rec = Record(fields[:7])
                 if not accept(rec):

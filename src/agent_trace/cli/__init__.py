@@ -34,6 +34,7 @@ FAMILIES = {
         "cost": ("agent_trace.cli.report_cmds", "money spent, from real token usage"),
         "usage": ("agent_trace.cli.usage_cmds", "tokens and cost across all history: daily ... blocks"),
         "prices": ("agent_trace.cli.usage_cmds", "the price table; prices update --from LiteLLM's JSON"),
+        "search": ("agent_trace.cli.search_cmd", "find text in every session: prompts, tool calls, results, errors"),
         "explain": ("agent_trace.cli.story_cmds", "the session in plain English, phase by phase"),
         "timeline": ("agent_trace.cli.story_cmds", "phases with durations and cost"),
         "why": ("agent_trace.cli.story_cmds", "the causal chain behind one event"),

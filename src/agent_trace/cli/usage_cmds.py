@@ -32,14 +32,14 @@ def run(name: str, argv: list[str]) -> int:
     add_scope_args(p)
     args = p.parse_args(argv)
     try:
-        tz = _timezone(args.timezone)
-        since, until = _date(args.since, tz), _date(args.until, tz)
+        tz = parse_timezone(args.timezone)
+        since, until = parse_date(args.since, tz), parse_date(args.until, tz)
     except ValueError as e:
         p.error(str(e))
     return guarded(_usage)(args, tz, since, until)
 
 
-def _timezone(name: str | None):
+def parse_timezone(name: str | None):
     from datetime import timezone
 
     if not name:
@@ -54,7 +54,7 @@ def _timezone(name: str | None):
         raise ValueError(f"unknown timezone {name!r} (use an IANA name such as Europe/Paris, or UTC)") from None
 
 
-def _date(text: str | None, tz) -> str | None:
+def parse_date(text: str | None, tz) -> str | None:
     """``2026-11-30`` / ``20261130`` / ``7d`` / ``2w`` / ``3m`` -> ``YYYY-MM-DD``."""
     if not text:
         return None
