@@ -35,6 +35,7 @@ FAMILIES = {
         "usage": ("agent_trace.cli.usage_cmds", "tokens and cost across all history: daily ... blocks"),
         "prices": ("agent_trace.cli.usage_cmds", "the price table; prices update --from LiteLLM's JSON"),
         "search": ("agent_trace.cli.search_cmd", "find text in every session: prompts, tool calls, results, errors"),
+        "statusline": ("agent_trace.cli.statusline_cmd", "Claude Code's status line: costs, 5-hour block, context"),
         "explain": ("agent_trace.cli.story_cmds", "the session in plain English, phase by phase"),
         "timeline": ("agent_trace.cli.story_cmds", "phases with durations and cost"),
         "why": ("agent_trace.cli.story_cmds", "the causal chain behind one event"),
@@ -136,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         from agent_trace.cli.hook_cmds import hook_main
 
         return hook_main(pre + rest)
+    if name == "statusline":  # runs after every message of Claude Code: no argparse either
+        from agent_trace.cli.statusline_cmd import statusline_main
+
+        return statusline_main(rest)
     import importlib
 
     module = importlib.import_module(COMMANDS[name][0])
