@@ -186,3 +186,27 @@ def test_import_path_and_explicit_store(tmp_path, trace_dir):
     assert run_cli("import").returncode == 2
     missing = run_cli("import", str(tmp_path / "nope"))
     assert missing.returncode == 2 and b"no such file or folder" in missing.stderr
+
+
+def test_list_all_groups_every_store_by_project(tmp_path, monkeypatch):
+    home = fake_home(tmp_path)
+    project = tmp_path / "demo"
+    project.mkdir()
+    at_home(monkeypatch, home, tmp_path)
+    first = fixture_payloads()[0]
+    first.update(cwd=str(project), session_id="hooked-1")
+    assert run_cli("hook", input=json.dumps(first).encode()).returncode == 0
+    r = run_cli("list", "--all", "--json")  # imports the agents' logs first
+    assert r.returncode == 0, r.stderr
+    groups = {g["project"]: g["sessions"] for g in json.loads(r.stdout)}
+    assert [s["session"] for s in groups[str(project)]] == ["hooked-1"]
+    assert groups[str(project)][0]["store"] == str(project / ".agent-traces")
+    demo = {s["session"]: s for s in groups["/home/dev/demo"]}
+    assert set(demo) == {SESSION, CODEX_SESSION}
+    assert demo[SESSION]["tool_calls"] == 8 and demo[SESSION]["store"] == str(history(tmp_path))
+    assert GEMINI_SESSION in {s["session"] for g in groups.values() for s in g}
+    text = run_cli("list", "--all", "--no-import").stdout.decode()
+    assert text.index(str(project)) < text.index("hooked-1") and "/home/dev/demo  (2 session(s)" in text
+    # without --all: the current store only, as before
+    assert [row["session"] for row in json.loads(run_cli("list", "--json", "--trace-dir",
+                                                         str(project / ".agent-traces")).stdout)] == ["hooked-1"]

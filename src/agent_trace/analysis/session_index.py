@@ -136,6 +136,31 @@ def list_sessions(store: Store, *, write_cache: bool = True) -> list[dict]:
     return rows
 
 
+def list_everywhere(stores) -> list[dict]:
+    """Rows of every session in every store, newest first, each with its
+    ``store`` and its ``project`` (the session's working folder, else the
+    folder of the project store holding it)."""
+    from ..store.registry import project_of
+
+    rows = []
+    for store in stores:
+        home = project_of(store.root)
+        for row in list_sessions(store):
+            row["store"] = store.root
+            row["project"] = row.get("cwd") or home
+            rows.append(row)
+    rows.sort(key=lambda r: (r.get("last") or "", r.get("session") or ""), reverse=True)
+    return rows
+
+
+def by_project(rows: list[dict]) -> list[dict]:
+    """``[{"project": path, "sessions": [rows]}]``, the most recently active project first."""
+    groups: dict = {}
+    for r in rows:  # rows come newest first, so groups are made in that order
+        groups.setdefault(r.get("project"), []).append(r)
+    return [{"project": p, "sessions": rs} for p, rs in groups.items()]
+
+
 class ListIndex:
     """The ``list`` index held open by a writer that hands over what it
     appends (the history import), so listing after a big import reads
