@@ -179,3 +179,17 @@ def test_table_output_and_zone_info_available():
     assert ZoneInfo("Asia/Kathmandu")
     r = run_cli("usage", "--no-import")
     assert r.returncode == 0 and b"no usage found" in r.stdout
+
+
+def test_one_hour_cache_writes_are_priced_apart(trace_dir):
+    """Anthropic's 1-hour cache writes cost twice the input price (5-minute
+    ones 1.25 times): the split comes from the message's own usage."""
+    e = llm("h", "2026-03-01T10:00:00.000000Z", msg="h1", input=0, output=0, cache_read=0, cache_write=1000)
+    e["data"]["usage"] = {"cache_creation_input_tokens": 1000,
+                          "cache_creation": {"ephemeral_5m_input_tokens": 400, "ephemeral_1h_input_tokens": 600}}
+    record(trace_dir, [e])
+    day = usage_json("daily")["daily"][0]
+    assert day["cache_write"] == 1000
+    assert abs(day["cost_usd"] - (400 * 3.75 + 600 * 6.0) / 1e6) < 1e-12
+    insp = json.loads(run_cli("inspect", "h", "--json").stdout)
+    assert abs(insp["cost_usd"] - day["cost_usd"]) < 1e-9  # the session summary prices it the same way

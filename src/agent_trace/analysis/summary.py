@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 
 from .. import event as ev
-from ..usage.pricing import KINDS, PriceTable
+from ..usage.pricing import KINDS, PriceTable, cache_write_1h
 
 # Durations are kept as log-bucket histograms (5% wide), so percentiles cost
 # constant memory however long the session is.
@@ -232,7 +232,7 @@ class SessionSummary:
                 if isinstance(n, int):
                     self.tokens[k] += n
                     m[k] += n
-            cost = prices().cost(model, u)
+            cost = prices().cost(model, u, cache_write_1h(e))
             if cost is None:
                 if model not in self.unpriced:
                     self.unpriced.append(model)

@@ -62,6 +62,12 @@ def _write_json(path: str, obj) -> None:
         pass  # the line is still printed; the next run reads a little more
 
 
+def _write_1h(u: dict) -> int:
+    cc = u.get("cache_creation")
+    n = cc.get("ephemeral_1h_input_tokens") if isinstance(cc, dict) else None
+    return n if type(n) is int and n > 0 else 0
+
+
 def _total(u: dict) -> int:
     return sum(v for k, v in u.items() if type(v) is int and k.endswith("_tokens"))
 
@@ -144,12 +150,12 @@ class SessionFigures:
                      "cache_read": u.get("cache_read_input_tokens") or 0,
                      "cache_write": u.get("cache_creation_input_tokens") or 0}
             table = self.prices()
-            cost = table.cost(model, usage)
+            cost = table.cost(model, usage, _write_1h(u))
             if counted is not None:
                 before = {"input": counted.get("input_tokens") or 0, "output": counted.get("output_tokens") or 0,
                           "cache_read": counted.get("cache_read_input_tokens") or 0,
                           "cache_write": counted.get("cache_creation_input_tokens") or 0}
-                cost = None if cost is None else cost - (table.cost(model, before) or 0.0)
+                cost = None if cost is None else cost - (table.cost(model, before, _write_1h(counted)) or 0.0)
             if cost is None:
                 if model not in self.st["unpriced"]:
                     self.st["unpriced"].append(str(model))

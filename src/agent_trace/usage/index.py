@@ -6,7 +6,9 @@ Per session file the index keeps rows keyed ``"<quarter>|<model>|<long>"``:
 and each row holds ``[input, output, cache_read, cache_write, responses,
 first epoch, last epoch]``.  Every real timezone is a whole number of quarter
 hours from UTC and Claude's 5-hour blocks start on the hour, so days, weeks,
-months and blocks in any timezone come out exact from these rows.
+months and blocks in any timezone come out exact from these rows.  An eighth
+number counts the cache writes kept for an hour (priced apart; included in
+``cache_write``).
 
 Each API response counts once across the whole store: by its message id
 (resumed sessions copy earlier messages into the new session's log; Claude
@@ -24,6 +26,7 @@ from array import array
 from .. import event as ev
 from ..store import registry
 from ..store.file_index import FileIndex
+from .pricing import cache_write_1h
 
 QUARTER = 900
 LONG_CONTEXT = 200_000
@@ -42,7 +45,7 @@ def response_key(e: dict) -> int:
 
 class UsageIndex(FileIndex):
     FILE = "usage.json"
-    VERSION = 1
+    VERSION = 2
 
     def __init__(self, store):
         super().__init__(store)
@@ -141,9 +144,10 @@ class UsageIndex(FileIndex):
             long = 1 if i + cr + cw > LONG_CONTEXT else 0
             model = e.get("model") or "unknown"
             rk = f"{int(t // QUARTER)}|{model}|{long}"
+            w1h = cache_write_1h(e)
             row = rows.get(rk)
             if row is None:
-                rows[rk] = [i, o, cr, cw, 1, t, t]
+                rows[rk] = [i, o, cr, cw, 1, t, t, w1h]
             else:
                 row[0] += i
                 row[1] += o
@@ -154,6 +158,7 @@ class UsageIndex(FileIndex):
                     row[5] = t
                 if t > row[6]:
                     row[6] = t
+                row[7] += w1h
         if entry["agent"] is None and entry["session"] is not None:
             entry["agent"] = "other"
 

@@ -7,7 +7,9 @@ Lookup is by longest model-name prefix, so dated or suffixed model ids
 up by the model part.  A model no entry matches is *unpriced*: reports list
 it and never count it as zero.
 
-Cost is per request: a request whose input (with cache reads and writes) is
+Cache writes kept for an hour (Anthropic's 1-hour cache) have their own
+price, ``cache_write_1h`` (twice the input price); ``cache_write`` is the
+5-minute price.  Cost is per request: a request whose input (with cache reads and writes) is
 over an entry's ``long_context.above`` is priced, all of it, at the entry's
 long-context prices (Anthropic's and Google's rule for their long-context
 tiers).
@@ -84,15 +86,17 @@ class PriceTable:
         return None if key is None else self.models[key]
 
     def rates(self, model: str | None, long: bool = False) -> dict | None:
-        """USD per million tokens by kind, at long-context rates when ``long``
-        and the entry has them; None when the model is unpriced."""
+        """USD per million tokens by kind (and ``cache_write_1h``), at
+        long-context rates when ``long`` and the entry has them; None when
+        the model is unpriced."""
         p = self.price(model)
         if p is None:
             return None
         lc = p.get("long_context")
-        if long and isinstance(lc, dict):
-            return {k: float(lc.get(k, p.get(k, 0.0)) or 0.0) for k in KINDS}
-        return {k: float(p.get(k, 0.0) or 0.0) for k in KINDS}
+        src = lc if long and isinstance(lc, dict) else p
+        r = {k: float(src.get(k, p.get(k, 0.0)) or 0.0) for k in KINDS}
+        r["cache_write_1h"] = float(src.get("cache_write_1h", p.get("cache_write_1h", r["cache_write"])) or 0.0)
+        return r
 
     def is_long(self, model: str | None, usage: dict) -> bool:
         p = self.price(model)
@@ -101,9 +105,29 @@ class PriceTable:
             return False
         return sum(usage.get(k) or 0 for k in ("input", "cache_read", "cache_write")) > lc.get("above", 200_000)
 
-    def cost(self, model: str | None, usage: dict) -> float | None:
-        """USD for one request's ``usage`` on ``model``; None when unpriced."""
+    def cost(self, model: str | None, usage: dict, write_1h: int = 0) -> float | None:
+        """USD for one request's ``usage`` on ``model``; None when unpriced.
+        ``write_1h`` of the cache writes were kept for an hour (priced apart)."""
         r = self.rates(model, self.is_long(model, usage))
         if r is None:
             return None
-        return sum((usage.get(k) or 0) * r[k] for k in KINDS) / 1_000_000
+        usd = sum((usage.get(k) or 0) * r[k] for k in KINDS)
+        if write_1h:
+            usd += write_1h * (r["cache_write_1h"] - r["cache_write"])
+        return usd / 1_000_000
+
+
+def cache_write_1h(e: dict) -> int:
+    """Of an ``llm.response``'s cache writes, the tokens kept for an hour
+    (Anthropic's ``usage.cache_creation.ephemeral_1h_input_tokens``, in the
+    transcript's usage or in the captured message)."""
+    data = e.get("data")
+    if not isinstance(data, dict):
+        return 0
+    u = data.get("usage")
+    if not isinstance(u, dict):
+        msg = data.get("message")
+        u = msg.get("usage") if isinstance(msg, dict) else None
+    cc = u.get("cache_creation") if isinstance(u, dict) else None
+    n = cc.get("ephemeral_1h_input_tokens") if isinstance(cc, dict) else None
+    return n if type(n) is int and n > 0 else 0

@@ -27,11 +27,12 @@ AGENT_ALIASES = {"claude": "claude-code", "claude-code": "claude-code", "codex":
 
 
 class Row:
-    __slots__ = ("q", "model", "long", "tokens", "n", "first", "last", "session", "project", "agent")
+    __slots__ = ("q", "model", "long", "tokens", "n", "first", "last", "session", "project", "agent", "w1h")
 
-    def __init__(self, q, model, long, tokens, n, first, last, session, project, agent):
+    def __init__(self, q, model, long, tokens, n, first, last, session, project, agent, w1h=0):
         self.q, self.model, self.long, self.tokens, self.n = q, model, long, tokens, n
         self.first, self.last, self.session, self.project, self.agent = first, last, session, project, agent
+        self.w1h = w1h  # of the cache writes, those kept for an hour
 
 
 def rows_of(indexes, *, project: str | None = None, agent: str | None = None):
@@ -47,7 +48,7 @@ def rows_of(indexes, *, project: str | None = None, agent: str | None = None):
             if needle and needle not in proj.lower():
                 continue
             yield Row(q, model, long, r[:4], r[4], r[5], r[6], entry.get("session"), proj or None,
-                      entry.get("agent"))
+                      entry.get("agent"), r[7])
 
 
 class Clock:
@@ -95,7 +96,8 @@ class Totals:
         if rates is None:
             self.unpriced.add(r.model)
             return
-        cost = sum(v * rates[k] for k, v in zip(KINDS, r.tokens)) / 1_000_000
+        cost = (sum(v * rates[k] for k, v in zip(KINDS, r.tokens))
+                + r.w1h * (rates["cache_write_1h"] - rates["cache_write"])) / 1_000_000
         d["cost_usd"] += cost
         m["cost_usd"] += cost
 
