@@ -155,6 +155,9 @@ class Session:
         write = g.rnd.randint(100, 3000)
         u = {"input_tokens": g.rnd.randint(1, 12), "cache_creation_input_tokens": write,
              "cache_read_input_tokens": self.context, "output_tokens": out}
+        if self.modern:  # newer versions split cache writes by lifetime (1-hour writes cost more)
+            hour = write if g.rnd.random() < 0.2 else 0
+            u["cache_creation"] = {"ephemeral_1h_input_tokens": hour, "ephemeral_5m_input_tokens": write - hour}
         self.context += write + out
         return u
 
