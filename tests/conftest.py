@@ -48,3 +48,14 @@ def read_session(root: Path, session: str) -> list[dict]:
 def fixture_payloads() -> list[dict]:
     with open(FIXTURES / "hook-payloads.jsonl", encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def record_fixture_session(session: str | None = None, project: str = "/w/demo") -> str:
+    """The real fixture session in the test's store, re-timed as one coherent
+    run (see agent_trace.capture.recorded); returns its id."""
+    from agent_trace.capture.recorded import load_capture, replay_capture
+    from agent_trace.store import Store
+
+    capture = load_capture(FIXTURES, "/home/dev/demo")
+    return replay_capture(capture, Store(os.environ["AGENT_TRACE_DIR"]), project,
+                          session=session or capture.session)

@@ -113,3 +113,22 @@ def test_hook_path_imports_no_argparse_or_readers(trace_dir):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "AGENT_TRACE_DIR": str(trace_dir)})
     assert out.stdout.strip() == "[]", out
+
+
+def test_list_on_an_empty_store_names_the_store(trace_dir):
+    r = run_cli("list")
+    assert r.returncode == 0 and str(trace_dir).encode() in r.stdout and b"agent-strace setup" in r.stdout
+
+
+def test_watch_with_no_session_says_it_is_waiting(trace_dir):
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "agent_trace", "watch"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        first = p.stdout.readline()
+    finally:
+        p.kill()
+        p.wait()
+    assert first.startswith(b"waiting for a session to start or resume in ") and str(trace_dir).encode() in first

@@ -71,14 +71,30 @@ def test_reread_edit_revert_huge_output_runaway_cost():
     llm = [ev.make_event(ev.LLM_RESPONSE, "s", "claude-code", model="claude-opus-4-1",
                          usage={"input": 200_000, "output": 100_000}) for _ in range(2)]
     f = lint(llm)
-    assert rules_of(f) == ["runaway-cost"] and any("cost passed $10.00" in x.message for x in f)
+    assert sorted(rules_of(f)) == ["huge-context", "runaway-cost"]
+    assert any("cost passed $10.00" in x.message and x.severity == "error" for x in f)
+    assert any("200,000 context tokens" in x.message and x.severity == "warning" for x in f)
+
+
+def test_lint_list_shows_the_severity_findings_really_have():
+    from agent_trace.lint import RULES
+
+    failing = sum((call("Bash", {"command": "false"}, ok=False) for _ in range(6)), [])
+    findings = lint(failing)
+    assert {"repeated-failure", "error-spiral"} <= set(rules_of(findings))
+    for f in findings:
+        assert f.severity == RULES[f.rule].severity, f.rule
+    listed = run_cli("lint", "--list").stdout.decode()
+    for name, r in RULES.items():
+        line = next(x for x in listed.splitlines() if x.startswith(name + " "))
+        assert line.split()[1] == r.severity
 
 
 def test_fixture_session_is_clean_and_cli_strict_exit(trace_dir):
     for p in fixture_payloads():
         run_cli("hook", input=json.dumps(p).encode())
     r = run_cli("lint", "latest", "--strict")
-    assert r.returncode == 0 and b"0 finding(s)" in r.stdout
+    assert r.returncode == 0 and b"0 findings from 8 rules" in r.stdout
     sink = FileSink(Store(str(trace_dir)))
     sink.emit_many(sum((call("Bash", {"command": "npm test"}) for _ in range(5)), []))
     r = run_cli("lint", "s", "--strict", "--json")

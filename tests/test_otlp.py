@@ -13,12 +13,12 @@ import pytest
 from agent_trace.export.otlp import ExportError, request_body, send, to_protobuf
 from agent_trace.export.otlp_spans import SpanBuilder, attr
 
-from conftest import run_cli
-from test_hooks import SESSION, record_with_transcripts
+from conftest import record_fixture_session, run_cli
+from test_hooks import SESSION
 
 
 def record(tmp_path):
-    record_with_transcripts(tmp_path)
+    record_fixture_session()
 
 
 class Receiver:
@@ -114,7 +114,7 @@ def test_http_json_export_gzip_batches_retries_and_headers(tmp_path):
         r = run_cli("export", SESSION, "--format", "otlp", "--endpoint", rec.url, "--header", "x-team=blue")
     finally:
         rec.close()
-    assert r.returncode == 0 and b"exported 21 span(s)" in r.stdout, r.stderr
+    assert r.returncode == 0 and b"exported 21 spans" in r.stdout, r.stderr
     assert len(rec.bodies) == 3  # two refusals retried, then accepted
     ctype, body, headers = rec.bodies[-1]
     assert ctype == "application/json" and headers["x-team"] == "blue"
@@ -202,3 +202,35 @@ def test_follow_exports_as_events_arrive_until_the_session_ends(trace_dir):
     names = [s["name"] for _, body, _ in rec.bodies
              for s in json.loads(body)["resourceSpans"][0]["scopeSpans"][0]["spans"]]
     assert names.count("execute_tool Bash") == 1 and "invoke_agent claude-code" in names
+
+
+def test_protobuf_to_a_file_is_protobuf_and_chat_spans_have_real_durations(tmp_path):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    record(tmp_path)
+    out = tmp_path / "spans.pb"
+    r = run_cli("export", SESSION, "--format", "otlp", "--protocol", "http/protobuf", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    req = ExportTraceServiceRequest()
+    req.ParseFromString(out.read_bytes())  # raises on JSON or garbage
+    spans = [s for rs in req.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    chats = [s for s in spans if s.name.startswith("chat ")]
+    assert len(chats) == 11
+    # a transcript turn starts when the agent's previous step ended: every chat has a duration
+    assert all(s.end_time_unix_nano > s.start_time_unix_nano for s in chats)
+    tools = {s.name: s for s in spans if s.name.startswith("execute_tool")}
+    assert tools and all(s.end_time_unix_nano >= s.start_time_unix_nano for s in tools.values())
+    # JSON to a file stays JSON
+    r = run_cli("export", SESSION, "--format", "otlp", "-o", str(tmp_path / "spans.json"))
+    assert json.loads((tmp_path / "spans.json").read_text())["resourceSpans"]
+
+
+def test_unreachable_endpoint_reports_each_retry(tmp_path):
+    from support.processes import free_port
+
+    record(tmp_path)
+    url = f"http://127.0.0.1:{free_port()}"
+    r = run_cli("export", SESSION, "--format", "otlp", "--endpoint", url, "--retries", "2")
+    assert r.returncode == 1 and b"cannot reach" in r.stderr
+    lines = r.stderr.decode().splitlines()
+    assert [x for x in lines if "retry 1 of 2" in x] and [x for x in lines if "retry 2 of 2" in x], lines

@@ -58,10 +58,45 @@ def test_replay_never_mangles_names():
     assert "Read(tests/test_x_y.py) = ok" in out
 
 
-def test_demo_records_and_replays(tmp_path):
-    r = run_cli("demo", "--dir", str(tmp_path / "demo"), env={"AGENT_TRACE_DIR": ""})
+def test_demo_is_one_coherent_session_each_run(tmp_path):
+    demo_dir = tmp_path / "demo"
+    r = run_cli("demo", "--dir", str(demo_dir), env={"AGENT_TRACE_DIR": ""})
     assert r.returncode == 0, r.stderr
     out = r.stdout.decode()
-    assert "24 hook calls" in out and "Bash(ls WS && echo listed) = ERROR (exit 2" in out
+    assert "no agent runs" in out and "recording a real" not in out  # honest wording
+    assert "Bash(ls WS && echo listed) = ERROR (exit 2" in out
     assert "llm       11 calls" in out
-    assert (tmp_path / "demo" / ".agent-traces" / "sessions" / f"{SESSION}.jsonl").exists()
+    # a second run into the same folder is a second session, not a merge
+    assert run_cli("demo", "--dir", str(demo_dir), env={"AGENT_TRACE_DIR": ""}).returncode == 0
+    sessions = sorted((demo_dir / ".agent-traces" / "sessions").glob("*.jsonl"))
+    assert len(sessions) == 2
+    assert sorted(p.name for p in demo_dir.iterdir()) == [".agent-traces"]  # nothing else left behind
+
+    for path in sessions:
+        events = [json.loads(x) for x in path.read_text().splitlines()]
+        times = {e["id"]: e["ts"] for e in events}
+        start = next(e["ts"] for e in events if e["type"] == "session.start")
+        end = next(e["ts"] for e in events if e["type"] == "session.end")
+        assert all(start <= t <= end for t in times.values()), "an event outside its session"
+        # every tool call comes after the model response that asked for it, and before its result
+        asked = {}
+        for e in events:
+            if e["type"] == "llm.response":
+                for b in e["data"].get("content") or []:
+                    if b.get("type") == "tool_use":
+                        asked[b["id"]] = e["ts"]
+        calls = {e["tool_use_id"]: e["ts"] for e in events if e["type"] == "tool.call"}
+        results = {e["tool_use_id"]: e["ts"] for e in events if e["type"] in ("tool.result", "tool.error")}
+        assert calls and set(calls) == set(asked)
+        for tid, t in calls.items():
+            assert asked[tid] < t <= results[tid], tid
+
+    # replay shows the session in time order, never going backwards
+    session = sessions[0].name[:-len(".jsonl")]
+    lines = run_cli("--trace-dir", str(demo_dir / ".agent-traces"), "replay", session).stdout.decode().splitlines()
+    clocks = [x[:12] for x in lines if x[:2].isdigit()]
+    assert clocks == sorted(clocks) and len(clocks) > 20
+    # phases add up to the session, and no phase before the first prompt
+    js = json.loads(run_cli("--trace-dir", str(demo_dir / ".agent-traces"), "timeline", session, "--json").stdout)
+    assert js["phases"][0]["index"] == 1
+    assert 0 < sum(p["duration_s"] for p in js["phases"]) <= js["summary"]["duration_s"] + 0.001

@@ -7,12 +7,12 @@ from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
 from agent_trace.analysis.summary import percentile
 
-from conftest import run_cli
-from test_hooks import SESSION, record_with_transcripts
+from conftest import record_fixture_session, run_cli
+from test_hooks import SESSION
 
 
 def record(tmp_path):
-    record_with_transcripts(tmp_path)
+    record_fixture_session()
 
 
 def test_reports_agree_on_the_same_session(tmp_path):
@@ -61,3 +61,19 @@ def test_unpriced_models_are_named(trace_dir):
                             usage={"input": 10, "output": 5}))
     d = json.loads(run_cli("cost", "up", "--json").stdout)
     assert d["unpriced"] == ["mystery-model-1"] and d["models"][0]["cost_usd"] is None
+
+
+def test_share_anonymize_like_export(tmp_path):
+    record_fixture_session(project="/home/alice/proj")
+    out = tmp_path / "page.html"
+    r = run_cli("share", SESSION, "-o", str(out), "--anonymize")
+    assert r.returncode == 0, r.stderr
+    page = out.read_text()
+    assert "/home/alice" not in page and "alice" not in page
+    assert "/home/user-" in page and "pseudonymised" in page
+    exported = run_cli("export", SESSION, "--anonymize").stdout.decode()
+    tag = page.split("/home/user-", 1)[1][:8]
+    assert f"/home/user-{tag}" in exported  # the same pseudonym as export gives
+    plain = tmp_path / "plain.html"
+    assert run_cli("share", SESSION, "-o", str(plain)).returncode == 0
+    assert "/home/alice/proj" in plain.read_text()

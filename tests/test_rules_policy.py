@@ -32,7 +32,7 @@ def test_the_example_from_the_issue_works_as_written(tmp_path):
     (tmp_path / ".agent-strace").mkdir()
     (tmp_path / ".agent-strace" / "rules.toml").write_text(ISSUE_EXAMPLE)
     r = run_cli("rules", "check", cwd=tmp_path)
-    assert r.returncode == 0 and b"ok, 4 rule(s)" in r.stdout
+    assert r.returncode == 0 and b"ok, 4 rules" in r.stdout
     pol = json.loads(run_cli("rules", "check", "--json", cwd=tmp_path).stdout)
     assert pol["budget"]["usd"] == 5.0 and pol["limits"]["duration_s"] == 1800
     assert pol["deny"][0]["reason"] == "secrets are off limits" and pol["deny"][1]["commands"][1] == "git push --force*"

@@ -84,7 +84,11 @@ def test_kill_9_during_heavy_appends_leaves_a_readable_session(trace_dir):
             i += 1
     """)
     p = subprocess.Popen([sys.executable, "-c", code])
-    time.sleep(1.0)
+    path = Store(str(trace_dir)).path_for("big")
+    deadline = time.time() + 60  # a loaded machine starts Python slowly: wait for real appends
+    while time.time() < deadline and (not os.path.exists(path) or os.path.getsize(path) < 7_000_000):
+        time.sleep(0.05)
+    time.sleep(0.2)  # and kill it in the middle of more
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
     stats = ReadStats()

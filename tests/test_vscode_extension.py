@@ -54,6 +54,7 @@ def built():
 
 def test_unit_tests_with_vscode_stubbed(built):
     assert CLI, "agent-strace is not installed"
+    shutil.rmtree(EXT / "out")  # as on a fresh clone: `npm test` compiles first (pretest)
     r = _npm("test", env={**os.environ, "AGENT_STRACE_CLI": CLI})
     out = r.stdout
     assert "# fail 0" in out and "# skipped 0" in out, out[-3000:]

@@ -44,12 +44,12 @@ export function errorText(e: AgentEvent): string {
 
 export type EventClass = "tool" | "error" | "decision" | "llm" | "prompt" | "other";
 
-export interface EventLine { id: string; ts: string; cls: EventClass; text: string; type: string; agent?: string; }
+export interface EventLine { id: string; ts: string; at: string; cls: EventClass; text: string; type: string; agent?: string; }
 
 /** One line per event; ``call`` is the tool call a result answers (its
  *  input names the argument when the result does not repeat it). */
 export function eventLine(e: AgentEvent, cwd?: string, call?: AgentEvent): EventLine | null {
-  const base = { id: e.id, ts: (e.ts || "").slice(11, 23), type: e.type, agent: e.agent_id };
+  const base = { id: e.id, ts: (e.ts || "").slice(11, 23), at: e.ts || "", type: e.type, agent: e.agent_id };
   const ms = typeof e.duration_ms === "number" ? ` ${Math.round(e.duration_ms)}ms` : "";
   switch (e.type) {
     case "tool.call":

@@ -93,11 +93,22 @@ function visible(row) {
   return okCls && (!q || row.textContent.toLowerCase().includes(q));
 }
 function apply() { for (const r of list.children) if (r.classList.contains("ev")) { r.hidden = !visible(r); if (r.hidden && r.nextSibling && r.nextSibling.tagName === "PRE") r.nextSibling.remove(); } }
+// In the order events happened (by ts, arrival order breaking ties): LLM
+// turns imported at the end of a turn slot in before the calls they caused.
+function place(row) {
+  let before = null;
+  for (let n = list.lastElementChild; n; n = n.previousElementSibling) {
+    if (!n.classList.contains("ev")) continue;
+    if (!(n.dataset.at > row.dataset.at)) break;
+    before = n;
+  }
+  if (before) list.insertBefore(row, before); else list.append(row);
+}
 function add(lines) {
   for (const l of lines) {
     const row = document.createElement("div");
     row.className = "ev " + l.cls + (l.agent ? " sub" : "");
-    row.dataset.cls = l.cls; row.dataset.type = l.type;
+    row.dataset.cls = l.cls; row.dataset.type = l.type; row.dataset.at = l.at;
     const t = document.createElement("span"); t.className = "t"; t.textContent = l.ts;
     row.append(t, (l.agent ? "[" + l.agent.slice(0, 8) + "] " : "") + l.text);
     row.addEventListener("click", () => {
@@ -106,7 +117,7 @@ function add(lines) {
       const pre = document.createElement("pre"); pre.textContent = l.detail; row.after(pre);
     });
     row.hidden = !visible(row);
-    list.append(row);
+    place(row);
   }
   total += lines.length;
   document.getElementById("count").textContent = total + " events";

@@ -12,7 +12,7 @@ Streaming passes; nothing is held but the matches.
 from __future__ import annotations
 
 from .. import event as ev
-from ..store.reader import iter_events
+from ..store.timeline import iter_timeline
 
 
 class EventNotFound(LookupError):
@@ -31,11 +31,11 @@ def find(path: str, ref: str) -> tuple[int, dict]:
     """An event by 1-based index (``12`` or ``#12``) or unique id prefix."""
     if ref.lstrip("#").isdigit():
         n = int(ref.lstrip("#"))
-        for i, e in enumerate(iter_events(path), 1):
+        for i, e in enumerate(iter_timeline(path), 1):
             if i == n:
                 return i, e
         raise EventNotFound(f"the session has fewer than {n} events")
-    hits = [(i, e) for i, e in enumerate(iter_events(path), 1) if str(e.get("id", "")).startswith(ref)]
+    hits = [(i, e) for i, e in enumerate(iter_timeline(path), 1) if str(e.get("id", "")).startswith(ref)]
     if len(hits) == 1:
         return hits[0]
     if not hits:
@@ -57,7 +57,7 @@ def why(path: str, ref: str) -> dict:
     phase_calls: list[tuple[int, dict]] = []
     # LLM events are imported from transcripts at the end of a turn, so file
     # order is not time order: relations go by ids and timestamps.
-    for i, e in enumerate(iter_events(path), 1):
+    for i, e in enumerate(iter_timeline(path), 1):
         if i == index:
             continue
         t, ets = e.get("type"), e.get("ts") or ""
@@ -89,7 +89,7 @@ def why(path: str, ref: str) -> dict:
         effects.append(("read by the model in", *read_by))
         wanted = set(_tool_use_ids(read_by[1]))
         if wanted:
-            for i, e in enumerate(iter_events(path), 1):
+            for i, e in enumerate(iter_timeline(path), 1):
                 if e.get("type") == ev.TOOL_CALL and e.get("tool_use_id") in wanted:
                     effects.append(("which then called", i, e))
     if t_type == ev.USER_PROMPT:

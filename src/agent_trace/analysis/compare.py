@@ -13,8 +13,8 @@ import difflib
 
 from .. import event as ev
 from . import toolfacts
-from ..store.reader import iter_events
 from .summary import SessionSummary
+from ..store.timeline import iter_timeline
 
 MAX_SEQ = 5000  # tool names kept per side for the sequence diff
 
@@ -22,7 +22,7 @@ MAX_SEQ = 5000  # tool names kept per side for the sequence diff
 def profile(path: str) -> dict:
     s = SessionSummary()
     seq, read, changed = [], set(), set()
-    for e in iter_events(path):
+    for e in iter_timeline(path):
         s.add(e)
         if e.get("type") == ev.TOOL_CALL:
             if len(seq) < MAX_SEQ:

@@ -40,6 +40,7 @@ class Phase:
         self.failures: list[dict] = []  # {tool, arg, error, recovered}
         self.failures_total = 0
         self._open_failures: dict[tuple, dict] = {}  # (tool, arg) -> failure, until it succeeds
+        self._touching: dict[str, tuple[dict, list[str]]] = {}  # tool_use_id -> (read/changed, paths)
         self._total = total
         self._begin = _snapshot(total)
         self.counts: dict = {}
@@ -67,9 +68,27 @@ class Phase:
                     self.commands.append(cmd)
             return
         target = self.read if k == "read" else self.changed
+        counted = []
         for p in toolfacts.paths(e):
             if p in target or len(target) < CAP:
                 target[p] = target.get(p, 0) + 1
+                counted.append(p)
+        tid = e.get("tool_use_id")
+        if tid and counted:
+            self._touching[tid] = (target, counted)
+
+    def settle(self, e: dict, failed: bool) -> None:
+        """A call ended: a failed read or write did not read or change its files."""
+        touched = self._touching.pop(e.get("tool_use_id"), None)
+        if touched is None or not failed:
+            return
+        target, counted = touched
+        for p in counted:
+            n = target.get(p, 0) - 1
+            if n > 0:
+                target[p] = n
+            else:
+                target.pop(p, None)
 
     def add_end(self, e: dict, failed: bool, calls: dict) -> None:
         call = calls.get(e.get("tool_use_id")) or e
@@ -102,6 +121,16 @@ def _arg(call: dict):
     return None
 
 
+INTERNAL_PROMPTS = ("<task-notification>",)
+
+
+def _internal_prompt(e: dict) -> bool:
+    """A prompt the agent wrote to itself (a background task reporting back)."""
+    data = e.get("data")
+    prompt = data.get("prompt") if isinstance(data, dict) else None
+    return isinstance(prompt, str) and prompt.lstrip().startswith(INTERNAL_PROMPTS)
+
+
 def _first_line(msg: str) -> str:
     lines = [x for x in str(msg).splitlines() if x.strip()]
     if not lines:
@@ -115,9 +144,11 @@ def iter_phases(events, total: SessionSummary | None = None):
     """Yield closed :class:`Phase` objects; a phase ends where the next prompt
     begins.  ``total`` (fed every event here) is the whole session's summary.
 
-    Prompts from subagents do not start phases; the prompt Claude Code sends
-    when a background subagent reports back does (it is a new turn).  Setup
-    events before the first prompt join the first phase."""
+    Prompts from subagents do not start phases, nor do the prompts Claude
+    Code writes itself when a background task reports back
+    (``<task-notification>``): the user asked nothing, so the turn they start
+    belongs to the phase the task was started in.  Setup events before the
+    first prompt join the first phase."""
     total = total if total is not None else SessionSummary()
     calls: dict[str, dict] = {}  # open tool calls by tool_use_id (removed on result)
     phase = Phase(0, None, None, total)
@@ -125,7 +156,7 @@ def iter_phases(events, total: SessionSummary | None = None):
     TOOL_CALL, TOOL_RESULT, TOOL_ERROR, ERROR = ev.TOOL_CALL, ev.TOOL_RESULT, ev.TOOL_ERROR, ev.ERROR
     for e in events:
         t = e.get("type")
-        if t == ev.USER_PROMPT and not e.get("agent_id"):
+        if t == ev.USER_PROMPT and not e.get("agent_id") and not _internal_prompt(e):
             data = e.get("data")
             prompt = data.get("prompt") if isinstance(data, dict) else None
             prompt = prompt if isinstance(prompt, str) else None
@@ -145,6 +176,7 @@ def iter_phases(events, total: SessionSummary | None = None):
             phase.add_call(e)
         elif t == TOOL_RESULT or t == TOOL_ERROR:
             failed = t == TOOL_ERROR or e.get("status") == ERROR
+            phase.settle(e, failed)
             if failed or phase._open_failures:
                 phase.add_end(e, failed, calls)
             calls.pop(e.get("tool_use_id"), None)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 
 from .. import event as ev
-from ..store.reader import ReadStats, iter_events
+from ..store.reader import ReadStats
 from .summary import SessionSummary, prices
+from ..store.timeline import iter_timeline
 
 MAX_POINTS = 2000  # chart points kept (evenly thinned beyond that)
 RUNNING_WINDOW_S = 15 * 60
@@ -37,7 +38,7 @@ def session_view(path: str, *, series: bool = True) -> dict:
     points: list[dict] = []
     stats = ReadStats()
     table = prices() if series else None
-    for e in iter_events(path, stats):
+    for e in iter_timeline(path, stats):
         before = main.llm_calls
         main.add(e)
         aid = e.get("agent_id")

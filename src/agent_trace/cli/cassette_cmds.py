@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from agent_trace.render import words
+
 from . import EXIT_CHECK, EXIT_OK, EXIT_USAGE
 from .parsing import add_json, add_session, guarded, open_store, parser, print_json
 
@@ -67,7 +69,8 @@ def _from_session(args) -> int:
         return EXIT_USAGE
     save(args.output, entries)
     kinds = ", ".join(f"{n} {k}" for k, n in counts.items() if k != "unanswered" and n)
-    extra = f"; {counts['unanswered']} call(s) without an answer left out" if counts.get("unanswered") else ""
+    unanswered = counts.get("unanswered")
+    extra = f"; {words.count(unanswered, 'call')} without an answer left out" if unanswered else ""
     print(f"{args.output}: {len(entries)} recordings ({kinds}){extra}")
     return EXIT_OK
 
@@ -108,7 +111,7 @@ def _serve(args) -> int:
         if not cas.entries:
             return _usage(f"{path} has no LLM API recordings")
         srv = make_server(cas, args.host, args.port)
-        print(f"agent-strace serve: replaying {len(cas.entries)} LLM call(s) from {path} on "
+        print(f"agent-strace serve: replaying {words.count(len(cas.entries), 'LLM call')} from {path} on "
               f"http://{args.host}:{srv.server_address[1]}", flush=True)
         from agent_trace.server.app import serve_until_signal
 

@@ -7,6 +7,8 @@ import sys
 
 from agent_trace.store.reader import iter_events
 
+from agent_trace.render import words
+
 from . import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 from .parsing import add_json, guarded, open_store, parser, print_json
 
@@ -50,7 +52,7 @@ def _rules(args) -> int:
         print_json(pol)
         return EXIT_OK
     n = len(pol["deny"]) + len(pol["allow"]) + sum(1 for k in ("budget", "limits", "loop") if pol[k])
-    print(f"{path}: ok, {n} rule(s); paths are relative to {pol['root']}")
+    print(f"{path}: ok, {words.count(n, 'rule')}; paths are relative to {pol['root']}")
     if pol["budget"]:
         b = pol["budget"]
         print("  budget: " + ", ".join(x for x in (f"${b['usd']}" if b["usd"] else "",

@@ -6,6 +6,9 @@ import sys
 
 from agent_trace.event.encode import to_bytes
 from agent_trace.store.reader import ReadStats, iter_events
+from agent_trace.store.timeline import iter_timeline, timeline
+
+from agent_trace.render import words
 
 from . import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from .parsing import add_session, guarded, open_store, parser
@@ -17,15 +20,15 @@ def run(name: str, argv: list[str]) -> int:
     p = parser("export", "Write a session out: jsonl (one event per line), json (an array), or otlp "
                          "(OpenTelemetry GenAI spans to an OTLP/HTTP endpoint, or as OTLP/JSON to stdout/-o).")
     add_session(p)
-    p.add_argument("--format", "-f", choices=FORMATS, default="jsonl")
+    p.add_argument("--format", choices=FORMATS, default="jsonl")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--endpoint", metavar="URL", help="otlp: the collector (http://localhost:4318)")
     p.add_argument("--protocol", choices=("http/json", "http/protobuf"), default="http/json")
     p.add_argument("--header", action="append", default=[], metavar="K=V", help="otlp: extra request header")
     p.add_argument("--content", action="store_true", help="otlp: include tool arguments/results and messages")
     p.add_argument("--retries", type=int, default=4, help="otlp: retries on 429/5xx/unreachable (default 4)")
-    p.add_argument("--follow", action="store_true",
-                   help="otlp: keep exporting as events arrive, until the session ends (Ctrl-C to stop)")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="jsonl, csv, otlp: keep exporting as events arrive, until the session ends (Ctrl-C to stop)")
     p.add_argument("--anonymize", action="store_true",
                    help="pseudonymise usernames, home paths, hostnames and emails (consistently)")
     p.add_argument("--hub", metavar="OWNER/NAME", help="write a dataset folder and push it to the Hugging Face Hub")
@@ -36,6 +39,8 @@ def run(name: str, argv: list[str]) -> int:
         return guarded(_dataset)(args)
     if args.format == "otlp":
         return guarded(_otlp)(args)
+    if args.follow and args.format == "json":
+        p.error("--follow writes a stream: use --format jsonl (or csv)")
     return _export(args)
 
 
@@ -52,13 +57,13 @@ def _dataset(args) -> int:
             folder = args.output or tempfile.mkdtemp(prefix="agent-strace-dataset-")
             info = build(path, folder, anonymizer, args.allow_secrets)
             if args.dry_run:
-                print(f"dry run: {info['rows']} LLM call(s), {info['events']} events written to {folder}; "
-                      f"nothing pushed")
+                print(f"dry run: {words.count(info['rows'], 'LLM call')}, {words.count(info['events'], 'event')} "
+                      f"written to {folder}; nothing pushed")
                 for f in info["files"]:
                     print(f"  {os.path.relpath(f, folder)}")
                 return EXIT_OK
             url = push(folder, args.hub, os.environ.get("HF_TOKEN"))
-            print(f"pushed {info['rows']} LLM call(s) to {args.hub}: {url}")
+            print(f"pushed {words.count(info['rows'], 'LLM call')} to {args.hub}: {url}")
             return EXIT_OK
         if not args.output or not args.output.endswith(".parquet"):
             sys.stderr.write("agent-strace export: --format parquet needs -o FILE.parquet\n")
@@ -68,7 +73,7 @@ def _dataset(args) -> int:
         os.replace(os.path.join(folder, "data", "llm_calls.parquet"), args.output)
         log = args.output[: -len(".parquet")] + ".session.jsonl"
         os.replace(info["files"][1], log)
-        print(f"{info['rows']} LLM call(s) -> {args.output}; session log -> {log}")
+        print(f"{words.count(info['rows'], 'LLM call')} -> {args.output}; session log -> {log}")
         return EXIT_OK
     except DatasetError as e:
         sys.stderr.write(f"agent-strace export: {e}\n")
@@ -84,7 +89,7 @@ def _anonymizer(args):
 
 
 def _otlp(args) -> int:
-    from agent_trace.export.otlp import ExportError, request_body, send
+    from agent_trace.export.otlp import ExportError, encode, request_body, send
     from agent_trace.export.otlp_spans import SpanBuilder
 
     path = open_store(args).resolve(args.session)
@@ -96,11 +101,17 @@ def _otlp(args) -> int:
             sys.stderr.write("agent-strace export: --follow needs --endpoint\n")
             return EXIT_USAGE
         return _otlp_follow(args, path, b, anonymizer)
-    for e in iter_events(path, stats):
+    for e in iter_timeline(path, stats):
         b.add(anonymizer.event(e) if anonymizer else e)
     spans = b.spans()
     if not args.endpoint:
-        data = to_bytes(request_body(spans), indent=2) + b"\n"
+        if args.protocol == "http/protobuf":
+            if not args.output and sys.stdout.isatty():
+                sys.stderr.write("agent-strace export: protobuf is binary: give -o FILE or a pipe\n")
+                return EXIT_USAGE
+            data = encode(spans, args.protocol)[0]
+        else:
+            data = to_bytes(request_body(spans), indent=2) + b"\n"
         if args.output:
             with open(args.output, "wb") as f:
                 f.write(data)
@@ -115,11 +126,12 @@ def _otlp(args) -> int:
         k, v = h.split("=", 1)
         headers[k.strip()] = v.strip()
     try:
-        n = send(args.endpoint, spans, args.protocol, headers, retries=args.retries)
+        n = send(args.endpoint, spans, args.protocol, headers, retries=args.retries,
+                 progress=lambda msg: sys.stderr.write(f"agent-strace export: {msg}\n"))
     except ExportError as e:
         sys.stderr.write(f"agent-strace export: {e}\n")
         return EXIT_ERROR
-    print(f"exported {n} span(s) of session {b.session} to {args.endpoint} ({args.protocol})")
+    print(f"exported {words.count(n, 'span')} of session {b.session} to {args.endpoint} ({args.protocol})")
     note = stats.note()
     if note:
         sys.stderr.write(note + "\n")
@@ -146,8 +158,9 @@ def _otlp_follow(args, path, b, anonymizer) -> int:
             offset = stats.end
             if fed:
                 spans = b.take_finished()
-                total += send(args.endpoint, spans, args.protocol, headers, retries=args.retries)
-                print(f"exported {len(spans)} span(s) ({total} so far)", flush=True)
+                total += send(args.endpoint, spans, args.protocol, headers, retries=args.retries,
+                              progress=lambda msg: sys.stderr.write(f"agent-strace export: {msg}\n"))
+                print(f"exported {words.count(len(spans), 'span')} ({total} so far)", flush=True)
             if not ended:
                 time.sleep(0.5)
     except ExportError as e:
@@ -155,7 +168,7 @@ def _otlp_follow(args, path, b, anonymizer) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         pass
-    print(f"session {b.session} ended: {total} span export(s) in all")
+    print(f"session {b.session} ended: {words.count(total, 'span')} exported in all")
     return EXIT_OK
 
 
@@ -165,7 +178,7 @@ def _export(args) -> int:
     stats = ReadStats()
     out = open(args.output, "wb") if args.output else sys.stdout.buffer
     anonymizer = _anonymizer(args)
-    events = iter_events(path, stats)
+    events = timeline(path, stats, follow=args.follow)
     if anonymizer:
         events = (anonymizer.event(e) for e in events)
     try:
@@ -177,6 +190,8 @@ def _export(args) -> int:
         elif args.format == "jsonl":
             for e in events:
                 out.write(to_bytes(e) + b"\n")
+                if args.follow:
+                    out.flush()
         else:
             out.write(b"[")
             for i, e in enumerate(events):

@@ -5,10 +5,13 @@ from __future__ import annotations
 import sys
 
 from agent_trace.event.encode import to_bytes
-from agent_trace.store.reader import ReadStats, iter_events
+from agent_trace.store.reader import ReadStats
+
+from agent_trace.render import words
 
 from . import EXIT_CHECK, EXIT_OK, EXIT_USAGE
 from .parsing import add_json, guarded, open_store, parser
+from agent_trace.store.timeline import iter_timeline
 
 
 def run(name: str, argv: list[str]) -> int:
@@ -62,14 +65,14 @@ def _lint(args) -> int:
     if args.json:
         out.write('{"session": ' + to_bytes(args.session).decode() + ', "findings": [')
     feed = linter.feed
-    for e in iter_events(path, stats, sizes=True):
+    for e in iter_timeline(path, stats, sizes=True):
         found = feed(e)
         if found:
             emit(found)
     if args.json:
         out.write('\n], "skipped": ' + to_bytes(stats.as_dict()).decode() + "}\n")
     else:
-        out.write(f"{count} finding(s) from {len(linter.rules)} rule(s)\n")
+        out.write(f"{words.count(count, 'finding')} from {words.count(len(linter.rules), 'rule')}\n")
     findings = count
     note = stats.note()
     if note:

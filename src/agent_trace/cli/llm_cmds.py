@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+from agent_trace.render import words
+
 from . import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from .parsing import open_store, parser
 
@@ -181,7 +183,7 @@ def _corpus(args, env: dict, context: dict) -> int:
             row["turns"] = turn
         row["seconds"] = round(row["seconds"], 2)
         summary.append(row)
-        print(f"task {n}: {row['turns']}/{args.turns} turn(s), exit {row['exit_codes']}, {row['seconds']}s, "
-              f"session {row['session']}", flush=True)
+        print(f"task {n}: {row['turns']}/{words.count(args.turns, 'turn')}, exit {row['exit_codes']}, "
+              f"{row['seconds']}s, session {row['session']}", flush=True)
     print(json.dumps({"tasks": summary}, indent=2))
     return EXIT_OK if not worst else EXIT_ERROR

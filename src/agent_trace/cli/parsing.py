@@ -30,8 +30,15 @@ def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def add_session(p: argparse.ArgumentParser, name: str = "session") -> None:
-    p.add_argument(name, metavar=name.upper(), help="session id, unique prefix, or 'latest'")
+def add_session(p: argparse.ArgumentParser, name: str = "session", latest: bool = True) -> None:
+    """The SESSION argument: optional, 'latest' by default, in every command
+    that reads one session (``latest=False`` where a session must be named,
+    e.g. the two sides of ``compare``)."""
+    if latest:
+        p.add_argument(name, metavar=name.upper(), nargs="?", default="latest",
+                       help="session id, unique prefix, or 'latest' (the default)")
+    else:
+        p.add_argument(name, metavar=name.upper(), help="session id, unique prefix, or 'latest'")
 
 
 def open_store(args) -> Store:

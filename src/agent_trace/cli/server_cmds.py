@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import sys
 
+from agent_trace.render import words
+
 from . import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from .parsing import add_json, add_session, guarded, open_store, parser, print_json
 
@@ -36,6 +38,8 @@ def run(name: str, argv: list[str]) -> int:
     p = parser("share", "Write one session as a self-contained, offline, redacted HTML page.")
     add_session(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE.html")
+    p.add_argument("--anonymize", action="store_true",
+                   help="pseudonymise usernames, home paths, hostnames and emails (consistently, as export does)")
     return guarded(_share)(p.parse_args(argv))
 
 
@@ -104,7 +108,7 @@ def _push(args) -> int:
     if args.json:
         print_json(r.as_dict())
     else:
-        print(f"delivered {r.lines} line(s) in {r.batches} batch(es): {r.accepted} new, "
+        print(f"delivered {words.count(r.lines, 'line')} in {words.count(r.batches, 'batch')}: {r.accepted} new, "
               f"{r.duplicates} already there, {r.rejected} rejected; {r.pending_bytes} bytes pending")
     if r.error:
         sys.stderr.write(f"agent-strace push: {r.error}\n")
@@ -115,7 +119,12 @@ def _share(args) -> int:
     from agent_trace.export.share_html import build
 
     path = open_store(args).resolve(args.session)
-    html, info = build(path)
+    anonymizer = None
+    if args.anonymize:
+        from agent_trace.export.anonymize import Anonymizer
+
+        anonymizer = Anonymizer()
+    html, info = build(path, anonymizer)
     tmp = args.output + ".tmp"
     with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
         f.write(html)

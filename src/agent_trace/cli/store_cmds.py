@@ -8,6 +8,8 @@ import sys
 from agent_trace.analysis.session_index import list_sessions, session_row, summarize_cached
 from agent_trace.event.timefmt import human_duration
 
+from agent_trace.render.words import count
+
 from . import EXIT_OK
 from .parsing import add_json, add_session, guarded, open_store, parser, print_json
 
@@ -40,14 +42,15 @@ def _money(x: float) -> str:
 
 @guarded
 def _list(args) -> int:
-    rows = list_sessions(open_store(args))
+    store = open_store(args)
+    rows = list_sessions(store)
     if args.limit is not None:
         rows = rows[: args.limit]
     if args.json:
         print_json(rows)
         return EXIT_OK
     if not rows:
-        print("no sessions recorded yet")
+        print(f"no sessions in {store.root} (run `agent-strace setup` to record this project's agent)")
         return EXIT_OK
     out = sys.stdout
     out.write(f"{'SESSION':<36}  {'AGENT':<12} {'STARTED':<19}  {'DUR':>7} {'EVENTS':>7} "
@@ -113,12 +116,12 @@ def _inspect(args) -> int:
     w(f"time      {s.get('started') or '-'} .. {s.get('last') or '-'} "
       f"({human_duration(s.get('duration_s'))}){'' if s['ended'] else ', still open'}\n")
     w(f"events    {s['events']}  " + "  ".join(f"{k}={v}" for k, v in sorted(s["by_type"].items())) + "\n")
-    w(f"tools     {s['tool_calls']} calls, {s['tool_errors']} errors\n")
+    w(f"tools     {count(s['tool_calls'], 'call')}, {count(s['tool_errors'], 'error')}\n")
     for name, (calls, errors, total_ms, timed) in sorted(s["tools"].items(), key=lambda kv: -kv[1][0]):
         avg = f", avg {total_ms / timed:.0f}ms" if timed else ""
-        w(f"          {name:<24} {calls:>5} calls {errors:>4} errors{avg}\n")
+        w(f"          {name:<24} {count(calls, 'call'):>9} {count(errors, 'error'):>9}{avg}\n")
     t = s["tokens"]
-    w(f"llm       {s['llm_calls']} calls; tokens in {t['input']} out {t['output']} "
+    w(f"llm       {count(s['llm_calls'], 'call')}; tokens in {t['input']} out {t['output']} "
       f"cache read {t['cache_read']} cache write {t['cache_write']}; cost {_money(s['cost_usd'])}"
       + (f" (unpriced: {', '.join(s['unpriced'])})" if s["unpriced"] else "") + "\n")
     if s["subagents"]:

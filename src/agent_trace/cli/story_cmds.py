@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from agent_trace.store.reader import ReadStats, iter_events
+from agent_trace.store.reader import ReadStats
 
 from . import EXIT_CHECK, EXIT_NOT_FOUND, EXIT_OK
 from .parsing import add_json, add_session, guarded, open_store, parser, print_json
+from agent_trace.store.timeline import iter_timeline
 
 
 def run(name: str, argv: list[str]) -> int:
@@ -31,8 +32,8 @@ def run(name: str, argv: list[str]) -> int:
         return guarded(_tree)(p.parse_args(argv))
     p = parser(name, "Compare two sessions: tool sequence, files, errors, tokens, cost, duration, "
                      "and a verdict (same, improved, changed, regressed).")
-    add_session(p, "a")
-    add_session(p, "b")
+    add_session(p, "a", latest=False)
+    add_session(p, "b", latest=False)
     add_json(p)
     p.add_argument("--tolerance", type=float, default=20.0, metavar="PCT",
                    help="growth in cost/tokens/calls/duration that counts as a regression (default 20)")
@@ -65,7 +66,7 @@ def _story(args, name: str) -> int:
         out.write('{"phases": [')
     elif name == "timeline":
         out.write(TIMELINE_HEAD + "\n")
-    for phase in iter_phases(iter_events(path, stats), total):
+    for phase in iter_phases(iter_timeline(path, stats), total):
         p = phase_dict(phase)
         n += 1
         failed += p["failures_total"]

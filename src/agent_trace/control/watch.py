@@ -102,6 +102,11 @@ class Watcher:
     def poll(self) -> Decision | None:
         """Read what is new; returns a decision when a limit is passed."""
         self._discover()
+        if not self.followed and not self.quiet and not getattr(self, "_said_waiting", False):
+            self._said_waiting = True
+            what = "the session" if self.fixed else "a session to start or resume"
+            self.out.write(f"waiting for {what} in {self.store.root} (Ctrl-C to stop)\n")
+            self.out.flush()
         for f in self.followed.values():
             try:
                 size = os.path.getsize(f.path)

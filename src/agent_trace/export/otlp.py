@@ -86,25 +86,32 @@ def traces_url(endpoint: str) -> str:
     return e if e.endswith("/v1/traces") else e + "/v1/traces"
 
 
+def encode(spans: list[dict], protocol: str) -> tuple[bytes, str]:
+    """(body bytes, content type) of one export request in ``protocol``."""
+    body = request_body(spans)
+    if protocol == "http/protobuf":
+        return to_protobuf(body), "application/x-protobuf"
+    return json.dumps(body).encode(), "application/json"
+
+
 def send(endpoint: str, spans: list[dict], protocol: str = "http/json", headers: dict | None = None,
-         batch: int = 512, retries: int = 4, backoff: float = 0.5, timeout: float = 30.0) -> int:
-    """Export ``spans`` in batches; returns how many were accepted."""
+         batch: int = 512, retries: int = 4, backoff: float = 0.5, timeout: float = 30.0,
+         progress=None) -> int:
+    """Export ``spans`` in batches; returns how many were accepted.
+    ``progress(message)`` hears about each retry (an unreachable collector
+    would otherwise mean seconds of silence)."""
     if protocol not in ("http/json", "http/protobuf"):
         raise ExportError(f"unknown protocol {protocol!r} (http/json, http/protobuf)")
     url = traces_url(endpoint)
     sent = 0
     for i in range(0, len(spans), batch):
-        body = request_body(spans[i:i + batch])
-        if protocol == "http/protobuf":
-            data, ctype = to_protobuf(body), "application/x-protobuf"
-        else:
-            data, ctype = json.dumps(body).encode(), "application/json"
-        _post(url, gzip.compress(data), ctype, headers or {}, retries, backoff, timeout)
+        data, ctype = encode(spans[i:i + batch], protocol)
+        _post(url, gzip.compress(data), ctype, headers or {}, retries, backoff, timeout, progress)
         sent += len(spans[i:i + batch])
     return sent
 
 
-def _post(url, data, ctype, headers, retries, backoff, timeout) -> None:
+def _post(url, data, ctype, headers, retries, backoff, timeout, progress=None) -> None:
     attempt = 0
     while True:
         req = urllib.request.Request(url, data=data, method="POST", headers={
@@ -119,10 +126,15 @@ def _post(url, data, ctype, headers, retries, backoff, timeout) -> None:
             if e.code not in RETRY_STATUS or attempt >= retries:
                 raise ExportError(f"{url} refused the export: HTTP {e.code}{': ' + text if text else ''}") from None
             wait = float(e.headers.get("Retry-After") or backoff * 2 ** attempt)
+            why = f"HTTP {e.code}"
         except (urllib.error.URLError, OSError) as e:
+            reason = getattr(e, "reason", e)
             if attempt >= retries:
-                reason = getattr(e, "reason", e)
                 raise ExportError(f"cannot reach {url}: {reason}") from None
             wait = backoff * 2 ** attempt
+            why = f"cannot reach it ({reason})"
         attempt += 1
-        time.sleep(min(wait, 30.0))
+        wait = min(wait, 30.0)
+        if progress is not None:
+            progress(f"{url}: {why}; retry {attempt} of {retries} in {wait:g}s")
+        time.sleep(wait)

@@ -80,6 +80,7 @@ class SpanBuilder:
         self.calls: dict[str, dict] = {}
         self.mcp: dict[tuple, dict] = {}
         self.agents: dict[str, dict] = {}  # agent_id -> {"type", "first", "last"}
+        self.since: dict[str, str] = {}  # agent_id ("" main) -> when its last step ended
         self.root_events: list[dict] = []
         self.root_error: str | None = None
         self._taken = 0
@@ -114,12 +115,17 @@ class SpanBuilder:
             a["first"] = min(a["first"], ts) if ts else a["first"]
             a["last"] = max(a["last"], ts) if ts else a["last"]
         t = e.get("type")
+        if t == ev.LLM_RESPONSE:
+            self._chat(e)
+        elif ts:
+            # what the agent did last: a model call it makes next starts after it
+            self.since[e.get("agent_id") or ""] = ts
+        if t == ev.LLM_RESPONSE:
+            return
         if t == ev.TOOL_CALL and e.get("tool_use_id"):
             self.calls[e["tool_use_id"]] = e
         elif t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
             self._tool(self.calls.pop(e.get("tool_use_id"), None), e)
-        elif t == ev.LLM_RESPONSE:
-            self._chat(e)
         elif t == ev.MCP_MESSAGE:
             self._mcp(e)
         elif t == ev.RULE_DECISION:
@@ -167,7 +173,18 @@ class SpanBuilder:
         model = e.get("model") or "unknown"
         end_ts = e.get("ts")
         d = e.get("duration_ms")
-        start_ts = ev.now_iso(ev.iso_to_epoch(end_ts) - d / 1000) if isinstance(d, (int, float)) else end_ts
+        prev = self.since.get(e.get("agent_id") or "")
+        if isinstance(d, (int, float)):
+            start_ts = ev.now_iso(ev.iso_to_epoch(end_ts) - d / 1000)
+        elif prev and end_ts and prev <= end_ts:
+            # A turn read from a transcript carries only its answer's time; the
+            # request went out when the agent's previous step (a tool result,
+            # the prompt, the previous answer) ended.
+            start_ts = prev
+        else:
+            start_ts = end_ts
+        if end_ts:
+            self.since[e.get("agent_id") or ""] = end_ts
         attrs = [attr("gen_ai.operation.name", "chat"), attr("gen_ai.provider.name", provider(model, e.get("source"))),
                  attr("gen_ai.request.model", model), attr("gen_ai.response.model", model),
                  attr("gen_ai.conversation.id", self.session)]

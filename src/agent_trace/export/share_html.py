@@ -16,8 +16,8 @@ from importlib import resources
 from .. import __version__
 from ..event.redact import redact_event, redact_value
 from ..analysis.session_view import session_view
-from ..store.reader import iter_events
 from ..event.truncate import truncate_event
+from ..store.timeline import iter_timeline
 
 CAPS = (4000, 1000, 200)  # per-string caps, tightened until the page fits
 BUDGET = 8 * 1024 * 1024  # bytes of embedded events
@@ -28,20 +28,24 @@ def _web(name: str) -> str:
     return resources.files("agent_trace").joinpath("web", name).read_text("utf-8")
 
 
-def _events(path: str, cap: int) -> tuple[list[dict], int]:
+def _events(path: str, cap: int, anonymizer=None) -> tuple[list[dict], int]:
     out, size = [], 0
-    for e in iter_events(path):
+    for e in iter_timeline(path):
+        if anonymizer is not None:
+            e = anonymizer.event(e)
         e = truncate_event(redact_event(e), cap)
         out.append(e)
         size += len(json.dumps(e, ensure_ascii=False))
     return out, size
 
 
-def build(path: str) -> tuple[str, dict]:
-    """The page for the session file at ``path`` and what went into it."""
+def build(path: str, anonymizer=None) -> tuple[str, dict]:
+    """The page for the session file at ``path`` and what went into it;
+    ``anonymizer`` (:class:`agent_trace.export.anonymize.Anonymizer`)
+    pseudonymises events and the summary, as ``export --anonymize`` does."""
     view = session_view(path)
     for cap in CAPS:
-        events, size = _events(path, cap)
+        events, size = _events(path, cap, anonymizer)
         if size <= BUDGET:
             break
     dropped = 0
@@ -53,12 +57,15 @@ def build(path: str) -> tuple[str, dict]:
         size = sum(len(json.dumps(e, ensure_ascii=False)) for e in events)
     cuts = sum(len(e.get("truncated") or []) for e in events)
     note = (f"Shared with agent-strace {__version__}: {len(events)} events, secrets redacted, "
-            f"strings over {cap:,} characters cut ({cuts} cut)")
+            + ("names, home paths, hosts and emails pseudonymised, " if anonymizer is not None else "")
+            + f"strings over {cap:,} characters cut ({cuts} cut)")
     if dropped:
         note += f", {dropped} events from the middle left out to keep the page small"
     # the summary quotes the store too (title, last error): redact it as well
-    shown = redact_value({"summary": view["summary"], "subagents": view["subagents"],
-                          "llm_series": view["llm_series"]}, [0])
+    shown = {"summary": view["summary"], "subagents": view["subagents"], "llm_series": view["llm_series"]}
+    if anonymizer is not None:
+        shown = anonymizer.value(shown)
+    shown = redact_value(shown, [0])
     data = {"view": shown,
             "events": events, "note": note + "."}
     blob = json.dumps(data, ensure_ascii=False, separators=(",", ":"))

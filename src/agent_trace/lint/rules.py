@@ -69,7 +69,7 @@ def loop(e, st, cfg):
                           data={"period": p, "calls": [f"{c[0]}|{dumps(c[1])}"[:200] for c in cycle]})]
 
 
-@rule("repeated-failure", types=(ev.TOOL_CALL, ev.TOOL_RESULT, ev.TOOL_ERROR), threshold=3)
+@rule("repeated-failure", "error", types=(ev.TOOL_CALL, ev.TOOL_RESULT, ev.TOOL_ERROR), threshold=3)
 def repeated_failure(e, st, cfg):
     """The same failing call (tool and input) is tried again and again."""
     calls = st.get("calls")
@@ -175,13 +175,41 @@ def huge_output(e, st, cfg):
                       data={"chars": size, "tool": e.get("tool")})]
 
 
-@rule("runaway-cost", "error", types=(ev.LLM_RESPONSE,), max_usd=10.0, max_context_tokens=150_000)
+@rule("runaway-cost", "error", types=(ev.LLM_RESPONSE,), max_usd=10.0)
 def runaway_cost(e, st, cfg):
-    """The session's real cost passes a ceiling, or one LLM call's context grows huge."""
-    if e.get("type") != ev.LLM_RESPONSE or not isinstance(e.get("usage"), dict):
-        return
+    """The session's real cost passes a ceiling."""
+    u = _new_usage(e, st)
+    if u is None:
+        return None
     from ..analysis.summary import prices
 
+    st["usd"] = st.get("usd", 0.0) + (prices().cost(e.get("model"), u) or 0.0)
+    if st["usd"] > cfg["max_usd"] and not st.get("cost_done"):
+        st["cost_done"] = True
+        return [Finding("runaway-cost", "error", f"cost passed ${cfg['max_usd']:.2f} (now ${st['usd']:.2f})",
+                      data={"usd": round(st["usd"], 4)})]
+    return None
+
+
+@rule("huge-context", types=(ev.LLM_RESPONSE,), max_context_tokens=150_000)
+def huge_context(e, st, cfg):
+    """One LLM call carries a huge context (input plus cache)."""
+    u = _new_usage(e, st)
+    if u is None:
+        return None
+    context = u.get("input", 0) + u.get("cache_read", 0) + u.get("cache_write", 0)
+    if context > cfg["max_context_tokens"] and not st.get("context_done"):
+        st["context_done"] = True
+        return [Finding("huge-context", "warning", f"one LLM call carried {context:,} context tokens",
+                        data={"context_tokens": context})]
+    return None
+
+
+def _new_usage(e, st) -> dict | None:
+    """The usage of an LLM response this rule has not seen yet (one response
+    can be recorded by two sources under one id)."""
+    if e.get("type") != ev.LLM_RESPONSE or not isinstance(e.get("usage"), dict):
+        return None
     eid = e.get("id")
     seen = st.setdefault("seen", {})
     if eid in seen:
@@ -189,14 +217,4 @@ def runaway_cost(e, st, cfg):
     seen[eid] = True
     if len(seen) > 4096:  # recent ids only: a duplicate arrives within a turn
         del seen[next(iter(seen))]
-    u = e["usage"]
-    st["usd"] = st.get("usd", 0.0) + (prices().cost(e.get("model"), u) or 0.0)
-    if st["usd"] > cfg["max_usd"] and not st.get("cost_done"):
-        st["cost_done"] = True
-        return [Finding("runaway-cost", "error", f"cost passed ${cfg['max_usd']:.2f} (now ${st['usd']:.2f})",
-                      data={"usd": round(st["usd"], 4)})]
-    context = u.get("input", 0) + u.get("cache_read", 0) + u.get("cache_write", 0)
-    if context > cfg["max_context_tokens"] and not st.get("context_done"):
-        st["context_done"] = True
-        return [Finding("runaway-cost", "warning", f"one LLM call carried {context:,} context tokens",
-                      data={"context_tokens": context})]
+    return e["usage"]

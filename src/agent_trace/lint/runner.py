@@ -88,5 +88,6 @@ class Linter:
                 for f in found:
                     f.index = self.index
                     f.event_id = e.get("id")
+                    f.severity = RULES[f.rule].severity  # the registry is the one truth (lint --list)
                 out = (out or []) + found
         return out

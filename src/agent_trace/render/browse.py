@@ -15,8 +15,8 @@ import json
 from .. import event as ev
 from .strace import Formatter, tool_arg
 from ..analysis.session_index import list_sessions
-from ..store.reader import iter_events
 from ..event.timefmt import human_duration
+from ..store.timeline import iter_timeline
 
 MAX_ITEMS = 20000  # calls listed per session; the rest are counted
 
@@ -61,7 +61,7 @@ def _call_items(path: str) -> tuple[list[dict], int]:
     """Tool calls paired with their results, and LLM responses, in log order."""
     fmt = Formatter()
     items, open_calls, total = [], {}, 0
-    for e in iter_events(path):
+    for e in iter_timeline(path):
         t = e.get("type")
         if t == ev.TOOL_CALL and e.get("tool_use_id"):
             fmt.line(e)

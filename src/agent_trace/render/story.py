@@ -6,6 +6,8 @@ shared summary's numbers.
 
 from __future__ import annotations
 
+from .words import count
+
 from ..analysis import toolfacts
 from ..analysis.phases import Phase
 from ..event.timefmt import human_duration, parse_iso
@@ -44,8 +46,8 @@ def _list(items, cwd, limit=8) -> str:
 def explain_header(t: dict, n_phases: int) -> str:
     cost = f", ${t['cost_usd']:.4f}" if t["llm_calls"] else ""
     return (f"Session {t['session']} ({t.get('agent') or 'agent'}): {human_duration(t.get('duration_s'))}, "
-            f"{n_phases} phase(s), {t['tool_calls']} tool call(s) ({t['tool_errors']} failed), "
-            f"{t['llm_calls']} LLM call(s){cost}.")
+            f"{count(n_phases, 'phase')}, {count(t['tool_calls'], 'tool call')} ({t['tool_errors']} failed), "
+            f"{count(t['llm_calls'], 'LLM call')}{cost}.")
 
 
 def explain_phase(p: dict, cwd: str | None) -> list[str]:
@@ -53,34 +55,34 @@ def explain_phase(p: dict, cwd: str | None) -> list[str]:
     head = f'"{cut(p["prompt"], 70)}"' if p["prompt"] else "(before the first prompt)"
     pc = f", ${p['cost_usd']:.4f}" if p["llm_calls"] else ""
     out.append(f"Phase {p['index']}: {head}  [{human_duration(p['duration_s'])}, "
-               f"{p['tool_calls']} tool calls{pc}]")
+               f"{count(p['tool_calls'], 'tool call')}{pc}]")
     if p["files_read"]:
-        out.append(f"  Read {len(p['files_read'])} file(s): {_list(p['files_read'], cwd)}")
+        out.append(f"  Read {count(len(p['files_read']), 'file')}: {_list(p['files_read'], cwd)}")
     if p["files_changed"]:
-        out.append(f"  Changed {len(p['files_changed'])} file(s): {_list(p['files_changed'], cwd)}")
+        out.append(f"  Changed {count(len(p['files_changed']), 'file')}: {_list(p['files_changed'], cwd)}")
     if p["commands_total"]:
         cmds = "; ".join(cut(c, 50) for c in p["commands"][:5])
         more = p["commands_total"] - min(5, len(p["commands"]))
-        out.append(f"  Ran {p['commands_total']} command(s): {cmds}" + (f" (+{more} more)" if more else ""))
+        out.append(f"  Ran {count(p['commands_total'], 'command')}: {cmds}" + (f" (+{more} more)" if more else ""))
     for f in p["failures"][:6]:
         fate = "recovered later" if f["recovered"] else "not recovered"
         arg = f" {cut(toolfacts.relative(f['arg'], cwd), 40)}" if f["arg"] else ""
         out.append(f"  Failed: {f['tool']}{arg}: {cut(f['error'], 90)} ({fate})")
     if p["failures_total"] > 6:
-        out.append(f"  ... and {p['failures_total'] - 6} more failure(s)")
+        out.append(f"  ... and {count(p['failures_total'] - 6, 'more failure')}")
     for a in p["subagents"]:
         out.append(f"  Subagent {a} worked in this phase.")
     for k, v in p["decisions"].items():
-        out.append(f"  Rules: {v} call(s) {k}.")
+        out.append(f"  Rules: {count(v, 'call')} {k}.")
     if not (p["files_read"] or p["files_changed"] or p["commands_total"] or p["failures"]):
-        out.append(f"  {p['llm_calls']} LLM call(s), no file or shell activity.")
+        out.append(f"  {count(p['llm_calls'], 'LLM call')}, no file or shell activity.")
     return out
 
 
 def explain_outcome(t: dict, failed: int, recovered: int) -> str:
     end = "ended" if t.get("ended") else "still open (or ended without a SessionEnd)"
     reason = f" ({t['end_reason']})" if t.get("end_reason") else ""
-    return f"Outcome: session {end}{reason}; {failed} failure(s), {recovered} recovered."
+    return f"Outcome: session {end}{reason}; {count(failed, 'failure')}, {recovered} recovered."
 
 
 def explain_lines(phases: list[dict], total: dict, cwd: str | None) -> list[str]:

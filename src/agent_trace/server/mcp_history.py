@@ -12,6 +12,7 @@ import sys
 
 from .. import __version__
 from ..store import SessionNotFound, Store, StoreError
+from ..store.timeline import iter_timeline
 
 SUPPORTED = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 
@@ -82,12 +83,11 @@ class HistoryServer:
     def session_summary(self, session: str) -> dict:
         from ..analysis.phases import iter_phases
         from ..render.story import explain_lines, phase_dict
-        from ..store.reader import iter_events
         from ..analysis.summary import SessionSummary
 
         path = self.store.resolve(session)
         total = SessionSummary()
-        phases = [phase_dict(p) for p in iter_phases(iter_events(path), total)]
+        phases = [phase_dict(p) for p in iter_phases(iter_timeline(path), total)]
         t = total.to_dict()
         return {"summary": t, "explanation": "\n".join(explain_lines(phases, t, t.get("cwd")))}
 

@@ -215,7 +215,9 @@ function tree(view) {
 }
 
 // Timeline: one row per tool call (updated in place when its result comes),
-// LLM call, prompt, decision and lifecycle event.
+// LLM call, prompt, decision and lifecycle event, in the order they happened
+// (by ts, arrival order breaking ties): LLM turns imported at the end of a
+// turn slot in before the tool calls they caused, also while live.
 class Timeline {
   constructor(root, cwd) {
     this.root = root; this.cwd = cwd; this.calls = new Map(); this.filter = "all"; this.text = "";
@@ -227,9 +229,23 @@ class Timeline {
       el("span", { class: "t" }, clock(e.ts)), e.agent_id ? `[${e.agent_id.slice(0, 8)}] ` : "", text,
       res !== undefined ? [" = ", el("span", { class: "res " + (resClass || "") }, res)] : null);
     r._events = [e];
+    r._ts = String(e.ts || "");
     r.addEventListener("click", () => { if (!details.classList.contains("open")) this.fill(details, r._events); details.classList.toggle("open"); });
-    this.root.append(r, details);
+    this.place(r, details);
     return r;
+  }
+  place(r, details) {
+    // Rows and their details alternate; walk back from the end past rows
+    // that happened later (usually none: events mostly arrive in order).
+    let before = null;
+    for (let d = this.root.lastElementChild; d;) {
+      const row = d.previousElementSibling;
+      if (!row || !(row._ts > r._ts)) break;
+      before = row;
+      d = row.previousElementSibling;
+    }
+    if (before) { this.root.insertBefore(r, before); this.root.insertBefore(details, before); }
+    else this.root.append(r, details);
   }
   fill(box, events) {
     box.replaceChildren();
