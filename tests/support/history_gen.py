@@ -123,19 +123,33 @@ class Session:
         if not self.modern:
             return
         g = self.g
-        if kind == "attachment":
+        if kind == "attachment":  # a few per prompt, as in the real transcripts
+            for _ in range(g.rnd.randint(2, 4)):
+                e = self.base("attachment")
+                e["attachment"] = {"type": g.rnd.choice(["skill_listing", "environment", "deferred_tools_delta",
+                                                         "date", "todo_reminder"]),
+                                   "content": g.text(int(g.rnd.lognormvariate(7.3, 1.0)))}
+                self.add(e)
+        elif kind == "snapshot":  # the system prompt, once per session
             e = self.base("attachment")
-            e["attachment"] = {"type": g.rnd.choice(["skill_listing", "environment", "deferred_tools_delta"]),
-                               "content": g.text(g.rnd.randint(1500, 6000))}
+            e["attachment"] = {"type": "prompt_snapshot", "systemPrompt": [g.system_blob]}
             self.add(e)
         elif kind == "shape":
             self.add({"type": "api-request-shape", "sessionId": self.session, "shapeHash": g.uid(),
                       "timestamp": _ts(self.t), "version": "2.1.328", "shape": {"system": [{"type": "text",
                                                                                               "text": g.system_blob}]}})
-        elif kind == "request":
+        elif kind == "request":  # one per API call, about 1.2 KB like the real ones
             self.add({"type": "api-request", "sessionId": self.session, "id": g.uid(), "timestamp": _ts(self.t),
                       "version": "2.1.328", "querySource": "repl_main_thread",
-                      "params": {"model": self.model, "max_tokens": 32000, "betas": ["claude-code-20250219"]}})
+                      "shapeHash": "%064x" % g.rnd.getrandbits(256),
+                      "params": {"model": self.model, "max_tokens": 32000,
+                                 "betas": ["claude-code-20250219", "interleaved-thinking-2025-05-14",
+                                           "context-management-2025-06-27", "effort-2025-11-24"],
+                                 "thinking": {"type": "adaptive", "display": "omitted"}},
+                      "keep": 0, "tail": ["%064x" % g.rnd.getrandbits(256) for _ in range(2)],
+                      "cacheControl": [{"path": ["system", 0], "value": {"type": "ephemeral"}},
+                                       {"path": ["messages", 1, "content", 0], "value": {"type": "ephemeral"}}],
+                      "requestDigest": "%064x" % g.rnd.getrandbits(256)})
 
     def prompt(self, text: str) -> None:
         self.tick(5, 600)
@@ -300,6 +314,7 @@ def generate(home, *, sessions: int = 3000, days: int = 90, projects: int = 12, 
         if modern:
             s.add({"type": "queue-operation", "operation": "dequeue", "timestamp": _ts(s.t), "sessionId": sid})
             s.bookkeeping("shape")
+            s.bookkeeping("snapshot")
         s.lines[:0] = copied
         n_turns = max(1, int(g.rnd.lognormvariate(0.9, 0.7) * scale))
         s.turns(min(n_turns, 12), (0, max(1, int(14 * scale))))
