@@ -245,13 +245,15 @@ class _Parser:
         else:
             self.emit(ev.TOOL_RESULT, eid, ts, status=ev.OK, **fields)
 
-    def open_group(self, entry: dict) -> None:
+    def open_group(self, entry: dict, final: bool) -> None:
         """The first entry of an API message: remember where its
-        ``llm.response`` goes and the state to go back to if it is held back."""
+        ``llm.response`` goes and (unless the parse is final) the state to go
+        back to if it is held back."""
         self.group = [entry]
         self.group_at = len(self.out)
-        self.snapshot = {"calls": dict(self.st["calls"]), "prompt": self.st.get("prompt"),
-                         "started": self.st["started"], "last_ts": self.st.get("last_ts")}
+        if not final:
+            self.snapshot = {"calls": dict(self.st["calls"]), "prompt": self.st.get("prompt"),
+                             "started": self.st["started"], "last_ts": self.st.get("last_ts")}
         self.calls(entry)
 
     def calls(self, entry: dict) -> None:
@@ -283,10 +285,10 @@ class _Parser:
             return
         first, last = group[0], group[-1]
         msg, last_msg = first["message"], last["message"]
-        usage, blocks = None, []
+        usage, blocks = msg.get("usage"), []
         for entry in group:
             m = entry["message"]
-            if _usage_total(m.get("usage")) > _usage_total(usage):
+            if len(group) > 1 and _usage_total(m.get("usage")) > _usage_total(usage):
                 usage = m.get("usage")
             c = m.get("content")
             if isinstance(c, list):
@@ -397,7 +399,7 @@ def parse_log(path: str, start: int = 0, *, final: bool = False, session: str | 
                     res.events.extend(p.out)
                     p.out.clear()
                     group_start = line_start
-                    p.open_group(entry)
+                    p.open_group(entry, final)
                 else:
                     p.group.append(entry)
                     p.calls(entry)
