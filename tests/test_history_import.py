@@ -210,3 +210,23 @@ def test_list_all_groups_every_store_by_project(tmp_path, monkeypatch):
     # without --all: the current store only, as before
     assert [row["session"] for row in json.loads(run_cli("list", "--json", "--trace-dir",
                                                          str(project / ".agent-traces")).stdout)] == ["hooked-1"]
+
+
+def test_older_layout_subagents_beside_the_sessions(tmp_path, monkeypatch):
+    """Claude Code before subagent folders wrote agent-<id>.jsonl next to the
+    sessions; their entries name the session they belong to."""
+    home = tmp_path / "home"
+    proj = home / ".claude" / "projects" / "-w-old"
+    proj.mkdir(parents=True)
+    sub = [json.loads(x) for x in (FIXTURES / "transcript-subagent-agent-ad3d745db96c336ff.jsonl").open()]
+    with open(proj / "agent-ad3d745db96c336ff.jsonl", "w") as f:
+        for e in sub:
+            f.write(json.dumps(e, separators=(",", ":")) + "\n")
+    os.utime(proj / "agent-ad3d745db96c336ff.jsonl", (1_700_000_000, 1_700_000_000))
+    at_home(monkeypatch, home, tmp_path)
+    (log,) = discover.discover()
+    assert (log.session, log.agent_id) == (None, "ad3d745db96c336ff")
+    assert json.loads(run_cli("import", "--all", "--json").stdout)["sessions"] == 1
+    events = read_session(history(tmp_path), SESSION)
+    assert {e.get("agent_id") for e in events} == {"ad3d745db96c336ff"}
+    assert [e["tool"] for e in events if e["type"] == ev.TOOL_CALL] == ["Read"]

@@ -193,3 +193,17 @@ def test_one_hour_cache_writes_are_priced_apart(trace_dir):
     assert abs(day["cost_usd"] - (400 * 3.75 + 600 * 6.0) / 1e6) < 1e-12
     insp = json.loads(run_cli("inspect", "h", "--json").stdout)
     assert abs(insp["cost_usd"] - day["cost_usd"]) < 1e-9  # the session summary prices it the same way
+
+
+def test_table_with_breakdown_and_unpriced_marks(trace_dir):
+    record(trace_dir, [start("a", "/w/app"), llm("a", "2026-03-01T10:00:00.000000Z", msg="t1"),
+                       llm("a", "2026-03-01T11:00:00.000000Z", msg="t2", model="mystery-model-1")])
+    out = run_cli("usage", "daily", "--breakdown", "--timezone", "UTC", "--no-import").stdout.decode()
+    lines = out.splitlines()
+    assert lines[0].split()[:2] == ["DATE", "INPUT"]
+    day = next(x for x in lines if x.startswith("2026-03-01"))
+    assert "*" in day and "claude-sonnet-4-5-20250929, mystery-model-1" in day
+    assert any(x.strip().startswith("mystery-model-1") and x.rstrip().endswith("unpriced") for x in lines)
+    assert lines[-1].startswith("* no price for mystery-model-1")
+    blocks = run_cli("usage", "blocks", "--no-import").stdout.decode()
+    assert "BLOCK START" in blocks and "2026-03-01" in blocks
