@@ -5,14 +5,17 @@ searchable event::
 
     <file>\\x1f<line start>\\x1f<ts>\\x1f<type>\\x1f<tool>\\x1f<status>\\x1f<agent>\\x1f<text>\\n
 
-the text lower-cased, with line breaks turned into spaces and cut to
-:data:`MAX_TEXT` characters per event.  A query is a plain substring search
-over the memory-mapped file (C speed, no tokenizer: ``rm -rf`` finds
-``rm -rf``); a result's record starts with its call's text, so a failed
-command is found by the command; each hit's record names the session file and the byte offset of
-the event, which is read back for display.  Filters (tool, failed, time,
-project) are checked on the hits' records.  Kept up to date incrementally
-like every index (:mod:`agent_trace.store.file_index`); deleting it costs one rebuild.
+the tool name and the text lower-cased, line breaks turned into spaces, the
+text cut at :data:`MAX_TEXT` characters per event.  A query is a plain
+substring search over the memory-mapped file (C speed, no tokenizer: ``rm
+-rf`` finds ``rm -rf``); a result's record starts with its call's text, so a
+failed command is found by the command.  Each hit's header names the session
+file and the byte offset of the event, which is read back for display.
+Filters (tool, failed, time, project) are checked on the hits' headers; a
+query with no text looks for the most telling header field instead
+(``error`` for failed calls, else the tool).  Kept up to date incrementally
+like every index (:mod:`agent_trace.store.file_index`); deleting it costs one
+rebuild.
 
 Why not SQLite FTS5: building it costs several times the import itself, its
 tokenizer splits ``rm -rf`` and paths, and a substring scan of the record
@@ -83,7 +86,7 @@ def event_text(e: dict) -> str | None:
 
 class SearchIndex(FileIndex):
     FILE = "search.json"
-    VERSION = 1
+    VERSION = 2
 
     def __init__(self, store):
         super().__init__(store)
@@ -133,7 +136,7 @@ class SearchIndex(FileIndex):
                 call = calls.pop(tid, None)
                 if call:
                     text = call + " => " + text
-            head = (name, str(start), e.get("ts") or "", e.get("type") or "", e.get("tool") or "",
+            head = (name, str(start), e.get("ts") or "", e.get("type") or "", (e.get("tool") or "").lower(),
                     e.get("status") or "", e.get("agent_id") or "")
             rec = SEP.join([str(h).translate(_CLEAN) for h in head] + [text.translate(_CLEAN).lower()]) + "\n"
             buf.append(rec)
@@ -166,10 +169,18 @@ class Record:
         self.offset = int(off)
 
 
-def search_corpus(path: str, needle: str, accept, limit: int | None = None):
-    """Yield (Record, text) of the records of ``path`` whose text holds
-    ``needle`` (lower-cased) and that ``accept(record)`` takes; newest last
-    in the order they were indexed."""
+HEAD_FIELDS = 7
+_SEP_B = SEP.encode()
+
+
+def search_corpus(path: str, needle: str, accept, limit: int | None = None, *, header: str | None = None):
+    """Yield the :class:`Record` of every record of ``path`` whose text holds
+    ``needle`` (any case) and that ``accept(record)`` takes, in the order
+    they were indexed.
+
+    With an empty ``needle``, ``header`` (a field value such as ``error``)
+    says what to look for in the records' headers instead: every record is
+    then a candidate only if that field value occurs in its header."""
     try:
         f = open(path, "rb")
     except FileNotFoundError:
@@ -180,28 +191,43 @@ def search_corpus(path: str, needle: str, accept, limit: int | None = None):
         except ValueError:  # an empty file
             return
         with mm:
-            want = needle.lower().translate(_CLEAN).encode("utf-8", "surrogatepass")
+            text_want = needle.lower().translate(_CLEAN).encode("utf-8", "surrogatepass")
+            want = text_want or (_SEP_B + header.translate(_CLEAN).encode("utf-8", "surrogatepass") + _SEP_B
+                                 if header else b"\n")
+            size = len(mm)
             pos, found = 0, 0
             while True:
-                hit = mm.find(want, pos) if want else (pos if pos < len(mm) else -1)
+                hit = mm.find(want, pos)
                 if hit < 0:
                     return
-                start = mm.rfind(b"\n", 0, hit) + 1
-                end = mm.find(b"\n", hit)
-                end = len(mm) if end < 0 else end
+                start = mm.rfind(b"\n", 0, hit) + 1 if want != b"\n" else pos
+                end = mm.find(b"\n", hit if want != b"\n" else pos)
+                end = size if end < 0 else end
                 pos = end + 1
-                line = mm[start:end].decode("utf-8", "surrogatepass")
-                fields = line.split(SEP, 7)
-                if len(fields) != 8:
-                    continue
-                head_len = len(line) - len(fields[7])
-                if want and hit - start < len(line[:head_len].encode("utf-8", "surrogatepass")) \
-                        and want not in fields[7].encode("utf-8", "surrogatepass"):
+                head_end = start
+                for _ in range(HEAD_FIELDS):  # the header: seven fields, each ended by SEP
+                    head_end = mm.find(_SEP_B, head_end, end)
+                    if head_end < 0:
+                        break
+                    head_end += 1
+                if head_end < 0:
+                    continue  # not a record (a torn write): skip the line
+                if text_want and hit < head_end and mm.find(text_want, head_end, end) < 0:
                     continue  # matched the record's header, not its text
-                rec = Record(fields[:7])
+                if not text_want and header and hit >= head_end:
+                    continue  # the field value was in the text, not the header
+                fields = mm[start:head_end - 1].decode("utf-8", "surrogatepass").split(SEP)
+                if len(fields) != HEAD_FIELDS:
+                    continue
+                try:
+                    rec = Record(fields)
+                except ValueError:
+                    continue
                 if not accept(rec):
                     continue
-                yield rec, fields[7]
+                yield rec
                 found += 1
                 if limit is not None and found >= limit:
+                    return
+                if pos >= size:
                     return

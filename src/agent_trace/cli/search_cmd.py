@@ -150,7 +150,8 @@ def _search(args) -> int:
         if index.update():
             index.save()
         accept = _accept(args, index, registry.project_of(store.root))
-        for rec, _text in search_corpus(index.corpus, args.text, accept):
+        header = "error" if args.failed else (args.tool[0].lower() if args.tool and len(args.tool) == 1 else None)
+        for rec in search_corpus(index.corpus, args.text, accept, header=header):
             if len(hits) < MAX_HITS:
                 hits.append((rec.ts, store, index, rec))
             else:
