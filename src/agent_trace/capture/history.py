@@ -88,6 +88,7 @@ class HistoryImport:
         self.history = Store(registry.history_root())
         self.scan_path = os.path.join((target or self.history).subdir("state"), "scan.json")
         self.scan = self._load_scan()
+        self.scan_changed = False
         self.homes = self._homes() if target is None else {}
         self.totals = Totals()
         self._warned_types: set[str] = set()
@@ -125,12 +126,15 @@ class HistoryImport:
         return {}
 
     def save_scan(self) -> None:
+        if not self.scan_changed:
+            return
         try:
             os.makedirs(os.path.dirname(self.scan_path), exist_ok=True)
             tmp = f"{self.scan_path}.{os.getpid()}.tmp"
             with open(tmp, "w", encoding="utf-8") as f:
                 f.write(dumps({"version": SCAN_VERSION, "logs": self.scan}))
             os.replace(tmp, self.scan_path)
+            self.scan_changed = False
         except OSError as e:
             self.warn(f"cannot save the scan table {self.scan_path}: {e.strerror}")
 
@@ -205,3 +209,4 @@ class HistoryImport:
                 self.warn(f"{log.path}: entry type {name!r} is not known to this version of agent-strace "
                           "(a newer agent?): such lines are skipped")
         self.scan[log.path] = [log.size, log.mtime_ns, session, store.root, final]
+        self.scan_changed = True
