@@ -61,6 +61,34 @@ def test_unit_tests_with_vscode_stubbed(built):
     assert int(out.split("# pass ")[1].split()[0]) >= 13
 
 
+def test_event_lines_match_the_cli_replay(built, tmp_path):
+    """The extension's event stream prints each event as `replay` does: the
+    same session through both, line for line (clocks aside)."""
+    demo = tmp_path / "demo"
+    assert run_cli("demo", "--dir", str(demo), env={"AGENT_TRACE_DIR": ""}).returncode == 0
+    store = str(demo / ".agent-traces")
+    cli = run_cli("--trace-dir", store, "replay").stdout.decode().splitlines()
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(run_cli("--trace-dir", store, "replay", "--json").stdout)
+    script = (
+        f"const {{ eventLine }} = require({json.dumps(str(EXT / 'out' / 'format.js'))});"
+        f"const text = require('fs').readFileSync({json.dumps(str(events))}, 'utf8');"
+        "const calls = new Map(); let cwd;"
+        "for (const raw of text.split(String.fromCharCode(10)).filter(Boolean)) {"
+        "  const e = JSON.parse(raw);"
+        "  if (e.type === 'session.start' && e.data) cwd = e.data.cwd;"
+        "  if (e.type === 'tool.call' && e.tool_use_id) calls.set(e.tool_use_id, e);"
+        "  const l = eventLine(e, cwd, calls.get(e.tool_use_id));"
+        "  if (l) console.log((l.agent ? '  [agent ' + l.agent.slice(0, 8) + '] ' : '') + l.text);"
+        "}"
+    )
+    r = subprocess.run(["node", "-e", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    ext = r.stdout.splitlines()
+    assert [x[13:] for x in cli] == ext
+    assert len(ext) > 20
+
+
 def test_vsix_contents(built):
     import zipfile
 

@@ -17,6 +17,9 @@ export interface AgentEvent {
   parent?: string;
   tool?: string;
   tool_use_id?: string;
+  rpc_id?: string | number;
+  method?: string;
+  direction?: string;
   model?: string;
   usage?: { input?: number; output?: number; cache_read?: number; cache_write?: number };
   duration_ms?: number;

@@ -24,7 +24,10 @@ export function toolArg(e: AgentEvent, cwd?: string): string {
       }
     }
     const ks = Object.keys(inp);
-    if (ks.length) return cut(`${ks[0]}=${JSON.stringify(inp[ks[0]])}`, 60);
+    if (ks.length) {
+      const v = inp[ks[0]];
+      return cut(`${ks[0]}=${typeof v === "string" ? v : JSON.stringify(v)}`, 60);
+    }
   }
   return "";
 }
@@ -46,35 +49,53 @@ export type EventClass = "tool" | "error" | "decision" | "llm" | "prompt" | "oth
 
 export interface EventLine { id: string; ts: string; at: string; cls: EventClass; text: string; type: string; agent?: string; }
 
-/** One line per event; ``call`` is the tool call a result answers (its
- *  input names the argument when the result does not repeat it). */
+/** One line per event, the text `agent-strace replay` prints for it (the
+ *  CLI's render/strace.py; tests/test_vscode_extension.py checks they agree).
+ *  ``call`` is the tool call a result or decision answers.  A tool call
+ *  itself has no line: it is shown with its result, as in replay. */
 export function eventLine(e: AgentEvent, cwd?: string, call?: AgentEvent): EventLine | null {
   const base = { id: e.id, ts: (e.ts || "").slice(11, 23), at: e.ts || "", type: e.type, agent: e.agent_id };
-  const ms = typeof e.duration_ms === "number" ? ` ${Math.round(e.duration_ms)}ms` : "";
+  const ms = typeof e.duration_ms === "number" ? ` ${humanDuration(e.duration_ms / 1000)}` : "";
+  const d = e.data || {};
   switch (e.type) {
     case "tool.call":
-      return { ...base, cls: "tool", text: `${e.tool || "?"}(${toolArg(e, cwd)}) ...` };
+      return e.tool_use_id ? null : { ...base, cls: "tool", text: `${e.tool || "?"}(${toolArg(e, cwd)}) = ?` };
     case "tool.result":
     case "tool.error": {
       const failed = e.type === "tool.error" || e.status === "error";
-      const arg = toolArg(e, cwd) || (call ? toolArg(call, cwd) : "");
+      const arg = (call ? toolArg(call, cwd) : "") || toolArg(e, cwd);
       return { ...base, cls: failed ? "error" : "tool",
         text: `${e.tool || call?.tool || "?"}(${arg}) = ${failed ? `ERROR (${errorText(e)})` : "ok"}${ms}` };
     }
     case "rule.decision": {
-      const reason = e.data?.reason ? ` (${cut(e.data.reason, 80)})` : "";
-      return { ...base, cls: "decision", text: `rule(${e.name}) = ${String(e.status || "?").toUpperCase()}${reason}` };
+      const reason = d.reason ? ` (${cut(d.reason, 80)})` : "";
+      const status = String(e.status || "?").toUpperCase();
+      if (call && status !== "WARNED") {
+        return { ...base, cls: "decision", text: `${call.tool || "?"}(${toolArg(call, cwd)}) = ${status} by ${e.name}${reason}` };
+      }
+      return { ...base, cls: "decision", text: `rule(${e.name}) = ${status}${reason}` };
     }
+    case "postmortem":
+      return { ...base, cls: "decision", text: `postmortem(${e.name}) = ${d.action || "?"}` };
     case "llm.response": {
       const u = e.usage || {};
       return { ...base, cls: e.status === "error" ? "error" : "llm",
-        text: `llm(${e.model || "?"}) = ${e.data?.stop_reason || e.status || "ok"} [in=${u.input || 0} out=${u.output || 0} cache_r=${u.cache_read || 0}]` };
+        text: `llm(${e.model || "?"}) = ${d.stop_reason || e.status || "ok"} [in=${u.input || 0} out=${u.output || 0} cache_r=${u.cache_read || 0}]` };
     }
     case "user.prompt":
-      return { ...base, cls: "prompt", text: `prompt("${cut(e.data?.prompt || "", 80)}")` };
-    case "llm.request":
-    case "assistant.message":
-      return null;
+      return { ...base, cls: "prompt", text: `prompt("${cut(typeof d.prompt === "string" ? d.prompt : "", 60)}")` };
+    case "subagent.start":
+    case "subagent.stop":
+      return { ...base, cls: "other",
+        text: `subagent_${e.type === "subagent.start" ? "start" : "stop"}(${e.agent_type || ""}) = ${e.agent_id || "?"}` };
+    case "session.start":
+      return { ...base, cls: "other", text: `session_start(${e.session})` };
+    case "session.end":
+      return { ...base, cls: "other", text: `session_end(${d.reason || ""})` };
+    case "turn.end":
+      return { ...base, cls: "other", text: `turn_end() = ${e.status || "ok"}` };
+    case "mcp.message":
+      return { ...base, cls: "other", text: `mcp ${e.direction || ""} ${e.method || ""} id=${e.rpc_id}` };
     default:
       return { ...base, cls: "other", text: `${e.type}(${e.name || ""})` };
   }
@@ -110,4 +131,18 @@ export function statusTooltip(session: string | null, t: Totals, current: string
   if (lastRule) lines.push(`rule fired: ${lastRule.name} = ${lastRule.status}${lastRule.data?.reason ? ` (${lastRule.data.reason})` : ""}`);
   lines.push("Click to open the event stream.");
   return lines.join("\n");
+}
+
+/** The one duration format (the CLI's event/timefmt.py human_duration and the
+ * dashboard's fmtDur are the same, checked against tests/fixtures/durations.json). */
+export function humanDuration(s: number | null | undefined): string {
+  if (s === null || s === undefined) return "-";
+  if (s < 0) s = 0;
+  const ms = Math.floor(s * 1000 + 0.5);
+  if (ms < 1000) return ms + "ms";
+  const tenths = Math.floor(s * 10 + 0.5);
+  if (tenths < 600) return Math.floor(tenths / 10) + "." + (tenths % 10) + "s";
+  const whole = Math.max(Math.floor(s), 60), m = Math.floor(whole / 60), sec = whole % 60;
+  if (m < 60) return m + "m" + String(sec).padStart(2, "0") + "s";
+  return Math.floor(m / 60) + "h" + String(m % 60).padStart(2, "0") + "m";
 }

@@ -2,7 +2,7 @@
 const test = require("node:test");
 const assert = require("node:assert");
 const { out } = require("./helpers");
-const { eventLine, statusText, money } = out("format.js");
+const { eventLine, statusText, money, humanDuration } = out("format.js");
 const { LiveState, emptyTotals } = out("live.js");
 
 test("event lines read like agent-strace replay", () => {
@@ -16,7 +16,8 @@ test("event lines read like agent-strace replay", () => {
   const rule = eventLine({ v: 1, id: "2", ts: "", session: "s", type: "rule.decision", name: "no-secrets", status: "denied",
     data: { reason: "path secrets/key matches deny" } });
   assert.strictEqual(rule.text, "rule(no-secrets) = DENIED (path secrets/key matches deny)");
-  assert.strictEqual(eventLine({ type: "llm.request", session: "s" }), null);
+  assert.strictEqual(eventLine({ type: "llm.request", session: "s" }).text, "llm.request()");
+  assert.strictEqual(eventLine({ type: "tool.call", tool_use_id: "t", session: "s", tool: "Read" }), null);
   const call = { type: "tool.call", tool: "Read", tool_use_id: "r", session: "s", ts: "", data: { tool_input: { file_path: "/w/a.py" } } };
   const res = { type: "tool.result", tool_use_id: "r", session: "s", ts: "", status: "ok" };
   assert.strictEqual(eventLine(res, "/w", call).text, "Read(a.py) = ok");
@@ -47,4 +48,16 @@ test("live state: running tool, rule decisions, de-duplicated LLM responses", ()
   assert.strictEqual(s.current, null);
   assert.ok(s.ruleFired);
   assert.deepStrictEqual(s.counts.decisions, { denied: 1 });
+});
+
+test("durations read the same as in the CLI and the dashboard", () => {
+  const path = require("path");
+  const fs = require("fs");
+  const file = path.join(__dirname, "..", "..", "tests", "fixtures", "durations.json");
+  for (const [seconds, text] of JSON.parse(fs.readFileSync(file, "utf8")).cases) {
+    assert.strictEqual(humanDuration(seconds), text, String(seconds));
+  }
+  const slow = eventLine({ v: 1, id: "3", ts: "", session: "s", type: "tool.result", tool: "Bash", duration_ms: 90000,
+    status: "ok", data: { tool_input: { command: "make" } } }, "/w");
+  assert.ok(slow.text.endsWith("= ok 1m30s"), slow.text);
 });

@@ -16,17 +16,32 @@ def parse_iso(ts: str) -> float:
 
 
 def human_duration(seconds: float | None) -> str:
+    """``9ms``, ``1.2s``, ``1m30s``, ``2h05m``: the one way every view (CLI,
+    dashboard, VS Code) prints a duration.  Halves round up below a minute
+    (as JavaScript's ``Math.round``); minutes and hours are whole, floored.
+    ``web/app.js`` and the VS Code extension carry the same function, checked
+    against ``tests/fixtures/durations.json``."""
     if seconds is None:
         return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    m, s = divmod(int(seconds), 60)
+    if seconds < 0:
+        seconds = 0.0
+    ms = int(seconds * 1000 + 0.5)
+    if ms < 1000:
+        return f"{ms}ms"
+    tenths = int(seconds * 10 + 0.5)
+    if tenths < 600:
+        return f"{tenths // 10}.{tenths % 10}s"
+    whole = max(int(seconds), 60)  # 59.95 s rounds up to a minute
+    m, s = divmod(whole, 60)
     if m < 60:
         return f"{m}m{s:02d}s"
     h, m = divmod(m, 60)
     return f"{h}h{m:02d}m"
+
+
+def event_duration(ms) -> str:
+    """`` 9ms`` after an event line, or nothing when the event has no duration."""
+    return f" {human_duration(ms / 1000)}" if isinstance(ms, (int, float)) and not isinstance(ms, bool) else ""
 
 
 def parse_duration(text: str) -> float:

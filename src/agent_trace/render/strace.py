@@ -12,6 +12,8 @@ when asked (the CLI asks on a TTY).
 
 from __future__ import annotations
 
+from ..event.timefmt import event_duration
+
 from .. import event as ev
 
 MAX_ARG = 60
@@ -42,6 +44,10 @@ def tool_arg(event: dict, cwd: str | None = None) -> str:
                 return cut(v)
         if inp:
             k, v = next(iter(inp.items()))
+            if not isinstance(v, str):  # as JSON, like the VS Code extension and the dashboard
+                import json
+
+                v = json.dumps(v, ensure_ascii=False, separators=(",", ":"))
             return cut(f"{k}={v}")
     return ""
 
@@ -60,8 +66,7 @@ def error_text(event: dict) -> str:
 
 
 def _ms(event: dict) -> str:
-    d = event.get("duration_ms")
-    return f" {d:.0f}ms" if isinstance(d, (int, float)) else ""
+    return event_duration(event.get("duration_ms"))
 
 
 class Formatter:

@@ -26,11 +26,17 @@ function el(tag, attrs, ...kids) {
 const $ = (sel) => document.querySelector(sel);
 const fmtInt = (n) => (n || 0).toLocaleString("en-US");
 const fmtCost = (c) => "$" + (c || 0).toFixed(c >= 1 ? 2 : 4);
+// The one duration format (event/timefmt.py human_duration; VS Code has the same).
 function fmtDur(s) {
-  if (s === null || s === undefined) return "–";
-  if (s < 60) return s.toFixed(1) + "s";
-  if (s < 3600) return Math.floor(s / 60) + "m" + String(Math.round(s % 60)).padStart(2, "0") + "s";
-  return Math.floor(s / 3600) + "h" + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + "m";
+  if (s === null || s === undefined) return "-";
+  if (s < 0) s = 0;
+  const ms = Math.floor(s * 1000 + 0.5);
+  if (ms < 1000) return ms + "ms";
+  const tenths = Math.floor(s * 10 + 0.5);
+  if (tenths < 600) return Math.floor(tenths / 10) + "." + (tenths % 10) + "s";
+  const whole = Math.max(Math.floor(s), 60), m = Math.floor(whole / 60), sec = whole % 60;
+  if (m < 60) return m + "m" + String(sec).padStart(2, "0") + "s";
+  return Math.floor(m / 60) + "h" + String(m % 60).padStart(2, "0") + "m";
 }
 const clock = (ts) => (ts && ts.length >= 23 ? ts.slice(11, 23) : ts || "");
 const day = (ts) => (ts ? ts.slice(0, 16).replace("T", " ") : "");
@@ -259,7 +265,7 @@ class Timeline {
       if (e.usage) parts.push(["usage", e.usage]);
       if (e.type === "rule.decision" || e.type === "postmortem") parts.push(["decision", d]);
       if (!parts.length) parts.push([e.type, e]);
-      box.append(el("div", { class: "k" }, `${e.type} · ${e.source} · ${e.ts}` + (e.duration_ms != null ? ` · ${Math.round(e.duration_ms)} ms` : "")));
+      box.append(el("div", { class: "k" }, `${e.type} · ${e.source} · ${e.ts}` + (e.duration_ms != null ? ` · ${fmtDur(e.duration_ms / 1000)}` : "")));
       for (const [k, v] of parts) box.append(el("div", { class: "k" }, k), el("pre", {}, pretty(v)));
       if (e.truncated) box.append(el("div", { class: "cut" }, "cut for display: " + e.truncated.map((t) => `${t.path} (${fmtInt(t.chars)} chars, ${fmtInt(t.kept)} kept)`).join("; ")));
     }
@@ -276,7 +282,7 @@ class Timeline {
       const r = e.tool_use_id && this.calls.get(e.tool_use_id);
       const failed = t === "tool.error" || e.status === "error";
       const res = failed ? `ERROR (${errorText(e)})` : "ok";
-      const ms = e.duration_ms != null ? ` ${Math.round(e.duration_ms)}ms` : "";
+      const ms = e.duration_ms != null ? ` ${fmtDur(e.duration_ms / 1000)}` : "";
       if (r) {
         r._events.push(e);
         r.className = r.className.replace(/ev-running/, failed ? "ev-error" : "ev-tool");
