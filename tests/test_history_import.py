@@ -230,3 +230,31 @@ def test_older_layout_subagents_beside_the_sessions(tmp_path, monkeypatch):
     events = read_session(history(tmp_path), SESSION)
     assert {e.get("agent_id") for e in events} == {"ad3d745db96c336ff"}
     assert [e["tool"] for e in events if e["type"] == ev.TOOL_CALL] == ["Read"]
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    home = fake_home(tmp_path)
+    at_home(monkeypatch, home, tmp_path)
+    master, slave = os.openpty()
+    try:
+        r = subprocess.run([sys.executable, "-m", "agent_trace", "import", "--all"], stderr=slave,
+                           stdout=subprocess.PIPE, timeout=120)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert r.returncode == 0 and b"importing [" in seen and b"4/4 logs" in seen
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-again"))  # the same work once more ...
+    quiet = run_cli("import", "--all")  # ... with stderr a pipe: no bar
+    assert quiet.returncode == 0 and b"from 4 log(s)" in quiet.stdout and quiet.stderr == b""
