@@ -93,34 +93,47 @@ def warm_cache(files: list[str]) -> None:
                 pass
 
 
-def run(cmd: list[str], env: dict) -> tuple[float, int, bytes]:
-    """Wall seconds, peak RSS (KiB) of the child, stdout."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run(cmd: list[str], env: dict) -> tuple[float, float, bytes]:
+    """Wall seconds, CPU seconds (user + sys) of the child, stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     r = subprocess.run(cmd, env=env, capture_output=True)
     wall = time.perf_counter() - t
     if r.returncode != 0:
         raise SystemExit(f"{cmd[:4]} failed ({r.returncode}): {r.stderr[-2000:].decode(errors='replace')}")
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(rss, before), r.stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, r.stdout
 
 
-def peak_rss(cmd: list[str], env: dict) -> tuple[float, int, bytes]:
-    """Like run(), with the child's own peak RSS from /usr/bin/time when present."""
-    if os.path.exists("/usr/bin/time"):
-        t = time.perf_counter()
-        r = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], env=env, capture_output=True)
-        wall = time.perf_counter() - t
-        if r.returncode != 0:
-            raise SystemExit(f"{cmd[:4]} failed: {r.stderr[-2000:].decode(errors='replace')}")
-        kib = int(r.stderr.decode().strip().splitlines()[-1])
-        return wall, kib, r.stdout
-    return run(cmd, env)
+def peak_rss(cmd: list[str], env: dict) -> tuple[float, float, int, bytes]:
+    """Wall and CPU seconds, the child's own peak RSS (KiB, from /usr/bin/time), stdout."""
+    t = time.perf_counter()
+    r = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *cmd], env=env, capture_output=True)
+    wall = time.perf_counter() - t
+    if r.returncode != 0:
+        raise SystemExit(f"{cmd[:4]} failed: {r.stderr[-2000:].decode(errors='replace')}")
+    kib, user, sys_s = r.stderr.decode().strip().splitlines()[-1].split()
+    return wall, float(user) + float(sys_s), int(kib), r.stdout
 
 
-def median_of(cmd: list[str], env: dict, n: int) -> float:
-    run(cmd, env)  # warm-up
-    return statistics.median(run(cmd, env)[0] for _ in range(n))
+def median_of(cmd: list[str], env: dict, n: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of n runs after a warm-up."""
+    run(cmd, env)
+    runs = [run(cmd, env) for _ in range(n)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+FLOOR = """
+import json, sys
+for path in sys.argv[1:]:
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                json.loads(line)
+            except ValueError:
+                pass
+"""
 
 
 def main() -> None:
@@ -149,26 +162,34 @@ def main() -> None:
 
     warm_cache(files)
     floor, n_bytes, n_lines = floor_json_loads(files)
+    listing = Path(args.dir) / "files.txt"
+    listing.write_text("\n".join(files))
+    floor_cmd = [sys.executable, "-c", FLOOR.replace("sys.argv[1:]", f"open({str(listing)!r}).read().splitlines()")]
+    f_wall, f_cpu, _ = run(floor_cmd, env)
     log(f"history: {len(files)} files, {n_bytes / 1e6:.0f} MB, {n_lines} lines")
-    log(f"floor: json.loads over every line: {floor:.2f}s ({n_bytes / 1e6 / floor:.0f} MB/s)")
+    log(f"floor: json.loads over every line: {floor:.2f}s in-process ({n_bytes / 1e6 / floor:.0f} MB/s); "
+        f"as a process: {f_wall:.2f}s wall, {f_cpu:.2f}s CPU")
 
     if not args.reuse:
-        wall, kib, out = peak_rss([*cli, "import", "--all", "--json"], env)
+        wall, cpu, kib, out = peak_rss([*cli, "import", "--all", "--json"], env)
         totals = json.loads(out)
-        log(f"cold import --all: {wall:.2f}s = {wall / floor:.2f}x the floor; peak RSS {kib / 1024:.0f} MB; "
-            f"{totals['events']} events from {totals['files']} logs, skipped {totals['skipped']}")
-        floor2, _, _ = floor_json_loads(files)
-        log(f"floor again after the import: {floor2:.2f}s (ratio against it: {wall / floor2:.2f}x)")
+        log(f"cold import --all: {wall:.2f}s wall = {wall / f_wall:.2f}x the floor's wall; {cpu:.2f}s CPU = "
+            f"{cpu / f_cpu:.2f}x the floor's CPU; peak RSS {kib / 1024:.0f} MB; {totals['events']} events from "
+            f"{totals['files']} logs, skipped {totals['skipped']}")
+        f2_wall, f2_cpu, _ = run(floor_cmd, env)
+        log(f"floor again after the import: {f2_wall:.2f}s wall, {f2_cpu:.2f}s CPU "
+            f"(ratios against it: {wall / f2_wall:.2f}x wall, {cpu / f2_cpu:.2f}x CPU)")
 
     exe = str(npm_install("npm-ccusage", ["ccusage@20.0.24"]) / "ccusage")
     ours = median_of([*cli, "usage", "daily", "--json", "--agent", "claude"], env, args.runs)
     theirs = median_of([exe, "claude", "daily", "--json", "--offline"], env, args.runs)
-    log(f"warm usage daily: {ours:.3f}s; ccusage daily: {theirs:.3f}s; ratio {ours / theirs:.2f}x")
+    log(f"warm usage daily: {ours[0]:.3f}s wall, {ours[1]:.3f}s CPU; ccusage daily: {theirs[0]:.3f}s wall, "
+        f"{theirs[1]:.3f}s CPU; ratio {ours[0] / theirs[0]:.2f}x wall, {ours[1] / theirs[1]:.2f}x CPU")
 
     for label, q in (("common term", ["search", "pytest"]), ("rare term", ["search", "rm -rf build/"]),
                      ("failed Bash calls", ["search", "", "--tool", "Bash", "--failed"])):
         t = median_of([*cli, *q, "--json"], env, args.runs)
-        log(f"warm search ({label}): {t:.3f}s")
+        log(f"warm search ({label}): {t[0]:.3f}s wall, {t[1]:.3f}s CPU")
 
     _, _, a = run([*cli, "usage", "daily", "--json", "--agent", "claude", "--timezone", "UTC", "--no-import"], env)
     _, _, b = run([exe, "claude", "daily", "--json", "--offline", "--timezone", "UTC"], env)
@@ -177,10 +198,9 @@ def main() -> None:
     cc = {d["date"]: (d["inputTokens"], d["outputTokens"], d["cacheReadTokens"], d["cacheCreationTokens"],
                       d["totalCost"]) for d in json.loads(b)["daily"]}
     same = sum(1 for k in cc if k in mine and mine[k][:4] == cc[k][:4])
-    priced_both = sum(v[4] for v in cc.values())
     log(f"ccusage comparison: {same}/{len(cc)} days with identical tokens; total cost ours "
-        f"${sum(v[4] for v in mine.values()):.2f} vs ccusage ${priced_both:.2f} (ccusage leaves claude-opus-5-5 "
-        "unpriced; per-model costs agree within 1% in tests/test_usage_ccusage.py)")
+        f"${sum(v[4] for v in mine.values()):.2f} vs ccusage ${sum(v[4] for v in cc.values()):.2f} (ccusage "
+        "leaves claude-opus-5-5 unpriced; per-model costs agree within 1% in tests/test_usage_ccusage.py)")
 
 
 if __name__ == "__main__":

@@ -170,6 +170,7 @@ class Record:
 
 
 HEAD_FIELDS = 7
+HEAD_MAX = 1024  # a header is far shorter: file name, offset, time, type, tool, status, agent id
 _SEP_B = SEP.encode()
 
 
@@ -204,21 +205,15 @@ def search_corpus(path: str, needle: str, accept, limit: int | None = None, *, h
                 end = mm.find(b"\n", hit if want != b"\n" else pos)
                 end = size if end < 0 else end
                 pos = end + 1
-                head_end = start
-                for _ in range(HEAD_FIELDS):  # the header: seven fields, each ended by SEP
-                    head_end = mm.find(_SEP_B, head_end, end)
-                    if head_end < 0:
-                        break
-                    head_end += 1
-                if head_end < 0:
+                parts = mm[start:min(end, start + HEAD_MAX)].split(_SEP_B, HEAD_FIELDS)
+                if len(parts) <= HEAD_FIELDS:
                     continue  # not a record (a torn write): skip the line
+                head_end = start + sum(len(x) for x in parts[:HEAD_FIELDS]) + HEAD_FIELDS
                 if text_want and hit < head_end and mm.find(text_want, head_end, end) < 0:
                     continue  # matched the record's header, not its text
                 if not text_want and header and hit >= head_end:
                     continue  # the field value was in the text, not the header
-                fields = mm[start:head_end - 1].decode("utf-8", "surrogatepass").split(SEP)
-                if len(fields) != HEAD_FIELDS:
-                    continue
+                fields = [x.decode("utf-8", "surrogatepass") for x in parts[:HEAD_FIELDS]]
                 try:
                     rec = Record(fields)
                 except ValueError:
