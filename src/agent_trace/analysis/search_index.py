@@ -37,6 +37,12 @@ SEP = "\x1f"
 _CLEAN = str.maketrans({"\n": " ", "\r": " ", SEP: " ", "\x00": " "})
 
 
+def _clean(text: str) -> str:
+    """Line breaks, separators and NULs as spaces (four C passes: faster
+    than ``translate`` on long text)."""
+    return text.replace("\n", " ").replace("\r", " ").replace(SEP, " ").replace("\x00", " ")
+
+
 def _flatten(value, out: list, budget: list) -> None:
     if budget[0] <= 0:
         return
@@ -138,7 +144,7 @@ class SearchIndex(FileIndex):
                     text = call + " => " + text
             head = (name, str(start), e.get("ts") or "", e.get("type") or "", (e.get("tool") or "").lower(),
                     e.get("status") or "", e.get("agent_id") or "")
-            rec = SEP.join([str(h).translate(_CLEAN) for h in head] + [text.translate(_CLEAN).lower()]) + "\n"
+            rec = SEP.join([_clean(str(h)) for h in head] + [_clean(text).lower()]) + "\n"
             buf.append(rec)
             n += len(rec)
         if n:

@@ -93,6 +93,7 @@ class HistoryImport:
         self.totals = Totals()
         self._warned_types: set[str] = set()
         self._stores: dict[str, Store] = {}
+        self._known: dict = {}  # what the session file written last holds (log_import's ``known``)
 
     # -- where sessions live ------------------------------------------------
     def _homes(self) -> dict[str, str]:
@@ -185,7 +186,8 @@ class HistoryImport:
         final = self.now - log.mtime_ns / 1e9 > LIVE_S
         try:
             counts = log_import.import_log(store, None, log.path, session, log.agent_id, final=final,
-                                           write=self.writer_for(store), parse=parser_for(log.kind))
+                                           write=self.writer_for(store), parse=parser_for(log.kind),
+                                           known=self._known)
         except OSError as e:
             self.warn(f"{log.path}: {e.strerror or e}: skipped")
             t.failed += 1

@@ -141,7 +141,7 @@ def _write_cursor(path: str, cursor: dict) -> None:
 
 def import_log(store: Store, sink, path: str, session: str | None = None, agent_id=None, *,
                final: bool = False, llm_only: bool = False, start: int | None = None, write=None,
-               parse=None) -> ImportCounts:
+               parse=None, known: dict | None = None) -> ImportCounts:
     """Import what is new in one log file into ``store``; returns counts.
 
     Reads from the saved cursor (or from byte ``start`` when given), skips
@@ -151,7 +151,10 @@ def import_log(store: Store, sink, path: str, session: str | None = None, agent_
     as ``parse(path, offset, final=..., session=..., agent_id=..., state=...,
     meta=...)``; ``session`` defaults to the one the log names.  ``llm_only``
     imports only LLM turns and trusts its own cursor (no scan of the session
-    file): what the PreToolUse budget check needs, cheaply.
+    file): what the PreToolUse budget check needs, cheaply.  ``known`` (a
+    dict the caller keeps between calls) remembers what the session file
+    written last holds, so the logs of one session (its transcript, then its
+    subagents') scan the session file once.
     """
     parse = parse or transcript.parse_log
     key = session or os.path.basename(path)
@@ -180,8 +183,16 @@ def import_log(store: Store, sink, path: str, session: str | None = None, agent_
             if llm_only:
                 events = [e for e in events if e["type"] == ev.LLM_RESPONSE]
             if events and present is None:
-                present = Present() if llm_only and cursor is not None and start > 0 else \
-                    present_in(store.path_for(session))
+                target = store.path_for(session)
+                if llm_only and cursor is not None and start > 0:
+                    present = Present()
+                elif known is not None and target in known:
+                    present = known[target]
+                else:
+                    present = present_in(target)
+                    if known is not None:
+                        known.clear()  # one session at a time: memory stays flat
+                        known[target] = present
             events = new_events(events, present) if events else events
             if events:
                 if write is not None:
