@@ -27,6 +27,20 @@ def trace_dir(tmp_path, monkeypatch):
     return root
 
 
+@pytest.fixture(autouse=True)
+def _private_daemon_dir(tmp_path, monkeypatch):
+    """No test reaches the user's own agent-strace daemon, and no daemon a
+    test started (on purpose or through a hook) outlives it."""
+    from support.daemon import stop_any
+    from support.processes import free_port
+
+    folder = tmp_path / "daemon"
+    monkeypatch.setenv("AGENT_STRACE_DAEMON_DIR", str(folder))
+    monkeypatch.setenv("AGENT_STRACE_DAEMON_PORT", str(free_port()))
+    yield
+    stop_any(folder)
+
+
 def run_cli(*args, input: bytes | None = None, env=None, cwd=None, timeout=120):
     """Run the real CLI in a fresh process (as agents and users do)."""
     full_env = dict(os.environ)

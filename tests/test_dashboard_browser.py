@@ -42,6 +42,9 @@ def test_dashboard_list_session_and_live_update(tmp_path):
     store = Store(root)
     live = "live-session-0001"
     sink = FileSink(store)
+    sink.emit(ev.make_event(ev.ANNOTATION, session, "agent-strace", name="git", data={
+        "phase": "end", "branch": "feature/login", "head": "9f8e7d6" + "0" * 33, "base": "1a2b3c4" + "0" * 33,
+        "commits": ["9f8e7d6" + "0" * 33], "dirty": True, "project": "acme/widgets"}))
     sink.emit(ev.make_event(ev.SESSION_START, live, "claude-code", data={"cwd": str(tmp_path)}))
     _tool(sink, live, "Read", "t1", file_path=str(tmp_path / "a.txt"))
 
@@ -64,6 +67,9 @@ def test_dashboard_list_session_and_live_update(tmp_path):
 
     assert result["list_rows"] == 2
     assert "do the scripted task" in result["row_text"] and "claude-code" in result["row_text"]
+    assert "feature/login@9f8e7d6*" in result["row_text"]
+    assert result["git_line"] == ("branch feature/login · 1a2b3c4..9f8e7d6 · 1 commit(s): 9f8e7d6 · dirty · "
+                                  "acme/widgets")
     assert result["filtered_ended"] == 1
     tools = " ".join(result["tool_rows"])
     for name in ("Write(notes.txt)", "Read(notes.txt)", "Edit(notes.txt)", "Bash(", "Grep(", "Agent("):

@@ -41,6 +41,7 @@ main(async () => {
   result.tool_rows = await page.locator('#timeline .ev[data-type="tool.call"]').allInnerTexts();
   result.error_rows = await page.locator("#timeline .ev.ev-error").count();
   result.cards = await page.locator("#cards").innerText();
+  result.git_line = (await page.locator("#git-line").count()) ? await page.locator("#git-line").innerText() : null;
   result.tree = await page.locator("#agent-tree").innerText();
   result.chart_bars = await page.locator("#tokens-chart rect").count();
   const firstTool = page.locator('#timeline .ev[data-type="tool.call"]').first();

@@ -162,7 +162,7 @@ export class Controller implements vscode.Disposable {
       try {
         const s = await cli.inspect(session);
         this.totals = { tool_calls: s.tool_calls, tool_errors: s.tool_errors, llm_calls: s.llm_calls,
-          tokens: s.tokens, cost_usd: s.cost_usd, decisions: s.decisions || {} };
+          tokens: s.tokens, cost_usd: s.cost_usd, decisions: s.decisions || {}, live: s.live };
         this.totalsError = null;
         if (Date.now() - this.treeRefreshed > 5000) { // the tree's row for the live session, too
           this.treeRefreshed = Date.now();

@@ -128,6 +128,8 @@ export function statusTooltip(session: string | null, t: Totals, current: string
     `tokens: in ${t.tokens.input}, out ${t.tokens.output}, cache read ${t.tokens.cache_read}, cache write ${t.tokens.cache_write}`,
     `cost: ${money(t.cost_usd)} (from real usage, as \`agent-strace inspect\` shows)`];
   if (current) lines.push(`running now: ${current}`);
+  if (t.live?.budget?.usd != null) lines.push(`budget: ${money(t.live.budget.spent_usd)} of ${money(t.live.budget.usd)} (live, from the agent-strace daemon)`);
+  if (t.live?.recovered) lines.push(`${t.live.recovered} events recovered from the transcript after the daemon missed them`);
   if (lastRule) lines.push(`rule fired: ${lastRule.name} = ${lastRule.status}${lastRule.data?.reason ? ` (${lastRule.data.reason})` : ""}`);
   lines.push("Click to open the event stream.");
   return lines.join("\n");

@@ -16,6 +16,8 @@ export interface Totals {
   tokens: { input: number; output: number; cache_read: number; cache_write: number };
   cost_usd: number | null;
   decisions: Record<string, number>;
+  // from the agent-strace daemon, when it runs (`inspect --json` "live")
+  live?: { hooks: number; budget?: { usd: number | null; spent_usd: number }; recovered?: number };
 }
 
 export class LiveState {

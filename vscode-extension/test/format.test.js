@@ -2,7 +2,7 @@
 const test = require("node:test");
 const assert = require("node:assert");
 const { out } = require("./helpers");
-const { eventLine, statusText, money, humanDuration } = out("format.js");
+const { eventLine, statusText, statusTooltip, money, humanDuration } = out("format.js");
 const { LiveState, emptyTotals } = out("live.js");
 
 test("event lines read like agent-strace replay", () => {
@@ -48,6 +48,14 @@ test("live state: running tool, rule decisions, de-duplicated LLM responses", ()
   assert.strictEqual(s.current, null);
   assert.ok(s.ruleFired);
   assert.deepStrictEqual(s.counts.decisions, { denied: 1 });
+});
+
+test("tooltip: the daemon's live budget and recovered events, when it runs", () => {
+  const t = { ...emptyTotals(), cost_usd: 0.5, live: { hooks: 12, budget: { usd: 2, spent_usd: 0.5 }, recovered: 3 } };
+  const tip = statusTooltip("s", t, null, null);
+  assert.match(tip, /budget: \$0\.50\d* of \$2\.00 \(live, from the agent-strace daemon\)/);
+  assert.match(tip, /3 events recovered from the transcript/);
+  assert.doesNotMatch(statusTooltip("s", emptyTotals(), null, null), /budget|recovered/);
 });
 
 test("durations read the same as in the CLI and the dashboard", () => {

@@ -20,9 +20,15 @@ MAX_SEQ = 5000  # tool names kept per side for the sequence diff
 
 
 def profile(path: str) -> dict:
+    return profile_events(iter_timeline(path))
+
+
+def profile_events(events) -> dict:
+    """The profile of any stream of events (a stored session, a cassette read
+    back as events)."""
     s = SessionSummary()
     seq, read, changed = [], set(), set()
-    for e in iter_timeline(path):
+    for e in events:
         s.add(e)
         if e.get("type") == ev.TOOL_CALL:
             if len(seq) < MAX_SEQ:
@@ -39,7 +45,10 @@ def _pct(a: float, b: float):
 
 
 def compare(path_a: str, path_b: str, tolerance: float = 20.0) -> dict:
-    a, b = profile(path_a), profile(path_b)
+    return compare_profiles(profile(path_a), profile(path_b), tolerance)
+
+
+def compare_profiles(a: dict, b: dict, tolerance: float = 20.0) -> dict:
     sa, sb = a["summary"], b["summary"]
     metrics = {}
     for name, va, vb in (

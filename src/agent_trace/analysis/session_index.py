@@ -19,7 +19,7 @@ from .summary import SessionSummary
 from ..store.paths import SUFFIX, Store
 from ..store.reader import ReadStats, iter_events
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: the summary holds git state and changed files
 
 
 def _load(path: str) -> dict:
@@ -81,7 +81,7 @@ def summarize_file(path: str, entry: dict | None = None) -> dict:
 def session_row(entry: dict, path: str) -> dict:
     """An index entry as reports show it: the summary without its resume
     state, plus the file, its size and what reading it skipped."""
-    row = {k: v for k, v in entry["state"].items() if k not in ("_open_calls", "_llm_ids")}
+    row = {k: v for k, v in entry["state"].items() if not k.startswith("_")}
     row["file"] = path
     row["bytes"] = entry["size"]
     row["skipped"] = entry.get("skipped", {})

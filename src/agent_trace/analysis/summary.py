@@ -29,6 +29,7 @@ import math
 
 from .. import event as ev
 from ..usage.pricing import KINDS, PriceTable, cache_write_1h
+from . import toolfacts
 
 # Durations are kept as log-bucket histograms (5% wide), so percentiles cost
 # constant memory however long the session is.
@@ -68,6 +69,9 @@ _PRICES: PriceTable | None = None
 RECENT_IDS = 4096  # memory stays flat however many LLM calls a session has
 SAVED_IDS = 128  # of them, kept in the resumable state (repeats arrive within a turn)
 ID_CHARS = 16  # 64 bits of an id tell repeats apart within a session
+FILES_CAP = 500  # changed files kept (in order of first change)
+COMMITS_CAP = 50
+DIFF_CAP = 200  # files of the end-of-session diff kept in the summary
 
 
 def prices() -> PriceTable:
@@ -113,11 +117,16 @@ class SessionSummary:
         self.mcp_messages = 0
         self.durations: dict[str, dict] = {}  # tool -> {bucket: count}
         self.errors: dict[str, int] = {}  # first line of an error message -> count (top 20 kept)
+        self.files_changed: list[str] = []  # paths the agent's edit tools wrote (capped)
+        self.git: dict | None = None  # repo, project, branch, start/end commit, dirty, commits (see _on_annotation)
         self._open_calls: set[str] = set()  # tool_use_ids called, awaiting result
         # recent ids of events that several sources may record (insertion-
         # ordered, capped): the same response, call or prompt seen twice (wire
         # capture, hooks and transcript import) arrives within a turn
         self._llm_ids: dict[str, None] = {}
+        # paths the latest write calls added to files_changed, until a rule
+        # decision says the call never ran (a denied write changed nothing)
+        self._writes: dict[str, list[str]] = {}
 
     # -- feeding ------------------------------------------------------------
     def add(self, e: dict) -> None:
@@ -183,6 +192,16 @@ class SessionSummary:
         tid = e.get("tool_use_id")
         if tid:
             self._open_calls.add(tid if type(tid) is str else str(tid))
+        if toolfacts.kind(name) == "write":
+            changed, added = self.files_changed, []
+            for p in toolfacts.paths(e):
+                if p not in changed and len(changed) < FILES_CAP:
+                    changed.append(p)
+                    added.append(p)
+            if tid and added:
+                self._writes[str(tid)] = added
+                if len(self._writes) > 64:
+                    del self._writes[next(iter(self._writes))]
 
     def _on_tool_end(self, e):
         # per-result hot path: locals and exact type checks, no helper calls
@@ -248,9 +267,37 @@ class SessionSummary:
     def _on_decision(self, e):
         status = e.get("status") or "?"
         self.decisions[status] = self.decisions.get(status, 0) + 1
+        if status in (ev.DENIED, ev.STOPPED, ev.KILLED) and self._writes:
+            for p in self._writes.pop(str(e.get("tool_use_id")), ()):
+                if p in self.files_changed:
+                    self.files_changed.remove(p)
 
     def _on_mcp(self, e):
         self.mcp_messages += 1
+
+    def _on_annotation(self, e):
+        """``annotation`` named ``git`` (recorded at session start and end,
+        see :mod:`agent_trace.capture.git_info`): the first start commit, the
+        latest state, and the commits made in between."""
+        data = e.get("data")
+        if e.get("name") != "git" or not isinstance(data, dict):
+            return
+        g = self.git if self.git is not None else {}
+        for k in ("repo", "project", "root", "branch", "user", "dirty", "changes"):
+            if k in data and (data[k] is not None or k in ("branch", "dirty")):
+                g[k] = data[k]
+        head = data.get("head")
+        if "start" not in g and (data.get("phase") == "start" or data.get("base")):
+            g["start"] = data.get("base") or head
+        g["end"] = head
+        if data.get("diff") is not None:
+            g["diff"] = list(data["diff"][:DIFF_CAP])
+            g["diff_total"] = data.get("diff_total")
+        commits = g.setdefault("commits", [])
+        for c in data.get("commits") or ():
+            if isinstance(c, str) and c not in commits and len(commits) < COMMITS_CAP:
+                commits.append(c)
+        self.git = g
 
     # -- derived ------------------------------------------------------------
     @property
@@ -273,7 +320,7 @@ class SessionSummary:
         "end_reason", "events", "by_type", "prompts", "tool_calls",
         "tool_errors", "tools", "llm_calls", "tokens", "models", "cost_usd",
         "unpriced", "subagents", "decisions", "last_error", "mcp_messages",
-        "durations", "errors",
+        "durations", "errors", "files_changed", "git",
     )
 
     def to_dict(self, *, resumable: bool = False) -> dict:
@@ -286,6 +333,7 @@ class SessionSummary:
         if resumable:
             d["_open_calls"] = sorted(self._open_calls)
             d["_llm_ids"] = list(self._llm_ids)[-SAVED_IDS:]
+            d["_writes"] = self._writes
         return d
 
     @classmethod
@@ -296,6 +344,7 @@ class SessionSummary:
                 setattr(s, k, d[k])
         s._open_calls = set(d.get("_open_calls", ()))
         s._llm_ids = dict.fromkeys(str(x)[:ID_CHARS] for x in d.get("_llm_ids", ()))
+        s._writes = dict(d.get("_writes") or {})
         return s
 
 
@@ -311,6 +360,7 @@ _HANDLERS = {
     ev.SUBAGENT_STOP: SessionSummary._on_subagent,
     ev.RULE_DECISION: SessionSummary._on_decision,
     ev.MCP_MESSAGE: SessionSummary._on_mcp,
+    ev.ANNOTATION: SessionSummary._on_annotation,
 }
 
 

@@ -29,6 +29,12 @@ CLAUDE_EVENTS = {
     "PostCompact": ev.COMPACT,
 }
 
+# Claude Code events at which the session's transcripts are imported: the
+# agent waits for their hooks, and they end a turn, a subagent or the session.
+TRANSCRIPT_EVENTS = ("Stop", "SubagentStop", "SessionEnd", "StopFailure")
+# Claude Code events at which the project's git state is recorded (capture/git_info.py).
+GIT_EVENTS = {"SessionStart": "start", "SessionEnd": "end"}
+
 # Every Claude Code hook event known when this was written, for the kebab-case
 # spelling of the ``hook`` argument and for ``setup``.  Others still work.
 CLAUDE_ALL = (

@@ -8,8 +8,7 @@ with the n-th in B.  A call changed when its request or its response differs
 from __future__ import annotations
 
 from ..capture import llm_reassemble as ra
-from ..capture.llm_wire import api_kind
-from . import format as fmt
+from .as_events import response_message
 from .core import _endpoint
 from .matching import cut, first_difference
 
@@ -17,26 +16,8 @@ from .matching import cut, first_difference
 def _tokens(entry: dict) -> dict:
     if entry.get("kind") != "http":
         return {}
-    resp = entry.get("response") or {}
-    api = api_kind(entry["request"].get("path") or "") or ""
-    msg = None
-    if "body" in resp:
-        msg = fmt.body_value(resp["body"])
-    elif "stream" in resp:
-        import json
-
-        from ..proxy.sse import SSEParser
-
-        parser, stream = SSEParser(), ra.stream_for(api or "openai.chat")
-        for chunk in resp["stream"]:
-            for sse in parser.feed(fmt.decode_chunk(chunk)):
-                if sse["data"] and sse["data"] != "[DONE]":
-                    try:
-                        stream.feed(sse["event"], json.loads(sse["data"]))
-                    except ValueError:
-                        continue
-        msg = stream.result()
-    if not isinstance(msg, dict):
+    api, msg = response_message(entry)
+    if msg is None:
         return {}
     _, usage, _, _ = ra.summarize_message(api, msg)
     return usage or {}

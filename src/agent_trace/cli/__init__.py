@@ -20,6 +20,7 @@ FAMILIES = {
     "record": {
         "setup": ("agent_trace.cli.setup_cmds", "install agent-strace hooks into an agent's settings"),
         "hook": ("agent_trace.cli.hook_cmds", "record one agent hook event (reads JSON on stdin)"),
+        "daemon": ("agent_trace.cli.daemon_cmd", "the per-user daemon HTTP hooks post to (start, stop, status)"),
         "import": ("agent_trace.cli.import_cmd", "import existing agent logs as whole sessions (--all: every one)"),
         "record": ("agent_trace.cli.record_cmd", "run an MCP server (stdio) behind a logging proxy"),
         "proxy": ("agent_trace.cli.llm_cmds", "capture proxy for OpenAI/Anthropic-compatible APIs"),
@@ -53,11 +54,13 @@ FAMILIES = {
         "pause": ("agent_trace.cli.control_cmds", "pause the agent at its next tool call"),
         "resume": ("agent_trace.cli.control_cmds", "let a paused agent go on"),
         "postmortem": ("agent_trace.cli.control_cmds", "what a stop rule left behind"),
+        "notify": ("agent_trace.cli.notify_cmd", "alerts to Slack, Teams or any webhook: test, status, flush"),
     },
     "share": {
         "export": ("agent_trace.cli.export_cmds", "write a session out (jsonl, json, otlp, dataset)"),
         "share": ("agent_trace.cli.server_cmds", "one session as a self-contained offline HTML page"),
         "ui": ("agent_trace.cli.server_cmds", "the web dashboard over the local store"),
+        "report": ("agent_trace.cli.report_cmd", "a PR report (markdown, GitHub job summary): what the agent did"),
     },
     "test": {
         "cassette": ("agent_trace.cli.cassette_cmds", "cassettes: from-session (make one), diff (compare two)"),

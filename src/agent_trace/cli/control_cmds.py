@@ -69,6 +69,16 @@ def _rules(args) -> int:
             what = [f"paths ({r['scope']}) {r['paths']}" if r["paths"] else "",
                     f"commands {r['commands']}" if r["commands"] else "", f"tools {r['tools']}" if r["tools"] else ""]
             print(f"  {kind}: {'; '.join(w for w in what if w)} -> {r['action']}")
+    if pol.get("daily_budget"):
+        d = pol["daily_budget"]
+        print("  daily_budget (collector): " + ", ".join(x for x in (f"${d['usd']}" if d["usd"] else "",
+                                                                     f"{d['tokens']} tokens" if d["tokens"] else "")
+                                                           if x) + f" per {' and '.join(d['per'])} per day")
+    for t in pol.get("notify") or ():
+        budget = f" at {', '.join(f'{x:g}%' for x in t['budget'])}" if "budget" in t["on"] else ""
+        print(f"  notify: {t['name']} ({t['channel']}, {t['format']}) on {', '.join(t['on'])}{budget}")
+        if t.get("url_env") and not os.environ.get(t["url_env"]):
+            print(f"    note: ${t['url_env']} is not set here; alerts wait until a sender has it")
     return EXIT_OK
 
 

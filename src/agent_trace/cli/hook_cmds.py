@@ -13,9 +13,6 @@ import sys
 
 from . import EXIT_OK
 
-TRANSCRIPT_EVENTS = ("Stop", "SubagentStop", "SessionEnd", "StopFailure")
-
-
 def _say(msg: str) -> None:
     try:
         sys.stderr.write(f"agent-strace hook: {msg}\n")
@@ -24,12 +21,16 @@ def _say(msg: str) -> None:
 
 
 def _parse_hook_args(argv: list[str]):
-    opts = {"trace_dir": None, "cli": "claude", "event": None}
+    opts = {"trace_dir": None, "cli": "claude", "event": None, "daemon": False}
     i = 0
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
             return None
+        if a == "--daemon":
+            opts["daemon"] = True
+            i += 1
+            continue
         if a in ("--trace-dir", "--cli") and i + 1 < len(argv):
             opts[a[2:].replace("-", "_")] = argv[i + 1]
             i += 2
@@ -47,11 +48,13 @@ def _parse_hook_args(argv: list[str]):
     return opts
 
 
-HOOK_HELP = """usage: agent-strace hook [--cli claude|codex|gemini] [--trace-dir DIR] [EVENT]
+HOOK_HELP = """usage: agent-strace hook [--cli claude|codex|gemini] [--trace-dir DIR] [--daemon] [EVENT]
 
 Record one agent hook event.  The payload is read as JSON on stdin; the event
 name comes from its hook_event_name, else from EVENT (PreToolUse or
-pre-tool-use).  Always exits 0: capture never blocks the agent."""
+pre-tool-use).  Always exits 0: capture never blocks the agent.
+--daemon (SessionStart, setup --transport http): also register the session
+with the agent-strace daemon and start the daemon when it is not running."""
 
 
 def hook_main(argv: list[str]) -> int:
@@ -97,7 +100,7 @@ def _hook(opts) -> int:
     payload = _read_payload()
     if payload is None:
         return EXIT_OK
-    from agent_trace.capture.hooks import events_from_hook
+    from agent_trace.capture.hooks import GIT_EVENTS, TRANSCRIPT_EVENTS, events_from_hook
     from agent_trace.store.sink import emit_fail_open
     from agent_trace.capture.sink import open_sink
     from agent_trace.store.paths import Store, resolve_root
@@ -107,12 +110,22 @@ def _hook(opts) -> int:
     store = Store(resolve_root(opts["trace_dir"], cwd))
     sink = open_sink(store, detached=True)
     events = events_from_hook(payload, opts["event"], source)
-    recorded = emit_fail_open(sink, events, "agent-strace hook")
     name = events[0].get("name")
+    if name in GIT_EVENTS:
+        from agent_trace.capture.git_info import git_events
+
+        events += git_events(store, events[0]["session"], cwd, GIT_EVENTS[name])
+    recorded = emit_fail_open(sink, events, "agent-strace hook")
+    if opts["daemon"] and name == "SessionStart":
+        _daemon_session(payload)
     if name == "PreToolUse":
         return _enforce(store, sink, payload, events[0], source, recorded)
     if name in TRANSCRIPT_EVENTS and source == "claude-code":
         _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
+    if name in ("SessionEnd", "StopFailure"):
+        from agent_trace.control.session_alerts import on_session_event
+
+        on_session_event(store, payload, name)
     sink.close()
     return EXIT_OK
 
@@ -138,6 +151,15 @@ def _enforce(store, sink, payload, call, source, recorded: bool) -> int:
         sys.stdout.flush()
     sink.close()
     return EXIT_OK
+
+
+def _daemon_session(payload: dict) -> None:
+    try:
+        from agent_trace.daemon.lifecycle import on_session_start
+
+        on_session_start(payload)
+    except Exception as e:  # the session goes on; its HTTP hooks fail until a daemon runs
+        _say(f"daemon not reached: {type(e).__name__}: {e}")
 
 
 def _import_transcripts(store, sink, payload: dict, final: bool) -> None:

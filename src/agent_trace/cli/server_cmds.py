@@ -23,6 +23,12 @@ def run(name: str, argv: list[str]) -> int:
         p.add_argument("--token", help="required bearer token (default: $AGENT_STRACE_TOKEN)")
         p.add_argument("--max-body", type=int, default=32 * 1024 * 1024, metavar="BYTES",
                        help="largest accepted request body (default 32 MiB)")
+        p.add_argument("--rules", metavar="FILE", help="[[notify]], [budget] (per session) and [daily_budget] "
+                                                      "(per user/project per day) for alerts on every client's "
+                                                      "sessions")
+        from .notify_cmd import add_notify_args
+
+        add_notify_args(p)
         return guarded(_server)(p.parse_args(argv))
     if name == "ui":
         p = parser("ui", "The web dashboard over the local store (read-only, loopback).")
@@ -49,7 +55,12 @@ def _server(args) -> int:
 
     store = Store(os.path.abspath(args.storage)) if args.storage else open_store(args)
     token = args.token or os.environ.get("AGENT_STRACE_TOKEN") or None
-    collector = Collector(store, token=token, max_body=args.max_body)
+    try:
+        notifier = _team_notifier(args, store)
+    except ValueError as e:
+        sys.stderr.write(f"agent-strace server: {e}\n")
+        return EXIT_USAGE
+    collector = Collector(store, token=token, max_body=args.max_body, notifier=notifier)
 
     def ready(srv):
         host, port = srv.server_address[:2]
@@ -62,7 +73,38 @@ def _server(args) -> int:
     except ConfigError as e:
         sys.stderr.write(f"agent-strace server: {e}\n")
         return EXIT_USAGE
+    finally:
+        if notifier is not None:
+            notifier.close()
     return EXIT_OK
+
+
+def _team_notifier(args, store):
+    """Alerts for every client's sessions (``--notify``, ``--rules``), or None."""
+    from .notify_cmd import notify_targets
+
+    policy = {}
+    if args.rules:
+        from agent_trace.control.policy import PolicyError, parse_file
+
+        try:
+            policy = parse_file(args.rules)
+        except PolicyError as e:
+            raise ValueError(str(e)) from None
+    targets = notify_targets(args, policy)
+    if not targets:
+        return None
+    from agent_trace.analysis.session_index import summarize_file
+    from agent_trace.analysis.summary import SessionSummary
+    from agent_trace.notify.live import LiveNotifier
+
+    def summary_of(session: str):  # once per session and server run: that session's file only
+        path = store.path_for(session)
+        return SessionSummary.from_dict(summarize_file(path)["state"]) if os.path.exists(path) else None
+
+    b = policy.get("budget")
+    return LiveNotifier(store.subdir("state"), targets, budget=b, daily_budget=policy.get("daily_budget"),
+                        trace_dir=store.root, summary_of=summary_of)
 
 
 def _ui(args) -> int:

@@ -24,7 +24,7 @@ def run(name: str, argv: list[str]) -> int:
     p.add_argument("--scope", choices=("user", "project", "local"), default=None,
                    help="user (~/.claude/settings.json), project (.claude/settings.json) or "
                         "local (.claude/settings.local.json; Claude Code only); default: project "
-                        "(user for --statusline)")
+                        "(user for --statusline, local with --transport http)")
     p.add_argument("--statusline", action="store_true",
                    help="Claude Code: install agent-strace's status line (cost, 5-hour block, context) "
                         "instead of the hooks")
@@ -33,15 +33,32 @@ def run(name: str, argv: list[str]) -> int:
     p.add_argument("--uninstall", action="store_true", help="remove only agent-strace's hooks")
     p.add_argument("--python", metavar="PATH",
                    help="interpreter the hook command runs (default: this one, by absolute path)")
+    p.add_argument("--transport", choices=("command", "http"), default="command",
+                   help="Claude Code: command hooks (a process per event, default) or http (events posted to "
+                        "the agent-strace daemon, started on demand; see docs/hooks.md)")
+    p.add_argument("--port", type=int, metavar="N",
+                   help="--transport http: the daemon's loopback port (default: the one configured, else 47391)")
+    p.add_argument("--enforce", choices=("http", "command"), default="http",
+                   help="--transport http: PreToolUse answered by the daemon, refused by Claude Code while it is "
+                        "unreachable (http, default), or a command hook per tool call (command)")
     args = p.parse_args(argv)
-    if args.scope is None:
-        args.scope = "user" if args.statusline else "project"
+    if args.scope is None and args.statusline:
+        args.scope = "user"
     if args.statusline:
         if args.cli != "claude" or args.target != "hooks":
             p.error("--statusline is a Claude Code setting (setup --statusline)")
         return _setup_statusline(args)
     if args.cli != "claude" and args.scope == "local":
         p.error(f"--scope local is a Claude Code scope; use user or project for {args.cli}")
+    if args.transport == "http" and args.cli != "claude":
+        p.error(f"--transport http is for Claude Code; {args.cli} runs command hooks")
+    if args.scope is None:  # the daemon and its secret are per user: so are the hooks that reach it
+        args.scope = "local" if args.transport == "http" else "project"
+    elif args.scope == "project" and args.transport == "http" and not args.uninstall:
+        print("note: HTTP hooks in the project file reach each teammate's own daemon; a teammate without "
+              "agent-strace gets every tool call refused (no daemon answers PreToolUse): consider --scope local")
+    if args.port is not None and not 0 < args.port < 65536:
+        p.error(f"--port must be a TCP port, not {args.port}")
     if args.target == "mcp":
         return _setup_mcp(args)
     return _setup(args)
@@ -94,10 +111,28 @@ def _setup(args) -> int:
     portable = args.scope == "project" and not args.python
     notes = ["project hooks run `agent-strace` from PATH, so the file works on every teammate's "
              "machine that has agent-strace installed"] if portable else []
-    new = m.install(current, args.python, portable)
+    if args.transport == "http":
+        from agent_trace.cli.setup_http import prepare
+
+        try:
+            port, secret = prepare(args)
+        except (OSError, ValueError) as e:
+            sys.stderr.write(f"agent-strace setup: {e}\n")
+            return EXIT_ERROR
+        new = m.install(current, args.python, portable, http_port=port, enforce=args.enforce)
+        if args.scope == "user":
+            from agent_trace.setup.http_hooks import with_secret_env
+
+            new = with_secret_env(new, secret)
+    else:
+        new = m.install(current, args.python, portable)
     had_ours = m.remove(current) != current
     code = _write(args, path, current, new, notes, "installed agent-strace hooks in",
                   "removed agent-strace hooks from", backup=not had_ours)
+    if code == EXIT_OK and args.transport == "http":
+        from agent_trace.cli.setup_http import finish
+
+        code = finish(args, path, port, secret, _write)
     if code == EXIT_OK and args.cli == "codex" and not args.dry:
         _codex_flag(m, args.scope, project)
     return code
@@ -114,6 +149,10 @@ def _uninstall(args, m, path: str, current: dict, project: str) -> int:
         return EXIT_OK
     before = settings_file.load_backup(path)
     new = m.uninstall(current, before) if hasattr(m, "uninstall") else m.remove(current)
+    if args.cli == "claude" and args.scope == "user":  # the daemon's secret went beside the hooks
+        from agent_trace.setup.http_hooks import without_secret_env
+
+        new = without_secret_env(new)
     if args.dry:
         return _write(args, path, current, new, [], "", "")
     try:

@@ -23,6 +23,9 @@ def run(name: str, argv: list[str]) -> int:
                        help="every project on this machine (and the agents' own logs, imported first), "
                             "grouped by project")
         p.add_argument("--no-import", action="store_true", help="with --all: do not import new agent logs first")
+        p.add_argument("--branch", metavar="NAME", help="only sessions on this git branch (glob: 'feature/*')")
+        p.add_argument("--commit", metavar="SHA", help="only sessions that started on, ended on or made this "
+                                                      "commit (prefix of 4+ characters)")
         args = p.parse_args(argv)
         return _list_all(args) if args.all else _list(args)
     if name == "inspect":
@@ -43,7 +46,7 @@ def _money(x: float) -> str:
 @guarded
 def _list(args) -> int:
     store = open_store(args)
-    rows = list_sessions(store)
+    rows = _git_filter(list_sessions(store), args)
     if args.limit is not None:
         rows = rows[: args.limit]
     if args.json:
@@ -53,11 +56,14 @@ def _list(args) -> int:
         print(f"no sessions in {store.root} (run `agent-strace setup` to record this project's agent)")
         return EXIT_OK
     out = sys.stdout
-    out.write(f"{'SESSION':<36}  {'AGENT':<12} {'STARTED':<19}  {'DUR':>7} {'EVENTS':>7} "
-              f"{'TOOLS':>6} {'ERR':>4} {'COST':>9}  TITLE\n")
+    out.write(_HEADER)
     for r in rows:
         out.write(_row_line(r))
     return EXIT_OK
+
+
+_HEADER = (f"{'SESSION':<36}  {'AGENT':<12} {'STARTED':<19}  {'DUR':>7} {'EVENTS':>7} "
+           f"{'TOOLS':>6} {'ERR':>4} {'COST':>9}  {'GIT':<24}  TITLE\n")
 
 
 def _row_line(r: dict) -> str:
@@ -66,7 +72,16 @@ def _row_line(r: dict) -> str:
     flag = "" if r.get("ended") else " (live)"
     return (f"{r['session'][:36]:<36}  {(r.get('agent') or '-')[:12]:<12} {started:<19}  "
             f"{human_duration(r.get('duration_s')):>7} {r['events']:>7} {r['tool_calls']:>6} "
-            f"{r['tool_errors']:>4} {cost:>9}  {(r.get('title') or '')[:60]}{flag}\n")
+            f"{r['tool_errors']:>4} {cost:>9}  {_git_cell(r.get('git')):<24}  {(r.get('title') or '')[:60]}{flag}\n"
+    )
+
+
+def _git_filter(rows: list[dict], args) -> list[dict]:
+    if args.branch is None and args.commit is None:
+        return rows
+    from agent_trace.analysis.git_link import matches
+
+    return [r for r in rows if matches(r, args.branch, args.commit)]
 
 
 @guarded
@@ -75,7 +90,7 @@ def _list_all(args) -> int:
 
     from .history_scope import project_label, stores
 
-    rows = list_everywhere(stores(args))
+    rows = _git_filter(list_everywhere(stores(args)), args)
     if args.limit is not None:
         rows = rows[: args.limit]
     groups = by_project(rows)
@@ -89,11 +104,20 @@ def _list_all(args) -> int:
     for g in groups:
         cost = sum(r["cost_usd"] for r in g["sessions"])
         out.write(f"\n{project_label(g['project'])}  ({len(g['sessions'])} session(s), {_money(cost)})\n")
-        out.write(f"{'SESSION':<36}  {'AGENT':<12} {'STARTED':<19}  {'DUR':>7} {'EVENTS':>7} "
-                  f"{'TOOLS':>6} {'ERR':>4} {'COST':>9}  TITLE\n")
+        out.write(_HEADER)
         for r in g["sessions"]:
             out.write(_row_line(r))
     return EXIT_OK
+
+
+def _git_cell(git: dict | None) -> str:
+    """``branch@a1b2c3d`` (``*`` when dirty), cut to the column."""
+    if not git:
+        return "-"
+    from agent_trace.analysis.git_link import short
+
+    cell = f"{git.get('branch') or '(detached)'}@{short(git.get('end'))}{'*' if git.get('dirty') else ''}"
+    return cell if len(cell) <= 24 else "..." + cell[-21:]
 
 
 @guarded
@@ -102,6 +126,9 @@ def _inspect(args) -> int:
     path = store.resolve(args.session)
     entry = summarize_cached(store, path)
     s = session_row(entry, path)
+    live = _live(store, s["session"])
+    if live:
+        s["live"] = live
     if args.json:
         print_json(s)
         return EXIT_OK
@@ -128,11 +155,48 @@ def _inspect(args) -> int:
         w(f"subagents {', '.join(s['subagents'])}\n")
     if s["decisions"]:
         w("rules     " + ", ".join(f"{k}={v}" for k, v in s["decisions"].items()) + "\n")
+    _inspect_git(w, s)
     if s.get("last_error"):
         w(f"last err  {s['last_error'].splitlines()[0][:160]}\n")
+    if live:
+        d = live.get("decision") or {}
+        w(f"live      daemon: {live['hooks']} hook events, last {live.get('last_hook') or '-'}"
+          + (f"; last rule {d.get('action')} ({d.get('rule')}): {d.get('reason')}" if d else "")
+          + (f"; {live['recovered']} recovered from the transcript" if live.get("recovered") else "") + "\n")
     if any(s["skipped"].values()):
         w("skipped   " + ", ".join(f"{k}={v}" for k, v in s["skipped"].items() if v) + "\n")
     return EXIT_OK
+
+
+def _live(store, session: str) -> dict | None:
+    """What the running daemon holds for the session beyond the file: hook
+    counts, rule state, the last decision, budget (None without a daemon)."""
+    from agent_trace.daemon.client import live_session
+
+    got = live_session(session, store.root)
+    if not got:
+        return None
+    keep = ("hooks", "last_hook", "last_hook_at", "decision", "fail_run", "rules_file", "budget", "recovered")
+    return {k: got[k] for k in keep if k in got}
+
+
+def _inspect_git(w, s: dict) -> None:
+    from agent_trace.analysis.git_link import files_against_diff, git_line
+
+    git = s.get("git")
+    if git:
+        where = git.get("project") or git.get("root") or ""
+        w(f"git       {git_line(git)}  {where}\n")
+        if git.get("commits"):
+            w(f"commits   {', '.join(c[:7] for c in git['commits'][:10])}"
+              f"{' ...' if len(git['commits']) > 10 else ''}\n")
+    vs = files_against_diff(s)
+    if vs is not None:
+        w(f"files     {len(s['files_changed'])} changed by the agent's edit tools; diff since start: "
+          f"{vs['diff_total']} file(s), {len(vs['in_diff'])} of them from the edit tools"
+          + (f"; not in the diff: {', '.join(vs['not_in_diff'][:5])}" if vs["not_in_diff"] else "") + "\n")
+    elif s.get("files_changed"):
+        w(f"files     {len(s['files_changed'])} changed by the agent's edit tools\n")
 
 
 @guarded

@@ -57,16 +57,25 @@ def _story(args, name: str) -> int:
                                           phase_dict, timeline_lines)
     from agent_trace.analysis.summary import SessionSummary
 
+    from agent_trace.analysis.agent_tree import AgentTree
+
     path = open_store(args).resolve(args.session)
     stats = ReadStats()
     total = SessionSummary()
+    tree = AgentTree()
     out = sys.stdout
+
+    def feed(events):
+        for e in events:
+            tree.add(e)
+            yield e
+
     n = failed = recovered = 0
     if args.json:
         out.write('{"phases": [')
     elif name == "timeline":
         out.write(TIMELINE_HEAD + "\n")
-    for phase in iter_phases(iter_timeline(path, stats), total):
+    for phase in iter_phases(feed(iter_timeline(path, stats)), total):
         p = phase_dict(phase)
         n += 1
         failed += p["failures_total"]
@@ -80,8 +89,11 @@ def _story(args, name: str) -> int:
     t = total.to_dict()
     if args.json:
         out.write('\n], "session": ' + to_bytes(t["session"]).decode() + ', "summary": '
-                  + to_bytes(t).decode("utf-8") + "}\n")
+                  + to_bytes(t).decode("utf-8") + ', "agents": ' + to_bytes(tree.to_list()).decode("utf-8") + "}\n")
     elif name == "explain":
+        agents = tree.lines()
+        if agents:
+            out.write("Agents:\n" + "\n".join(agents) + "\n\n")
         out.write(explain_header(t, n) + "\n" + explain_outcome(t, failed, recovered) + "\n")
     _note(stats)
     return EXIT_OK

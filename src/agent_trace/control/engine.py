@@ -5,6 +5,8 @@ Rule state is kept incrementally per session in ``state/rules/<session>.json``
 summary, the failure streak, the loop rule's state), so a hook deep into a
 long session reads only the events appended since the previous hook.  The
 state file is locked while it is updated (parallel hooks of one session).
+A long-running caller (the daemon) keeps the same state in memory instead
+(:class:`MemoryState`, :func:`decide_in_memory`).
 """
 
 from __future__ import annotations
@@ -48,15 +50,21 @@ def _load_state(path: str, policy_key: str) -> dict:
             return st
     except (OSError, ValueError):
         pass
+    return fresh_state(policy_key)
+
+
+def fresh_state(policy_key) -> dict:
     return {"policy": policy_key, "offset": 0, "summary": None, "fail_run": 0, "loop": {}, "loop_hits": {}}
 
 
-def _catch_up(store: Store, session: str, policy: dict, st: dict):
-    """Feed the events appended since the last hook; returns the summary."""
+def _catch_up(store: Store, session: str, policy: dict, st: dict, summary=None):
+    """Feed the events appended since the last hook; returns the summary
+    (``summary`` when given, else the one saved in ``st``)."""
     from ..store.reader import ReadStats, iter_events
     from ..analysis.summary import SessionSummary
 
-    summary = SessionSummary.from_dict(st["summary"]) if st["summary"] else SessionSummary()
+    if summary is None:
+        summary = SessionSummary.from_dict(st["summary"]) if st["summary"] else SessionSummary()
     loop_cfg = policy.get("loop")
     if loop_cfg:
         from ..lint.rules import loop as loop_rule
@@ -177,16 +185,16 @@ def _check_totals(policy: dict, summary, st: dict, call: dict) -> list[Decision]
     return out
 
 
-def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict, cwd: str | None):
-    """(strongest decision or None, summary).  ``call`` is the tool.call event
-    just written for this PreToolUse."""
+def _with_state(store: Store, policy: dict, policy_key: str, session: str, check):
+    """Catch the session's rule state up under its lock, run ``check(summary,
+    state)``, save the state; returns (check's result, summary)."""
     path, lock = _state_paths(store, session)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         st = _load_state(path, policy_key)
         summary = _catch_up(store, session, policy, st)
-        decisions = _check_call(policy, call, cwd) + _check_totals(policy, summary, st, call)
+        result = check(summary, st)
         st["summary"] = summary.to_dict(resumable=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
@@ -194,10 +202,55 @@ def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict
         os.replace(tmp, path)
     finally:
         os.close(fd)
+    return result, summary
+
+
+def session_summary(store: Store, policy: dict, policy_key: str, session: str):
+    """The session's shared summary as the rules engine keeps it (only what
+    was appended since the last hook is read)."""
+    return _with_state(store, policy, policy_key, session, lambda summary, st: None)[1]
+
+
+def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict, cwd: str | None):
+    """(strongest decision or None, summary).  ``call`` is the tool.call event
+    just written for this PreToolUse."""
+    decisions, summary = _with_state(store, policy, policy_key, session, lambda summary, st: (
+        _check_call(policy, call, cwd) + _check_totals(policy, summary, st, call)))
+    return _strongest(decisions), summary
+
+
+class MemoryState:
+    """One session's rule state held in memory by a long-running caller: the
+    same fields as the state file, the summary kept as an object."""
+
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()
+        self.st: dict | None = None
+        self.summary = None
+
+    def catch_up(self, store: Store, session: str, policy: dict | None, policy_key) -> None:
+        """Bring the state up to the end of the session file (call with ``lock`` held)."""
+        if self.st is None or self.st["policy"] != policy_key:
+            self.st, self.summary = fresh_state(policy_key), None
+        self.summary = _catch_up(store, session, policy or {}, self.st, self.summary)
+
+
+def decide_in_memory(store: Store, policy: dict, policy_key: str, session: str, call: dict,
+                     cwd: str | None, mem: MemoryState):
+    """:func:`decide` with the state in ``mem`` instead of the state file."""
+    with mem.lock:
+        mem.catch_up(store, session, policy, policy_key)
+        decisions = _check_call(policy, call, cwd) + _check_totals(policy, mem.summary, mem.st, call)
+        return _strongest(decisions), mem.summary
+
+
+def _strongest(decisions: list[Decision]) -> Decision | None:
     if not decisions:
-        return None, summary
+        return None
     decisions.sort(key=lambda d: -STRENGTH[d.action])
     top = decisions[0]
     if len(decisions) > 1:
         top = Decision(top.action, top.rule, top.reason + "; also: " + "; ".join(d.reason for d in decisions[1:3]))
-    return top, summary
+    return top

@@ -23,11 +23,14 @@ class PolicyError(ValueError):
     """The rules file is wrong; the message says where and why."""
 
 
-def find_rules_file(cwd: str | None) -> str | None:
-    env = os.environ.get("AGENT_STRACE_RULES")
-    if env:
-        return env
-    starts = [d for d in (os.environ.get("CLAUDE_PROJECT_DIR"), cwd) if d]
+def find_rules_file(cwd: str | None, env=None) -> str | None:
+    """``env``: the agent's environment when it is not ours (the daemon
+    passes the one the session registered); default ``os.environ``."""
+    env = os.environ if env is None else env
+    explicit = env.get("AGENT_STRACE_RULES")
+    if explicit:
+        return explicit
+    starts = [d for d in (env.get("CLAUDE_PROJECT_DIR"), cwd) if d]
     for start in starts:
         d = os.path.abspath(start)
         while True:
@@ -38,7 +41,7 @@ def find_rules_file(cwd: str | None) -> str | None:
             if parent == d:
                 break
             d = parent
-    user = os.path.join(os.path.expanduser("~"), ".config", "agent-strace", "rules.toml")
+    user = os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config", "agent-strace", "rules.toml")
     return user if os.path.isfile(user) else None
 
 
@@ -81,8 +84,9 @@ def _keys(where, table, allowed):
 def validate(raw: dict, where: str = "rules.toml") -> dict:
     from ..event.timefmt import parse_duration
 
-    _keys(where, raw, ("budget", "limits", "loop", "deny", "allow", "pause"))
-    pol: dict = {"budget": None, "limits": None, "loop": None, "deny": [], "allow": [], "pause": None}
+    _keys(where, raw, ("budget", "limits", "loop", "deny", "allow", "pause", "notify", "daily_budget"))
+    pol: dict = {"budget": None, "limits": None, "loop": None, "deny": [], "allow": [], "pause": None,
+                 "notify": [], "daily_budget": None}
     if "budget" in raw:
         b = raw["budget"]
         _keys(f"{where} [budget]", b, ("usd", "tokens", "action"))
@@ -148,7 +152,23 @@ def validate(raw: dict, where: str = "rules.toml") -> dict:
             pol["pause"] = {"max_wait_s": parse_duration(str(pz.get("max_wait", "25s")))}
         except ValueError as e:
             raise PolicyError(f"{where} [pause]: max_wait: {e}") from None
+    _notify(raw, where, pol)
     return pol
+
+
+def _notify(raw: dict, where: str, pol: dict) -> None:
+    """``[[notify]]`` and ``[daily_budget]``, validated by :mod:`agent_trace.notify.config`."""
+    if "notify" not in raw and "daily_budget" not in raw:
+        return
+    from ..notify.config import NotifyConfigError, validate as validate_notify, validate_daily
+
+    try:
+        if "daily_budget" in raw:
+            pol["daily_budget"] = validate_daily(raw["daily_budget"], where)
+        if "notify" in raw:
+            pol["notify"] = validate_notify(raw["notify"], where, bool(pol["budget"] or pol["daily_budget"]))
+    except NotifyConfigError as e:
+        raise PolicyError(str(e)) from None
 
 
 def parse_file(path: str) -> dict:

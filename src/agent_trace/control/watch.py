@@ -79,6 +79,11 @@ class Watcher:
         self.started = time.monotonic()
         self.fired: Decision | None = None
         self.fired_session: str | None = None
+        self.observer = None  # called with (event, its session's summary) for every event read
+
+    def newest(self) -> "Followed | None":
+        """The followed session that has read the most (the agent's main one)."""
+        return max(self.followed.values(), key=lambda f: f.offset) if self.followed else None
 
     def _discover(self) -> None:
         """New sessions at once (the folder's mtime changes), resumed ones
@@ -117,6 +122,8 @@ class Watcher:
             stats = ReadStats()
             for e in iter_events(f.path, stats, start=f.offset):
                 f.summary.add(e)
+                if self.observer is not None:
+                    self.observer(e, f.summary)
                 t = e.get("type")
                 if t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
                     f.fail_run = f.fail_run + 1 if (t == ev.TOOL_ERROR or e.get("status") == ev.ERROR) else 0
@@ -137,8 +144,7 @@ class Watcher:
                 and time.monotonic() - self.started >= self.limits.timeout_s:
             self.fired = Decision("kill", "limits.duration", f"time limit of {self.limits.timeout_s:g}s reached")
             if self.followed:
-                newest = max(self.followed.values(), key=lambda f: f.offset)
-                self.fired_session = newest.summary.session
+                self.fired_session = self.newest().summary.session
         return self.fired
 
 

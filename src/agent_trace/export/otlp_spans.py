@@ -1,7 +1,8 @@
 """A session as OpenTelemetry spans, following the GenAI semantic conventions.
 
 * ``invoke_agent {agent}``: one span per session, and one per subagent (child
-  of the session span); ``gen_ai.conversation.id`` is the session id.
+  of the session span, or of the agent it ran under when a framework
+  integration says so); ``gen_ai.conversation.id`` is the session id.
 * ``chat {model}``: one span per LLM response (``gen_ai.provider.name``,
   ``gen_ai.request.model``, ``gen_ai.response.model/id/finish_reasons``,
   ``gen_ai.usage.*`` including cache read and creation).
@@ -27,6 +28,8 @@ import hashlib
 from .. import event as ev
 
 SPAN_KIND_INTERNAL, SPAN_KIND_CLIENT = 1, 3
+# sources that name the session's root agent (coding agents, Python agent frameworks)
+AGENT_SOURCES = ("claude-code", "codex", "gemini", "openai-agents", "langchain", "pydantic-ai")
 STATUS_OK, STATUS_ERROR = 1, 2
 
 
@@ -82,6 +85,7 @@ class SpanBuilder:
         self.agents: dict[str, dict] = {}  # agent_id -> {"type", "first", "last"}
         self.since: dict[str, str] = {}  # agent_id ("" main) -> when its last step ended
         self.root_events: list[dict] = []
+        self.chats: set = set()
         self.root_error: str | None = None
         self._taken = 0
 
@@ -106,17 +110,22 @@ class SpanBuilder:
         if ts:
             self.first = ts if self.first is None or ts < self.first else self.first
             self.last = ts if self.last is None or ts > self.last else self.last
-        if self.agent is None and e.get("source") in ("claude-code", "codex", "gemini"):
+        if self.agent is None and e.get("source") in AGENT_SOURCES:
             self.agent = e["source"]
         aid = e.get("agent_id")
         if aid:
-            a = self.agents.setdefault(aid, {"type": e.get("agent_type"), "first": ts, "last": ts})
+            a = self.agents.setdefault(aid, {"type": e.get("agent_type"), "first": ts, "last": ts, "parent": None})
             a["type"] = a["type"] or e.get("agent_type")
+            data = e.get("data")
+            if e.get("type") == ev.SUBAGENT_START and isinstance(data, dict) and data.get("parent_agent_id"):
+                a["parent"] = str(data["parent_agent_id"])  # a framework's agent run under another agent
             a["first"] = min(a["first"], ts) if ts else a["first"]
             a["last"] = max(a["last"], ts) if ts else a["last"]
         t = e.get("type")
         if t == ev.LLM_RESPONSE:
-            self._chat(e)
+            if e.get("id") not in self.chats:  # one call seen twice shares an id: one span
+                self.chats.add(e.get("id"))
+                self._chat(e)
         elif ts:
             # what the agent did last: a model call it makes next starts after it
             self.since[e.get("agent_id") or ""] = ts
@@ -249,10 +258,11 @@ class SpanBuilder:
         root["events"] = list(self.root_events)
         del root["parentSpanId"]
         for aid, a in self.agents.items():
+            parent = a.get("parent")
             self._span(f"agent:{aid}", f"invoke_agent {a['type'] or aid}", a["first"], a["last"], {}, [
                 attr("gen_ai.operation.name", "invoke_agent"), attr("gen_ai.agent.id", aid),
                 attr("gen_ai.agent.name", a["type"] or aid), attr("gen_ai.conversation.id", self.session)],
-                parent=root["spanId"])
+                parent=span_id(self.session, f"agent:{parent}") if parent in self.agents else root["spanId"])
         agents, self.out = self.out, done
         return done + agents
 

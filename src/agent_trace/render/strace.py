@@ -69,6 +69,18 @@ def _ms(event: dict) -> str:
     return event_duration(event.get("duration_ms"))
 
 
+def _framework_note(event: dict) -> str:
+    """A framework integration's handoff, guardrail or graph node, strace-style."""
+    d, name = event["data"], event.get("name") or "?"
+    if name == "handoff":
+        return f"handoff({d.get('from_agent') or '?'} -> {d.get('to_agent') or '?'})"
+    if name == "guardrail":
+        return f"guardrail({d.get('guardrail') or '?'}) = {'TRIPPED' if d.get('triggered') else 'passed'}"
+    if name == "node":
+        return f"node({d.get('node') or '?'}) = {event.get('status') or 'ok'}"
+    return f"{name}()"
+
+
 class Formatter:
     """Stateful: remembers open tool calls to pair them with their results."""
 
@@ -139,6 +151,8 @@ class Formatter:
             return f"{p}turn_end() = {event.get('status') or 'ok'}"
         if t == ev.MCP_MESSAGE:
             return f"{p}mcp {event.get('direction', '')} {event.get('method') or ''} id={event.get('rpc_id')}"
+        if t == ev.GENERIC and isinstance(event.get("data"), dict) and event["data"].get("framework"):
+            return f"{p}{_framework_note(event)}"
         return f"{p}{t}({event.get('name') or ''})"
 
     def pending(self) -> list[str]:

@@ -21,7 +21,7 @@ import time
 
 from ..capture.llm_wire import LlmObserver
 from . import http_intercept
-from .tracing import current
+from .tracing import current, llm_frame
 
 SOURCE = "python-sdk"
 _ids = itertools.count(1)
@@ -46,6 +46,7 @@ class _Exchange:
         self.t_start = time.time()
         self.t_first_byte = None
         self.t_end = None
+        self.frame = None  # the sdk.tracing.llm_frame a framework integration opened for this call
 
     def req_header(self, name):
         name = name.lower()
@@ -67,6 +68,9 @@ class Tracer:
         obs = LlmObserver(s.sink, s.id, s.id, str(request.url.copy_with(path="/", query=None)).rstrip("/"))
         obs.source = SOURCE
         ex = _Exchange(request)
+        frame = llm_frame.get()
+        if frame is not None and not frame.get("closed") and frame.get("session") == s.id:
+            ex.frame = frame
         obs.request(ex, None, ex.t_start)
         return obs, ex
 
@@ -77,6 +81,8 @@ class Tracer:
             ex.error = error
         try:
             obs.end(ex, None, ex.t_end)
+            if ex.frame is not None:
+                _answer_frame(ex.frame, obs.pending)
             obs.flush()
         except Exception as e:  # recording never breaks the agent
             import sys
@@ -116,6 +122,18 @@ class Tracer:
             self._end(obs, ex, f"{type(e).__name__}: {e}")
             raise
         return self._response(obs, ex, resp, stream, mod, True)
+
+
+def _answer_frame(frame: dict, events: list) -> None:
+    """A framework integration opened ``frame`` around this model call (same
+    session, same context): stamp its agent on our events and tell it the
+    response's id, so the call is one event (see agent_trace.integrations)."""
+    for e in events:
+        for k in ("agent_id", "agent_type"):
+            if frame.get(k) and not e.get(k):
+                e[k] = frame[k]
+        if e["type"] == "llm.response":
+            frame["ids"].append(e["id"])
 
 
 _tracer = Tracer()

@@ -32,6 +32,11 @@ import time
 from .. import event as ev
 
 _current: contextvars.ContextVar = contextvars.ContextVar("agent_strace_session", default=None)
+# A framework integration opens a frame (a dict: agent_id, agent_type,
+# session, ids) around one model call; the HTTP instrumentation stamps the
+# agent on the events it records for the call and appends the llm.response
+# id to ``ids``, so the call is recorded once (see agent_trace.integrations).
+llm_frame: contextvars.ContextVar = contextvars.ContextVar("agent_strace_llm_frame", default=None)
 # cassettes in use, and the player that replays from / records into the last
 # one (both kept by agent_trace.cassette.active; this module never imports
 # the cassette package)

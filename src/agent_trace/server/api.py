@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 
+from ..analysis.git_link import matches as git_matches
 from ..analysis.session_view import session_view, status_of
 from ..analysis.session_index import list_sessions
 from ..store.paths import Store
@@ -27,6 +28,7 @@ def sessions(store: Store, params: dict) -> dict:
     except ValueError:
         min_cost = 0.0
     since = params.get("since") or ""
+    branch, commit = params.get("branch") or None, params.get("commit") or None
     out = []
     agents = set()
     for r in rows:
@@ -43,6 +45,8 @@ def sessions(store: Store, params: dict) -> dict:
             continue
         if since and (r.get("last") or "") < since:
             continue
+        if (branch or commit) and not git_matches(r, branch, commit):
+            continue
         out.append(_row(r))
     try:
         limit = max(1, int(params.get("limit") or 500))
@@ -54,8 +58,11 @@ def sessions(store: Store, params: dict) -> dict:
 def _row(r: dict) -> dict:
     keep = ("session", "title", "cwd", "agent", "status", "started", "last", "ended", "events", "prompts",
             "tool_calls", "tool_errors", "llm_calls", "tokens", "cost_usd", "unpriced", "subagents",
-            "decisions", "last_error", "duration_s", "bytes", "sources")
-    return {k: r.get(k) for k in keep}
+            "decisions", "last_error", "duration_s", "bytes", "sources", "git")
+    row = {k: r.get(k) for k in keep}
+    if row["git"]:
+        row["git"] = {k: v for k, v in row["git"].items() if k != "diff"}  # the list shows branch and commits
+    return row
 
 
 def session(store: Store, ref: str) -> dict:

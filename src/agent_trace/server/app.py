@@ -61,11 +61,14 @@ class Collector:
     """The server's state: store, ingestor, settings; one per process."""
 
     def __init__(self, store: Store, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
-                 ingest: bool = True):
+                 ingest: bool = True, notifier=None):
+        """``notifier``: a :class:`agent_trace.notify.live.LiveNotifier` told
+        about every newly stored event (``server --notify``/``--rules``)."""
         self.store = store
         self.token = token
         self.max_body = max_body
-        self.ingestor = Ingestor(store) if ingest else None
+        self.notifier = notifier
+        self.ingestor = Ingestor(store, notifier.events_accepted if notifier else None) if ingest else None
         self.stopping = threading.Event()
         self.received = 0
 
@@ -247,8 +250,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _live_session(self, ref: str, start: int) -> None:
+        from ..daemon.client import ChangeWaiter
+
         store = self.collector.store
         path = store.resolve(ref)
+        waiter = ChangeWaiter(store.root, LIVE_POLL_S)  # wakes at once on what the daemon writes
         self._sse_start()
         offset = start
         quiet = time.monotonic()
@@ -269,19 +275,22 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.write(b": keepalive\n\n")
                     self.wfile.flush()
                     quiet = time.monotonic()
-                time.sleep(LIVE_POLL_S)
+                waiter.wait(LIVE_POLL_S)
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass  # the browser went away
 
     def _live_list(self) -> None:
+        from ..daemon.client import ChangeWaiter
+
         store = self.collector.store
+        waiter = ChangeWaiter(store.root, 1.0)
         self._sse_start()
         sig = api.store_signature(store)
         quiet = time.monotonic()
         try:
             self._sse("hello", {"sessions": sig[0]})
             while not self.collector.stopping.is_set():
-                time.sleep(1.0)
+                waiter.wait(1.0)
                 now = api.store_signature(store)
                 if now != sig:
                     sig = now

@@ -35,8 +35,12 @@ class _SessionIds:
 
 
 class Ingestor:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, on_accepted=None):
+        """``on_accepted(events)``: called with the events each batch newly
+        stored (per session, in order, while that session is locked), e.g.
+        :meth:`agent_trace.notify.live.LiveNotifier.events_accepted`."""
         self.store = store
+        self.on_accepted = on_accepted
         self.store.ensure()
         self._sessions: OrderedDict[str, _SessionIds] = OrderedDict()
         self._lock = threading.Lock()
@@ -91,13 +95,14 @@ class Ingestor:
             st = self._state(path)
             with st.lock:
                 self._catch_up(st, path)
-                lines = []
+                lines, accepted = [], []
                 for e in group:
                     if e["id"] in st.ids:
                         counts["duplicates"] += 1
                         continue
                     st.ids.add(e["id"])
-                    lines.append(encode_event(e))
+                    lines.append(encode_event(e))  # redacted and capped in place: what is stored
+                    accepted.append(e)
                 if lines:
                     data = b"".join(lines)
                     before = st.size
@@ -105,6 +110,13 @@ class Ingestor:
                     if os.path.getsize(path) == before + len(data):
                         st.size = before + len(data)  # nobody else wrote: no need to re-read ours
                     counts["accepted"] += len(lines)
+                    if self.on_accepted is not None:
+                        try:
+                            self.on_accepted(accepted)
+                        except Exception as exc:  # a notification problem never fails an ingest
+                            import sys
+
+                            sys.stderr.write(f"agent-strace server: notification: {type(exc).__name__}: {exc}\n")
         return counts
 
     def add_lines(self, body: bytes) -> dict:

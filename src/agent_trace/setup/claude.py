@@ -46,9 +46,17 @@ def _our_group(event: str, python: str | None, portable: bool) -> dict:
     return group
 
 
-def install(settings: dict, python: str | None = None, portable: bool = False) -> dict:
-    """Settings with our hooks on every event (replacing older copies of ours)."""
-    return add_groups(settings, {e: _our_group(e, python, portable) for e in SYNC + ASYNC})
+def install(settings: dict, python: str | None = None, portable: bool = False,
+            http_port: int | None = None, enforce: str = "http") -> dict:
+    """Settings with our hooks on every event (replacing older copies of ours):
+    command hooks, or with ``http_port`` HTTP hooks into the daemon on that
+    port (see :mod:`.http_hooks`)."""
+    groups = {e: _our_group(e, python, portable) for e in SYNC + ASYNC}
+    if http_port is not None:
+        from .http_hooks import groups as http_groups
+
+        groups = http_groups(groups, http_port, python, enforce, portable)
+    return add_groups(settings, groups)
 
 
 __all__ = ["install", "remove", "settings_path"]

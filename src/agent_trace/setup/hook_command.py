@@ -29,8 +29,11 @@ PROJECT_VAR = {"claude": "CLAUDE_PROJECT_DIR", "gemini": "GEMINI_PROJECT_DIR"}
 
 
 def hook_command(event_kebab: str, cli: str | None = None, python: str | None = None,
-                 portable: bool = False) -> str:
-    args = ["hook"] + (["--cli", cli] if cli and cli != "claude" else []) + [event_kebab]
+                 portable: bool = False, daemon: bool = False) -> str:
+    """``daemon``: also register the session with the daemon and start it on
+    demand (the SessionStart hook of ``setup --transport http``)."""
+    args = (["hook"] + (["--cli", cli] if cli and cli != "claude" else []) + (["--daemon"] if daemon else [])
+            + [event_kebab])
     if portable and not python:
         return _portable(args, event_kebab, cli or "claude")
     parts = [python or sys.executable, "-c", LAUNCH] + args
@@ -52,7 +55,20 @@ def _portable(args: list[str], event_kebab: str, cli: str) -> str:
 def is_ours(command) -> bool:
     if not isinstance(command, str):
         return False
-    return MARKER in command or "agent-strace hook" in command or "agent_trace hook" in command
+    return (MARKER in command or "agent-strace hook" in command or "agent_trace hook" in command
+            or "agent-strace daemon start" in command)
+
+
+HTTP_PATH = "/agent-strace/hook/"  # every HTTP hook URL of ours holds this
+
+
+def is_our_hook(hook) -> bool:
+    """A hook entry of ours: a command hook running us, or an HTTP hook to our daemon."""
+    if not isinstance(hook, dict):
+        return False
+    if hook.get("type") == "http":
+        return isinstance(hook.get("url"), str) and HTTP_PATH in hook["url"]
+    return is_ours(hook.get("command"))
 
 
 def kebab(name: str) -> str:

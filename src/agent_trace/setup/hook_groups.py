@@ -1,13 +1,13 @@
 """The hook-group layout Claude Code, Codex and Gemini CLI share:
 ``{"hooks": {EVENT: [{"matcher": ..., "hooks": [{"type": "command", ...}]}]}}``.
 
-:func:`remove` drops only our hook entries (recognised by their command) and
+:func:`remove` drops only our hook entries (recognised by their command or URL) and
 keeps everything else, including other people's hooks in the same group.
 """
 
 from __future__ import annotations
 
-from .hook_command import is_ours
+from .hook_command import is_our_hook
 
 
 def remove(settings: dict) -> dict:
@@ -23,7 +23,7 @@ def remove(settings: dict) -> dict:
         kept_groups = []
         for g in groups:
             if isinstance(g, dict) and isinstance(g.get("hooks"), list):
-                kept = [h for h in g["hooks"] if not (isinstance(h, dict) and is_ours(h.get("command")))]
+                kept = [h for h in g["hooks"] if not is_our_hook(h)]
                 if kept:
                     kept_groups.append({**g, "hooks": kept})
                 elif not g["hooks"]:

@@ -78,6 +78,20 @@ function errorText(e) {
   return cut(lines[0] || "error", 100);
 }
 const pretty = (v) => (typeof v === "string" ? v : JSON.stringify(v, null, 2));
+const sha = (c) => (typeof c === "string" ? c.slice(0, 7) : "–");
+function gitCell(g) {
+  if (!g) return "";
+  return `${g.branch || "(detached)"}@${sha(g.end)}${g.dirty ? "*" : ""}`;
+}
+function gitLine(g) {
+  if (!g) return null;
+  const span = g.start && g.start !== g.end ? `${sha(g.start)}..${sha(g.end)}` : sha(g.end);
+  const parts = [`branch ${g.branch || "(detached)"}`, span];
+  if (g.commits && g.commits.length) parts.push(`${g.commits.length} commit(s): ` + g.commits.slice(0, 5).map(sha).join(" "));
+  if (g.dirty) parts.push("dirty");
+  if (g.project) parts.push(g.project);
+  return parts.join(" · ");
+}
 
 // ---------------------------------------------------------------- backend --
 const api = {
@@ -147,6 +161,7 @@ async function loadList() {
       el("td", {}, el("a", { href: "#/s/" + encodeURIComponent(s.session) }, s.session.slice(0, 12))),
       el("td", { class: "title" }, cut(s.title || s.cwd || "", 80)),
       el("td", {}, s.agent || "?"),
+      el("td", { class: "git" }, gitCell(s.git)),
       el("td", {}, el("span", { class: "badge " + s.status }, s.status)),
       el("td", {}, day(s.last)),
       el("td", { class: "num" }, fmtDur(s.duration_s)),
@@ -364,6 +379,7 @@ async function showSession(id) {
   app.replaceChildren(
     el("h1", { style: "font-size:18px;margin:.2rem 0" }, s.title || s.session),
     el("div", { class: "muted", style: "font-family:var(--mono);font-size:12px" }, `${s.session} · ${s.cwd || ""} · ${day(s.started)} → ${day(s.last)}`),
+    s.git ? el("div", { class: "muted", id: "git-line", style: "font-family:var(--mono);font-size:12px" }, gitLine(s.git)) : null,
     ...notes,
     el("div", { class: "cards", id: "cards" }, cards(s)),
     el("div", { class: "grid2" },

@@ -1,0 +1,55 @@
+"""A small real Claude Agent SDK agent (the real Claude Code CLI underneath,
+offline against a scripted endpoint): it writes a file, runs a command that
+fails, asks a subagent, and tries a command a rule may deny.  Run by the
+tests in the frameworks virtualenv; prints one JSON line.
+
+    python claude_sdk_app.py --cli PATH --cwd DIR --prompt TEXT [--trace]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from claude_agent_sdk import AssistantMessage, ClaudeAgentOptions, ResultMessage, query
+
+ALLOWED = ["Write", "Read", "Bash", "Agent"]
+
+
+async def run(a) -> dict:
+    opts = dict(cli_path=a.cli, cwd=a.cwd, allowed_tools=ALLOWED, max_turns=12,
+                setting_sources=[])
+    if a.trace:
+        from agent_trace.integrations import claude_agent_sdk_options
+
+        options = claude_agent_sdk_options(**opts)
+    else:
+        options = ClaudeAgentOptions(**opts)
+    out: dict = {"tools": []}
+    async for m in query(prompt=a.prompt, options=options):
+        if isinstance(m, AssistantMessage):
+            out["tools"] += [b.name for b in m.content if type(b).__name__ == "ToolUseBlock"]
+        elif isinstance(m, ResultMessage):
+            out.update(result=m.result, session_id=m.session_id, usage=m.usage, is_error=m.is_error)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--cli", required=True)
+    p.add_argument("--cwd", required=True)
+    p.add_argument("--prompt", required=True)
+    p.add_argument("--trace", action="store_true")
+    a = p.parse_args(argv)
+    try:
+        out = asyncio.run(run(a))
+    except Exception as e:
+        out = {"error": {"type": type(e).__name__, "message": str(e)}}
+    print(json.dumps(out, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
