@@ -105,7 +105,7 @@ def test_broken_rules_file_denies_with_the_reason(project, tmp_path, trace_dir):
         [{"tool": "Bash", "input": {"command": "echo x > x.txt", "description": "s"}}], [{"text": "ok"}]])
     assert not (project / "x.txt").exists()
     told = tool_results_sent_to_model(requests)
-    assert any("rules file is broken" in t and "tool_calls must be a positive number" in t for t in told)
+    assert any("rules file is broken" in t and "tool_calls must be a positive finite number" in t for t in told)
 
 
 def test_watch_timeout_kills_a_real_claude_code(project, tmp_path, trace_dir):

@@ -71,7 +71,7 @@ def test_ingest_auth_limits_and_bad_lines(tmp_path):
         assert code == 413 and b"limit" in out
         bomb = gzip.compress(b"\n" * 5_000_000)  # 5 MB of newlines in a few kB
         req = urllib.request.Request(srv.url + "/v1/events", data=bomb, method="POST", headers={
-            "Authorization": "Bearer s3cret", "Content-Encoding": "gzip"})
+            "Authorization": "Bearer s3cret", "Content-Encoding": "gzip", "Content-Type": "application/x-ndjson"})
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(req)
         assert err.value.code == 413

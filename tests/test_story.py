@@ -51,7 +51,7 @@ def test_why_links_results_calls_and_prompts(tmp_path):
     record(tmp_path)
     events = [json.loads(x) for x in run_cli("replay", SESSION, "--json").stdout.splitlines()]
     idx = next(i for i, e in enumerate(events, 1) if e["type"] == "tool.error")
-    w = json.loads(run_cli("why", SESSION, str(idx), "--json").stdout)
+    w = json.loads(run_cli("why", SESSION, f"#{idx}", "--json").stdout)
     rel = {c["relation"]: c for c in w["causes"]}
     assert rel["answers the call"]["event"]["tool_use_id"] == w["event"]["tool_use_id"]
     assert rel["in the phase opened by"]["event"]["type"] == "user.prompt"
@@ -60,7 +60,7 @@ def test_why_links_results_calls_and_prompts(tmp_path):
     w2 = json.loads(run_cli("why", SESSION, call["id"][:10], "--json").stdout)
     assert any(x["relation"] == "result" for x in w2["effects"])
     assert run_cli("why", SESSION, "#9999").returncode == 3
-    assert b"because:" in run_cli("why", SESSION, str(idx)).stdout
+    assert b"because:" in run_cli("why", SESSION, f"#{idx}").stdout
 
 
 def test_compare_verdicts_and_ci_exit_code(tmp_path, trace_dir):

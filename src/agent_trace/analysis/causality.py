@@ -28,9 +28,12 @@ def _tool_use_ids(llm_event: dict) -> list[str]:
 
 
 def find(path: str, ref: str) -> tuple[int, dict]:
-    """An event by 1-based index (``12`` or ``#12``) or unique id prefix."""
-    if ref.lstrip("#").isdigit():
-        n = int(ref.lstrip("#"))
+    """An event by 1-based index (``#12``: only with the ``#``) or unique id
+    prefix (``12`` is a prefix: ids are hex, and many start with digits)."""
+    if ref.startswith("#"):
+        if not ref[1:].isdigit():
+            raise EventNotFound(f"{ref!r} is not an event number (#12) or an id prefix")
+        n = int(ref[1:])
         for i, e in enumerate(iter_timeline(path), 1):
             if i == n:
                 return i, e

@@ -22,13 +22,36 @@ from ..store.reader import ReadStats, iter_events
 INDEX_VERSION = 2  # 2: the summary holds git state and changed files
 
 
+_STATE_TYPES = {"events": int, "tool_calls": int, "tool_errors": int, "llm_calls": int, "prompts": int,
+                "cost_usd": (int, float), "tokens": dict, "models": dict, "tools": dict, "by_type": dict,
+                "sources": list, "subagents": list, "unpriced": list, "decisions": dict, "durations": dict,
+                "errors": dict, "_open_calls": list, "_llm_ids": list}
+
+
+def _entry_ok(entry) -> bool:
+    """An index entry this version wrote: anything else is recomputed from the file."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("state"), dict):
+        return False
+    if not all(isinstance(entry.get(k), int) and not isinstance(entry.get(k), bool) for k in ("size", "offset")):
+        return False
+    ident = entry.get("ident")
+    if not (isinstance(ident, list) and len(ident) == 2 and all(isinstance(x, int) for x in ident)):
+        return False
+    state = entry["state"]
+    for k, t in _STATE_TYPES.items():
+        if k in state and (not isinstance(state[k], t) or isinstance(state[k], bool)):
+            return False
+    return all(state.get(k) is None or isinstance(state.get(k), str)
+               for k in ("session", "title", "cwd", "started", "last", "end_reason", "last_error"))
+
+
 def _load(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-        if data.get("version") == INDEX_VERSION:
-            return data.get("sessions", {})
-    except (OSError, ValueError, AttributeError):
+        if isinstance(data, dict) and data.get("version") == INDEX_VERSION and isinstance(data.get("sessions"), dict):
+            return {k: v for k, v in data["sessions"].items() if _entry_ok(v)}
+    except (OSError, ValueError, RecursionError):
         pass
     return {}
 

@@ -120,6 +120,10 @@ class SessionSummary:
         self.files_changed: list[str] = []  # paths the agent's edit tools wrote (capped)
         self.git: dict | None = None  # repo, project, branch, start/end commit, dirty, commits (see _on_annotation)
         self._open_calls: set[str] = set()  # tool_use_ids called, awaiting result
+        # membership sets beside the ordered lists: every per-event step is O(1)
+        self._sources: set[str] = set()
+        self._subagents: set[str] = set()
+        self._unpriced: set[str] = set()
         # recent ids of events that several sources may record (insertion-
         # ordered, capped): the same response, call or prompt seen twice (wire
         # capture, hooks and transcript import) arrives within a turn
@@ -157,7 +161,8 @@ class SessionSummary:
         if self.session is None:
             self.session = e.get("session")
         src = e.get("source")
-        if src not in self.sources and src:
+        if src and src not in self._sources:
+            self._sources.add(src)
             self.sources.append(src)
         handler = _HANDLERS.get(t)
         if handler is not None:
@@ -253,7 +258,8 @@ class SessionSummary:
                     m[k] += n
             cost = prices().cost(model, u, cache_write_1h(e))
             if cost is None:
-                if model not in self.unpriced:
+                if model not in self._unpriced:
+                    self._unpriced.add(model)
                     self.unpriced.append(model)
             else:
                 self.cost_usd += cost
@@ -261,7 +267,8 @@ class SessionSummary:
 
     def _on_subagent(self, e):
         aid = e.get("agent_id")
-        if aid and aid not in self.subagents:
+        if aid and aid not in self._subagents:
+            self._subagents.add(aid)
             self.subagents.append(aid)
 
     def _on_decision(self, e):
@@ -344,6 +351,7 @@ class SessionSummary:
                 setattr(s, k, d[k])
         s._open_calls = set(d.get("_open_calls", ()))
         s._llm_ids = dict.fromkeys(str(x)[:ID_CHARS] for x in d.get("_llm_ids", ()))
+        s._sources, s._subagents, s._unpriced = set(s.sources), set(s.subagents), set(s.unpriced)
         s._writes = dict(d.get("_writes") or {})
         return s
 

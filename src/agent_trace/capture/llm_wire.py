@@ -9,7 +9,13 @@ on the proxy's log thread, never on the forwarding path).
   decompressed for the log only (the client gets the bytes as sent);
 * status, latency, time to first byte and the upstream's identifying headers
   (request ids, processing time, model, rate-limit state) are recorded;
-  ``Authorization``, ``x-api-key``, cookies and other credentials never are;
+  ``Authorization``, ``x-api-key``, cookies and other credentials never are,
+  nor query-string values (``?key=`` on Gemini) other than a few harmless
+  ones (:data:`SAFE_QUERY`);
+* a body that is not JSON is kept once: as text, or base64 when it is not
+  UTF-8 (redacted inside by the encoder); a body compressed in an encoding
+  the standard library cannot read is not kept at all (only its size), since
+  nothing inside it could be checked for secrets;
 * the session comes from ``x-agent-strace-session``, else the proxy's
   ``--session``, else the agent's own session header (Claude Code's
   ``x-claude-code-session-id``), else the proxy's default session;
@@ -40,6 +46,8 @@ ID_RESPONSE_HEADERS = ("request-id", "x-request-id", "openai-processing-ms", "op
                        "x-ratelimit-remaining-tokens", "anthropic-ratelimit-requests-remaining",
                        "anthropic-ratelimit-tokens-remaining", "content-type", "content-encoding", "date",
                        "retry-after", "x-served-by", "x-build-info", "x-model")
+MAX_KEPT = 64 * 1024 * 1024  # decoded body bytes kept per exchange (a gzip bomb stops here)
+SAFE_QUERY = frozenset({"alt", "api-version", "beta", "stream", "limit", "after", "before", "order", "page"})
 MAX_RAW_SSE = 8 * 1024 * 1024
 TERMINAL_EVENTS = frozenset({"message_stop", "response.completed", "response.failed", "response.incomplete"})
 
@@ -55,13 +63,33 @@ def api_kind(path: str) -> str | None:
     return None
 
 
+def safe_path(path: str) -> str:
+    """``path`` with every query value replaced, but for :data:`SAFE_QUERY`."""
+    base, sep, query = path.partition("?")
+    if not sep:
+        return path
+    parts = []
+    for item in query.split("&"):
+        name, eq, value = item.partition("=")
+        parts.append(item if not eq or name.lower() in SAFE_QUERY or not value else f"{name}=[REDACTED]")
+    return base + "?" + "&".join(parts)
+
+
+def _body_copy(raw: bytes) -> dict:
+    """A non-JSON body, once: text, or base64 when it is not UTF-8."""
+    try:
+        return {"raw_text": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"raw_b64": base64.b64encode(raw).decode()}
+
+
 def _headers(pairs, keep) -> dict:
     return {k: v for k, v in pairs if k.lower() in keep}
 
 
 class _Call:
     __slots__ = ("api", "session", "request_event", "body", "sse", "stream", "raw", "raw_size", "decomp",
-                 "task", "turn", "complete")
+                 "task", "turn", "complete", "truncated")
 
 
 class LlmObserver:
@@ -108,13 +136,14 @@ class LlmObserver:
         c.raw_size = 0
         c.decomp = None
         c.complete = False  # a stream's terminal event was seen
+        c.truncated = False
         try:
             body = json.loads(ex.req_body) if ex.req_body else None
-        except ValueError:
-            body = {"raw_b64": base64.b64encode(ex.req_body).decode()}
+        except (ValueError, RecursionError):
+            body = _body_copy(ex.req_body)
         c.body = body
         model = body.get("model") if isinstance(body, dict) and isinstance(body.get("model"), str) else None
-        data = {"method": ex.method, "path": ex.path, "api": c.api, "upstream": self.upstream,
+        data = {"method": ex.method, "path": safe_path(ex.path), "api": c.api, "upstream": self.upstream,
                 "headers": _headers(ex.req_headers, SAFE_REQUEST_HEADERS), "body": body}
         if c.task is not None:
             data["task"] = c.task
@@ -146,10 +175,18 @@ class LlmObserver:
         if c is None:
             return
         if c.decomp == "unsupported":
-            c.raw.append(data)
+            c.raw_size += len(data)  # counted, not kept: nothing inside could be checked for secrets
             return
         if c.decomp is not None:
-            data = c.decomp.decompress(data)
+            try:
+                data = c.decomp.decompress(data, MAX_KEPT - c.raw_size if c.raw_size < MAX_KEPT else 1)
+            except zlib.error:
+                c.decomp = "unsupported"  # not what it claims to be: keep nothing we cannot check
+                c.raw, c.raw_size = [], 0
+                return
+        if c.raw_size >= MAX_KEPT:
+            c.truncated = True
+            return
         if c.raw_size < MAX_RAW_SSE or c.sse is None:
             c.raw.append(data)
             c.raw_size += len(data)
@@ -178,9 +215,12 @@ class LlmObserver:
         if c.turn is not None:
             data["turn"] = c.turn
         message = None
+        if c.truncated:
+            data["body_truncated_at"] = MAX_KEPT
         if c.decomp == "unsupported":
-            data["body_b64"] = base64.b64encode(raw).decode()
-            data["note"] = f"body kept compressed ({ex.resp_header('content-encoding')}: no stdlib decoder)"
+            data["body_omitted"] = {"bytes": c.raw_size, "content_encoding": ex.resp_header("content-encoding")}
+            data["note"] = (f"body not kept ({ex.resp_header('content-encoding')}: no stdlib decoder, "
+                            "so it could not be checked for secrets)")
         elif c.sse is not None:
             data["sse"] = raw.decode("utf-8", "replace")
             if c.raw_size >= MAX_RAW_SSE:
@@ -191,7 +231,7 @@ class LlmObserver:
             try:
                 message = json.loads(raw) if raw else None
                 data["body"] = message
-            except ValueError:
+            except (ValueError, RecursionError):
                 data["body_text"] = raw.decode("utf-8", "replace")
         model, usage, stop, msg_id = ra.summarize_message(c.api or "", message) if isinstance(message, dict) \
             else (None, None, None, None)

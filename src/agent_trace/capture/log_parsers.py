@@ -6,10 +6,9 @@ ParsedLog`` (``.events``, ``.end``, ``.skipped``, ``.session``, ``.cwd``):
 * Claude Code: :func:`agent_trace.capture.transcript.parse_log` (whole
   sessions; it also takes the session, the subagent id and resume state);
 * Codex CLI: ``capture/codex_rollout.py`` and Gemini CLI:
-  ``capture/gemini_chat.py`` (whole sessions) when present.  Until they are,
-  the usage-only readers below keep ``usage`` honest for those agents: one
-  ``session.start`` and one ``llm.response`` per model response with its
-  token counts, nothing else.
+  ``capture/gemini_chat.py`` (whole sessions, the same parsers the hooks'
+  imports use).  The usage-only readers below are the fallback when those
+  modules cannot be imported.
 """
 
 from __future__ import annotations
@@ -126,12 +125,25 @@ def gemini_usage_log(path: str, start: int = 0, *, final: bool = False) -> _Pars
     return res
 
 
+class _Counted:
+    """A :class:`agent_trace.capture.agent_log.ParsedLog` as the importers read
+    it: skipped lines by kind."""
+
+    __slots__ = ("events", "end", "session", "cwd", "skipped", "state", "unknown_types")
+
+    def __init__(self, res):
+        self.events, self.end, self.session, self.cwd = res.events, res.end, res.session, res.cwd
+        self.skipped = {"corrupt": res.skipped} if res.skipped else {}
+        self.state = None
+        self.unknown_types: dict = {}
+
+
 def _full_parser(kind: str):
     try:
         if kind == discover.CODEX:
-            from .codex_rollout import parse_log  # type: ignore[import-not-found]
+            from .codex_rollout import parse_log
         else:
-            from .gemini_chat import parse_log  # type: ignore[import-not-found]
+            from .gemini_chat import parse_log
     except ImportError:
         return None
     return parse_log
@@ -146,6 +158,9 @@ def parser_for(kind: str):
     simple = full or (codex_usage_log if kind == discover.CODEX else gemini_usage_log)
 
     def parse(path, start=0, *, final=False, **_ignored):
-        return simple(path, start, final=final)
+        res = simple(path, start, final=final)
+        if isinstance(res.skipped, int):  # the agent-log parsers count lines; the importers keep kinds
+            return _Counted(res)
+        return res
 
     return parse

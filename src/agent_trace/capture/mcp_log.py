@@ -1,7 +1,8 @@
 """MCP JSON-RPC messages -> events, pairing requests and responses.
 
 Each message becomes an ``mcp.message`` event (direction, method, JSON-RPC id,
-the message itself as JSON, or base64 when it is not JSON).  Requests and
+the message itself as JSON; when it is not JSON, its text as ``raw_text``, or
+``raw_b64`` when it is not UTF-8 either: one copy, redacted like any other).  Requests and
 responses pair by id within their direction, giving responses a duration and a
 ``parent``.  ``tools/call`` additionally becomes ``tool.call`` and
 ``tool.result`` / ``tool.error`` (``isError: true`` or a JSON-RPC error), so
@@ -33,11 +34,10 @@ class McpSessionLog:
     def events_for(self, direction: str, raw: bytes, parsed, t: float | None = None) -> list[dict]:
         t = time.time() if t is None else t
         if parsed is None:
-            data = {"raw_b64": base64.b64encode(raw).decode("ascii")}
             try:
-                data["raw_text"] = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                pass
+                data = {"raw_text": raw.decode("utf-8")}
+            except UnicodeDecodeError:  # the encoder redacts inside base64 too
+                data = {"raw_b64": base64.b64encode(raw).decode("ascii")}
             return [self._event(ev.MCP_MESSAGE, t, direction=direction, name="unparsed", data=data,
                                 status=ev.ERROR, error={"message": "not a JSON message"})]
         if isinstance(parsed, list):  # a JSON-RPC batch

@@ -34,6 +34,7 @@ from .mcp_log import C2S, S2C, McpSessionLog
 CHUNK = 1 << 16
 GRACE_S = 2.0
 LOG_BATCH_S = 0.005  # the log thread gathers a burst this long before writing
+STALE_POLL_S = 1.0  # how often a quiet log thread looks for frames held back too long
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -72,7 +73,15 @@ class StdioProxy:
         splitters = {C2S: FrameSplitter(), S2C: FrameSplitter()}
         done = False
         while not done:
-            items = [self.q.get()]
+            try:
+                items = [self.q.get(timeout=STALE_POLL_S)]
+            except queue.Empty:  # quiet: hand over frames a lying length holds back
+                events = []
+                for direction, splitter in splitters.items():
+                    for raw, parsed in splitter.stale():
+                        events += self.log.events_for(direction, raw, parsed)
+                self._emit(events)
+                continue
             # Let a burst accumulate: fewer, larger log writes, and far fewer
             # wake-ups competing with the pump threads for the CPU and the GIL.
             time.sleep(LOG_BATCH_S)

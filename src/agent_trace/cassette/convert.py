@@ -30,8 +30,10 @@ def _http_entry(req: dict, resp: dict | None) -> dict | None:
     d = req.get("data") or {}
     path, _, query = str(d.get("path") or "").partition("?")
     body = d.get("body")
-    if isinstance(body, dict) and "raw_b64" in body:
+    if isinstance(body, dict) and set(body) == {"raw_b64"}:
         body_spec = {"b64": body["raw_b64"]}
+    elif isinstance(body, dict) and set(body) == {"raw_text"}:
+        body_spec = {"text": body["raw_text"]}
     else:
         body_spec = {"json": body} if body is not None else None
     request = {"method": d.get("method") or req.get("method") or "POST",

@@ -1,7 +1,8 @@
 """Secrets in cassettes become placeholders that still match on replay.
 
-A secret-shaped value (the same patterns as the store's redaction) or the
-value of a secret-named key becomes ``<secret:HASH>``, HASH being the first
+A secret the store's redaction finds (the same scanner and the same walk:
+secret-shaped text, credential-named members, header and argument lists,
+inside base64 bodies too) becomes ``<secret:HASH>``, HASH being the first
 12 hex digits of its SHA-256.  The live request is put through the same
 function before matching, so a request carrying the same key matches its
 recording, and the key itself is never written.  Credential headers are not
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ..event.redact import _is_secret_key, find_secrets
+from ..event.redact import redact_value, sub_secrets
 
 SAFE_HEADERS = frozenset({"content-type", "accept", "anthropic-version", "anthropic-beta", "openai-organization",
                           "openai-project", "x-stainless-lang", "x-stainless-package-version", "user-agent",
@@ -25,26 +26,12 @@ def placeholder(value: str) -> str:
 
 
 def scrub_text(text: str) -> str:
-    for _name, value in find_secrets(text):
-        text = text.replace(value, placeholder(value))
-    return text
+    return sub_secrets(text, placeholder)[0]
 
 
 def scrub(value):
     """A copy of a JSON value with secrets replaced by placeholders."""
-    if isinstance(value, str):
-        return scrub_text(value) if len(value) >= 16 else value
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if isinstance(v, str) and v and _is_secret_key(str(k)) and not v.startswith("<secret:"):
-                out[k] = placeholder(v)
-            else:
-                out[k] = scrub(v)
-        return out
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    return value
+    return redact_value(value, [0], placeholder)
 
 
 def safe_headers(pairs) -> dict:

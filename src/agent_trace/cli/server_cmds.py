@@ -21,6 +21,9 @@ def run(name: str, argv: list[str]) -> int:
                                                            "address needs a token)")
         p.add_argument("--storage", metavar="DIR", help="store to write (default: the --trace-dir store)")
         p.add_argument("--token", help="required bearer token (default: $AGENT_STRACE_TOKEN)")
+        p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="another host name clients use for this server (repeatable; loopback names "
+                            "are always accepted, any other Host is refused as DNS rebinding)")
         p.add_argument("--max-body", type=int, default=32 * 1024 * 1024, metavar="BYTES",
                        help="largest accepted request body (default 32 MiB)")
         p.add_argument("--rules", metavar="FILE", help="[[notify]], [budget] (per session) and [daily_budget] "
@@ -60,7 +63,8 @@ def _server(args) -> int:
     except ValueError as e:
         sys.stderr.write(f"agent-strace server: {e}\n")
         return EXIT_USAGE
-    collector = Collector(store, token=token, max_body=args.max_body, notifier=notifier)
+    collector = Collector(store, token=token, max_body=args.max_body, allowed_hosts=args.allow_host,
+                          notifier=notifier)
 
     def ready(srv):
         host, port = srv.server_address[:2]

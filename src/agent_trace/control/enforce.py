@@ -1,9 +1,12 @@
 """Enforcement at PreToolUse: pause, then rules; fails closed.
 
-Called by the hook after it recorded the ``tool.call``.  Returns the JSON to
-print (or ``None`` to let the call through silently).  Every decision is
-recorded as a ``rule.decision`` event; a stop or kill also writes a
-``postmortem`` (rule, totals, last events).
+Called by the hook after it tried to record the ``tool.call``.
+:func:`enforce` returns a :class:`Verdict`: the JSON to print (or ``None`` to
+let the call through silently) and what to record about it.  The caller
+answers first and calls :meth:`Verdict.finish` after, so a full disk, a
+read-only store or a broken ``AGENT_TRACE_DIR`` can lose the record but never
+the decision.  Every decision is recorded as a ``rule.decision`` event; a stop
+or kill also writes a ``postmortem`` (rule, totals, last events).
 """
 
 from __future__ import annotations
@@ -12,8 +15,7 @@ import os
 
 from .. import event as ev
 from ..store.paths import Store
-from . import pause
-from .agent_process import agent_process
+from . import agent_stop, pause
 from .answer import hook_output
 from .engine import STATUS, Decision, decide, decide_in_memory
 from .policy import PolicyError, load
@@ -21,16 +23,82 @@ from .policy import PolicyError, load
 POSTMORTEM_EVENTS = 20
 
 
+class Verdict:
+    """What enforcement decided: ``out`` for the agent (None: let it run),
+    ``records`` (decision, summary) to write once the agent has its answer,
+    the decision itself (``decision``; None: no rule applied) and the notifier
+    holding the alerts it queued."""
+
+    __slots__ = ("out", "records", "decision", "notifier", "_where")
+
+    def __init__(self, out=None, records=(), decision=None, notifier=None, where=None):
+        self.out, self.records, self.decision, self.notifier = out, list(records), decision, notifier
+        self._where = where  # (store, sink, source, call, payload)
+
+    @property
+    def kill(self) -> bool:
+        return self.decision is not None and self.decision.action == "kill"
+
+    def finish(self, *, agent_pid=None, kick=None) -> None:
+        """After the answer is out: record the decisions (failing open), carry
+        the decision out on the agent (:func:`agent_stop.act`: a kill, Codex's
+        stop, Gemini's call pairing), and start delivering the queued alerts.
+        ``agent_pid`` (a pid or a callable) and ``kick(notifier)`` are for a
+        long-running caller (the daemon); a command hook finds the agent
+        above itself and forks a sender."""
+        if self._where is not None:
+            store, sink, source, call, payload = self._where
+            for d, summary in self.records:
+                record(sink, call["session"], source, call, d, summary, self.notifier)
+            if self.decision is not None:
+                try:
+                    agent_stop.act(store, source, self.decision, payload, call, pid=agent_pid)
+                except OSError as e:
+                    _say(f"could not act on the agent: {e}")
+        _kick(self.notifier, kick)
+
+
+def _say(msg: str) -> None:
+    import sys
+
+    try:
+        sys.stderr.write(f"agent-strace hook: {msg}\n")
+    except Exception:
+        pass
+
+
+def _kick(notifier, kick) -> None:
+    if notifier is None:
+        return
+    try:  # notifications fail open
+        kick(notifier) if kick else notifier.kick()
+    except Exception as e:
+        _say(f"alert not sent: {type(e).__name__}: {e}")
+
+
 def _record(sink, session: str, source: str, call: dict, d: Decision, summary=None, notifier=None) -> None:
     events = [ev.make_event(ev.RULE_DECISION, session, "agent-strace", name=d.rule, status=STATUS[d.action],
                             tool=call.get("tool"), tool_use_id=call.get("tool_use_id"), parent=call.get("id"),
                             agent_id=call.get("agent_id"),
                             data={"action": d.action, "rule": d.rule, "reason": d.reason, "agent": source})]
-    sink.emit_many(events)
-    if notifier is not None:
-        notifier.decision(events[0], summary)
+    try:
+        sink.emit_many(events)
+    finally:  # the alert goes out even when the store cannot take the record
+        if notifier is not None:
+            notifier.decision(events[0], summary)
     if d.action in ("stop", "kill"):
         write_postmortem(sink, sink.store, session, d, summary)
+
+
+def record(sink, session: str, source: str, call: dict, d: Decision, summary=None, notifier=None) -> bool:
+    """Record a decision, failing open: one stderr line when the store cannot
+    take it (the decision itself has already been given)."""
+    try:
+        _record(sink, session, source, call, d, summary, notifier)
+        return True
+    except Exception as e:
+        _say(f"decision given but not recorded ({d.action} by {d.rule}): {getattr(e, 'strerror', None) or e}")
+        return False
 
 
 def write_postmortem(sink, store: Store, session: str, d: Decision, summary=None) -> None:
@@ -59,40 +127,38 @@ def write_postmortem(sink, store: Store, session: str, d: Decision, summary=None
 
 
 def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_name: str,
-            rules_file: str | None, *, memory=None, agent_pid=None, policy=None, kick=None):
-    """``rules_file`` is what :func:`find_rules_file` found for this hook (or None).
+            rules_file: str | None, *, memory=None, policy=None) -> Verdict:
+    """The hook's answer for ``call``: ``rules_file`` is what
+    :func:`find_rules_file` found for this hook (or None).  Nothing about the
+    final decision is recorded here: the caller answers, then calls
+    :meth:`Verdict.finish`.
 
     A long-running caller (the daemon) passes ``memory`` (an
     :class:`~.engine.MemoryState`: rule state kept in memory, not in the
-    state file), ``agent_pid`` (a command hook finds the agent above itself;
-    the daemon is nobody's child), may pass the ``policy`` it already loaded
-    from ``rules_file``, and ``kick(notifier)`` to deliver alerts from a
-    thread of its own instead of a forked sender."""
-    d = decide_call(store, sink, payload, call, source, rules_file, memory=memory, policy=policy, kick=kick)
-    if d is None:
-        return None
-    out = hook_output(d, source, event_name)
-    if d.action == "kill":
-        pid = agent_pid() if callable(agent_pid) else agent_pid or agent_process()
-        if pid:
-            os.kill(pid, 15)  # SIGTERM (the signal module would import enum: 5 ms on the hook path)
-    return out
+    state file) and may pass the ``policy`` it already loaded from
+    ``rules_file``."""
+    box: dict = {}
+    d, records = judge(store, sink, payload, call, source, rules_file, box, memory=memory, policy=policy)
+    out = hook_output(d, source, event_name) if d is not None else None
+    return Verdict(out, records, d, box.get("notifier"), (store, sink, source, call, payload))
 
 
 def decide_call(store: Store, sink, payload: dict, call: dict, source: str, rules_file: str | None, *,
                 memory=None, policy=None, kick=None):
     """Pause, then rules, for the ``tool.call`` event ``call``: the decision
-    (recorded as a ``rule.decision``) or ``None`` to let it through.  In-process
-    callers (framework integrations) act on it themselves; a ``kill`` is theirs
-    to carry out.  With ``[[notify]]`` in the rules file, decisions and budget
-    thresholds queue alerts and a sender is forked on the way out (never
-    waited for)."""
+    (recorded as a ``rule.decision``, failing open) or ``None`` to let it
+    through.  In-process callers (framework integrations) act on it
+    themselves; a ``kill`` is theirs to carry out.  With ``[[notify]]`` in the
+    rules file, decisions and budget thresholds queue alerts and a sender is
+    started on the way out (never waited for)."""
     box: dict = {}
     try:
-        return _decide(store, sink, payload, call, source, rules_file, box, memory, policy)
+        d, records = judge(store, sink, payload, call, source, rules_file, box, memory=memory, policy=policy)
+        for rd, summary in records:
+            record(sink, call["session"], source, call, rd, summary, box.get("notifier"))
+        return d
     finally:
-        if box.get("notifier") is not None:
-            kick(box["notifier"]) if kick else box["notifier"].kick()
+        _kick(box.get("notifier"), kick)
 
 
 def _notifier(store: Store, policy: dict, cwd: str | None):
@@ -109,8 +175,12 @@ def _notifier(store: Store, policy: dict, cwd: str | None):
         return None
 
 
-def _decide(store: Store, sink, payload: dict, call: dict, source: str, rules_file: str | None, box: dict,
-            memory=None, policy=None):
+def judge(store: Store, sink, payload: dict, call: dict, source: str, rules_file: str | None, box: dict,
+          *, memory=None, policy=None):
+    """(decision or None, [(decision, summary) to record]).  Only the pause
+    decision (the agent waits) is recorded before the answer, failing open.
+    Anything that goes wrong while deciding denies.  ``box["notifier"]`` is
+    set to the notifier the rules ask for (or None)."""
     session = call["session"]
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
     if rules_file and policy is None:
@@ -119,24 +189,29 @@ def _decide(store: Store, sink, payload: dict, call: dict, source: str, rules_fi
         except PolicyError as e:
             d = Decision("deny", "rules-file", f"the rules file is broken, so calls are denied until it is "
                                                f"fixed: {e} (check it with: agent-strace rules check)")
-            _record(sink, session, source, call, d)
-            return d
+            return d, [(d, None)]
     notifier = box["notifier"] = _notifier(store, policy, cwd) if policy else None
     max_wait = (policy or {}).get("pause") or {}
     max_wait = max_wait.get("max_wait_s", pause.DEFAULT_MAX_WAIT_S)
     if pause.is_paused(store, session):
-        _record(sink, session, source, call, Decision("pause", "pause", "paused by the user"), None, notifier)
+        record(sink, session, source, call, Decision("pause", "pause", "paused by the user"), None, notifier)
         if not pause.wait_while_paused(store, session, max_wait):
             d = Decision("deny", "pause", "the session is paused (agent-strace resume to continue)")
-            _record(sink, session, source, call, d, None, notifier)
-            return d
+            return d, [(d, None)]
     if policy is None:
-        return None
+        return None, []
+    held = agent_stop.stopped_turn(store, session, payload)
+    if held is not None:  # a stop rule ended this turn (Codex): nothing more of it runs
+        d = Decision("deny", held.get("rule") or "stop", f"the turn was stopped: {held.get('reason')}")
+        return d, [(d, None)]
     try:
-        if policy.get("budget") and source == "claude-code" and isinstance(payload.get("transcript_path"), str):
-            from ..capture import log_import  # usage up to this call, not just up to the last Stop
+        if policy.get("budget"):
+            from ..capture.agent_import import sync_usage  # usage up to this call, not just up to the last Stop
 
-            log_import.import_session(store, sink, payload["transcript_path"], session, final=False, llm_only=True)
+            try:
+                sync_usage(store, sink, payload, session, source)
+            except OSError:
+                pass  # an unwritable store: the budget counts what the log already holds
         if memory is not None:
             d, summary = decide_in_memory(store, policy, rules_file, session, call, cwd, memory)
         else:
@@ -145,14 +220,19 @@ def _decide(store: Store, sink, payload: dict, call: dict, source: str, rules_fi
         d, summary = Decision("deny", "rules-engine", f"rules could not be evaluated ({type(e).__name__}: {e}), "
                                                       "so the call is denied"), None
     if notifier is not None:
-        notifier.budget(session, summary)
+        try:
+            notifier.budget(session, summary)
+        except Exception as e:  # notifications fail open
+            _say(f"budget alert not queued: {type(e).__name__}: {e}")
     if d is None:
-        return None
+        return None, []
     if d.action == "pause":
-        _record(sink, session, source, call, d, summary, notifier)
-        pause.set_paused(store, session, True)
-        if pause.wait_while_paused(store, session, max_wait):
-            return None
+        record(sink, session, source, call, d, summary, notifier)
+        try:
+            pause.set_paused(store, session, True)
+            if pause.wait_while_paused(store, session, max_wait):
+                return None, []
+        except OSError:
+            pass  # the flag cannot be written, so nobody can resume: deny
         d = Decision("deny", d.rule, d.reason + "; still paused (agent-strace resume to continue)")
-    _record(sink, session, source, call, d, summary, notifier)
-    return d
+    return d, [(d, summary)]

@@ -42,13 +42,18 @@ def _state_paths(store: Store, session: str) -> tuple[str, str]:
     return p, p + ".lock"
 
 
+_STATE_TYPES = {"offset": int, "fail_run": int, "loop": dict, "loop_hits": dict}
+
+
 def _load_state(path: str, policy_key: str) -> dict:
     try:
         with open(path, "rb") as f:
             st = loads(f.read())
-        if isinstance(st, dict) and st.get("policy") == policy_key:
+        if isinstance(st, dict) and st.get("policy") == policy_key \
+                and all(isinstance(st.get(k), t) for k, t in _STATE_TYPES.items()) \
+                and (st.get("summary") is None or isinstance(st["summary"], dict)):
             return st
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         pass
     return fresh_state(policy_key)
 
@@ -185,23 +190,47 @@ def _check_totals(policy: dict, summary, st: dict, call: dict) -> list[Decision]
     return out
 
 
+def _needs_log(policy: dict) -> bool:
+    return bool(policy.get("budget") or policy.get("limits") or policy.get("loop"))
+
+
 def _with_state(store: Store, policy: dict, policy_key: str, session: str, check):
     """Catch the session's rule state up under its lock, run ``check(summary,
-    state)``, save the state; returns (check's result, summary)."""
-    path, lock = _state_paths(store, session)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    state)``, save the state; returns (check's result, summary).
+
+    The per-session state is a cache: when it cannot be locked, read or
+    written (full disk, read-only store) the summary is made from the log
+    alone and the state is not saved.  When the log itself cannot be read
+    the ``OSError`` propagates (:func:`decide` turns it into a deny)."""
+    fd = path = None
     try:
+        path, lock = _state_paths(store, session)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        st = _load_state(path, policy_key)
-        summary = _catch_up(store, session, policy, st)
+    except OSError:
+        if fd is not None:
+            os.close(fd)
+        fd = path = None
+    try:
+        st = _load_state(path, policy_key) if path else fresh_state(policy_key)
+        try:
+            summary = _catch_up(store, session, policy, st)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            st = fresh_state(policy_key)  # a saved state this version cannot resume: read the log whole
+            summary = _catch_up(store, session, policy, st)
         result = check(summary, st)
-        st["summary"] = summary.to_dict(resumable=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(dumps(st))
-        os.replace(tmp, path)
+        if path:
+            st["summary"] = summary.to_dict(resumable=True)
+            try:
+                tmp = f"{path}.{os.getpid()}.tmp"
+                with open(tmp, "w", encoding="utf-8") as f:
+                    f.write(dumps(st))
+                os.replace(tmp, path)
+            except (OSError, ValueError):
+                pass  # a cache: the next hook reads the log from the last saved offset
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
     return result, summary
 
 
@@ -213,9 +242,21 @@ def session_summary(store: Store, policy: dict, policy_key: str, session: str):
 
 def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict, cwd: str | None):
     """(strongest decision or None, summary).  ``call`` is the tool.call event
-    just written for this PreToolUse."""
-    decisions, summary = _with_state(store, policy, policy_key, session, lambda summary, st: (
-        _check_call(policy, call, cwd) + _check_totals(policy, summary, st, call)))
+    just written for this PreToolUse.  When the session log cannot be read
+    and the policy has budget, limits or loop rules, those cannot be checked,
+    so the call is denied."""
+    decisions = _check_call(policy, call, cwd)
+    try:
+        totals, summary = _with_state(store, policy, policy_key, session,
+                                      lambda summary, st: _check_totals(policy, summary, st, call))
+        decisions += totals
+    except OSError as e:
+        from ..analysis.summary import SessionSummary
+
+        summary = SessionSummary()
+        if _needs_log(policy):
+            decisions.append(Decision("deny", "store", f"the session log cannot be read ({e.strerror or e}), "
+                                                       "so budget and limits cannot be checked"))
     return _strongest(decisions), summary
 
 
@@ -241,8 +282,17 @@ def decide_in_memory(store: Store, policy: dict, policy_key: str, session: str, 
                      cwd: str | None, mem: MemoryState):
     """:func:`decide` with the state in ``mem`` instead of the state file."""
     with mem.lock:
-        mem.catch_up(store, session, policy, policy_key)
-        decisions = _check_call(policy, call, cwd) + _check_totals(policy, mem.summary, mem.st, call)
+        decisions = _check_call(policy, call, cwd)
+        try:
+            mem.catch_up(store, session, policy, policy_key)
+        except OSError as e:
+            if _needs_log(policy):
+                decisions.append(Decision("deny", "store", f"the session log cannot be read ({e.strerror or e}), "
+                                                           "so budget and limits cannot be checked"))
+            from ..analysis.summary import SessionSummary
+
+            return _strongest(decisions), mem.summary or SessionSummary()
+        decisions += _check_totals(policy, mem.summary, mem.st, call)
         return _strongest(decisions), mem.summary
 
 

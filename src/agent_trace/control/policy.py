@@ -5,8 +5,15 @@ project (the hook's ``cwd`` or ``$CLAUDE_PROJECT_DIR``, or a parent of it);
 else ``~/.config/agent-strace/rules.toml``.  See ``docs/rules.md``.
 
 Parsing TOML costs a hook ~25 ms (``tomllib`` pulls in ``re`` and
-``datetime``), so the validated policy is cached as JSON keyed by the file's
-path, size and mtime, and the hook reads the cache.
+``datetime``), so the validated policy is cached as JSON.  The cache lives in
+the store, which the agent can write, so it is trusted only for the exact
+bytes it was made from: its key is a BLAKE2b digest of the rules file's
+content (read on every hook; the file is small), never its size or mtime.
+
+Fails closed: any rules file that cannot be read or validated (not UTF-8, not
+TOML, nested too deep, a wrong type, ``inf``/``nan`` in a limit ...) raises
+:class:`PolicyError` with one line saying where and why, and the hook denies
+every call until it is fixed.
 """
 
 from __future__ import annotations
@@ -51,10 +58,28 @@ def project_root(rules_path: str) -> str:
     return os.path.dirname(folder) if os.path.basename(folder) == ".agent-strace" else os.getcwd()
 
 
+MAX_NUMBER = 1e15  # larger limits mean nothing and overflow counters
+
+
 def _num(where, key, v, positive=True):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (positive and v <= 0):
-        raise PolicyError(f"{where}: {key} must be a positive number, not {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or not (0 < v <= MAX_NUMBER if positive
+                                                                                 else -MAX_NUMBER <= v <= MAX_NUMBER):
+        raise PolicyError(f"{where}: {key} must be a positive finite number, not {v!r}")
     return v
+
+
+def _duration(where, key, v) -> float:
+    from ..event.timefmt import parse_duration
+
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        raise PolicyError(f"{where}: {key} must be a duration like \"30m\", not {v!r}")
+    try:
+        d = parse_duration(str(v))
+    except ValueError as e:
+        raise PolicyError(f"{where}: {key}: {e}") from None
+    if not 0 < d <= MAX_NUMBER:
+        raise PolicyError(f"{where}: {key} must be a positive finite duration, not {v!r}")
+    return d
 
 
 def _action(where, v, default):
@@ -82,8 +107,6 @@ def _keys(where, table, allowed):
 
 
 def validate(raw: dict, where: str = "rules.toml") -> dict:
-    from ..event.timefmt import parse_duration
-
     _keys(where, raw, ("budget", "limits", "loop", "deny", "allow", "pause", "notify", "daily_budget"))
     pol: dict = {"budget": None, "limits": None, "loop": None, "deny": [], "allow": [], "pause": None,
                  "notify": [], "daily_budget": None}
@@ -98,14 +121,7 @@ def validate(raw: dict, where: str = "rules.toml") -> dict:
     if "limits" in raw:
         lim = raw["limits"]
         _keys(f"{where} [limits]", lim, ("tool_calls", "duration", "consecutive_failures", "action"))
-        dur = None
-        if "duration" in lim:
-            try:
-                dur = parse_duration(str(lim["duration"]))
-            except ValueError as e:
-                raise PolicyError(f"{where} [limits]: duration: {e}") from None
-            if dur <= 0:
-                raise PolicyError(f"{where} [limits]: duration must be positive")
+        dur = _duration(f"{where} [limits]", "duration", lim["duration"]) if "duration" in lim else None
         w = f"{where} [limits]"
         pol["limits"] = {
             "tool_calls": int(_num(w, "tool_calls", lim["tool_calls"])) if "tool_calls" in lim else None,
@@ -148,10 +164,7 @@ def validate(raw: dict, where: str = "rules.toml") -> dict:
     if "pause" in raw:
         pz = raw["pause"]
         _keys(f"{where} [pause]", pz, ("max_wait",))
-        try:
-            pol["pause"] = {"max_wait_s": parse_duration(str(pz.get("max_wait", "25s")))}
-        except ValueError as e:
-            raise PolicyError(f"{where} [pause]: max_wait: {e}") from None
+        pol["pause"] = {"max_wait_s": _duration(f"{where} [pause]", "max_wait", pz.get("max_wait", "25s"))}
     _notify(raw, where, pol)
     return pol
 
@@ -171,39 +184,72 @@ def _notify(raw: dict, where: str, pol: dict) -> None:
         raise PolicyError(str(e)) from None
 
 
-def parse_file(path: str) -> dict:
-    import tomllib
+def _digest(data: bytes) -> str:
+    try:
+        from _blake2 import blake2b  # built in: no OpenSSL load on the hook path
+    except ImportError:  # pragma: no cover
+        from hashlib import blake2b
+    return blake2b(data, digest_size=16).hexdigest()
 
+
+def _read(path: str) -> bytes:
     try:
         with open(path, "rb") as f:
-            raw = tomllib.load(f)
+            return f.read(MAX_RULES_BYTES + 1)
     except OSError as e:
-        raise PolicyError(f"cannot read {path}: {e.strerror}") from None
+        raise PolicyError(f"cannot read rules file {path}: {e.strerror or e}") from None
+
+
+MAX_RULES_BYTES = 1 << 20
+
+
+def parse_bytes(data: bytes, path: str) -> dict:
+    """The validated policy of a rules file's content.  Every failure is a
+    :class:`PolicyError` with one line."""
+    import tomllib
+
+    if len(data) > MAX_RULES_BYTES:
+        raise PolicyError(f"{path}: larger than {MAX_RULES_BYTES} bytes: not a rules file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PolicyError(f"{path}: not UTF-8 (byte {e.start}: {data[e.start:e.start + 1]!r})") from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise PolicyError(f"{path}: not valid TOML: {e}") from None
-    pol = validate(raw, path)
+    except RecursionError:
+        raise PolicyError(f"{path}: nested too deep to be a rules file") from None
+    try:
+        pol = validate(raw, path)
+    except PolicyError:
+        raise
+    except (RecursionError, TypeError, ValueError, AttributeError, OverflowError) as e:
+        raise PolicyError(f"{path}: invalid rules ({type(e).__name__}: {e})"[:400]) from None
     pol["root"] = project_root(path)
     pol["file"] = path
     return pol
 
 
+def parse_file(path: str) -> dict:
+    return parse_bytes(_read(path), path)
+
+
 def load(path: str, cache_dir: str | None) -> dict:
-    """The policy for ``path``, from the JSON cache when the file is unchanged."""
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise PolicyError(f"cannot read rules file {path}: {e.strerror}") from None
-    key = f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}"
+    """The policy for ``path``, from the JSON cache when it was made from the
+    very same content (BLAKE2b of the file's bytes and its path)."""
+    data = _read(path)
+    key = f"{os.path.abspath(path)}|{_digest(data)}"
     cache = os.path.join(cache_dir, "rules-cache.json") if cache_dir else None
     if cache:
         try:
             with open(cache, "rb") as f:
                 cached = loads(f.read())
-            if cached.get("key") == key:
+            if isinstance(cached, dict) and cached.get("key") == key and isinstance(cached.get("policy"), dict):
                 return cached["policy"]
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, RecursionError):
             pass
-    pol = parse_file(path)
+    pol = parse_bytes(data, path)
     if cache:
         try:
             os.makedirs(cache_dir, exist_ok=True)
@@ -211,6 +257,6 @@ def load(path: str, cache_dir: str | None) -> dict:
             with open(tmp, "w", encoding="utf-8") as f:
                 f.write(dumps({"key": key, "policy": pol}))
             os.replace(tmp, cache)
-        except OSError:
-            pass
+        except (OSError, ValueError):
+            pass  # a read-only or full store: the hook parses each time
     return pol

@@ -199,9 +199,11 @@ class Intake:
             return pid or (reg or {}).get("agent_pid")
 
         with ls.enforce_lock:
-            return enforce(store, _DecisionTap(sink, ls, self.live), payload, call, source,
-                           payload.get("hook_event_name") or "PreToolUse", rules_file,
-                           memory=ls.rules, agent_pid=agent_pid, policy=policy, kick=self._kick_sender)
+            verdict = enforce(store, _DecisionTap(sink, ls, self.live), payload, call, source,
+                              payload.get("hook_event_name") or "PreToolUse", rules_file,
+                              memory=ls.rules, policy=policy)
+            verdict.finish(agent_pid=agent_pid, kick=self._kick_sender)  # fails open: the answer stands
+            return verdict.out
 
     def _kick_sender(self, notifier) -> None:
         """Alerts the rules queued: delivered by a thread of ours (a command hook

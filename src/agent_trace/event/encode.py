@@ -1,41 +1,67 @@
-"""Turn an event into the bytes of one stored line: redact -> truncate -> JSON.
+"""Turn an event into the bytes of one stored line: sanitize -> truncate ->
+redact -> JSON.  Every path to disk or to an export goes through here
+(capture sinks, the collector's ingest, exports and share pages).
 
-The processors run in the style of a structlog chain, but on the hot path
-they are guarded by cheap checks on the serialised line, so an ordinary event
-is serialised once and scanned once.
+The processors run in the style of a structlog chain:
 
-Lines are UTF-8 JSON ending in ``\\n``.  Text that is not valid Unicode (lone
-surrogates from undecodable input) is written as JSON ``\\uXXXX`` escapes, so
-every line is valid UTF-8 and reading it back gives the same string.
+* :mod:`.sanitize` (only when a cheap check on the serialised line calls for
+  it): non-finite numbers and nesting deeper than ``MAX_DEPTH``;
+* :mod:`.truncate`: very long strings, each cut recorded (before redaction,
+  so redaction reads at most the kept part of a huge value: a secret cut in
+  two keeps at most a fragment too short to match any shape);
+* :mod:`.redact`: secrets in every field holding foreign text, base64 copies
+  included.
+
+Guarantees of a line produced here: valid UTF-8 JSON ending in ``\\n`` (text
+that is not valid Unicode, such as lone surrogates from undecodable input, is
+written as ``\\uXXXX`` escapes, so reading it back gives the same string), no
+``NaN``/``Infinity``, at most ``MAX_DEPTH`` levels of nesting, and no secret
+the scanner recognises (docs/event-schema.md, "Redaction and caps").
 """
 
 from __future__ import annotations
 
-from . import redact, truncate
+from . import redact, sanitize, truncate
 from .fastjson import dumps as _dumps
 
 
-def to_bytes(obj, indent: int | None = None) -> bytes:
-    """JSON bytes for an already-processed event (for exports): valid UTF-8
-    even when strings hold lone surrogates."""
-    if indent is None:
+def _serialisable(obj) -> str:
+    """JSON text of ``obj``, sanitised first when it must be (NaN, depth)."""
+    try:
         text = _dumps(obj)
+    except (ValueError, RecursionError):
+        text = None
+    if text is None or text.count("[") + text.count("{") > sanitize.MAX_DEPTH:
+        if isinstance(obj, dict):
+            sanitize.shape_event(obj)
+        else:
+            obj = sanitize.shape_event({"value": obj})["value"]
+        text = _dumps(obj)
+    return text
+
+
+def to_bytes(obj, indent: int | None = None) -> bytes:
+    """JSON bytes for exports: valid UTF-8 even when strings hold lone
+    surrogates, never NaN, bounded depth, and redacted again (a store written
+    by an older version, or edited by hand, does not leak through an export)."""
+    if isinstance(obj, dict):
+        obj = redact.redact_event(dict(obj))
     else:
+        obj = redact.redact_value(obj, [0])
+    text = _serialisable(obj)
+    if indent is not None:
         import json
 
-        text = json.dumps(obj, ensure_ascii=False, indent=indent)
+        text = json.dumps(json.loads(text), ensure_ascii=False, indent=indent)
     return text.encode("utf-8", "backslashreplace")
 
 
 def encode_event(event: dict, max_field: int | None = None) -> bytes:
-    """Redact, cap and serialise ``event`` (which may be modified in place)."""
-    line = _dumps(event)
-    if redact.might_hold_secret(line):
-        redact.redact_event(event)
-        line = _dumps(event)
+    """Sanitize, cap, redact and serialise ``event`` (modified in place)."""
+    line = _serialisable(event)
     if max_field is None:
         max_field = truncate.max_field_chars()
     if max_field and len(line) > max_field:
         truncate.truncate_event(event, max_field)
-        line = _dumps(event)
-    return (line + "\n").encode("utf-8", "backslashreplace")
+    redact.redact_event(event)
+    return (_dumps(event) + "\n").encode("utf-8", "backslashreplace")

@@ -4,9 +4,13 @@
 expressions (importing ``re`` and ``enum``); that is half of a Python start.
 The C accelerator ``_json`` that ``json`` itself uses has no such cost, so the
 hook path parses and serialises through it directly.  Output is byte-for-byte
-what ``json.dumps(obj, ensure_ascii=False, separators=(",", ":"))`` gives;
-parsing accepts exactly what ``json.loads`` accepts.  If ``_json`` is missing
-(an unusual Python build) this falls back to the ``json`` package.
+what ``json.dumps(obj, ensure_ascii=False, separators=(",", ":"),
+allow_nan=False)`` gives: a non-finite float raises ``ValueError`` (it is not
+JSON; :mod:`.sanitize` turns it into something that is).  Parsing accepts
+what ``json.loads`` accepts, except that the non-JSON constants ``NaN``,
+``Infinity`` and ``-Infinity`` read as ``null``, so they never travel on.
+If ``_json`` is missing (an unusual Python build) this falls back to the
+``json`` package.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ except ImportError:  # pragma: no cover - every CPython build we support has it
         return json.JSONDecoder().raw_decode(text, index)
 
 
-def _raise_constant(name):
-    return {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}[name]
+def _constant(name):
+    return None  # NaN, Infinity, -Infinity: not JSON, never passed on
 
 
 class _Ctx:
@@ -32,7 +36,7 @@ class _Ctx:
     object_pairs_hook = None
     parse_float = float
     parse_int = int
-    parse_constant = staticmethod(_raise_constant)
+    parse_constant = staticmethod(_constant)
     memo: dict = {}
 
 
@@ -42,7 +46,7 @@ if _json is not None:
     _scan = _json.make_scanner(_Ctx())
     scanner = _scan  # (text, index) -> (value, end); raises StopIteration on bad input
     _encode = _json.make_encoder(
-        None, None, _json.encode_basestring, None, ":", ",", False, False, True
+        None, None, _json.encode_basestring, None, ":", ",", False, False, False
     )
 
 
@@ -50,7 +54,7 @@ def loads(s: str | bytes):
     if _json is None:
         import json
 
-        return json.loads(s)
+        return json.loads(s, parse_constant=_constant)
     if isinstance(s, (bytes, bytearray)):
         s = s.decode("utf-8")
     # Stored lines start with "{" and end at the object: check before copying.
@@ -63,7 +67,7 @@ def loads(s: str | bytes):
         pass  # the error path may import json; let json word the error
     import json
 
-    return json.loads(s)
+    return json.loads(s, parse_constant=_constant)
 
 
 def dumps(obj) -> str:
@@ -71,5 +75,85 @@ def dumps(obj) -> str:
     if _json is None:
         import json
 
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return "".join(_encode(obj, 0))
+
+
+def loads_deep(s: str):
+    """Parse JSON nested deeper than the C scanner's recursion allows (a
+    hostile hook payload 100,000 levels deep): containers are walked with an
+    explicit stack, scalars still go through the C scanner.  Same result and
+    same errors (``ValueError``) as :func:`loads`; slower, so only used when
+    :func:`loads` raised ``RecursionError``."""
+    n = len(s)
+
+    def skip(i):
+        while i < n and s[i] in _WS:
+            i += 1
+        return i
+
+    def key_at(i):
+        if i >= n or s[i] != '"':
+            raise ValueError(f"expected a property name at {i}")
+        k, j = _scanstring(s, i + 1, True)
+        j = skip(j)
+        if j >= n or s[j] != ":":
+            raise ValueError(f"expected ':' at {j}")
+        return k, j + 1
+
+    stack: list = []  # [container, pending key]
+    i = 0
+    while True:
+        i = skip(i)
+        if i >= n:
+            raise ValueError("unexpected end of JSON")
+        c = s[i]
+        if c == "{" or c == "[":
+            container = {} if c == "{" else []
+            j = skip(i + 1)
+            if j < n and s[j] == ("}" if c == "{" else "]"):
+                value, i = container, j + 1
+            else:
+                key = None
+                if c == "{":
+                    key, j = key_at(j)
+                stack.append([container, key])
+                i = j
+                continue
+        else:
+            try:
+                value, i = scanner(s, i)
+            except StopIteration:
+                raise ValueError(f"expected a value at {i}") from None
+        while True:  # attach the value, closing every container it completes
+            if not stack:
+                if skip(i) != n:
+                    raise ValueError(f"extra data at {skip(i)}")
+                return value
+            top = stack[-1]
+            container = top[0]
+            if type(container) is dict:
+                container[top[1]] = value
+            else:
+                container.append(value)
+            i = skip(i)
+            if i >= n:
+                raise ValueError("unexpected end of JSON")
+            if s[i] == ",":
+                i += 1
+                if type(container) is dict:
+                    top[1], i = key_at(skip(i))
+                break
+            if s[i] != ("}" if type(container) is dict else "]"):
+                raise ValueError(f"expected ',' or a closing bracket at {i}")
+            i += 1
+            value = container
+            stack.pop()
+
+
+def _scanstring(s, end, strict):
+    if _json is not None:
+        return _json.scanstring(s, end, strict)
+    from json.decoder import scanstring  # pragma: no cover
+
+    return scanstring(s, end, strict)

@@ -1,144 +1,213 @@
-"""Secret redaction: runs on every event before it reaches disk.
+"""Secret redaction: runs on every event before it reaches disk or an export.
 
-Two passes over the event:
+The text scanner (:mod:`.secret_scan`) finds secrets inside strings; this
+module walks an event and also redacts by structure:
 
-* by key: a JSON object member whose name is a credential name
-  (``authorization``, ``x-api-key``, ``api_key``, ``password``, ``cookie`` ...)
-  has its string value replaced.  Names are matched exactly (case and ``-``/``_``
-  insensitive), so ``input_tokens`` or ``max_tokens`` are never touched.
-* by pattern: strings are scanned for well-known token formats (OpenAI,
-  Anthropic, GitHub, GitLab, Slack, AWS, Google, Hugging Face, Stripe, JWTs,
-  ``Bearer ...``, private key blocks).  Patterns need a vendor prefix or a
-  structural marker, so git SHAs and content hashes (bare hex) never match.
+* members with a credential name (``password``, ``client_secret``,
+  ``api_key``, ``access_token``, ``Authorization``, ``Cookie`` ...: see
+  :func:`.secret_scan.classify_name`), at any depth; header lists in any of
+  their usual shapes (``[["Authorization", "..."]]``,
+  ``[{"name": "x-api-key", "value": "..."}]``, OTLP attributes
+  ``{"key": "api_key", "value": {"stringValue": "..."}}``);
+* argument lists: the value after ``--password``, ``--api-key``, ``--token``;
+* object keys that are themselves secrets;
+* base64 copies (members named ``b64``, ``*_b64``, ``*base64``): decoded,
+  redacted as text, and re-encoded, so a secret cannot hide in its encoding.
 
-A cheap pre-check runs one combined regex over the serialised event; the walk
-only happens when it (or a credential key) hits.
+Only the secret is replaced by ``[REDACTED]``: the rest of the string stays.
+``redacted`` on the event counts the replacements.
 """
 
 from __future__ import annotations
 
+from .secret_scan import LINE, PW, TOKEN, Work, scan
+from .secret_scan import classify_name as _classify
+
+
+def classify_name(name: str) -> str | None:
+    """The credential class of a member name (``key``, ``sig``: only in query strings)."""
+    cls = _classify(name)
+    return cls if cls in (PW, TOKEN, LINE) else None
+
 PLACEHOLDER = "[REDACTED]"
+MIN_TEXT = 5  # no secret shape is shorter than "pwd=x"
 
-SECRET_KEYS = frozenset(
-    k.replace("-", "_")
-    for k in (
-        "authorization", "proxy-authorization", "x-api-key", "api-key", "api_key",
-        "apikey", "x-goog-api-key", "openai_api_key", "anthropic_api_key",
-        "password", "passwd", "secret", "client_secret", "access_token",
-        "refresh_token", "id_token", "auth_token", "session_token", "bearer_token",
-        "private_key", "cookie", "set-cookie", "x-auth-token", "x-amz-security-token",
-        "aws_secret_access_key", "github_token", "gh_token", "hf_token", "npm_token",
-    )
-)
-
-# Each pattern names a token format.  Order matters only for the name reported.
-_PATTERNS = [
-    ("anthropic_key", r"sk-ant-[A-Za-z0-9_\-]{20,}"),
-    ("openai_key", r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
-    ("github_token", r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,}"),
-    ("gitlab_token", r"glpat-[A-Za-z0-9_\-]{20,}"),
-    ("slack_token", r"xox[abprs]-[A-Za-z0-9\-]{10,}"),
-    ("aws_access_key", r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
-    ("google_api_key", r"AIza[0-9A-Za-z_\-]{35}"),
-    ("huggingface_token", r"hf_[A-Za-z]{30,}"),
-    ("stripe_key", r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}"),
-    ("jwt", r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
-    ("bearer", r"(?i:bearer)\s+[A-Za-z0-9_\-\.=:+/]{16,}"),
-    ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
-]
-
-# Every pattern above contains one of these literal markers; text without
-# any of them cannot match, so ordinary events never load the ``re`` module.
-_MARKERS = (
-    "sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "AKIA", "ASIA", "AIza", "hf_",
-    "_live_", "_test_", "eyJ", "earer", "EARER", "PRIVATE KEY",
-)
-
-_COMBINED = None  # compiled lazily: the hook path only pays when it must
-
-
-def _combined():
-    global _COMBINED
-    if _COMBINED is None:
-        import re
-
-        _COMBINED = re.compile("|".join(f"(?:{p})" for _, p in _PATTERNS))
-    return _COMBINED
+def _is_secret_key(key: str) -> bool:
+    return classify_name(key) is not None
 
 
 def find_secrets(text: str) -> list[tuple[str, str]]:
-    """(pattern name, match) for every token-shaped secret in ``text``."""
-    import re
+    """(kind, secret) for every secret the scanner finds in ``text``."""
+    if len(text) < MIN_TEXT:
+        return []
+    return [(kind, text[s:e]) for s, e, kind in scan(text) if e > s]
 
-    found = []
-    for m in _combined().finditer(text):
-        value = m.group(0)
-        for name, pattern in _PATTERNS:
-            if re.fullmatch(pattern, value):
-                found.append((name, value))
-                break
-    return found
+
+def sub_secrets(text: str, replace=None) -> tuple[str, int]:
+    """``text`` with every secret replaced (by ``replace(secret)`` or the
+    placeholder); returns (text, count)."""
+    if len(text) < MIN_TEXT:
+        return text, 0
+    spans = [s for s in scan(text) if s[1] > s[0]]
+    if not spans:
+        return text, 0
+    out, last = [], 0
+    for s, e, _ in spans:
+        out.append(text[last:s])
+        out.append(replace(text[s:e]) if replace else PLACEHOLDER)
+        last = e
+    out.append(text[last:])
+    return "".join(out), len(spans)
 
 
 def redact_text(text: str) -> tuple[str, int]:
-    """Replace token-shaped secrets in ``text``; returns (text, count)."""
-    if not any(m in text for m in _MARKERS):
-        return text, 0
-    count = 0
-
-    def sub(m) -> str:
-        nonlocal count
-        count += 1
-        value = m.group(0)
-        if value[:6].lower() == "bearer":
-            return value[:6] + " " + PLACEHOLDER
-        return PLACEHOLDER
-
-    return _combined().sub(sub, text), count
+    """Replace secrets in ``text``; returns (text, count)."""
+    return sub_secrets(text)
 
 
-def _is_secret_key(key: str) -> bool:
-    return key.lower().replace("-", "_") in SECRET_KEYS
+def redact_b64(value: str, replace=None) -> tuple[str, int]:
+    """A base64 string whose decoded bytes are redacted (as text, undecodable
+    bytes kept) and encoded again; unchanged when nothing was found.  A value
+    cut short (by the field cap) is decoded up to its last whole quantum.
+    A value that does not decode is replaced whole: what cannot be read
+    cannot be checked."""
+    import binascii
+
+    body = "".join(value.split())
+    cut = len(body) - len(body) % 4
+    try:
+        raw = binascii.a2b_base64(body[:cut], strict_mode=True)
+    except (binascii.Error, ValueError):
+        return (replace(value) if replace else PLACEHOLDER), 1
+    text = raw.decode("utf-8", "surrogateescape")
+    new, n = sub_secrets(text, replace)
+    if not n:
+        return value, 0
+    return binascii.b2a_base64(new.encode("utf-8", "surrogateescape"), newline=False).decode("ascii") \
+        + body[cut:], n
 
 
-def redact_value(value, counter: list):
-    """Return ``value`` with secrets replaced; ``counter[0]`` counts them."""
-    if isinstance(value, str):
-        new, n = redact_text(value)
-        counter[0] += n
+def _is_b64_key(key) -> bool:
+    return isinstance(key, str) and (key == "b64" or key.endswith(("_b64", "base64")))
+
+
+def _secret_string(v, replace):
+    return replace(v) if replace else PLACEHOLDER
+
+
+def _member_secret(cls: str, value, siblings: dict) -> bool:
+    """Whether the string value of a credential-named member is a secret."""
+    if not isinstance(value, str) or not value or value.startswith(("[REDACTED", "<secret:")):
+        return False
+    if cls == TOKEN and ("logprob" in siblings or "top_logprobs" in siblings):
+        return False  # {"token": " Hello", "logprob": -0.1}: a model's token, not a credential
+    return value.lower() not in ("none", "null", "") and value[0] not in "$<"
+
+
+class _Walk:
+    def __init__(self, replace=None):
+        self.count = 0
+        self.replace = replace
+
+    def text(self, s: str) -> str:
+        new, n = sub_secrets(s, self.replace)
+        self.count += n
         return new
-    if isinstance(value, dict):
+
+    def secret(self, v: str) -> str:
+        self.count += 1
+        return _secret_string(v, self.replace)
+
+    def value(self, v):
+        # recursive: the encoder caps nesting (sanitize.MAX_DEPTH) before this runs
+        if isinstance(v, str):
+            return self.text(v)
+        if isinstance(v, dict):
+            return self.obj(v)
+        if isinstance(v, list):
+            return self.array(v)
+        return v
+
+    def obj(self, d: dict) -> dict:
         out = {}
-        for k, v in value.items():
-            if isinstance(k, str) and _is_secret_key(k) and isinstance(v, (str, list)) and v:
-                counter[0] += 1
-                out[k] = PLACEHOLDER if isinstance(v, str) else [PLACEHOLDER for _ in v]
+        named = None
+        for k in ("name", "key", "header"):
+            nk = d.get(k)
+            if isinstance(nk, str) and "value" in d and classify_name(nk):
+                named = classify_name(nk)
+        for k, v in d.items():
+            key = k
+            if isinstance(k, str) and len(k) >= 5:
+                key = self.text(k)
+                if key != k and key in d:
+                    key = f"{key}#{len(out)}"
+            cls = classify_name(k) if isinstance(k, str) else None
+            if cls is None and named and k == "value":
+                cls = named
+            if cls is not None and isinstance(v, str) and _member_secret(cls, v, d):
+                out[key] = self.secret(v)
+            elif cls is not None and isinstance(v, list) and all(isinstance(x, str) for x in v) and v:
+                out[key] = [self.secret(x) if _member_secret(cls, x, d) else x for x in v]
+            elif cls is not None and k == "value" and isinstance(v, dict):
+                # OTLP attribute: {"key": "api_key", "value": {"stringValue": "..."}}
+                out[key] = {vk: self.secret(vv) if _member_secret(cls, vv, d) else self.value(vv)
+                            for vk, vv in v.items()}
+            elif _is_b64_key(k) and isinstance(v, str):
+                new, n = redact_b64(v, self.replace)
+                self.count += n
+                out[key] = new
             else:
-                out[k] = redact_value(v, counter)
+                out[key] = self.value(v)
         return out
-    if isinstance(value, list):
-        return [redact_value(v, counter) for v in value]
-    return value
+
+    def array(self, items: list) -> list:
+        out = []
+        secret_next = False
+        for v in items:
+            if secret_next and isinstance(v, str) and v and not v.startswith("-"):
+                out.append(self.secret(v) if _member_secret(PW, v, {}) else v)
+                secret_next = False
+                continue
+            secret_next = False
+            if isinstance(v, str) and v.startswith("-") and "=" not in v and classify_name(v.lstrip("-")):
+                secret_next = True  # an argument list: ["--api-key", "VALUE"]
+            elif (isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], str)
+                  and classify_name(v[0]) and _member_secret(classify_name(v[0]), v[1], {})):
+                out.append([self.text(v[0]), self.secret(v[1])])  # a header pair
+                continue
+            out.append(self.value(v))
+        return out
+
+
+def redact_value(value, counter: list, replace=None):
+    """Return ``value`` with secrets replaced; ``counter[0]`` counts them.
+    ``replace(secret) -> str`` chooses the replacement (default: the placeholder)."""
+    w = _Walk(replace)
+    out = w.value(value)
+    counter[0] += w.count
+    return out
+
+
+# Fields that are the reader's own structure, never foreign text.
+_STRUCTURAL = frozenset({"v", "id", "ts", "type", "truncated", "redacted"})
 
 
 def might_hold_secret(serialised: str) -> bool:
-    """Cheap pre-check over an already serialised event."""
-    if any(m in serialised for m in _MARKERS) and _combined().search(serialised):
+    """Cheap first pass over an already serialised event: whether the walk is
+    needed (a secret shape, a credential name used as a member or argument, or
+    a base64 copy)."""
+    if '_b64"' in serialised or '"b64"' in serialised or 'base64"' in serialised:
         return True
-    low = serialised.lower()
-    return any(f'"{k}"' in low or f'"{k.replace("_", "-")}"' in low for k in _KEY_HINTS)
-
-
-# Key names worth a walk when they appear quoted in the serialised JSON.
-_KEY_HINTS = tuple(sorted(SECRET_KEYS))
+    return bool(scan(serialised, Work(len(serialised)), lenient=True))
 
 
 def redact_event(event: dict) -> dict:
-    """Processor: redact ``data``/``error`` and record how many were replaced."""
+    """Processor: redact every field holding foreign text and count the replacements."""
     counter = [0]
-    for field in ("data", "error"):
-        if field in event:
+    for field in list(event):
+        if field not in _STRUCTURAL:
             event[field] = redact_value(event[field], counter)
     if counter[0]:
-        event["redacted"] = event.get("redacted", 0) + counter[0]
+        event["redacted"] = event.get("redacted", 0) + counter[0] if isinstance(event.get("redacted"), int) \
+            else counter[0]
     return event

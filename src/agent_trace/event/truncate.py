@@ -42,7 +42,13 @@ def truncate_event(event: dict, limit: int) -> dict:
     cuts: list = []
     for field in ("data", "error"):
         if field in event:
-            event[field] = _cap(event[field], limit, field, cuts)
+            try:
+                event[field] = _cap(event[field], limit, field, cuts)
+            except RecursionError:  # an old line nested too deep: store-shaped first
+                from .sanitize import shape_event
+
+                shape_event(event)
+                event[field] = _cap(event[field], limit, field, cuts)
     if cuts:
         event["truncated"] = event.get("truncated", []) + cuts
     return event

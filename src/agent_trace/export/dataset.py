@@ -3,17 +3,20 @@ and a secret gate before anything is published.
 
 A dataset folder holds ``data/llm_calls.parquet``, ``sessions/<id>.jsonl`` and
 a ``README.md`` dataset card; ``--hub owner/name`` pushes exactly that folder
-(``--dry-run`` writes it and stops).  Before writing, every string is scanned
-for token-shaped secrets (the redaction patterns); a hit refuses the export
-unless ``allow_secrets`` is given.
+(``--dry-run`` writes it and stops).  Before writing, every string of the
+session as stored is scanned for secrets (the redaction scanner); a hit
+refuses the export unless ``allow_secrets`` is given.  Either way what is
+written is redacted (rows and session log alike), like every export.
 """
 
 from __future__ import annotations
 
 import os
 
+import json
+
 from ..event.encode import to_bytes
-from ..event.redact import find_secrets
+from ..event.redact import find_secrets, redact_event
 from ..store.reader import iter_events
 from .tables import DATASET_COLUMNS, dataset_rows
 
@@ -54,10 +57,10 @@ def write_parquet(path: str, rows: list[dict]) -> None:
 
 def build(session_path: str, out_dir: str, anonymizer=None, allow_secrets: bool = False) -> dict:
     """Write the dataset folder; returns what was written."""
-    rows = list(dataset_rows(_events(session_path, anonymizer)))
+    stored = [json.dumps(e, ensure_ascii=False) for e in _events(session_path, anonymizer)]
+    hits = scan_secrets([v for r in dataset_rows(_events(session_path, anonymizer)) for v in r.values()] + stored)
+    rows = list(dataset_rows(redact_event(dict(e)) for e in _events(session_path, anonymizer)))
     lines = [to_bytes(e) for e in _events(session_path, anonymizer)]
-    texts = [v for r in rows for v in r.values()] + [ln.decode("utf-8", "replace") for ln in lines]
-    hits = scan_secrets(texts)
     if hits and not allow_secrets:
         kinds = ", ".join(sorted({k for k, _ in hits}))
         raise DatasetError(f"refusing to export: {len(hits)} verified-looking secret(s) found ({kinds}), "

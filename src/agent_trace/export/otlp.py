@@ -9,12 +9,13 @@ error naming the status and the endpoint's own message.
 from __future__ import annotations
 
 import gzip
-import json
 import time
 import urllib.error
 import urllib.request
 
 from .. import __version__
+from ..event.encode import to_bytes
+from ..event.redact import redact_value
 
 RETRY_STATUS = (429, 502, 503, 504)
 
@@ -89,9 +90,9 @@ def traces_url(endpoint: str) -> str:
 def encode(spans: list[dict], protocol: str) -> tuple[bytes, str]:
     """(body bytes, content type) of one export request in ``protocol``."""
     body = request_body(spans)
-    if protocol == "http/protobuf":
-        return to_protobuf(body), "application/x-protobuf"
-    return json.dumps(body).encode(), "application/json"
+    if protocol == "http/protobuf":  # redacted again, like every export
+        return to_protobuf(redact_value(body, [0])), "application/x-protobuf"
+    return to_bytes(body), "application/json"
 
 
 def send(endpoint: str, spans: list[dict], protocol: str = "http/json", headers: dict | None = None,

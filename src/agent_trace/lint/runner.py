@@ -30,8 +30,8 @@ def load_config(path: str | None = None, project: str | None = None) -> dict:
             try:
                 with open(p, "rb") as f:
                     return validate(tomllib.load(f), p)
-            except tomllib.TOMLDecodeError as e:
-                raise ConfigError(f"{p}: {e}") from None
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as e:
+                raise ConfigError(f"{p}: not a valid lint config: {str(e)[:200]}") from None
         elif path:
             raise ConfigError(f"no such file: {path}")
     return {}

@@ -41,10 +41,23 @@ HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-au
 CHUNK = 1 << 16
 BATCH_S = 0.005
 MAX_HEAD = 1 << 20
+MAX_REQUEST_BODY = 256 * 1024 * 1024  # LLM requests with images stay far below
+CLIENT_TIMEOUT_S = 300.0  # a client idle this long (no request, or a stalled body) is closed
 
 
 class ProtocolError(Exception):
-    pass
+    """The peer broke HTTP; ``status`` is what to answer when nothing was sent yet."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+class UpstreamError(ProtocolError):
+    """The upstream answered something that is not HTTP: the client gets 502."""
+
+    def __init__(self, message: str):
+        super().__init__(message, 502)
 
 
 class Exchange:
@@ -83,7 +96,7 @@ class ObserverQueue:
     def __init__(self, observer):
         self.observer = observer
         self.q: queue.SimpleQueue = queue.SimpleQueue()
-        self.failed = False
+        self.reported: set[str] = set()
         self.thread = threading.Thread(target=self._loop, name="proxy-log", daemon=True)
         self.thread.start()
 
@@ -91,9 +104,13 @@ class ObserverQueue:
         self.q.put((kind, ex, data, time.time()))
 
     def _fail(self, e: Exception) -> None:
-        self.failed = True
-        sys.stderr.write(f"agent-strace proxy: logging stopped ({type(e).__name__}: {e}); "
-                         "traffic still forwarded\n")
+        """One failing callback (a hostile exchange, a full disk) is said once
+        and logging goes on: later exchanges are still logged."""
+        key = type(e).__name__
+        if key not in self.reported:
+            self.reported.add(key)
+            sys.stderr.write(f"agent-strace proxy: an exchange could not be logged ({key}: {e}); "
+                             "traffic still forwarded\n")
 
     def _loop(self) -> None:
         while True:
@@ -109,14 +126,12 @@ class ObserverQueue:
                 if item is None:
                     done = True
                     break
-                if self.failed:
-                    continue
                 kind, ex, data, t = item
                 try:
                     getattr(self.observer, kind)(ex, data, t)
                 except Exception as e:  # traffic goes on; say so once
                     self._fail(e)
-            if hasattr(self.observer, "flush") and not self.failed:
+            if hasattr(self.observer, "flush"):
                 try:
                     self.observer.flush()
                 except Exception as e:
@@ -131,18 +146,23 @@ class ObserverQueue:
 
 class ChunkedDecoder:
     """Watches chunked transfer coding as it streams past; returns the decoded
-    payload of each piece and sets ``done`` at the end of the body."""
+    payload of each piece and sets ``done`` at the end of the body.
+
+    A bad chunk size does not lose what came before it: ``feed`` returns the
+    payload decoded up to the bad line and sets ``error``; the caller passes
+    on the bytes it has and then ends the message."""
 
     def __init__(self):
         self.state = "size"
         self.line = b""
         self.remaining = 0
         self.done = False
+        self.error: str | None = None
 
     def feed(self, data: bytes) -> bytes:
         out = []
         i, n = 0, len(data)
-        while i < n and not self.done:
+        while i < n and not self.done and self.error is None:
             if self.state == "data":
                 take = min(self.remaining, n - i)
                 out.append(data[i:i + take])
@@ -154,15 +174,18 @@ class ChunkedDecoder:
             j = data.find(b"\n", i)
             if j == -1:
                 self.line += data[i:]
+                if len(self.line) > 4096:
+                    self.error = "chunk size line too long"
                 break
             line = (self.line + data[i:j]).rstrip(b"\r")
             self.line = b""
             i = j + 1
             if self.state == "size":
-                try:
-                    self.remaining = int(line.split(b";")[0].strip() or b"0", 16)
-                except ValueError:
-                    raise ProtocolError(f"bad chunk size {line[:40]!r}") from None
+                size = line.split(b";")[0].strip()
+                if not size or len(size) > 16 or not all(c in b"0123456789abcdefABCDEF" for c in size):
+                    self.error = f"bad chunk size {line[:40]!r}"
+                    break
+                self.remaining = int(size, 16)
                 self.state = "data" if self.remaining else "trailer"
             elif self.state == "crlf":
                 self.state = "size"
@@ -204,16 +227,51 @@ def _read_fixed(f, n: int) -> bytes:
     return data
 
 
-def _read_chunked_request(f) -> bytes:
-    dec, parts = ChunkedDecoder(), []
+def _read_chunked_request(f, limit: int) -> bytes:
+    dec, parts, size = ChunkedDecoder(), [], 0
     while not dec.done:
         line = f.readline(65537)
         if not line:
             raise ProtocolError("request body cut short")
         parts.append(dec.feed(line))
+        if dec.error:
+            raise ProtocolError(dec.error)
         if dec.state == "data":
+            size += dec.remaining
+            if size > limit:
+                raise ProtocolError(f"request body over the {limit}-byte limit", 413)
             parts.append(dec.feed(_read_fixed(f, dec.remaining)))
     return b"".join(parts)
+
+
+def content_length(value: bytes | None, limit: int | None = None) -> int | None:
+    """A ``Content-Length`` value, strictly: digits only (no sign, no spaces
+    inside, no hex).  Raises :class:`ProtocolError` otherwise."""
+    if value is None:
+        return None
+    v = value.strip()
+    if not v or len(v) > 18 or not v.isdigit():
+        raise ProtocolError(f"bad Content-Length {value[:40]!r}")
+    n = int(v)
+    if limit is not None and n > limit:
+        raise ProtocolError(f"request body of {n} bytes is over the {limit}-byte limit", 413)
+    return n
+
+
+def _response_framing(status_line: bytes, headers) -> tuple[int, int | None]:
+    """(status, Content-Length or None) of an upstream response head;
+    :class:`UpstreamError` when it is not HTTP."""
+    parts = status_line.split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not (parts[1].isdigit() and len(parts[1]) == 3):
+        raise UpstreamError(f"bad status line {status_line[:60]!r}")
+    lengths = {v.strip() for k, v in headers if k.lower() == b"content-length"}
+    if len(lengths) > 1:
+        raise UpstreamError("conflicting Content-Length headers")
+    try:
+        length = content_length(lengths.pop() if lengths else None)
+    except ProtocolError as e:
+        raise UpstreamError(str(e)) from None
+    return int(parts[1]), length
 
 
 def _text(headers) -> list[tuple[str, str]]:
@@ -363,6 +421,7 @@ class ReverseProxy:
     # -- one client connection -------------------------------------------------------
     def _serve_connection(self, client: socket.socket) -> None:
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client.settimeout(CLIENT_TIMEOUT_S)
         rfile = client.makefile("rb")
         try:
             while True:
@@ -371,7 +430,7 @@ class ReverseProxy:
                 except (EOFError, ConnectionError, socket.timeout):
                     return
                 except ProtocolError as e:
-                    self._reply(client, 400, f"agent-strace proxy: {e}\n")
+                    self._reply(client, e.status, f"agent-strace proxy: {e}\n")
                     return
                 if not keep:
                     return
@@ -385,7 +444,7 @@ class ReverseProxy:
     @staticmethod
     def _reply(client, status: int, text: str) -> None:
         body = text.encode()
-        reason = {400: "Bad Request", 502: "Bad Gateway"}.get(status, "Error")
+        reason = {400: "Bad Request", 413: "Content Too Large", 502: "Bad Gateway"}.get(status, "Error")
         try:
             client.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
                            b"Connection: close\r\n\r\n%s" % (status, reason.encode(), len(body), body))
@@ -401,10 +460,15 @@ class ReverseProxy:
         if _hget(headers, b"expect") and _hget(headers, b"expect").lower() == b"100-continue":
             client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         te = (_hget(headers, b"transfer-encoding") or b"").lower()
+        lengths = [v for k, v in headers if k.lower() == b"content-length"]
+        if len(set(lengths)) > 1 or (lengths and te):
+            raise ProtocolError("conflicting Content-Length / Transfer-Encoding headers")
         if b"chunked" in te:
-            body = _read_chunked_request(rfile)
+            body = _read_chunked_request(rfile, MAX_REQUEST_BODY)
+        elif te:
+            raise ProtocolError(f"unsupported Transfer-Encoding {te[:40]!r}")
         else:
-            n = int(_hget(headers, b"content-length") or b"0")
+            n = content_length(lengths[0] if lengths else None, MAX_REQUEST_BODY) or 0
             body = _read_fixed(rfile, n) if n else b""
         conn_hdr = (_hget(headers, b"connection") or b"").lower()
         client_keep = version == b"HTTP/1.1" and b"close" not in conn_hdr
@@ -421,12 +485,15 @@ class ReverseProxy:
         self._observe("request", ex)
         try:
             up_sock, up_file, status_line, resp_headers = self._send(head + body)
+            status, length = _response_framing(status_line, resp_headers)
         except (OSError, EOFError, ProtocolError) as e:
-            ex.error, ex.status, ex.t_end = f"upstream unreachable: {e}", 502, time.time()
+            what = "upstream unreachable" if isinstance(e, (OSError, EOFError)) else "upstream sent no valid HTTP"
+            ex.error, ex.status, ex.t_end = f"{what}: {e}", 502, time.time()
             self._observe("end", ex)
-            self._reply(client, 502, f"agent-strace proxy: upstream unreachable: {e}\n")
+            self._drop_upstream()
+            self._reply(client, 502, f"agent-strace proxy: {what}: {e}\n")
             return False
-        return self._relay(client, ex, method, up_file, status_line, resp_headers) and client_keep
+        return self._relay(client, ex, method, up_file, status_line, resp_headers, status, length) and client_keep
 
     def _upstream_host(self, host: bytes | None) -> bytes:
         """Host semantics: a request addressed to this proxy is re-addressed to
@@ -460,17 +527,13 @@ class ReverseProxy:
                     raise
         raise OSError("unreachable")
 
-    def _relay(self, client, ex: Exchange, method: bytes, up_file, status_line: bytes, resp_headers) -> bool:
+    def _relay(self, client, ex: Exchange, method: bytes, up_file, status_line: bytes, resp_headers,
+               status: int, length: int | None) -> bool:
         """Copy the response to the client; returns whether both sides stay open."""
-        try:
-            status = int(status_line.split(b" ", 2)[1])
-        except (IndexError, ValueError):
-            raise ProtocolError(f"bad status line {status_line[:60]!r}") from None
         ex.status = status
         ex.resp_headers = _text(resp_headers)
         ex.t_first_byte = time.time()
         te = (_hget(resp_headers, b"transfer-encoding") or b"").lower()
-        length = _hget(resp_headers, b"content-length")
         no_body = method == b"HEAD" or status in (204, 304) or 100 <= status < 200
         chunked = b"chunked" in te and not no_body
         up_close = b"close" in (_hget(resp_headers, b"connection") or b"").lower()
@@ -489,8 +552,7 @@ class ReverseProxy:
         try:
             client.sendall(head)
             if not no_body:
-                self._copy_body(client, ex, up_file, chunked, int(length) if length and not chunked else None,
-                                rewrite)
+                self._copy_body(client, ex, up_file, chunked, length if not chunked else None, rewrite)
         except (BrokenPipeError, ConnectionResetError) as e:
             ex.error = f"client disconnected: {e}"
             keep = False
@@ -527,6 +589,8 @@ class ReverseProxy:
                 if payload:
                     self._observe("chunk", ex, payload)
                 client.sendall(data)  # the bytes as received, framing included
+            if dec is not None and dec.error:  # what came before it was passed on; the message ends here
+                raise UpstreamError(dec.error)
             if dec is not None and dec.done:
                 break
         if rewrite is not None:

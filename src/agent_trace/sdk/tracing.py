@@ -13,7 +13,9 @@
   (or ``asyncio.to_thread``) carry it too.
 * Arguments and results are stored as JSON: dataclasses and pydantic models
   (``model_dump``) become objects, bytes are marked (``{"__bytes__": n,
-  "b64": ...}``), anything else falls back to a marked ``repr``.
+  "b64": ...}``: the encoder redacts inside), ``nan``/``inf`` floats are
+  marked (``{"__float__": "nan"}``: not JSON otherwise), anything else falls
+  back to a marked ``repr``.
 * Exceptions are recorded with their type and message, then re-raised.
 * Generators and async generators are traced as streams: the result is the
   list of yielded items, recorded when the stream ends.
@@ -47,6 +49,8 @@ MAX_BYTES_INLINE = 65536
 
 def to_json(value, depth: int = 0):
     """A JSON-safe copy of ``value`` (lossless where JSON allows, marked otherwise)."""
+    if isinstance(value, float) and value - value != 0.0:  # nan, inf, -inf
+        return {"__float__": repr(value)}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if depth > 20:

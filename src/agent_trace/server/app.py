@@ -4,7 +4,10 @@ dashboard's read API with live updates (SSE), and the dashboard's files.
 Security: when a token is set every route but ``/healthz`` needs it, as a
 bearer header or as the cookie a browser gets by opening ``/?token=...``
 once.  :func:`check_bind` refuses to listen beyond loopback without one.
-Request bodies have a size limit, before and after gzip.
+Every request passes the guards of :mod:`.http_guard` first (Host against the
+bound address, same-origin only, JSON/protobuf bodies only, a well-formed
+Content-Length, socket timeouts, anti-framing headers).  Request bodies have a
+size limit, before and after gzip.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from importlib import resources
 from .. import __version__
 from ..store.paths import SessionNotFound, Store
 from . import api, otlp_in
+from .http_guard import (DEFAULT_TIMEOUT_S, JSON_TYPES, PROTOBUF_TYPES, RESPONSE_HEADERS, Refusal, RequestGuard,
+                         check_content_type, content_length)
 from .ingest import Ingestor
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
@@ -61,12 +66,15 @@ class Collector:
     """The server's state: store, ingestor, settings; one per process."""
 
     def __init__(self, store: Store, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
-                 ingest: bool = True, notifier=None):
+                 ingest: bool = True, allowed_hosts=(), timeout: float = DEFAULT_TIMEOUT_S, notifier=None):
         """``notifier``: a :class:`agent_trace.notify.live.LiveNotifier` told
         about every newly stored event (``server --notify``/``--rules``)."""
         self.store = store
+        self.timeout = timeout
         self.token = token
         self.max_body = max_body
+        self.allowed_hosts = tuple(allowed_hosts)
+        self.guard = RequestGuard("127.0.0.1", self.allowed_hosts)  # make_server sets the bound host
         self.notifier = notifier
         self.ingestor = Ingestor(store, notifier.events_accepted if notifier else None) if ingest else None
         self.stopping = threading.Event()
@@ -75,7 +83,8 @@ class Collector:
 
 def make_server(collector: Collector, host: str, port: int) -> ThreadingHTTPServer:
     check_bind(host, collector.token)
-    handler = type("BoundHandler", (Handler,), {"collector": collector})
+    collector.guard = RequestGuard(host, collector.allowed_hosts)
+    handler = type("BoundHandler", (Handler,), {"collector": collector, "timeout": collector.timeout})
     cls = ThreadingHTTPServer
     if ":" in host:
         import socket
@@ -90,6 +99,7 @@ class Handler(BaseHTTPRequestHandler):
     collector: Collector
     protocol_version = "HTTP/1.1"
     server_version = f"agent-strace/{__version__}"
+    timeout = DEFAULT_TIMEOUT_S  # socket timeout: an idle or stalled client frees its thread
 
     def log_message(self, fmt, *args):  # quiet; errors are answered, not logged
         pass
@@ -100,7 +110,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
+        for k, v in RESPONSE_HEADERS.items():
+            self.send_header(k, v)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
@@ -128,25 +139,34 @@ class Handler(BaseHTTPRequestHandler):
                     given = urllib.parse.unquote(v)
         return given is not None and hmac.compare_digest(given.encode(), token.encode())
 
-    def _body(self) -> bytes | None:
-        """The request body (gunzipped), or None after answering an error."""
-        length = self.headers.get("Content-Length")
-        if length is None:
-            self.close_connection = True
-            self._error(411, "Content-Length required")
-            return None
+    def _refuse(self, r: Refusal) -> None:
+        self.close_connection = True  # the body (if any) is not read
+        self._error(r.status, r.message)
+
+    def _guard(self, navigation: bool = False) -> bool:
+        """Host and Origin checks; False after answering a refusal."""
+        h = self.headers
         try:
-            n = int(length)
-        except ValueError:
-            self.close_connection = True
-            self._error(400, "bad Content-Length")
-            return None
+            self.collector.guard.check_host(h.get("Host"))
+            self.collector.guard.check_origin(h.get("Origin"), h.get("Host"), h.get("Sec-Fetch-Site"), navigation)
+        except Refusal as r:
+            self._refuse(r)
+            return False
+        return True
+
+    def _body(self, types) -> bytes | None:
+        """The request body (gunzipped), or None after answering an error."""
         limit = self.collector.max_body
-        if n > limit:
-            self.close_connection = True  # do not read it
-            self._error(413, f"body of {n} bytes is over the {limit}-byte limit")
+        try:
+            check_content_type(self.headers.get("Content-Type"), types)
+            n = content_length(self.headers.get("Content-Length"), limit)
+        except Refusal as r:
+            self._refuse(r)
             return None
         data = self.rfile.read(n)
+        if len(data) != n:
+            self._refuse(Refusal(400, "body shorter than Content-Length"))
+            return None
         enc = (self.headers.get("Content-Encoding") or "").lower()
         if enc == "gzip":
             try:
@@ -171,6 +191,8 @@ class Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         params = dict(urllib.parse.parse_qsl(url.query))
         path = url.path
+        if not self._guard(navigation=path in STATIC):
+            return
         if path == "/healthz":
             return self._json(200, {"ok": True, "version": __version__})
         if self.collector.token and "token" in params and path in STATIC:
@@ -206,6 +228,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         path = urllib.parse.urlsplit(self.path).path
+        if not self._guard():
+            return
         if not self._authorized():
             self.close_connection = True
             return self._error(401, "missing or wrong token")
@@ -213,7 +237,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(404, "this server does not accept events (agent-strace ui is read-only)")
         if path not in ("/v1/events", "/v1/traces", "/v1/logs"):
             return self._error(404, f"no such endpoint: {path}")
-        body = self._body()
+        body = self._body(JSON_TYPES if path == "/v1/events" else JSON_TYPES[:1] + PROTOBUF_TYPES)
         if body is None:
             return
         if path == "/v1/events":
@@ -221,10 +245,9 @@ class Handler(BaseHTTPRequestHandler):
             self.collector.received += counts["accepted"]
             return self._json(200, counts)
         kind = path.rsplit("/", 1)[1]
-        ctype = self.headers.get("Content-Type") or "application/json"
+        ctype = self.headers.get("Content-Type") or ""
         try:
-            data = otlp_in.decode(kind, body, ctype)
-            events = otlp_in.events_from_traces(data) if kind == "traces" else otlp_in.events_from_logs(data)
+            events = otlp_in.events_from_body(kind, body, ctype)
         except otlp_in.OtlpError as e:
             code = 415 if "content type" in str(e) else 400
             return self._error(code, str(e))
@@ -240,6 +263,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
+        for k, v in RESPONSE_HEADERS.items():
+            self.send_header(k, v)
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True

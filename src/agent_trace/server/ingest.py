@@ -18,6 +18,7 @@ from collections import OrderedDict
 
 from ..event.encode import encode_event
 from ..event.fastjson import loads
+from ..event.validate import problem
 from ..store.paths import Store
 from ..store.writer import append_lines
 
@@ -79,30 +80,41 @@ class Ingestor:
                 continue
             try:
                 obj = loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue  # a torn or corrupt line holds no event
             if isinstance(obj, dict) and isinstance(obj.get("id"), str):
                 st.ids.add(obj["id"])
         st.size += end
 
     def add_events(self, events: list[dict]) -> dict:
-        """Store ``events`` (dicts with str ``id``, ``session``, ``type``)."""
+        """Store ``events``; one that is not a usable event (see
+        :mod:`agent_trace.event.validate`) is rejected and counted.  Each is
+        encoded (sanitized, capped, redacted: the session id too) before its
+        file is chosen."""
         counts = {"accepted": 0, "duplicates": 0, "rejected": 0}
-        by_path: dict[str, list[dict]] = {}
+        by_path: dict[str, list[tuple[dict, bytes]]] = {}
         for e in events:
-            by_path.setdefault(self.store.path_for(e["session"]), []).append(e)
+            if problem(e) is not None:
+                counts["rejected"] += 1
+                continue
+            try:
+                line = encode_event(e)
+            except (ValueError, TypeError, RecursionError):  # not JSON-serialisable: refuse it, keep the rest
+                counts["rejected"] += 1
+                continue
+            by_path.setdefault(self.store.path_for(e["session"]), []).append((e, line))
         for path, group in by_path.items():
             st = self._state(path)
             with st.lock:
                 self._catch_up(st, path)
                 lines, accepted = [], []
-                for e in group:
+                for e, line in group:
                     if e["id"] in st.ids:
                         counts["duplicates"] += 1
                         continue
                     st.ids.add(e["id"])
-                    lines.append(encode_event(e))  # redacted and capped in place: what is stored
-                    accepted.append(e)
+                    lines.append(line)
+                    accepted.append(e)  # encode_event redacted and capped it in place: what is stored
                 if lines:
                     data = b"".join(lines)
                     before = st.size
@@ -128,12 +140,10 @@ class Ingestor:
                 continue
             try:
                 obj = loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 rejected += 1
                 continue
-            if not (isinstance(obj, dict) and isinstance(obj.get("id"), str) and obj["id"]
-                    and isinstance(obj.get("session"), str) and obj["session"]
-                    and isinstance(obj.get("type"), str)):
+            if problem(obj) is not None:
                 rejected += 1
                 continue
             events.append(obj)

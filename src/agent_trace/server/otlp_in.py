@@ -37,7 +37,7 @@ def decode(kind: str, body: bytes, content_type: str) -> dict:
 
         try:
             data = json.loads(body)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
             raise OtlpError(f"malformed OTLP/JSON: {e}") from None
         if not isinstance(data, dict):
             raise OtlpError("OTLP/JSON body is not an object")
@@ -45,6 +45,17 @@ def decode(kind: str, body: bytes, content_type: str) -> dict:
     if ctype in ("application/x-protobuf", "application/protobuf"):
         return _from_protobuf(kind, body)
     raise OtlpError(f"unsupported content type {content_type!r} (application/json or application/x-protobuf)")
+
+
+def events_from_body(kind: str, body: bytes, content_type: str) -> list[dict]:
+    """Decode and map one request body (``kind``: traces or logs).  Anything
+    malformed, in the encoding or in the OTLP structure, is an
+    :class:`OtlpError` with a one-line message (the server answers 400)."""
+    data = decode(kind, body, content_type)
+    try:
+        return events_from_traces(data) if kind == "traces" else events_from_logs(data)
+    except Exception as e:  # the mapping only reads the request: any failure is the request's shape
+        raise OtlpError(f"malformed OTLP {kind}: {type(e).__name__}: {e}"[:300]) from None
 
 
 def _from_protobuf(kind: str, body: bytes) -> dict:
@@ -118,9 +129,9 @@ def attributes(kvs) -> dict:
 def _iso(nanos) -> str | None:
     try:
         n = int(nanos)
-    except (TypeError, ValueError):
+        return ev.now_iso(n / 1e9) if 0 < n < 10**20 else None
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
-    return ev.now_iso(n / 1e9) if n > 0 else None
 
 
 def _id(*parts) -> str:
@@ -141,6 +152,13 @@ def _num(v):
         return None
 
 
+def _s(v) -> str | None:
+    """A first-class text field from an attribute of any JSON type."""
+    if v is None or v == "":
+        return None
+    return v if isinstance(v, str) else str(v)
+
+
 def _truthy(v) -> bool:
     return v is True or (isinstance(v, str) and v.lower() == "true")
 
@@ -156,7 +174,7 @@ def _session(attrs: dict, resource: dict, fallback: str) -> str:
 
 def _llm_fields(a: dict) -> dict:
     return {
-        "model": a.get("model") or a.get("gen_ai.response.model") or a.get("gen_ai.request.model"),
+        "model": _s(a.get("model") or a.get("gen_ai.response.model") or a.get("gen_ai.request.model")),
         "usage": ev.usage(
             input=_int(a.get("input_tokens", a.get("gen_ai.usage.input_tokens"))),
             output=_int(a.get("output_tokens", a.get("gen_ai.usage.output_tokens"))),
@@ -181,7 +199,7 @@ def events_from_logs(data: dict) -> list[dict]:
 def _log_event(rec: dict, resource: dict) -> dict | None:
     a = attributes(rec.get("attributes"))
     body = _value(rec.get("body"))
-    name = a.get("event.name") or (body if isinstance(body, str) else None) or "log"
+    name = _s(a.get("event.name")) or (body if isinstance(body, str) else None) or "log"
     if isinstance(name, str) and name.startswith("claude_code."):
         name = name[len("claude_code."):]
     ts = _iso(rec.get("timeUnixNano")) or _iso(rec.get("observedTimeUnixNano")) or ev.now_iso()
@@ -202,10 +220,10 @@ def _log_event(rec: dict, resource: dict) -> dict | None:
                              status=ev.ERROR if error else ev.OK, error=error, **fields, **base)
     if name == "tool_result":
         ok = _truthy(a.get("success"))
-        tid = a.get("tool_use_id")
+        tid = _s(a.get("tool_use_id"))
         eid = _id(session, "otel-tool", tid) if tid else _id(session, "otel-log", ts, name, a.get("event.sequence"))
         return ev.make_event(ev.TOOL_RESULT if ok else ev.TOOL_ERROR, session, SOURCE, id=eid, name=name,
-                             tool=a.get("tool_name"), tool_use_id=tid, duration_ms=dur,
+                             tool=_s(a.get("tool_name")), tool_use_id=tid, duration_ms=dur,
                              status=ev.OK if ok else ev.ERROR,
                              error=None if ok else str(a.get("error") or "tool failed"), **base)
     eid = _id(session, "otel-log", ts, name, a.get("event.sequence"), a.get("prompt.id"))
@@ -230,14 +248,14 @@ def events_from_traces(data: dict) -> list[dict]:
 
 def _span_event(span: dict, resource: dict) -> dict:
     a = attributes(span.get("attributes"))
-    trace_id, span_id = span.get("traceId") or "", span.get("spanId") or ""
-    name = span.get("name") or "span"
+    trace_id, span_id = _s(span.get("traceId")) or "", _s(span.get("spanId")) or ""
+    name = _s(span.get("name")) or "span"
     session = _session(a, resource, "otel-" + (trace_id or "trace"))
     start, end = _int(span.get("startTimeUnixNano")), _int(span.get("endTimeUnixNano"))
     dur = (end - start) / 1e6 if start and end and end >= start else None
     status = span.get("status") or {}
     failed = status.get("code") in (2, "STATUS_CODE_ERROR") or a.get("success") is False
-    error = (status.get("message") or a.get("error.type") or "error") if failed else None
+    error = _s(status.get("message") or a.get("error.type") or "error") if failed else None
     data = {"attributes": a, "resource": resource, "trace_id": trace_id, "span_id": span_id,
             "parent_span_id": span.get("parentSpanId") or None, "kind": span.get("kind")}
     base = {"ts": _iso(start) or ev.now_iso(), "data": data, "duration_ms": dur,
@@ -249,8 +267,8 @@ def _span_event(span: dict, resource: dict) -> dict:
         eid = _id(session, "otel-llm", rid) if rid else _id("otel-span", trace_id, span_id)
         return ev.make_event(ev.LLM_RESPONSE, session, SOURCE, id=eid, **_llm_fields(a), **base)
     if op == "execute_tool":
-        tid = a.get("gen_ai.tool.call.id") or a.get("tool_use_id")
+        tid = _s(a.get("gen_ai.tool.call.id") or a.get("tool_use_id"))
         eid = _id(session, "otel-tool", tid) if tid else _id("otel-span", trace_id, span_id)
         return ev.make_event(ev.TOOL_ERROR if failed else ev.TOOL_RESULT, session, SOURCE, id=eid,
-                             tool=a.get("gen_ai.tool.name") or a.get("tool_name"), tool_use_id=tid, **base)
+                             tool=_s(a.get("gen_ai.tool.name") or a.get("tool_name")), tool_use_id=tid, **base)
     return ev.make_event(ev.GENERIC, session, SOURCE, id=_id("otel-span", trace_id, span_id), **base)

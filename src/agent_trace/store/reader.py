@@ -6,7 +6,10 @@ Contract
 * A last line without ``\\n`` is a write in progress or a torn write (a killed
   writer): it is not yielded; :class:`ReadStats` counts it as ``torn``.
   In follow mode it is yielded once its newline arrives.
-* A line that is not a JSON object is skipped and counted as ``corrupt``.
+* A line that is not a JSON object, or whose first-class fields do not have
+  their documented types (:mod:`agent_trace.event.validate`: ``ts: "zzz"``,
+  ``tool: ["x"]``, ``usage: "x"``, a numeric ``agent_id`` ...), is skipped and
+  counted as ``corrupt``: readers never see a wrong-typed field.
 * Lines from an older schema version are upgraded step by step; lines from a
   newer version are skipped and counted as ``future``; lines whose type is not
   known to this version are counted as ``unknown_type`` and yielded only when
@@ -18,12 +21,15 @@ Contract
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 
 from .. import event as ev
 from ..event.fastjson import loads
 from ..event.fastjson import scanner as scan
 from ..event.upgrade import upgrade
+from ..event.validate import problem
 
 VERSION = ev.SCHEMA_VERSION
 TYPES = ev.TYPES
@@ -67,7 +73,7 @@ def parse_line(line: bytes, stats: ReadStats, unknown: bool = False, sizes: bool
     """One stored line -> event dict, or ``None`` when it must be skipped."""
     try:
         obj = loads(line)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, nesting too deep
         stats.corrupt += 1
         return None
     if type(obj) is not dict or "type" not in obj:
@@ -83,6 +89,9 @@ def parse_line(line: bytes, stats: ReadStats, unknown: bool = False, sizes: bool
         except ValueError:
             stats.corrupt += 1
             return None
+    if problem(obj) is not None:
+        stats.corrupt += 1
+        return None
     if obj["type"] not in ev.TYPES:
         stats.unknown_type += 1
         if not unknown:
@@ -91,6 +100,21 @@ def parse_line(line: bytes, stats: ReadStats, unknown: bool = False, sizes: bool
     if sizes:
         obj["_bytes"] = len(line)
     return obj
+
+
+def open_regular(path: str):
+    """Open a session file for reading; ``OSError`` when it is not a regular
+    file (a FIFO would block forever, a device such as ``/dev/zero`` never
+    ends)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(22, "not a regular file", path)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = False,
@@ -105,7 +129,7 @@ def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = Fa
     """
     if stats is None:
         stats = ReadStats()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         f.seek(start)
         offset = stats.end = start
         pending = b""
@@ -128,7 +152,7 @@ def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = Fa
                             text = line.decode("utf-8")
                             obj, end = scan(text, 0)
                             if end != len(text) or type(obj) is not dict or obj.get("v") != VERSION \
-                                    or obj.get("type") not in TYPES:
+                                    or obj.get("type") not in TYPES or problem(obj) is not None:
                                 obj = None
                             else:
                                 stats.events += 1

@@ -38,7 +38,8 @@ class FileSink:
             self._ready = True
         by_session: dict[str, list[bytes]] = {}
         for event in events:
-            by_session.setdefault(event["session"], []).append(encode_event(event))
+            line = encode_event(event)  # may redact the session id itself: file it under what is stored
+            by_session.setdefault(event["session"], []).append(line)
         for session, lines in by_session.items():
             append_lines(self.store.path_for(session), b"".join(lines))
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import mmap
 
 from .. import event as ev
-from .reader import CHUNK, ReadStats, iter_events, parse_line
+from .reader import CHUNK, ReadStats, iter_events, open_regular, parse_line
 
 _TS = b'"ts":"'
 _WINDOW = 256  # the writer puts v, id, ts first: ts starts within the first ~60 bytes
@@ -41,7 +41,7 @@ def _key(line: bytes) -> bytes | None:
         return ts
     try:
         return ev.now_iso(ev.iso_to_epoch(ts.decode("ascii"))).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, OverflowError, OSError):
         return None
 
 
@@ -53,7 +53,7 @@ def _index(path: str) -> tuple[list, bool, bool]:
     last = b""
     offset = 0
     pending = b""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         while True:
             chunk = f.read(CHUNK)
             if not chunk:
@@ -85,7 +85,7 @@ def iter_timeline(path: str, stats: ReadStats | None = None, *, unknown: bool = 
         return
     index.sort(key=lambda k: k[0])  # stable: file order breaks ties
     end = max(start + length + 1 for _, start, length in index)
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+    with open_regular(path) as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
         for _, start, length in index:
             obj = parse_line(m[start:start + length], stats, unknown, sizes)
             if obj is not None:

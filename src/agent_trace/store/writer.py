@@ -9,21 +9,30 @@ interleave, tear or lose a line:
   exclusive ``flock``, looping over short writes;
 * if a previous writer was killed mid-line (the file does not end in
   ``\\n``), a newline is written first so the torn fragment stays a single
-  corrupt line instead of spoiling ours.
+  corrupt line instead of spoiling ours;
+* only a regular file is written: a session path that is a FIFO, a device
+  or a socket (a symlink to ``/dev/full``, a pipe nobody reads) is refused
+  with ``OSError`` instead of blocking or writing somewhere else.
 
 See ``adr/0004-concurrent-appends.md``.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import stat
 
 
 def append_lines(path: str, data: bytes) -> None:
     """Append ``data`` (one or more ``\\n``-terminated lines) to ``path``."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
     try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        os.set_blocking(fd, True)
         fcntl.flock(fd, fcntl.LOCK_EX)
         size = os.fstat(fd).st_size
         if size and _last_byte(path, size) != b"\n":

@@ -1,0 +1,309 @@
+"""Redaction against hostile and ordinary input: every secret class, no
+false positives that destroy data, no second copy, and a linear work bound."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agent_trace import event as ev
+from agent_trace.event import secret_scan
+from agent_trace.event.encode import encode_event, to_bytes
+from agent_trace.event.redact import PLACEHOLDER, find_secrets, redact_value, sub_secrets
+from tests.support.adversarial import FAST
+
+OPENAI = "sk-proj-" + "Ab3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9" * 2
+ANTHROPIC = "sk-ant-api03-Xk3vP9qLm2Rt7wZa8bYc4dNe6fGh1jKs0uVx5yQo-_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefAA"
+AWS_ID, AWS_SECRET = "AKIAIOSFODNN7EXAMPL3", "wJalrXUtnFEMI/K7MDENG/bPxRfiCY3XAMPLEKEY"
+NPM = "npm_" + "a1B2c3D4e5" * 3 + "F6g7H8"
+
+
+def stored(data) -> dict:
+    return json.loads(encode_event(ev.make_event(ev.ANNOTATION, "s", "test", data=data)))
+
+
+def redacted(text: str) -> str:
+    return sub_secrets(text)[0]
+
+
+# -- each class: the secret goes, its surroundings stay ----------------------------------
+
+@pytest.mark.parametrize("text, secret, kept", [
+    (f"key {OPENAI} end", OPENAI, ["key ", " end"]),
+    (f"ANTHROPIC_API_KEY={ANTHROPIC}", ANTHROPIC, ["ANTHROPIC_API_KEY="]),
+    ("postgres://app:Hunter2pw@db.internal:5432/main", "Hunter2pw", ["postgres://app:", "@db.internal:5432/main"]),
+    ("redis://:s3cretpw@cache:6379/0", "s3cretpw", ["redis://:", "@cache:6379"]),
+    ("https://x/api?password=hunter2&page=2", "hunter2", ["?password=", "&page=2"]),
+    ("GET /v1?api_key=abc123def456&q=1", "abc123def456", ["?api_key=", "&q=1"]),
+    ("https://maps.example/api?key=Zq81kdPq0wXe&z=3", "Zq81kdPq0wXe", ["?key=", "&z=3"]),
+    ("curl -H 'Authorization: Basic dXNlcjpwYXNzd29yZA=='", "dXNlcjpwYXNzd29yZA==", ["Authorization: Basic "]),
+    ("auth header basic YWRtaW46c2VjcmV0 sent", "YWRtaW46c2VjcmV0", ["basic ", " sent"]),
+    (f"aws {AWS_ID} {AWS_SECRET}", AWS_SECRET, ["aws "]),
+    (f"aws_secret_access_key = {AWS_SECRET}\n", AWS_SECRET, ["aws_secret_access_key = "]),
+    (f'"SecretAccessKey": "{AWS_SECRET}"', AWS_SECRET, ['"SecretAccessKey": "']),
+    (f"//registry.npmjs.org/:_authToken={NPM}", NPM, ["//registry.npmjs.org/:_authToken="]),
+    (f"token {NPM} x", NPM, ["token ", " x"]),
+    ('{"client_secret": "abc", "other": 1}', '"abc"', ['"client_secret": ', '"other": 1']),
+    ("DB_PASSWORD=hunter2 ./run", "hunter2", ["DB_PASSWORD=", " ./run"]),
+    ("run --api-key=xyz98765432 --verbose", "xyz98765432", ["--api-key=", " --verbose"]),
+    ("run --password hunter2 --verbose", "hunter2", ["--password ", " --verbose"]),
+    ("Authorization: token ghx_notaformat123\nnext line", "ghx_notaformat123", ["Authorization: token ", "next"]),
+    ("Cookie: sid=abc123; theme=dark\nnext", "sid=abc123", ["Cookie: ", "next"]),
+    ("Bearer abcdefghijklmnopqrstuvwxyz012345", "abcdefghijklmnopqrstuvwxyz012345", ["Bearer "]),
+    ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1b2c3d4e5f6\nAbCdEf0123==\n", "MIIEowIBAAKCAQEA",
+     ["-----BEGIN RSA PRIVATE KEY-----"]),
+    ("-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAA\\n-----END OPENSSH PRIVATE KEY-----",
+     "b3BlbnNzaC1rZXkt", ["-----BEGIN OPENSSH PRIVATE KEY-----", "-----END OPENSSH PRIVATE KEY-----"]),
+    ("-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES\n\nMHcCAQEEIAbc123XYZ\n", "MHcCAQEEIAbc",
+     ["-----BEGIN EC PRIVATE KEY-----"]),
+])
+def test_each_secret_class_is_redacted_and_only_the_secret(text, secret, kept):
+    out = redacted(text)
+    assert secret not in out, out
+    assert PLACEHOLDER in out
+    for k in kept:
+        assert k in out, (k, out)
+
+
+@pytest.mark.parametrize("text", [
+    "src/components/task-management-dashboard.tsx",
+    "import { desk-sk-management-components-v2 } from './x'",
+    "sk-management-dashboard-component-extra-long-name",  # a word-shaped run has no digits
+    "commit 3f786850e387550fdab836ed7e6dc881de23001b blob sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4",
+    "uuid 123e4567-e89b-12d3-a456-426614174000 task-list",
+    "the basic configuration needs knowledge of the token budget",
+    "max_tokens=1024 input_tokens: 12 tokens=5 tokenizer=bpe",
+    'def connect(password: str, api_key=None):\n    token = os.environ["TOKEN"]\n',
+    "    password = get_password()\n    if password == expected:\n",
+    "PWD=/home/dev/project OLDPWD=/tmp",
+    "see https://example.com/docs?page=2 and ssh://git@github.com/org/repo",
+    "password: ${DB_PASSWORD}  token: <your-token>  api_key: ********",
+    '{"eos_token": "</s>", "pad_token": "[PAD]"}',
+    "AKIA is a prefix; ASIAN markets; AIza is too",
+])
+def test_ordinary_text_is_untouched(text):
+    assert redacted(text) == text
+    assert find_secrets(text) == []
+
+
+def test_one_marker_inside_a_big_base64_blob_does_not_wipe_it():
+    raw = base64.b64encode(bytes(range(256)) * 400).decode()
+    for blob in (raw[:50_000] + "sk-" + raw[50_000:],
+                 base64.urlsafe_b64encode(bytes(range(256)) * 400).decode().replace("A", "sk-", 1)):
+        out = stored({"blob": blob})
+        assert out["data"]["blob"] == blob and "redacted" not in out
+
+
+def test_a_secret_used_as_a_json_key_is_redacted():
+    out = stored({"tokens": {OPENAI: 1, "ok": 2}, ANTHROPIC: {"a": 1}})
+    line = json.dumps(out)
+    assert OPENAI not in line and ANTHROPIC not in line
+    assert out["data"]["tokens"]["ok"] == 2
+
+
+def test_credential_members_anywhere_and_in_header_lists():
+    data = {
+        "deep": {"a": [{"b": {"client_secret": "s1", "private_key": "s2", "session_token": "s3"}}]},
+        "headers": [["Authorization", "Bearer abc"], ["X-Api-Key", "s4"], ["Accept", "json"]],
+        "har": [{"name": "Cookie", "value": "sid=s5"}, {"name": "Accept", "value": "json"}],
+        "attrs": [{"key": "api_key", "value": {"stringValue": "s6"}},
+                  {"key": "gen_ai.tool.name", "value": {"stringValue": "Write"}}, {"key": "key", "value": "k"}],
+        "env": {"GITHUB_TOKEN": "s7", "HOME": "/root"},
+        "argv": ["server", "--api-key", "s8", "--port", "80"],
+        "logprobs": [{"token": " Hello", "logprob": -0.1}],
+        "usage": {"input_tokens": 12, "max_tokens": 100},
+    }
+    out = stored(data)["data"]
+    line = json.dumps(out)
+    for s in ("s1", "s2", "s3", "Bearer abc", "s4", "sid=s5", "s6", "s7", '"s8"'):
+        assert s not in line, s
+    assert out["headers"][2] == ["Accept", "json"] and out["har"][1]["value"] == "json"
+    assert out["env"]["HOME"] == "/root" and out["argv"][:2] == ["server", "--api-key"] and out["argv"][3:] == [
+        "--port", "80"]
+    assert out["logprobs"][0]["token"] == " Hello" and out["usage"] == data["usage"]
+    assert out["attrs"][1:] == data["attrs"][1:]  # "key" names a member, it is not a credential
+
+
+def test_base64_copies_are_redacted_before_they_reach_disk():
+    raw = f"startup log: key={OPENAI}\n\x00\xff binary".encode("latin-1")
+    b64 = base64.b64encode(raw).decode()
+    out = stored({"raw_b64": b64, "body_b64": b64, "nested": {"b64": b64, "bytes_base64": b64}})
+    for v in (out["data"]["raw_b64"], out["data"]["body_b64"], out["data"]["nested"]["b64"],
+              out["data"]["nested"]["bytes_base64"]):
+        decoded = base64.b64decode(v)
+        assert OPENAI.encode() not in decoded and b"startup log: key=" in decoded and b"\x00\xff binary" in decoded
+
+
+def test_every_field_is_redacted_not_only_data():
+    e = ev.make_event(ev.TOOL_CALL, "s", "sdk", tool=f"t {OPENAI}", name=f"n {ANTHROPIC}", model=NPM,
+                      error={"message": f"failed with {AWS_ID}"})
+    line = encode_event(e).decode()
+    for s in (OPENAI, ANTHROPIC, NPM, AWS_ID):
+        assert s not in line
+
+
+def strict_json(line: bytes):
+    """Parse as browsers do: NaN/Infinity are not JSON."""
+    def refuse(name):
+        raise ValueError(f"non-JSON constant {name}")
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_export_bytes_go_through_the_same_encoder_guarantees():
+    assert strict_json(to_bytes({"x": float("nan"), "y": [float("inf")]})) == {"x": "NaN", "y": ["Infinity"]}
+
+
+# -- the work bound: algorithmic, not a timing ------------------------------------------
+
+ADVERSARIAL = {
+    "sk- repeated": "sk-",
+    "bearer spaces": "Bearer " + " " * 30,
+    "private key without END": "-----BEGIN RSA PRIVATE KEY-----\nMIIE",
+    "url userinfo": "a://u:",
+    "password=$": "password=$",
+    "token: ": "token: ",
+    "key": "key",
+    "basic": "basic ",
+    "AKIA runs": "AKIA" + "B" * 16 + " " + "aB1/" * 9 + "x ",
+    "jwt dots": "eyJabcdefgh.",
+    "quoted unclosed": 'password="',
+    "flags": "--token ",
+    "long ident": "a_" * 200 + "token=",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_scan_work_is_linear_with_a_hard_bound(name):
+    unit = ADVERSARIAL[name]
+
+    def work(n):
+        text = (unit * (n // len(unit) + 1))[:n]
+        w = secret_scan.Work(len(text))
+        secret_scan.scan(text, w)
+        assert not w.exhausted, name
+        return w.units
+
+    small, big = work(20_000), work(80_000)
+    assert big <= 4.2 * small + secret_scan.WORK_BASE, (name, small, big)  # linear, not quadratic
+    assert big <= secret_scan.WORK_FACTOR * 80_000, (name, big)
+
+
+def test_when_the_budget_runs_out_the_rest_is_treated_as_secret(monkeypatch):
+    monkeypatch.setattr(secret_scan, "WORK_FACTOR", 0)
+    monkeypatch.setattr(secret_scan, "WORK_BASE", 200)
+    text = "ok prefix " + "token: abcdefgh12 " * 50
+    out = redacted(text)
+    assert out.startswith("ok prefix") and out.endswith(PLACEHOLDER)
+    assert "abcdefgh12" not in out
+
+
+# -- properties -------------------------------------------------------------------------
+
+SECRETS = [OPENAI, ANTHROPIC, AWS_ID, NPM, "ghp_" + "aB3" * 12, "glpat-" + "x1y2z3" * 4,
+           "xoxb-123456789012-abcdefghij", "AIza" + "B1c" * 11 + "dE", "hf_" + "aBcDeFgHiJ" * 4]
+safe_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)
+separators = st.sampled_from([" ", "\n", "\t", '"', "'", "(", "=", ": ", ", ", "\\n", "<", ">"])
+
+
+@FAST
+@given(safe_text, separators, st.sampled_from(SECRETS), separators, safe_text)
+def test_a_token_between_separators_never_survives(before, s1, secret, s2, after):
+    out = redacted(before + s1 + secret + s2 + after)
+    assert secret not in out
+
+
+@FAST
+@given(st.text(max_size=400))
+def test_redaction_is_idempotent_and_never_grows_unboundedly(text):
+    once, n = sub_secrets(text)
+    twice, m = sub_secrets(once)
+    assert twice == once and m == 0
+    assert len(once) <= len(text) + n * len(PLACEHOLDER)
+
+
+@FAST
+@given(st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=40),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                                max_size=4),
+                    max_leaves=30))
+def test_any_json_value_encodes_to_a_valid_line(value):
+    line = encode_event(ev.make_event(ev.ANNOTATION, "s", "t", data={"v": value}))
+    assert line.endswith(b"\n")
+    assert isinstance(strict_json(line), dict)
+
+
+def test_redact_value_counts_replacements():
+    counter = [0]
+    out = redact_value({"password": "x1", "t": f"a {OPENAI} b {NPM}"}, counter)
+    assert counter[0] == 3 and out["password"] == PLACEHOLDER
+
+
+def test_sdk_tracing_never_writes_nan_and_marks_it(trace_dir):
+    from agent_trace.sdk import session, trace_tool
+    from agent_trace.store import Store
+
+    @trace_tool
+    def measure(x):
+        return {"score": float("nan"), "limit": float("-inf")}
+
+    with session("nan", session_id="nan"):
+        measure(float("inf"))
+    raw = open(Store(str(trace_dir)).path_for("nan"), "rb").read()
+    events = [strict_json(x) for x in raw.splitlines()]
+    call = next(e for e in events if e["type"] == ev.TOOL_CALL)
+    result = next(e for e in events if e["type"] == ev.TOOL_RESULT)
+    assert call["data"]["tool_input"] == {"x": {"__float__": "inf"}}
+    assert result["data"]["tool_response"] == {"score": {"__float__": "nan"}, "limit": {"__float__": "-inf"}}
+
+
+def test_cassettes_scrub_inside_base64_bodies_and_header_lists():
+    from agent_trace.cassette.secrets import scrub
+
+    body = {"b64": base64.b64encode(f"\x00\x01 token={OPENAI}".encode("latin-1")).decode()}
+    out = scrub({"body": body, "headers": [["Authorization", "Bearer abcdefghijklmnopqrstuv"]]})
+    assert OPENAI.encode() not in base64.b64decode(out["body"]["b64"]) and "<secret:" in base64.b64decode(
+        out["body"]["b64"]).decode("latin-1")
+    assert out["headers"][0][1].startswith("<secret:")
+    assert scrub(out) == out  # placeholders are stable: a live request scrubbed again still matches
+
+
+def test_exports_redact_again(trace_dir):
+    from agent_trace.store import Store
+
+    store = Store(str(trace_dir))
+    store.ensure()
+    e = ev.make_event(ev.USER_PROMPT, "old", "claude-code", data={"prompt": f"use {OPENAI}"})
+    with open(store.path_for("old"), "w") as f:  # a store written without redaction (an older version)
+        f.write(json.dumps(e) + "\n")
+    from conftest import run_cli
+
+    for fmt in (["--format", "jsonl"], ["--format", "json"], ["--format", "otlp"]):
+        r = run_cli("export", "old", *fmt)
+        assert r.returncode == 0 and OPENAI.encode() not in r.stdout and r.stdout, (fmt, r.stderr)
+
+
+def test_a_strong_key_glued_to_a_word_by_a_dash_is_still_caught():
+    from agent_trace.event.redact import redact_text
+
+    key = "sk-ant-api03-" + "K" * 40
+    assert redact_text(f"<!channel>-{key}.env") == ("<!channel>-[REDACTED].env", 1)
+    assert redact_text("task-management-dashboard.tsx") == ("task-management-dashboard.tsx", 0)
+    assert redact_text("ask-ant-api03-" + "K" * 40)[1] == 0  # a letter before: part of a word
+
+
+def test_a_private_key_header_redacts_even_a_short_body():
+    from agent_trace.event.redact import redact_text
+
+    text, n = redact_text("-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----")
+    assert n == 1 and "MIIB" not in text
+
+
+def test_a_url_authority_stops_at_characters_urls_cannot_hold():
+    from agent_trace.event.redact import find_secrets
+
+    assert find_secrets("&lt;https://evil.example|click&gt;%0A::error::x&lt;@U123&gt;") == []
+    assert find_secrets("postgres://app:Pw9sEcret@db/x")  # a real one still is
