@@ -24,6 +24,8 @@ def base_name(tool: str | None) -> str:
     """``mcp__fs__read_file`` -> ``read_file``; other names unchanged."""
     if not tool:
         return ""
+    if type(tool) is not str:  # a hostile line: a name of another type
+        tool = str(tool)
     return tool.rsplit("__", 1)[-1] if tool.startswith("mcp__") else tool
 
 
