@@ -35,30 +35,48 @@ def profile(path: str) -> dict:
 def profile_events(events) -> dict:
     """The profile of any stream of events (a stored session, a cassette read
     back as events)."""
-    s = SessionSummary()
-    where, grades = WorkspaceFinder(), Grades()
-    hooks = {"seq": [], "read": set(), "changed": set()}
-    wire = {"seq": [], "read": set(), "changed": set()}
-    fork = None
+    p = Profiler()
     for e in events:
-        s.add(e)
-        where.add(e)
+        p.add(e)
+    return p.result()
+
+
+class Profiler:
+    """A profile built one event at a time, for readers that already walk a
+    session (``report``): pass the ``summary`` they feed themselves, and
+    only the rest is fed here."""
+
+    def __init__(self, summary: SessionSummary | None = None):
+        self._own = summary is None
+        self.summary = SessionSummary() if summary is None else summary
+        self.where, self.grades = WorkspaceFinder(), Grades()
+        self.hooks: dict = {"seq": [], "read": set(), "changed": set()}
+        self.wire: dict = {"seq": [], "read": set(), "changed": set()}
+        self.fork: dict | None = None
+
+    def add(self, e: dict) -> None:
+        if self._own:
+            self.summary.add(e)
+        self.where.add(e)
         t = e.get("type")
         if t == ev.TOOL_CALL:
-            _note_call(hooks, e)
-        elif t == ev.LLM_RESPONSE and not hooks["seq"]:
+            _note_call(self.hooks, e)
+        elif t == ev.LLM_RESPONSE and not self.hooks["seq"]:
             for call in toolfacts.wire_calls(e):
-                _note_call(wire, call)
+                _note_call(self.wire, call)
         elif t == ev.ANNOTATION:
-            grades.add(e)
-            if e.get("name") == "fork" and isinstance(e.get("data"), dict) and fork is None:
-                fork = {k: e["data"].get(k) for k in ("cassette", "fork_at", "model_calls_played", "upstream")}
-    calls = hooks if hooks["seq"] else wire
-    root = where.places()[0]
-    return {"summary": s, "sequence": calls["seq"], "tool_calls": s.tool_calls or len(calls["seq"]),
-            "read": {toolfacts.relative(p, root) for p in calls["read"]},
-            "changed": {toolfacts.relative(p, root) for p in calls["changed"]},
-            "workspace": root, "grades": grades.latest(), "fork": fork}
+            self.grades.add(e)
+            if e.get("name") == "fork" and isinstance(e.get("data"), dict) and self.fork is None:
+                self.fork = {k: e["data"].get(k) for k in ("cassette", "fork_at", "model_calls_played", "upstream")}
+
+    def result(self) -> dict:
+        s = self.summary
+        calls = self.hooks if self.hooks["seq"] else self.wire
+        root = self.where.places()[0]
+        return {"summary": s, "sequence": calls["seq"], "tool_calls": s.tool_calls or len(calls["seq"]),
+                "read": {toolfacts.relative(p, root) for p in calls["read"]},
+                "changed": {toolfacts.relative(p, root) for p in calls["changed"]},
+                "workspace": root, "grades": self.grades.latest(), "fork": self.fork}
 
 
 def _note_call(acc: dict, e: dict) -> None:
