@@ -172,7 +172,9 @@ def test_same_answers_as_the_file_backend(pg_dsn, tmp_path, demo_events):
         rows_a = {r["session"]: r for r in a["sessions"]}
         rows_b = {r["session"]: r for r in b["sessions"]}
         for k in rows_a:
-            assert rows_a[k] == rows_b[k], {f: (rows_a[k].get(f), rows_b[k].get(f)) for f in set(rows_a[k]) | set(rows_b[k]) if rows_a[k].get(f) != rows_b[k].get(f)}
+            diff = {f: (rows_a[k].get(f), rows_b[k].get(f)) for f in set(rows_a[k]) | set(rows_b[k])
+                    if rows_a[k].get(f) != rows_b[k].get(f) or (f in rows_a[k]) != (f in rows_b[k])}
+            assert rows_a[k] == rows_b[k], diff
         assert rows_a["bob-api-1"]["status"] == "stopped" and rows_a["alice-shop-1"]["status"] == "ended"
         assert rows_a["alice-shop-2"]["tool_calls"] == 9 and rows_a["alice-shop-2"]["tool_errors"] == 3
         for query in ("?user=bob", "?project=shop&status=idle", "?min_cost=0.05", "?q=checkout",
