@@ -18,6 +18,9 @@ Counting rules (documented in ``docs/event-schema.md``):
 * LLM usage: ``llm.response`` events with ``usage``; the same API response
   seen twice (hook transcript import and wire capture) has the same event
   id and is counted once.
+* Any event seen twice with the same id (a hook and a transcript import
+  racing for the same tool call, prompt or turn: ids are derived from the
+  agent's own ids) is counted once.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import math
 
 from .. import event as ev
-from ..usage.pricing import KINDS, PriceTable
+from ..usage.pricing import KINDS, PriceTable, cache_write_1h
 from . import toolfacts
 
 # Durations are kept as log-bucket histograms (5% wide), so percentiles cost
@@ -64,6 +67,8 @@ def percentile(hist: dict, p: float) -> float | None:
 
 _PRICES: PriceTable | None = None
 RECENT_IDS = 4096  # memory stays flat however many LLM calls a session has
+SAVED_IDS = 128  # of them, kept in the resumable state (repeats arrive within a turn)
+ID_CHARS = 16  # 64 bits of an id tell repeats apart within a session
 FILES_CAP = 500  # changed files kept (in order of first change)
 COMMITS_CAP = 50
 DIFF_CAP = 200  # files of the end-of-session diff kept in the summary
@@ -120,8 +125,9 @@ class SessionSummary:
         self._sources: set[str] = set()
         self._subagents: set[str] = set()
         self._unpriced: set[str] = set()
-        # recent LLM response ids (insertion-ordered, capped): the same response
-        # seen twice (wire capture and transcript import) arrives within a turn
+        # recent ids of events that several sources may record (insertion-
+        # ordered, capped): the same response, call or prompt seen twice (wire
+        # capture, hooks and transcript import) arrives within a turn
         self._llm_ids: dict[str, None] = {}
         # paths the latest write calls added to files_changed, until a rule
         # decision says the call never ran (a denied write changed nothing)
@@ -131,11 +137,21 @@ class SessionSummary:
     def add(self, e: dict) -> None:
         # The hottest function of every reader: one dict lookup per field.
         t = e.get("type")
+        if t in ev.SHARED_ID_TYPES:
+            eid = e.get("id")
+            if type(eid) is str:
+                eid = eid[:ID_CHARS]
+            seen = self._llm_ids
+            if eid in seen:
+                return
+            seen[eid] = None
+            if len(seen) > RECENT_IDS:
+                del seen[next(iter(seen))]
         self.events += 1
         by_type = self.by_type
         by_type[t] = by_type.get(t, 0) + 1
         ts = e.get("ts")
-        if ts and type(ts) is str:  # (a stamp of another type is no time: it cannot be ordered)
+        if ts and type(ts) is str and t != "annotation":  # a note added later (a grade) is not the session's time
             last = self.last
             if last is None or ts > last:
                 self.last = ts
@@ -160,6 +176,10 @@ class SessionSummary:
         data = e.get("data")
         if isinstance(data, dict) and self.cwd is None and isinstance(data.get("cwd"), str):
             self.cwd = data["cwd"]
+
+    def _on_llm_request(self, e):  # `run` stamps the agent's folder on its requests
+        if self.cwd is None:
+            self._on_session_start(e)
 
     def _on_session_end(self, e):
         self.ended = True
@@ -235,14 +255,6 @@ class SessionSummary:
             hist[b] = hist.get(b, 0) + 1
 
     def _on_llm_response(self, e):
-        eid = e.get("id")
-        if type(eid) is not str:
-            eid = str(eid)
-        if eid in self._llm_ids:
-            return
-        self._llm_ids[eid] = None
-        if len(self._llm_ids) > RECENT_IDS:
-            del self._llm_ids[next(iter(self._llm_ids))]
         self.llm_calls += 1
         model = e.get("model") or "unknown"
         if type(model) is not str:
@@ -260,7 +272,7 @@ class SessionSummary:
                     self.tokens[k] += n
                     m[k] += n
                     counted[k] = n
-            cost = prices().cost(model, counted)  # priced: the tokens counted
+            cost = prices().cost(model, counted, cache_write_1h(e))  # priced: the tokens counted
             if cost is None:
                 if model not in self._unpriced:
                     self._unpriced.add(model)
@@ -348,7 +360,7 @@ class SessionSummary:
             m["cost_usd"] = round(m["cost_usd"], 6)
         if resumable:
             d["_open_calls"] = sorted(self._open_calls)
-            d["_llm_ids"] = list(self._llm_ids)
+            d["_llm_ids"] = list(self._llm_ids)[-SAVED_IDS:]
             d["_writes"] = self._writes
         return d
 
@@ -359,7 +371,7 @@ class SessionSummary:
             if k in d:
                 setattr(s, k, d[k])
         s._open_calls = set(d.get("_open_calls", ()))
-        s._llm_ids = dict.fromkeys(d.get("_llm_ids", ()))
+        s._llm_ids = dict.fromkeys(str(x)[:ID_CHARS] for x in d.get("_llm_ids", ()))
         s._sources, s._subagents, s._unpriced = set(s.sources), set(s.subagents), set(s.unpriced)
         s._writes = dict(d.get("_writes") or {})
         return s
@@ -373,6 +385,7 @@ _HANDLERS = {
     ev.TOOL_RESULT: SessionSummary._on_tool_end,
     ev.TOOL_ERROR: SessionSummary._on_tool_end,
     ev.LLM_RESPONSE: SessionSummary._on_llm_response,
+    ev.LLM_REQUEST: SessionSummary._on_llm_request,
     ev.SUBAGENT_START: SessionSummary._on_subagent,
     ev.SUBAGENT_STOP: SessionSummary._on_subagent,
     ev.RULE_DECISION: SessionSummary._on_decision,

@@ -139,6 +139,11 @@ class Formatter:
         if t == ev.POSTMORTEM:
             data = event.get("data") if isinstance(event.get("data"), dict) else {}
             return f"{p}{self._c(RED, 'postmortem')}({event.get('name')}) = {data.get('action', '?')}"
+        if t == ev.ANNOTATION and event.get("name") == "grade":
+            data = event.get("data") if isinstance(event.get("data"), dict) else {}
+            result = self._c(GREEN, "PASS") if data.get("passed") else self._c(
+                RED, "FAIL (timed out)" if data.get("timed_out") else f"FAIL (exit {data.get('exit_code')})")
+            return f"{p}grade(\"{cut(str(data.get('command') or ''))}\") = {result}{_ms(event)}"
         if t in (ev.SUBAGENT_START, ev.SUBAGENT_STOP):
             verb = "start" if t == ev.SUBAGENT_START else "stop"
             return f"{p}subagent_{verb}({event.get('agent_type') or ''}) = {event.get('agent_id', '?')}"
