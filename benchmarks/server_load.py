@@ -225,10 +225,10 @@ def run(storage: str, collectors: int, clients: int, events: int, *, kill=False,
             if restart_db:
                 while backend.stored() < total * 0.6:
                     time.sleep(0.05)
+                restarted_db_at = backend.stored()  # when it crashed (clients may finish while it is down)
                 backend.pg.stop("immediate")  # a crash: recovery from the WAL at start
                 time.sleep(1.0)
                 backend.pg.start()
-                restarted_db_at = backend.stored()
             errors = []
             for p in procs:
                 if p.wait() != 0:

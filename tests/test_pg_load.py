@@ -22,7 +22,7 @@ def test_two_collectors_a_collector_kill_and_a_database_restart():
         pytest.skip(reason)
     r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "server_load.py"), "--storage", "postgresql",
                         "--collectors", "2", "--balancer", "--kill", "--restart-db", "--clients", "20",
-                        "--events", "1000", "--json"], capture_output=True, text=True, timeout=600)
+                        "--events", "2000", "--json"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["client_errors"] == []
