@@ -85,7 +85,7 @@ class Store:
                 f.write("# agent-strace trace store: never commit it\n*\n")
 
     # -- discovery --------------------------------------------------------
-    def session_files(self):
+    def session_files(self) -> list[os.DirEntry[str]]:
         """``os.DirEntry`` for every session file (unordered)."""
         try:
             it = os.scandir(self.sessions_dir)
