@@ -16,6 +16,10 @@ from . import toolfacts
 from .summary import SessionSummary
 from ..store.timeline import iter_timeline
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 MAX_SEQ = 5000  # tool names kept per side for the sequence diff
 
 
@@ -27,7 +31,9 @@ def profile_events(events) -> dict:
     """The profile of any stream of events (a stored session, a cassette read
     back as events)."""
     s = SessionSummary()
-    seq, read, changed = [], set(), set()
+    seq: list[Any] = []
+    read: set[str] = set()
+    changed: set[str] = set()
     for e in events:
         s.add(e)
         if e.get("type") == ev.TOOL_CALL:

@@ -95,7 +95,9 @@ def _blocks(entry: dict) -> list:
 def payload_times(capture: Capture) -> list[float]:
     """The original time of each payload, from the transcript entries it answers."""
     entries = capture.main + [e for subs in capture.subagents.values() for e in subs]
-    call_at, result_at, prompt_at = {}, {}, {}
+    call_at: dict[str, float] = {}
+    result_at: dict[str, float] = {}
+    prompt_at: dict[str, float] = {}
     for e in entries:
         t = _t(e)
         if t is None:

@@ -12,6 +12,10 @@ from .as_events import response_message
 from .core import _endpoint
 from .matching import cut, first_difference
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def _tokens(entry: dict) -> dict:
     if entry.get("kind") != "http":
@@ -49,7 +53,8 @@ def diff(a: list[dict], b: list[dict]) -> dict:
                         break
                 else:
                     same += 1
-    ta, tb = {}, {}
+    ta: dict[str, Any] = {}
+    tb: dict[str, Any] = {}
     for entries, tot in ((a, ta), (b, tb)):
         for e in entries:
             for k, v in _tokens(e).items():

@@ -33,10 +33,14 @@ from .. import event as ev
 from . import rules
 from .recorder import Recorder, json_arguments, say
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 FRAMEWORK = "pydantic-ai"
 
 _lock = threading.Lock()
-_state = {"processor": None, "provider": None, "previous": None, "installed": False}
+_state: dict[str, Any] = {"processor": None, "provider": None, "previous": None, "installed": False}
 
 
 def _int(v):

@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 FORMATS = ("slack", "teams", "json")
 DECISIONS = ("denied", "stopped", "killed", "paused")
 TRIGGERS = DECISIONS + ("budget", "session_failed", "session_ended")
@@ -131,7 +135,7 @@ def validate(items, where: str, has_budget: bool) -> list[dict]:
         items = [items]
     if not isinstance(items, list):
         raise NotifyConfigError(f"{where}: [[notify]] must be an array of tables")
-    out = []
+    out: list[dict[str, Any]] = []
     for i, item in enumerate(items, 1):
         w = f"{where} [[notify]] #{i}"
         if not isinstance(item, dict):
@@ -183,7 +187,7 @@ def validate_daily(table, where: str) -> dict:
             raise NotifyConfigError(f"{w}: unknown key {k!r} (known: usd, tokens, per)")
     if "usd" not in table and "tokens" not in table:
         raise NotifyConfigError(f"{w}: give usd and/or tokens")
-    out = {}
+    out: dict[str, Any] = {}
     for k in ("usd", "tokens"):
         v = table.get(k)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):

@@ -69,12 +69,12 @@ class Exchange:
     def __init__(self, xid: int, method: str, path: str, headers: list, body: bytes):
         self.id = xid
         self.method, self.path, self.req_headers, self.req_body = method, path, headers, body
-        self.status = None
+        self.status: int | None = None
         self.resp_headers: list = []
         self.t_start = time.time()
-        self.t_first_byte = None
-        self.t_end = None
-        self.error = None
+        self.t_first_byte: float | None = None
+        self.t_end: float | None = None
+        self.error: str | None = None
         self.extra: dict = {}
 
     def resp_header(self, name: str) -> str | None:
@@ -317,7 +317,7 @@ class ReverseProxy:
 
     @property
     def url(self) -> str:
-        return f"http://{self.server.server_address[0]}:{self.port}"
+        return f"http://{self.server.server_address[0]!s}:{self.port}"
 
     @staticmethod
     def fast_handoff() -> None:
