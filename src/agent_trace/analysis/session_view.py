@@ -51,9 +51,12 @@ def session_view(path: str, *, series: bool = True) -> dict:
         if series and e.get("type") == ev.LLM_RESPONSE and main.llm_calls > before:
             u = e.get("usage") if isinstance(e.get("usage"), dict) else {}
             points.append({"ts": e.get("ts"), "model": e.get("model"), "agent_id": aid,
-                           "input": u.get("input", 0), "output": u.get("output", 0),
-                           "cache_read": u.get("cache_read", 0), "cache_write": u.get("cache_write", 0),
-                           "cost_usd": table.cost(e.get("model") or "unknown", u) if u else None})
+                           # type-checker: narrowed by isinstance() on the same .get()
+                           "input": u.get("input", 0), "output": u.get("output", 0),  # type: ignore[union-attr]
+                           # type-checker: narrowed by isinstance() on the same .get()
+                           "cache_read": u.get("cache_read", 0), "cache_write": u.get("cache_write", 0),  # type: ignore[union-attr]
+                           # type-checker: table is set whenever series is
+                           "cost_usd": table.cost(e.get("model") or "unknown", u) if u else None})  # type: ignore[union-attr]
     if len(points) > MAX_POINTS:
         step = len(points) / MAX_POINTS
         points = [points[int(i * step)] for i in range(MAX_POINTS)]

@@ -132,7 +132,7 @@ class SessionSummary:
         t = e.get("type")
         self.events += 1
         by_type = self.by_type
-        by_type[t] = by_type.get(t, 0) + 1
+        by_type[t] = by_type.get(t, 0) + 1  # type: ignore[arg-type, index]  # stored events always have a type (validate.problem)
         ts = e.get("ts")
         if ts:
             last = self.last
@@ -148,7 +148,7 @@ class SessionSummary:
         if src and src not in self._sources:
             self._sources.add(src)
             self.sources.append(src)
-        handler = _HANDLERS.get(t)
+        handler = _HANDLERS.get(t)  # type: ignore[arg-type]  # stored events always have a type (validate.problem)
         if handler is not None:
             handler(self, e)
 

@@ -200,7 +200,8 @@ class Cassette:
                     "(a call past the end; allow_repeats=True replays them again)")
         match_on = self.match_on[kind]
         cands = [(i, normalise(self.entries[i]["request"], match_on, self.ignore)) for i in open_]
-        idx, fails, sim = closest(live, cands, match_on)
+        # type-checker: closest() is None only for no candidates; open_ is non-empty here
+        idx, fails, sim = closest(live, cands, match_on)  # type: ignore[misc]
         rec = dict(cands)[idx]
         lines = [f"{head}.", f"  closest recording: #{idx} {_endpoint(kind, self.entries[idx]['request'])} "
                              f"({sim:.0%} similar)",

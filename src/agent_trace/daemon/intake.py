@@ -146,7 +146,8 @@ class Intake:
         reg = self.registration(session) if session else None
         env = self.agent_env(reg, sent_env)
         if reg is None and session and sent_env is not None:
-            reg = self._register(payload, session, env)
+            # type-checker: agent_env() returns a dict when the hook sent its environment
+            reg = self._register(payload, session, env)  # type: ignore[arg-type]
         cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
         store = self.store_for(cwd, env, reg)
         sink = self.sink_for(store)

@@ -146,7 +146,8 @@ def validate(items, where: str, has_budget: bool) -> list[dict]:
         targets = make_targets(item.get("url"), item.get("format"), url_env=item.get("url_env"),
                                on=item.get("on"), thresholds=item.get("budget"), desktop=item.get("desktop", False),
                                name=item.get("name"), where=w)
-        asked = "budget" in item or "budget" in (item.get("on") if isinstance(item.get("on"), list)
+        # type-checker: the list fallback when `on` is absent
+        asked = "budget" in item or "budget" in (item.get("on") if isinstance(item.get("on"), list)  # type: ignore[operator]
                                                   else [item.get("on")])
         for t in targets:
             if "budget" in t["on"] and not has_budget:

@@ -457,7 +457,8 @@ class ReverseProxy:
             method, target, version = start.split(b" ", 2)
         except ValueError:
             raise ProtocolError(f"bad request line {start[:60]!r}") from None
-        if _hget(headers, b"expect") and _hget(headers, b"expect").lower() == b"100-continue":
+        # type-checker: the same header just checked present
+        if _hget(headers, b"expect") and _hget(headers, b"expect").lower() == b"100-continue":  # type: ignore[union-attr]
             client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         te = (_hget(headers, b"transfer-encoding") or b"").lower()
         lengths = [v for k, v in headers if k.lower() == b"content-length"]

@@ -113,7 +113,8 @@ class Formatter:
                 return None
             return f"{p}{event.get('tool') or '?'}({tool_arg(event, self.cwd)}) = ?"
         if t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
-            call = self.open.pop(event.get("tool_use_id"), None) or event
+            # type-checker: an event without the id just misses
+            call = self.open.pop(event.get("tool_use_id"), None) or event  # type: ignore[arg-type]
             tool = event.get("tool") or call.get("tool") or "?"
             head = f"{tool}({tool_arg(call, self.cwd) or tool_arg(event, self.cwd)})"
             if t == ev.TOOL_ERROR or event.get("status") == ev.ERROR:
@@ -129,23 +130,27 @@ class Formatter:
             return f"{p}llm({event.get('model') or '?'}) = {stop or event.get('status') or 'ok'} [{toks}]"
         if t == ev.RULE_DECISION:
             data = event.get("data") if isinstance(event.get("data"), dict) else {}
-            reason = f" ({cut(data['reason'], 80)})" if data.get("reason") else ""
+            # type-checker: narrowed by isinstance() on the same .get()
+            reason = f" ({cut(data['reason'], 80)})" if data.get("reason") else ""  # type: ignore[index, union-attr]
             status = str(event.get("status") or "?").upper()
-            call = self.open.pop(event.get("tool_use_id"), None) if status != "WARNED" else None
+            # type-checker: an event without the id just misses
+            call = self.open.pop(event.get("tool_use_id"), None) if status != "WARNED" else None  # type: ignore[arg-type, assignment]
             if call is not None:
                 head = f"{call.get('tool') or '?'}({tool_arg(call, self.cwd)})"
                 return f"{p}{head} = {self._c(RED, status)} by {event.get('name')}{reason}"
             return f"{p}{self._c(RED, 'rule')}({event.get('name')}) = {status}{reason}"
         if t == ev.POSTMORTEM:
             data = event.get("data") if isinstance(event.get("data"), dict) else {}
-            return f"{p}{self._c(RED, 'postmortem')}({event.get('name')}) = {data.get('action', '?')}"
+            # type-checker: narrowed by isinstance() on the same .get()
+            return f"{p}{self._c(RED, 'postmortem')}({event.get('name')}) = {data.get('action', '?')}"  # type: ignore[union-attr]
         if t in (ev.SUBAGENT_START, ev.SUBAGENT_STOP):
             verb = "start" if t == ev.SUBAGENT_START else "stop"
             return f"{p}subagent_{verb}({event.get('agent_type') or ''}) = {event.get('agent_id', '?')}"
         if t == ev.SESSION_START:
             return f"{p}session_start({event.get('session')})"
         if t == ev.SESSION_END:
-            reason = (event.get("data") or {}).get("reason") if isinstance(event.get("data"), dict) else None
+            # type-checker: guarded by the isinstance() check on the same .get()
+            reason = (event.get("data") or {}).get("reason") if isinstance(event.get("data"), dict) else None  # type: ignore[assignment]
             return f"{p}session_end({reason or ''})"
         if t == ev.TURN_END:
             return f"{p}turn_end() = {event.get('status') or 'ok'}"
