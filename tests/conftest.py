@@ -70,3 +70,26 @@ def record_fixture_session(session: str | None = None, project: str = "/w/demo")
     capture = load_capture(FIXTURES, "/home/dev/demo")
     return replay_capture(capture, Store(os.environ["AGENT_TRACE_DIR"]), project,
                           session=session or capture.session)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One real PostgreSQL server for the session (tests/support/postgres.py);
+    each test takes its own database with ``create_db``."""
+    from support.postgres import Postgres, missing_reason
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    pg = Postgres()
+    yield pg
+    pg.close()
+
+
+@pytest.fixture
+def pg_dsn(postgres_cluster, request):
+    """A fresh, empty database on the session's PostgreSQL server."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
+    return postgres_cluster.create_db(name)

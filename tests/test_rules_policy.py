@@ -72,8 +72,11 @@ def test_decision_formats_per_agent():
     assert claude["hookSpecificOutput"]["permissionDecision"] == "deny"
     assert "secrets are off limits" in claude["hookSpecificOutput"]["permissionDecisionReason"]
     assert "continue" not in claude
-    stop = hook_output(Decision("stop", "budget.usd", "over budget"), "codex")
+    stop = hook_output(Decision("stop", "budget.usd", "over budget"), "claude-code")
     assert stop["continue"] is False and "over budget" in stop["stopReason"]
+    # Codex rejects continue/stopReason in PreToolUse: a valid deny, the stop is an interrupt
+    cx = hook_output(Decision("stop", "budget.usd", "over budget"), "codex")
+    assert cx["hookSpecificOutput"]["permissionDecision"] == "deny" and set(cx) == {"hookSpecificOutput"}
     gem = hook_output(d, "gemini")
     assert gem["decision"] == "deny" and "secrets" in gem["reason"]
     assert "systemMessage" in hook_output(Decision("warn", "loop", "looping"), "claude-code")

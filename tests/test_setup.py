@@ -35,7 +35,7 @@ def test_round_trip_install_twice_then_uninstall(tmp_path, cli):
                 for g in groups for h in g["hooks"]]
     assert OTHER_HOOK["command"] in commands
     ours = [c for c in commands if "agent-strace hook" in c]
-    assert len(ours) >= 8
+    assert len(ours) >= 7
     assert not any(sys.executable in c for c in ours)  # project scope: no machine paths
     backup = path.parent / (path.name + ".agent-strace.bak")
     assert backup.read_text() == json.dumps(original, indent=2)
@@ -102,8 +102,8 @@ def test_scopes_pick_the_right_files(tmp_path):
     assert (home / ".claude" / "settings.json").exists()
     r = run_cli("setup", "--cli", "codex", "--scope", "user", env=env)
     assert (home / ".codex" / "hooks.json").exists()
-    assert "codex_hooks = true" in (home / ".codex" / "config.toml").read_text()
-    assert b"enabled codex_hooks" in r.stdout
+    assert (home / ".codex" / "config.toml").read_text() == "[features]\nhooks = true\n"
+    assert b"enabled hooks" in r.stdout and b"--trust" in r.stdout
 
 
 def test_broken_settings_file_is_not_overwritten(tmp_path):
@@ -158,28 +158,34 @@ def test_project_scope_command_finds_agent_strace_on_path(tmp_path, trace_dir):
 def test_codex_uninstall_removes_the_flag_setup_added(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    env = {"HOME": str(home)}
+    env = {"HOME": str(home), "CODEX_HOME": ""}
     assert run_cli("setup", "--cli", "codex", "--scope", "user", env=env).returncode == 0
     assert (home / ".codex" / "config.toml").exists()
     r = run_cli("setup", "--cli", "codex", "--scope", "user", "--uninstall", env=env)
-    assert r.returncode == 0 and b"removed the codex_hooks flag" in r.stdout, r.stdout
+    assert r.returncode == 0 and b"removed what setup had added" in r.stdout, r.stdout
     assert not (home / ".codex").exists()
-    # a config that was there before keeps everything but our block
+    # a config that was there before keeps everything but what setup added
     (home / ".codex").mkdir()
-    (home / ".codex" / "config.toml").write_text('model = "o3"\n')
-    run_cli("setup", "--cli", "codex", "--scope", "user", env=env)
+    (home / ".codex" / "config.toml").write_text('model = "o3"\n# mine\n')
+    run_cli("setup", "--cli", "codex", "--scope", "user", "--trust", env=env)
+    text = (home / ".codex" / "config.toml").read_text()
+    assert "trusted_hash" in text and "hooks = true" in text and text.startswith('model = "o3"\n# mine\n')
     run_cli("setup", "--cli", "codex", "--scope", "user", "--uninstall", env=env)
-    assert (home / ".codex" / "config.toml").read_text() == 'model = "o3"\n'
+    assert (home / ".codex" / "config.toml").read_text() == 'model = "o3"\n# mine\n'
+    assert not (home / ".codex" / "config.toml.agent-strace.bak").exists()
 
 
-def test_codex_feature_flag_left_alone_when_features_table_exists(tmp_path):
-    from agent_trace.setup.codex import feature_flag_fix
-
-    assert feature_flag_fix("[features]\ncodex_hooks = true\n") == (None, None)
-    new, advice = feature_flag_fix("[features]\nother = 1\n")
-    assert new is None and "codex_hooks" in advice
-    new, advice = feature_flag_fix('model = "o3"')
-    assert advice is None and new.endswith("[features]\ncodex_hooks = true\n")
+def test_codex_deprecated_flag_block_is_replaced(tmp_path):
+    home = tmp_path / "home"
+    (home / ".codex").mkdir(parents=True)
+    cfg = home / ".codex" / "config.toml"
+    cfg.write_text('model = "o3"\n\n[features]\ncodex_hooks = true\n')  # what an older setup wrote
+    env = {"HOME": str(home), "CODEX_HOME": ""}
+    assert run_cli("setup", "--cli", "codex", "--scope", "user", env=env).returncode == 0
+    assert cfg.read_text() == 'model = "o3"\n\n[features]\nhooks = true\n'
+    cfg.write_text('[features]\nhooks = false\n')
+    r = run_cli("setup", "--cli", "codex", "--scope", "user", env=env)
+    assert b"hooks = false" in r.stdout and cfg.read_text() == '[features]\nhooks = false\n'
 
 
 def test_setup_mcp_wraps_stdio_servers_and_undoes_exactly(tmp_path):

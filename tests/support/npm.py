@@ -38,3 +38,14 @@ def npm_install(cache_name: str, specs: list[str]) -> Path:
             pytest.skip(f"could not install {specs}: {r.stderr.strip()[-300:]}")
         stamp.write_text(want)
     return bin_dir
+
+
+def installed_version(cache_name: str, package: str) -> str | None:
+    """The version npm installed in ``.cache/<cache_name>`` (its package.json)."""
+    import json
+
+    try:
+        return json.loads((REPO / ".cache" / cache_name / "node_modules" / package / "package.json").read_text())[
+            "version"]
+    except (OSError, ValueError, KeyError):
+        return None

@@ -38,7 +38,7 @@ def profile_events(events) -> dict:
         s.add(e)
         if e.get("type") == ev.TOOL_CALL:
             if len(seq) < MAX_SEQ:
-                seq.append(e.get("tool") or "?")
+                seq.append(str(e.get("tool") or "?"))
             read.update(toolfacts.files_read(e))
             changed.update(toolfacts.files_written(e))
     return {"summary": s, "sequence": seq, "read": read, "changed": changed}

@@ -19,14 +19,14 @@ from .summary import SessionSummary
 from ..store.paths import SUFFIX, Store
 from ..store.reader import ReadStats, iter_events
 
-INDEX_VERSION = 2  # 2: the summary holds git state and changed files
+INDEX_VERSION = 3  # 2: git state and changed files; 3: also ``senders``
 
 
 _STATE_TYPES: dict[str, type | tuple[type, ...]] = {
                 "events": int, "tool_calls": int, "tool_errors": int, "llm_calls": int, "prompts": int,
                 "cost_usd": (int, float), "tokens": dict, "models": dict, "tools": dict, "by_type": dict,
                 "sources": list, "subagents": list, "unpriced": list, "decisions": dict, "durations": dict,
-                "errors": dict, "_open_calls": list, "_llm_ids": list}
+                "errors": dict, "_open_calls": list, "_llm_ids": list, "senders": list}
 
 
 def _entry_ok(entry) -> bool:

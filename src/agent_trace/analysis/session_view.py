@@ -32,13 +32,15 @@ def status_of(row: dict, now: float | None = None) -> str:
     return "running" if (now or time.time()) - last < RUNNING_WINDOW_S else "idle"
 
 
-def session_view(path: str, *, series: bool = True) -> dict:
+def session_view(path: str | None, *, series: bool = True, events=None) -> dict:
+    """The view of the session file at ``path``, or of ``events`` (an
+    iterable of event dicts in stored order) when given."""
     main = SessionSummary()
     agents: dict[str, dict] = {}
     points: list[dict] = []
     stats = ReadStats()
     table = prices() if series else None
-    for e in iter_timeline(path, stats):
+    for e in iter_timeline(path, stats) if events is None else events:
         before = main.llm_calls
         main.add(e)
         aid = e.get("agent_id")
@@ -50,13 +52,11 @@ def session_view(path: str, *, series: bool = True) -> dict:
             a["summary"].add(e)
         if series and e.get("type") == ev.LLM_RESPONSE and main.llm_calls > before:
             u = e.get("usage") if isinstance(e.get("usage"), dict) else {}
+            u = {k: v for k, v in u.items() if type(v) is int}  # what the summary counted
             points.append({"ts": e.get("ts"), "model": e.get("model"), "agent_id": aid,
-                           # type-checker: narrowed by isinstance() on the same .get()
-                           "input": u.get("input", 0), "output": u.get("output", 0),  # type: ignore[union-attr]
-                           # type-checker: narrowed by isinstance() on the same .get()
-                           "cache_read": u.get("cache_read", 0), "cache_write": u.get("cache_write", 0),  # type: ignore[union-attr]
-                           # type-checker: table is set whenever series is
-                           "cost_usd": table.cost(e.get("model") or "unknown", u) if u else None})  # type: ignore[union-attr]
+                           "input": u.get("input", 0), "output": u.get("output", 0),
+                           "cache_read": u.get("cache_read", 0), "cache_write": u.get("cache_write", 0),
+                           "cost_usd": table.cost(str(e.get("model") or "unknown"), u) if u else None})
     if len(points) > MAX_POINTS:
         step = len(points) / MAX_POINTS
         points = [points[int(i * step)] for i in range(MAX_POINTS)]

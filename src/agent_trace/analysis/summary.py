@@ -91,6 +91,7 @@ class SessionSummary:
         self.title: str | None = None
         self.cwd: str | None = None
         self.sources: list[str] = []
+        self.senders: list[str] = []  # collector token names that delivered events (server only)
         self.started: str | None = None
         self.last: str | None = None
         self.ended = False
@@ -134,7 +135,7 @@ class SessionSummary:
         by_type = self.by_type
         by_type[t] = by_type.get(t, 0) + 1  # type: ignore[arg-type, index]  # stored events always have a type (validate.problem)
         ts = e.get("ts")
-        if ts:
+        if ts and type(ts) is str:  # (a stamp of another type is no time: it cannot be ordered)
             last = self.last
             if last is None or ts > last:
                 self.last = ts
@@ -145,10 +146,13 @@ class SessionSummary:
         if self.session is None:
             self.session = e.get("session")
         src = e.get("source")
-        if src and src not in self._sources:
+        if src and type(src) is str and src not in self._sources:
             self._sources.add(src)
             self.sources.append(src)
-        handler = _HANDLERS.get(t)  # type: ignore[arg-type]  # stored events always have a type (validate.problem)
+        sender = e.get("sender")
+        if sender and sender not in self.senders and type(sender) is str:
+            self.senders.append(sender)
+        handler = _HANDLERS.get(t)
         if handler is not None:
             handler(self, e)
 
@@ -174,6 +178,8 @@ class SessionSummary:
     def _on_tool_call(self, e):
         self.tool_calls += 1
         name = e.get("tool") or "?"
+        if type(name) is not str:
+            name = str(name)
         rec = self.tools.get(name)
         if rec is None:
             rec = self.tools[name] = [0, 0, 0.0, 0]
@@ -195,6 +201,8 @@ class SessionSummary:
     def _on_tool_end(self, e):
         # per-result hot path: locals and exact type checks, no helper calls
         name = e.get("tool") or "?"
+        if type(name) is not str:
+            name = str(name)
         rec = self.tools.get(name)
         if rec is None:
             rec = self.tools[name] = [0, 0, 0.0, 0]
@@ -213,11 +221,11 @@ class SessionSummary:
             msg = err.get("message") if isinstance(err, dict) else err
             if msg:
                 self.last_error = str(msg)[:300]
-                key = f"{e.get('tool') or '?'}: {str(msg).strip().splitlines()[-1][:120] if str(msg).strip() else ''}"
+                key = f"{name}: {str(msg).strip().splitlines()[-1][:120] if str(msg).strip() else ''}"
                 if key in self.errors or len(self.errors) < 20:
                     self.errors[key] = self.errors.get(key, 0) + 1
         d = e.get("duration_ms")
-        if type(d) is int or type(d) is float:
+        if (type(d) is int or type(d) is float) and -1e15 < d < 1e15:  # (not inf or nan)
             rec[2] += d
             rec[3] += 1
             hist = self.durations.get(name)
@@ -228,6 +236,8 @@ class SessionSummary:
 
     def _on_llm_response(self, e):
         eid = e.get("id")
+        if type(eid) is not str:
+            eid = str(eid)
         if eid in self._llm_ids:
             return
         self._llm_ids[eid] = None
@@ -235,18 +245,22 @@ class SessionSummary:
             del self._llm_ids[next(iter(self._llm_ids))]
         self.llm_calls += 1
         model = e.get("model") or "unknown"
+        if type(model) is not str:
+            model = str(model)
         m = self.models.get(model)
         if m is None:
             m = self.models[model] = {"calls": 0, **{k: 0 for k in KINDS}, "cost_usd": 0.0}
         m["calls"] += 1
         u = e.get("usage")
         if isinstance(u, dict):
+            counted = {}
             for k in KINDS:
                 n = u.get(k)
                 if isinstance(n, int):
                     self.tokens[k] += n
                     m[k] += n
-            cost = prices().cost(model, u)
+                    counted[k] = n
+            cost = prices().cost(model, counted)  # priced: the tokens counted
             if cost is None:
                 if model not in self._unpriced:
                     self._unpriced.add(model)
@@ -263,6 +277,8 @@ class SessionSummary:
 
     def _on_decision(self, e):
         status = e.get("status") or "?"
+        if type(status) is not str:
+            status = str(status)
         self.decisions[status] = self.decisions.get(status, 0) + 1
         if status in (ev.DENIED, ev.STOPPED, ev.KILLED) and self._writes:
             for p in self._writes.pop(str(e.get("tool_use_id")), ()):
@@ -309,11 +325,14 @@ class SessionSummary:
             return None
         from ..event.timefmt import parse_iso
 
-        return max(0.0, parse_iso(self.last) - parse_iso(self.started))
+        try:
+            return max(0.0, parse_iso(self.last) - parse_iso(self.started))
+        except (ValueError, TypeError, OverflowError):  # a stamp that is not a time: no duration
+            return None
 
     # -- state --------------------------------------------------------------
     _STATE = (
-        "session", "title", "cwd", "sources", "started", "last", "ended",
+        "session", "title", "cwd", "sources", "senders", "started", "last", "ended",
         "end_reason", "events", "by_type", "prompts", "tool_calls",
         "tool_errors", "tools", "llm_calls", "tokens", "models", "cost_usd",
         "unpriced", "subagents", "decisions", "last_error", "mcp_messages",

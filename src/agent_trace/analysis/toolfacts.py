@@ -2,7 +2,7 @@
 shell commands run.  Shared by explain, lint, the rules engine and the
 VS Code marks, so they agree on what "touched a file" means.
 
-Covers Claude Code, Codex and Gemini CLI tool names; MCP filesystem tools
+Covers Claude Code, Codex, Gemini CLI and OpenCode tool names; MCP filesystem tools
 (``mcp__*__read_file`` ...) are recognised by their last name part.
 """
 
@@ -11,10 +11,11 @@ from __future__ import annotations
 READ_TOOLS = frozenset({"Read", "Grep", "Glob", "LS", "NotebookRead", "read_file", "read_many_files",
                         "list_directory", "glob", "search_file_content", "read_text_file",
                         "read_multiple_files", "list_directory_with_sizes", "directory_tree",
-                        "search_files", "get_file_info", "read_media_file"})
+                        "search_files", "get_file_info", "read_media_file", "read", "grep", "list"})
 WRITE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit", "write_file", "replace", "edit",
-                         "edit_file", "apply_patch", "create_directory", "move_file"})
-SHELL_TOOLS = frozenset({"Bash", "run_shell_command", "shell", "exec_command", "local_shell", "BashOutput"})
+                         "edit_file", "apply_patch", "create_directory", "move_file", "write", "multiedit",
+                         "patch"})
+SHELL_TOOLS = frozenset({"Bash", "run_shell_command", "shell", "exec_command", "local_shell", "BashOutput", "bash"})
 
 PATH_KEYS = ("file_path", "path", "notebook_path", "absolute_path", "filePath", "source", "destination")
 
@@ -23,6 +24,8 @@ def base_name(tool: str | None) -> str:
     """``mcp__fs__read_file`` -> ``read_file``; other names unchanged."""
     if not tool:
         return ""
+    if type(tool) is not str:  # a hostile line: a name of another type
+        tool = str(tool)
     return tool.rsplit("__", 1)[-1] if tool.startswith("mcp__") else tool
 
 
@@ -73,7 +76,23 @@ def files_read(event: dict) -> list[str]:
 
 
 def files_written(event: dict) -> list[str]:
-    return _paths(tool_input(event)) if kind(event.get("tool")) == "write" else []
+    """Files a call writes; for Codex's ``apply_patch`` (and a patch fed to
+    it through the shell) the paths in the patch's headers."""
+    k = kind(event.get("tool"))
+    if k == "write":
+        inp = tool_input(event)
+        if base_name(event.get("tool")) == "apply_patch":
+            from .patch_paths import patch_paths
+
+            return patch_paths(inp.get("command") or inp.get("input") or inp.get("patch"))
+        return _paths(inp)
+    if k == "shell":
+        cmd = command(event)
+        if cmd and "*** Begin Patch" in cmd:
+            from .patch_paths import patch_paths
+
+            return patch_paths(cmd)
+    return []
 
 
 def command(event: dict) -> str | None:

@@ -57,11 +57,21 @@ GEMINI_ALIASES = {
     "PreCompress": "PreCompact",
 }
 
-# Gemini CLI events with no Claude Code twin.
+# Events with no Claude Code twin, per agent; their fields are filled in by
+# the agent's own module (``refine``), which also drops what is not an event.
 GEMINI_EVENTS = {
-    "BeforeModel": ev.LLM_REQUEST,
-    "AfterModel": ev.LLM_RESPONSE,
+    "BeforeModel": ev.GENERIC,
+    "AfterModel": ev.GENERIC,
+    "PreCompact": ev.GENERIC,  # PreCompress: a check before every model call, not a compaction
 }
+CODEX_EVENTS = {
+    "PreModelRequest": ev.LLM_REQUEST,
+    "PostModelRequest": ev.LLM_RESPONSE,
+    "Interrupt": ev.TURN_END,
+}
+# OpenCode: the agent-strace plugin sends Claude Code names, plus this one.
+OPENCODE_EVENTS = {"ModelResponse": ev.LLM_RESPONSE}
+SOURCE_EVENTS = {"gemini": GEMINI_EVENTS, "codex": CODEX_EVENTS, "opencode": OPENCODE_EVENTS}
 
 
 def canonical_name(name: str) -> str:
@@ -101,43 +111,14 @@ def _compact(obj) -> str:
     return dumps(obj)[:2000]
 
 
-def _gemini_failed(payload: dict) -> bool:
-    resp = payload.get("tool_response")
-    return isinstance(resp, dict) and bool(resp.get("error"))
-
-
-def _gemini_model_fields(payload: dict, fields: dict) -> None:
-    """Model and, on a response's final chunk only, token usage.
-
-    AfterModel may fire once per streamed chunk; usage is taken only from the
-    chunk that carries a finish reason so a response is never counted twice.
-    """
-    req = payload.get("llm_request")
-    if isinstance(req, dict) and isinstance(req.get("model"), str):
-        fields["model"] = req["model"]
-    resp = payload.get("llm_response")
-    if not isinstance(resp, dict):
-        return
-    cands = resp.get("candidates")
-    final = isinstance(cands, list) and any(isinstance(c, dict) and c.get("finishReason") for c in cands)
-    meta = resp.get("usageMetadata")
-    if final and isinstance(meta, dict):
-        def num(k):
-            v = meta.get(k)
-            return v if isinstance(v, int) and not isinstance(v, bool) else None
-
-        fields["usage"] = ev.usage(input=num("promptTokenCount"), output=num("candidatesTokenCount"),
-                                   cache_read=num("cachedContentTokenCount"))
-        fields["status"] = ev.OK
-
-
 def events_from_hook(payload: dict, hook_name: str | None, source: str) -> list[dict]:
     """Map one hook payload to the events it stands for (usually one)."""
     name = _str(payload.get("hook_event_name")) or hook_name or "Unknown"
     name = canonical_name(name)
     if source == "gemini":
         name = GEMINI_ALIASES.get(name, name)
-    etype = CLAUDE_EVENTS.get(name) or (GEMINI_EVENTS.get(name) if source == "gemini" else None) or ev.GENERIC
+    own = SOURCE_EVENTS.get(source)
+    etype = (own.get(name) if own else None) or CLAUDE_EVENTS.get(name) or ev.GENERIC
     session = _str(payload.get("session_id")) or _str(payload.get("sessionId")) or "unknown-session"
     fields = {
         "name": name,
@@ -150,26 +131,47 @@ def events_from_hook(payload: dict, hook_name: str | None, source: str) -> list[
     d = payload.get("duration_ms")
     if isinstance(d, (int, float)) and not isinstance(d, bool):
         fields["duration_ms"] = d
-    if etype == ev.TOOL_RESULT:
-        if source == "gemini" and _gemini_failed(payload):
-            etype = ev.TOOL_ERROR
-        else:
-            fields["status"] = ev.OK
+    refine = _REFINE.get(source)
+    if refine is not None:
+        etype = refine(payload, name, etype, fields)
+        if etype is None:
+            return []  # not an event (a streamed chunk ...)
+    if etype == ev.TOOL_RESULT and "status" not in fields:
+        fields["status"] = ev.OK
     if etype == ev.TOOL_ERROR:
         fields["status"] = ev.ERROR
-        fields["error"] = _tool_error(payload)
-    elif etype in (ev.LLM_REQUEST, ev.LLM_RESPONSE):
-        _gemini_model_fields(payload, fields)
+        fields.setdefault("error", _tool_error(payload))
     elif name == "StopFailure":
         fields["status"] = ev.ERROR
         err = payload.get("error") or payload.get("reason")
         fields["error"] = {"message": err if isinstance(err, str) else _compact(err)} if err else None
     key_kind = _ID_KINDS.get(etype)
-    if key_kind is not None:
+    if key_kind is not None and "id" not in fields:
         key = _id_key(etype, payload, fields)
         if key:
             fields["id"] = ev.derived_id(session, key_kind, key)
     return [ev.make_event(etype, session, source, **fields)]
+
+
+def _refine_codex(payload, name, etype, fields):
+    from .codex_hooks import refine
+
+    return refine(payload, name, etype, fields)
+
+
+def _refine_gemini(payload, name, etype, fields):
+    from .gemini_hooks import refine
+
+    return refine(payload, name, etype, fields)
+
+
+def _refine_opencode(payload, name, etype, fields):
+    from .opencode_hooks import refine
+
+    return refine(payload, name, etype, fields)
+
+
+_REFINE = {"codex": _refine_codex, "gemini": _refine_gemini, "opencode": _refine_opencode}
 
 
 # Event types whose id is derived from the agent's own ids (see

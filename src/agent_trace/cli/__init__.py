@@ -20,6 +20,7 @@ FAMILIES = {
     "record": {
         "setup": ("agent_trace.cli.setup_cmds", "install agent-strace hooks into an agent's settings"),
         "hook": ("agent_trace.cli.hook_cmds", "record one agent hook event (reads JSON on stdin)"),
+        "doctor": ("agent_trace.cli.doctor_cmd", "check that each agent records: hooks present, current, trusted"),
         "daemon": ("agent_trace.cli.daemon_cmd", "the per-user daemon HTTP hooks post to (start, stop, status)"),
         "import": ("agent_trace.cli.hook_cmds", "import LLM turns from an agent transcript"),
         "record": ("agent_trace.cli.record_cmd", "run an MCP server (stdio) behind a logging proxy"),

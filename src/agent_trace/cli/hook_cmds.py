@@ -1,6 +1,6 @@
 """``hook`` (the agent's hot path) and ``import`` (transcripts on demand).
 
-``agent-strace hook [--cli claude|codex|gemini] [EVENT]`` reads one hook
+``agent-strace hook [--cli claude|codex|gemini|opencode] [EVENT]`` reads one hook
 payload on stdin and records it.  Capture fails open: whatever goes wrong,
 it says so in one line on stderr and exits 0, and it prints nothing on stdout
 unless it has a decision to give (Codex parses hook output strictly).
@@ -54,12 +54,12 @@ def _parse_hook_args(argv: list[str]):
         else:
             raise ValueError(f"unexpected argument {a!r}")
         i += 1
-    if opts["cli"] not in ("claude", "claude-code", "codex", "gemini"):
-        raise ValueError(f"unknown --cli {opts['cli']!r} (claude, codex, gemini)")
+    if opts["cli"] not in ("claude", "claude-code", "codex", "gemini", "opencode"):
+        raise ValueError(f"unknown --cli {opts['cli']!r} (claude, codex, gemini, opencode)")
     return opts
 
 
-HOOK_HELP = """usage: agent-strace hook [--cli claude|codex|gemini] [--trace-dir DIR] [--daemon] [EVENT]
+HOOK_HELP = """usage: agent-strace hook [--cli claude|codex|gemini|opencode] [--trace-dir DIR] [--daemon] [EVENT]
 
 Record one agent hook event.  The payload is read as JSON on stdin; the event
 name comes from its hook_event_name, else from EVENT (PreToolUse or
@@ -162,6 +162,15 @@ def _hook(opts) -> int:
         _enforcing[0] = bool(rules_file)  # from here a failure denies
     store = Store(resolve_root(opts["trace_dir"], cwd))
     events = events_from_hook(payload, opts["event"], source)
+    if not events:  # not an event (a streamed chunk): nothing to record
+        return EXIT_OK
+    if source == "gemini":
+        try:
+            from agent_trace.capture.gemini_calls import assign
+
+            assign(store, events[0])  # Gemini sends no call ids: pair calls and results
+        except Exception as e:
+            _say(f"call not paired: {type(e).__name__}: {e}")
     call = dict(events[0])  # rules judge what the agent asked for, not the redacted copy stored
     name = call.get("name")
     if name in GIT_EVENTS:
@@ -178,8 +187,11 @@ def _hook(opts) -> int:
         _daemon_session(payload)
     if name == "PreToolUse":
         return _enforce(store, sink, payload, call, source, rules_file)
-    if name in TRANSCRIPT_EVENTS and source == "claude-code" and sink is not None:
-        _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
+    if name in TRANSCRIPT_EVENTS and sink is not None:
+        if source == "claude-code":
+            _import_transcripts(store, sink, payload, final=(name == "SessionEnd"))
+        elif source in ("codex", "gemini"):
+            _import_agent_logs(store, sink, payload, source, final=(name == "SessionEnd"))
     if name in ("SessionEnd", "StopFailure"):
         try:
             from agent_trace.control.session_alerts import on_session_event
@@ -189,6 +201,22 @@ def _hook(opts) -> int:
             _say(f"session alert not queued: {type(e).__name__}: {e}")
     _close(sink)
     return EXIT_OK
+
+
+def _import_agent_logs(store, sink, payload: dict, agent: str, final: bool) -> None:
+    """LLM turns (and Gemini's compactions) from Codex's rollout / Gemini's chat log."""
+    from agent_trace.capture.agent_import import import_log
+
+    session = payload.get("session_id")
+    if not isinstance(session, str):
+        return
+    for key in ("agent_transcript_path", "transcript_path"):
+        path = payload.get(key)
+        if isinstance(path, str) and path:
+            try:
+                import_log(store, sink, agent, path, session, final)
+            except Exception as e:  # capture never breaks the agent
+                _say(f"{agent} log not imported: {type(e).__name__}: {e}")
 
 
 def _open_sink(store):

@@ -9,7 +9,7 @@ import sys
 from . import EXIT_ERROR, EXIT_OK
 from .parsing import parser
 
-CLIS = ("claude", "codex", "gemini")
+CLIS = ("claude", "codex", "gemini", "opencode")
 
 
 def run(name: str, argv: list[str]) -> int:
@@ -30,6 +30,10 @@ def run(name: str, argv: list[str]) -> int:
     p.add_argument("--uninstall", action="store_true", help="remove only agent-strace's hooks")
     p.add_argument("--python", metavar="PATH",
                    help="interpreter the hook command runs (default: this one, by absolute path)")
+    p.add_argument("--trust", action="store_true",
+                   help="also record the approval the agent asks for, as its own review would: Codex: the "
+                        "project and these hooks in ~/.codex/config.toml; Gemini CLI: the folder in "
+                        "~/.gemini/trustedFolders.json")
     p.add_argument("--transport", choices=("command", "http"), default="command",
                    help="Claude Code: command hooks (a process per event, default) or http (events posted to "
                         "the agent-strace daemon, started on demand; see docs/hooks.md)")
@@ -89,6 +93,10 @@ def _module(cli: str):
 def _setup(args) -> int:
     from agent_trace.setup import settings_file
 
+    if args.cli == "opencode":
+        from .setup_agents import setup_opencode
+
+        return setup_opencode(args)
     m = _module(args.cli)
     project = os.path.abspath(args.project)
     path = m.settings_path(args.scope, project)
@@ -124,8 +132,10 @@ def _setup(args) -> int:
         from agent_trace.cli.setup_http import finish
 
         code = finish(args, path, port, secret, _write)
-    if code == EXIT_OK and args.cli == "codex" and not args.dry:
-        _codex_flag(m, args.scope, project)
+    if code == EXIT_OK and not args.dry and args.cli in ("codex", "gemini"):
+        from .setup_agents import after_install
+
+        return after_install(args, m, path, project)
     return code
 
 
@@ -138,6 +148,7 @@ def _uninstall(args, m, path: str, current: dict, project: str) -> int:
     if m.remove(current) == current:
         print(f"{path}: no agent-strace hooks" if os.path.exists(path) else f"{path}: no such file, nothing to remove")
         return EXIT_OK
+    ours = m.entries(path, current) if args.cli == "codex" else []
     before = settings_file.load_backup(path)
     new = m.uninstall(current, before) if hasattr(m, "uninstall") else m.remove(current)
     if args.cli == "claude" and args.scope == "user":  # the daemon's secret went beside the hooks
@@ -159,8 +170,10 @@ def _uninstall(args, m, path: str, current: dict, project: str) -> int:
     except OSError as e:
         sys.stderr.write(f"agent-strace setup: cannot write {path}: {e.strerror}\n")
         return EXIT_ERROR
-    if args.cli == "codex" and not new.get("hooks"):
-        _codex_flag_undo(m, args.scope, project)
+    if args.cli in ("codex", "gemini"):
+        from .setup_agents import after_uninstall
+
+        after_uninstall(args, m, ours, project, hooks_left=bool(new.get("hooks")))
     return EXIT_OK
 
 
@@ -184,42 +197,3 @@ def _write(args, path: str, current: dict, new: dict, notes: list[str], done: st
         return EXIT_ERROR
     print(f"{undone if args.uninstall else done} {path}" if changed else f"{path}: already up to date")
     return EXIT_OK
-
-
-def _codex_flag_undo(m, scope: str, project: str) -> None:
-    cfg = m.config_path(scope, project)
-    try:
-        with open(cfg, encoding="utf-8") as f:
-            text = f.read()
-    except OSError:
-        return
-    new = m.feature_flag_undo(text)
-    if new is None:
-        return
-    if new:
-        with open(cfg, "w", encoding="utf-8") as f:
-            f.write(new)
-    else:
-        os.unlink(cfg)
-        try:
-            os.rmdir(os.path.dirname(cfg))
-        except OSError:
-            pass
-    print(f"removed the codex_hooks flag setup had added to {cfg}")
-
-
-def _codex_flag(m, scope: str, project: str) -> None:
-    cfg = m.config_path(scope, project)
-    try:
-        with open(cfg, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = ""
-    new, advice = m.feature_flag_fix(text)
-    if advice:
-        print(f"note: {advice} ({cfg})")
-    elif new is not None:
-        os.makedirs(os.path.dirname(cfg), exist_ok=True)
-        with open(cfg, "w", encoding="utf-8") as f:
-            f.write(new)
-        print(f"enabled codex_hooks in {cfg}")

@@ -1,8 +1,15 @@
 """A decision in the hook output format each agent expects.
 
-Claude Code and Codex: ``hookSpecificOutput.permissionDecision: "deny"`` with a
-reason the agent sees; a stop adds ``continue: false`` and ``stopReason``.
-Gemini CLI: ``decision: "deny"`` and ``reason``; a stop adds ``continue: false``.
+Claude Code: ``hookSpecificOutput.permissionDecision: "deny"`` with a reason
+the agent sees; a stop adds ``continue: false`` and ``stopReason``.
+Codex CLI (0.171): the same deny, but its PreToolUse parser rejects
+``continue``/``stopReason``/``suppressOutput`` (the hook is marked failed and
+the tool runs), so a Codex answer never carries them: a stop is enforced by
+interrupting the turn (:mod:`.agent_stop`).
+Gemini CLI: ``decision: "deny"`` and ``reason``; a stop adds ``continue:
+false`` (Gemini stops the agent loop without running the tool).
+OpenCode: the Claude Code shape; the agent-strace plugin throws on a deny
+(the call is blocked) and also aborts the session on ``continue: false``.
 A warning lets the call through with a ``systemMessage``.
 """
 
@@ -25,7 +32,7 @@ def hook_output(decision: Decision, source: str, event_name: str = "PreToolUse")
     else:
         out = {"hookSpecificOutput": {"hookEventName": event_name, "permissionDecision": "deny",
                                       "permissionDecisionReason": reason}}
-    if decision.action in ("stop", "kill"):
+    if decision.action in ("stop", "kill") and source != "codex":
         out["continue"] = False
         out["stopReason"] = reason
     return out

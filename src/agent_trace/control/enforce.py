@@ -15,8 +15,7 @@ import os
 
 from .. import event as ev
 from ..store.paths import Store
-from . import pause
-from .agent_process import agent_process
+from . import agent_stop, pause
 from .answer import hook_output
 from .engine import STATUS, Decision, decide, decide_in_memory
 from .policy import PolicyError, load
@@ -42,33 +41,37 @@ POSTMORTEM_EVENTS = 20
 class Verdict:
     """What enforcement decided: ``out`` for the agent (None: let it run),
     ``records`` (decision, summary) to write once the agent has its answer,
-    whether to end the agent (a kill rule) and the notifier holding the
-    alerts the decision queued."""
+    the decision itself (``decision``; None: no rule applied) and the notifier
+    holding the alerts it queued."""
 
-    __slots__ = ("out", "records", "kill", "notifier", "_where")
+    __slots__ = ("out", "records", "decision", "notifier", "_where")
 
-    def __init__(self, out: dict[str, Any] | None = None, records: Iterable[Record] = (), kill: bool = False,
-                 notifier: HookNotifier | None = None, where: tuple[StoreSink, str, EventDict] | None = None) -> None:
-        self.out, self.records, self.kill, self.notifier = out, list(records), kill, notifier
-        self._where = where  # (sink, source, call)
+    def __init__(self, out: dict[str, Any] | None = None, records: Iterable[Record] = (),
+                 decision: Decision | None = None, notifier: HookNotifier | None = None,
+                 where: tuple[Store, StoreSink, str, EventDict, dict[str, Any]] | None = None) -> None:
+        self.out, self.records, self.decision, self.notifier = out, list(records), decision, notifier
+        self._where = where  # (store, sink, source, call, payload)
+
+    @property
+    def kill(self) -> bool:
+        return self.decision is not None and self.decision.action == "kill"
 
     def finish(self, *, agent_pid: int | Callable[[], int | None] | None = None, kick: Kick | None = None) -> None:
-        """After the answer is out: record the decisions (failing open), end
-        the agent for a kill rule, and start delivering the queued alerts.
+        """After the answer is out: record the decisions (failing open), carry
+        the decision out on the agent (:func:`agent_stop.act`: a kill, Codex's
+        stop, Gemini's call pairing), and start delivering the queued alerts.
         ``agent_pid`` (a pid or a callable) and ``kick(notifier)`` are for a
         long-running caller (the daemon); a command hook finds the agent
         above itself and forks a sender."""
         if self._where is not None:
-            sink, source, call = self._where
+            store, sink, source, call, payload = self._where
             for d, summary in self.records:
                 record(sink, call["session"], source, call, d, summary, self.notifier)
-        if self.kill:
-            try:
-                pid = agent_pid() if callable(agent_pid) else agent_pid or agent_process()
-                if pid:
-                    os.kill(pid, 15)  # SIGTERM (the signal module would import enum: 5 ms on the hook path)
-            except OSError as e:
-                _say(f"could not end the agent: {e}")
+            if self.decision is not None:
+                try:
+                    agent_stop.act(store, source, self.decision, payload, call, pid=agent_pid)
+                except OSError as e:
+                    _say(f"could not act on the agent: {e}")
         _kick(self.notifier, kick)
 
 
@@ -157,7 +160,7 @@ def enforce(store: Store, sink: StoreSink, payload: dict[str, Any], call: EventD
     box: dict[str, HookNotifier | None] = {}
     d, records = judge(store, sink, payload, call, source, rules_file, box, memory=memory, policy=policy)
     out = hook_output(d, source, event_name) if d is not None else None
-    return Verdict(out, records, d is not None and d.action == "kill", box.get("notifier"), (sink, source, call))
+    return Verdict(out, records, d, box.get("notifier"), (store, sink, source, call, payload))
 
 
 def decide_call(store: Store, sink: StoreSink, payload: dict[str, Any], call: EventDict, source: str,
@@ -221,12 +224,16 @@ def judge(store: Store, sink: StoreSink, payload: dict[str, Any], call: EventDic
             return d, [(d, None)]
     if policy is None:
         return None, []
+    held = agent_stop.stopped_turn(store, session, payload)
+    if held is not None:  # a stop rule ended this turn (Codex): nothing more of it runs
+        d = Decision("deny", held.get("rule") or "stop", f"the turn was stopped: {held.get('reason')}")
+        return d, [(d, None)]
     try:
-        if policy.get("budget") and source == "claude-code" and isinstance(payload.get("transcript_path"), str):
-            from ..capture import transcript  # usage up to this call, not just up to the last Stop
+        if policy.get("budget"):
+            from ..capture.agent_import import sync_usage  # usage up to this call, not just up to the last Stop
 
             try:
-                transcript.import_session(store, sink, payload["transcript_path"], session, final=False)
+                sync_usage(store, sink, payload, session, source)
             except OSError:
                 pass  # an unwritable store: the budget counts what the log already holds
         if memory is not None:

@@ -75,7 +75,7 @@ PAUSED = "paused"
 
 # Order in which first-class fields are written; makes lines easy to eyeball.
 FIELDS = (
-    "v", "id", "ts", "session", "type", "source", "name", "agent_id",
+    "v", "id", "ts", "session", "type", "source", "sender", "name", "agent_id",
     "agent_type", "parent", "tool", "tool_use_id", "rpc_id", "method",
     "direction", "model", "usage", "duration_ms", "status", "error", "data",
     "truncated", "redacted",

@@ -9,9 +9,11 @@ import time
 from ..analysis.git_link import matches as git_matches
 from ..analysis.session_view import session_view, status_of
 from ..analysis.session_index import list_sessions
+from ..analysis.trends import project_of
 from ..store.paths import Store
 from ..store.reader import ReadStats, iter_events
 from ..event.truncate import truncate_event
+from .query_params import SessionFilters, iso, limit
 
 DISPLAY_CAP = 20_000  # characters per string value sent to the browser
 PAGE = 500
@@ -20,45 +22,46 @@ PAGE = 500
 def sessions(store: Store, params: dict) -> dict:
     rows = list_sessions(store)
     now = time.time()
-    q = (params.get("q") or "").lower()
-    agent = params.get("agent") or ""
-    status = params.get("status") or ""
-    try:
-        min_cost = float(params.get("min_cost") or 0)
-    except ValueError:
-        min_cost = 0.0
-    since = params.get("since") or ""
-    branch, commit = params.get("branch") or None, params.get("commit") or None
+    f = SessionFilters(params)
+    q = f.q.lower()
+    since, until = iso(f.since), iso(f.until)
     out = []
-    agents = set()
+    agents, users, projects = set(), set(), set()
     for r in rows:
         r["status"] = status_of(r, now)
-        if r.get("agent"):
-            agents.add(r["agent"])
+        r["project"] = project_of(r.get("cwd"))
+        r["user"] = (r.get("senders") or [None])[0]
+        agents.add(r.get("agent"))
+        users.update(r.get("senders") or ())
+        projects.add(r["project"])
         if q and q not in " ".join(str(r.get(k) or "") for k in ("session", "title", "cwd", "last_error")).lower():
             continue
-        if agent and r.get("agent") != agent:
+        if f.agent and r.get("agent") != f.agent:
             continue
-        if status and r["status"] != status:
+        if f.user and f.user not in (r.get("senders") or ()):
             continue
-        if min_cost and (r.get("cost_usd") or 0) < min_cost:
+        if f.project and r["project"] != f.project:
+            continue
+        if f.status and r["status"] != f.status:
+            continue
+        if f.min_cost and (r.get("cost_usd") or 0) < f.min_cost:
             continue
         if since and (r.get("last") or "") < since:
             continue
-        if (branch or commit) and not git_matches(r, branch, commit):
+        if until and (r.get("started") or "") >= until:
+            continue
+        if (f.branch or f.commit) and not git_matches(r, f.branch, f.commit):
             continue
         out.append(_row(r))
-    try:
-        limit = max(1, int(params.get("limit") or 500))
-    except ValueError:
-        limit = 500
-    return {"sessions": out[:limit], "total": len(rows), "matched": len(out), "agents": sorted(agents)}
+    n = limit(params.get("limit"), 500)
+    return {"sessions": out[:n], "total": len(rows), "matched": len(out), "agents": sorted(filter(None, agents)),
+            "users": sorted(users), "projects": sorted(filter(None, projects))}
 
 
 def _row(r: dict) -> dict:
     keep = ("session", "title", "cwd", "agent", "status", "started", "last", "ended", "events", "prompts",
             "tool_calls", "tool_errors", "llm_calls", "tokens", "cost_usd", "unpriced", "subagents",
-            "decisions", "last_error", "duration_s", "bytes", "sources", "git")
+            "decisions", "last_error", "duration_s", "bytes", "sources", "user", "senders", "project", "git")
     row = {k: r.get(k) for k in keep}
     if row["git"]:
         row["git"] = {k: v for k, v in row["git"].items() if k != "diff"}  # the list shows branch and commits

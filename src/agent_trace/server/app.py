@@ -1,13 +1,18 @@
 """The server's HTTP surface: ingest (events, OTLP traces and logs), the
 dashboard's read API with live updates (SSE), and the dashboard's files.
 
-Security: when a token is set every route but ``/healthz`` needs it, as a
+Security: when a token is set (the shared ``--token``, or any per-user token
+from ``server token add``) every route but ``/healthz`` needs one, as a
 bearer header or as the cookie a browser gets by opening ``/?token=...``
 once.  :func:`check_bind` refuses to listen beyond loopback without one.
 Every request passes the guards of :mod:`.http_guard` first (Host against the
 bound address, same-origin only, JSON/protobuf bodies only, a well-formed
 Content-Length, socket timeouts, anti-framing headers).  Request bodies have a
 size limit, before and after gzip.
+
+Storage is a backend (:mod:`.storage`): files or PostgreSQL, same routes.
+When the backend cannot answer (database down) the answer is 503 and
+nothing is acknowledged.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-import os
 import threading
 import time
 import urllib.parse
@@ -28,7 +32,10 @@ from ..store.paths import SessionNotFound, Store
 from . import api, otlp_in
 from .http_guard import (DEFAULT_TIMEOUT_S, JSON_TYPES, PROTOBUF_TYPES, RESPONSE_HEADERS, Refusal, RequestGuard,
                          check_content_type, content_length)
-from .ingest import Ingestor
+from .ingest import parse_batch
+from .query_params import BadParam, number
+from .storage import StorageUnavailable
+from .tokens import TokenError, digest
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 COOKIE = "agent_strace_token"
@@ -36,6 +43,7 @@ LIVE_POLL_S = 0.2
 KEEPALIVE_S = 15.0
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
+          "/static/team.js": ("team.js", "text/javascript; charset=utf-8"),
           "/static/app.css": ("app.css", "text/css; charset=utf-8")}
 
 
@@ -52,9 +60,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, token: str | None) -> None:
+def check_bind(host: str, token) -> None:
     if not token and not is_loopback(host):
-        raise ConfigError(f"listening on {host} needs a token: pass --token or set AGENT_STRACE_TOKEN "
+        raise ConfigError(f"listening on {host} needs a token: pass --token, set AGENT_STRACE_TOKEN or add "
+                          "per-user tokens with `agent-strace server token add NAME` "
                           "(without one, bind to 127.0.0.1)")
 
 
@@ -63,26 +72,55 @@ def web_file(name: str) -> bytes:
 
 
 class Collector:
-    """The server's state: store, ingestor, settings; one per process."""
+    """The server's state: storage backend, settings; one per process."""
 
-    def __init__(self, store: Store, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
+    def __init__(self, storage, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
                  ingest: bool = True, allowed_hosts=(), timeout: float = DEFAULT_TIMEOUT_S, notifier=None):
         """``notifier``: a :class:`agent_trace.notify.live.LiveNotifier` told
-        about every newly stored event (``server --notify``/``--rules``)."""
-        self.store = store
+        about every newly stored event (``server --notify``/``--rules``).
+        ``storage``: a backend, or a :class:`Store` (the files backend over it)."""
+        if isinstance(storage, Store):
+            from .file_storage import FileStorage
+
+            storage = FileStorage(storage, ingest=ingest)
+        self.storage = storage
         self.timeout = timeout
         self.token = token
         self.max_body = max_body
+        self.ingest = ingest
         self.allowed_hosts = tuple(allowed_hosts)
         self.guard = RequestGuard("127.0.0.1", self.allowed_hosts)  # make_server sets the bound host
         self.notifier = notifier
-        self.ingestor = Ingestor(store, notifier.events_accepted if notifier else None) if ingest else None
+        if notifier is not None:
+            storage.on_accepted = notifier.events_accepted
         self.stopping = threading.Event()
         self.received = 0
 
+    def authenticate(self, given: str | None) -> tuple[bool, str | None]:
+        """(allowed, sender): the shared token gives no sender, a per-user
+        token its name.  With no token of either kind, everyone is allowed
+        (loopback only, see :func:`check_bind`)."""
+        named = self.storage.active_tokens()
+        if given is not None and not (self.token and hmac.compare_digest(
+                given.encode("utf-8", "surrogatepass"), self.token.encode("utf-8", "surrogatepass"))):
+            name = named.get(digest(given))
+            if name is None:  # added since the list was read? look again (rate-limited)
+                named = self.storage.active_tokens(fresh=True)
+                name = named.get(digest(given))
+            if name:
+                return True, name
+        elif given is not None:
+            return True, None  # the shared token
+        if not self.token and not named:
+            return True, None
+        return False, None
+
+    def needs_token(self) -> bool:
+        return bool(self.token or self.storage.active_tokens())
+
 
 def make_server(collector: Collector, host: str, port: int) -> ThreadingHTTPServer:
-    check_bind(host, collector.token)
+    check_bind(host, collector.needs_token())
     collector.guard = RequestGuard(host, collector.allowed_hosts)
     handler = type("BoundHandler", (Handler,), {"collector": collector, "timeout": collector.timeout})
     cls = ThreadingHTTPServer
@@ -120,15 +158,20 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, code: int, obj) -> None:
-        self._send(code, json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace"))
+        try:
+            text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except ValueError:  # inf/nan (compare's "up from 0"): not JSON, sent as null
+            text = json.dumps(_finite(obj), ensure_ascii=False, separators=(",", ":"))
+        self._send(code, text.encode("utf-8", "backslashreplace"))
 
-    def _error(self, code: int, message: str) -> None:
-        self._json(code, {"error": message})
+    def _error(self, code: int, message: str, headers: dict | None = None) -> None:
+        self._send(code, json.dumps({"error": message}, ensure_ascii=False).encode("utf-8", "backslashreplace"),
+                   headers=headers)
 
     def _authorized(self) -> bool:
-        token = self.collector.token
-        if not token:
-            return True
+        """Whether the request carries a valid token; sets ``self.sender``
+        (the per-user token's name, or None)."""
+        self.sender = None
         given = None
         auth = self.headers.get("Authorization") or ""
         if auth.lower().startswith("bearer "):
@@ -138,7 +181,8 @@ class Handler(BaseHTTPRequestHandler):
                 k, _, v = part.strip().partition("=")
                 if k == COOKIE:
                     given = urllib.parse.unquote(v)
-        return given is not None and hmac.compare_digest(given.encode(), token.encode())
+        ok, self.sender = self.collector.authenticate(given)
+        return ok
 
     def _refuse(self, r: Refusal) -> None:
         self.close_connection = True  # the body (if any) is not read
@@ -196,19 +240,42 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path == "/healthz":
             return self._json(200, {"ok": True, "version": __version__})
-        if self.collector.token and "token" in params and path in STATIC:
+        try:
+            return self._get(path, params)
+        except StorageUnavailable as e:
+            return self._error(503, str(e), {"Retry-After": "1"})
+        except TokenError as e:
+            return self._error(503, str(e))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as e:  # a bug must not take the connection down unanswered
+            return self._internal_error(e)
+
+    def _get(self, path: str, params: dict):
+        if "token" in params and path in STATIC and self.collector.needs_token():
             # a browser's first visit: trade the query token for a cookie
-            if hmac.compare_digest(params["token"].encode(), self.collector.token.encode()):
+            if self.collector.authenticate(params["token"])[0]:
                 cookie = f"{COOKIE}={urllib.parse.quote(params['token'])}; HttpOnly; SameSite=Strict; Path=/"
                 return self._send(303, b"", "text/plain", {"Location": path, "Set-Cookie": cookie})
         if not self._authorized():
             return self._error(401, "missing or wrong token")
+        storage = self.collector.storage
         try:
             if path in STATIC:
                 name, ctype = STATIC[path]
                 return self._send(200, web_file(name), ctype)
             if path == "/api/sessions":
-                return self._json(200, api.sessions(self.collector.store, params))
+                return self._json(200, storage.sessions(params))
+            if path == "/api/search":
+                return self._json(200, storage.search(params))
+            if path == "/api/trends":
+                return self._json(200, storage.trends(params))
+            if path == "/api/compare":
+                if not params.get("a") or not params.get("b"):
+                    return self._error(400, "compare needs two sessions: ?a=SESSION&b=SESSION")
+                tolerance = number(params.get("tolerance"), "tolerance")
+                return self._json(200, storage.compare(params["a"], params["b"],
+                                                       20.0 if tolerance is None else tolerance))
             if path == "/api/live":
                 return self._live_list()
             if path.startswith("/api/sessions/"):
@@ -216,33 +283,63 @@ class Handler(BaseHTTPRequestHandler):
                 ref = urllib.parse.unquote(parts[0])
                 sub = parts[1] if len(parts) > 1 else ""
                 if sub == "":
-                    return self._json(200, api.session(self.collector.store, ref))
+                    return self._json(200, storage.session(ref))
                 if sub == "events":
-                    return self._json(200, api.events_page(self.collector.store, ref,
-                                                           _int(params.get("from"), 0),
-                                                           min(5000, _int(params.get("limit"), api.PAGE))))
+                    return self._json(200, storage.events_page(ref, _int(params.get("from"), 0),
+                                                               max(1, min(5000, _int(params.get("limit"), api.PAGE)))))
                 if sub == "live":
                     return self._live_session(ref, _int(params.get("from"), 0))
         except SessionNotFound as e:
             return self._error(404, str(e))
+        except BadParam as e:
+            return self._error(400, str(e))
         self._error(404, f"no such page: {path}")
 
     def do_POST(self):
+        try:
+            return self._post()
+        except StorageUnavailable as e:
+            # nothing was acknowledged: the client keeps the batch and retries
+            return self._error(503, str(e), {"Retry-After": "1"})
+        except TokenError as e:
+            self.close_connection = True
+            return self._error(503, str(e))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as e:
+            return self._internal_error(e)
+
+    def _internal_error(self, e: Exception) -> None:
+        import sys
+        import traceback
+
+        sys.stderr.write(f"agent-strace server: {self.command} {urllib.parse.urlsplit(self.path).path}: "
+                         f"{''.join(traceback.format_exception(e)).rstrip()}\n")
+        self.close_connection = True
+        try:
+            self._error(500, f"internal error: {type(e).__name__}")
+        except OSError:
+            pass
+
+    def _post(self):
         path = urllib.parse.urlsplit(self.path).path
         if not self._guard():
             return
         if not self._authorized():
             self.close_connection = True
             return self._error(401, "missing or wrong token")
-        if self.collector.ingestor is None:
+        if not self.collector.ingest:
             return self._error(404, "this server does not accept events (agent-strace ui is read-only)")
         if path not in ("/v1/events", "/v1/traces", "/v1/logs"):
             return self._error(404, f"no such endpoint: {path}")
         body = self._body(JSON_TYPES if path == "/v1/events" else JSON_TYPES[:1] + PROTOBUF_TYPES)
         if body is None:
             return
+        storage = self.collector.storage
         if path == "/v1/events":
-            counts = self.collector.ingestor.add_lines(body)
+            events, rejected = parse_batch(body)
+            counts = storage.ingest(events, self.sender)
+            counts["rejected"] += rejected
             self.collector.received += counts["accepted"]
             return self._json(200, counts)
         kind = path.rsplit("/", 1)[1]
@@ -252,7 +349,7 @@ class Handler(BaseHTTPRequestHandler):
         except otlp_in.OtlpError as e:
             code = 415 if "content type" in str(e) else 400
             return self._error(code, str(e))
-        counts = self.collector.ingestor.add_events(events)
+        counts = storage.ingest(events, self.sender)
         self.collector.received += counts["accepted"]
         if ctype.startswith("application/x-protobuf") or ctype.startswith("application/protobuf"):
             return self._send(200, otlp_in.protobuf_response(kind), "application/x-protobuf")
@@ -276,27 +373,22 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _live_session(self, ref: str, start: int) -> None:
-        from ..daemon.client import ChangeWaiter
-
-        store = self.collector.store
-        path = store.resolve(ref)
-        waiter = ChangeWaiter(store.root, LIVE_POLL_S)  # wakes at once on what the daemon writes
+        poll = self.collector.storage.follower(ref)
+        waiter = self.collector.storage.waiter(LIVE_POLL_S)  # files: wakes at once on what the daemon writes
         self._sse_start()
         offset = start
         quiet = time.monotonic()
         try:
             while not self.collector.stopping.is_set():
                 try:
-                    size = os.path.getsize(path)
-                except OSError:
-                    size = offset
-                if size > offset:
-                    page = api.events_page(store, ref, offset, api.PAGE)
-                    if page["next"] > offset:
-                        offset = page["next"]
-                        self._sse("events", page)
-                        quiet = time.monotonic()
-                        continue
+                    page = poll(offset)
+                except StorageUnavailable:
+                    page = None  # the database is back soon: keep the stream open
+                if page is not None:
+                    offset = page["next"]
+                    self._sse("events", page)
+                    quiet = time.monotonic()
+                    continue
                 if time.monotonic() - quiet > KEEPALIVE_S:
                     self.wfile.write(b": keepalive\n\n")
                     self.wfile.flush()
@@ -306,18 +398,19 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the browser went away
 
     def _live_list(self) -> None:
-        from ..daemon.client import ChangeWaiter
-
-        store = self.collector.store
-        waiter = ChangeWaiter(store.root, 1.0)
+        storage = self.collector.storage
+        sig = storage.signature()
+        waiter = storage.waiter(1.0)
         self._sse_start()
-        sig = api.store_signature(store)
         quiet = time.monotonic()
         try:
             self._sse("hello", {"sessions": sig[0]})
             while not self.collector.stopping.is_set():
                 waiter.wait(1.0)
-                now = api.store_signature(store)
+                try:
+                    now = storage.signature()
+                except StorageUnavailable:
+                    continue
                 if now != sig:
                     sig = now
                     self._sse("changed", {"sessions": sig[0]})
@@ -328,6 +421,16 @@ class Handler(BaseHTTPRequestHandler):
                     quiet = time.monotonic()
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass
+
+
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _int(v, default: int) -> int:

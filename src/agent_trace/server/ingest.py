@@ -134,19 +134,36 @@ class Ingestor:
     def add_lines(self, body: bytes) -> dict:
         """Store a JSONL batch; lines that are not events are counted as
         rejected and the rest is kept."""
-        events, rejected = [], 0
-        for line in body.split(b"\n"):
-            if not line.strip():
-                continue
-            try:
-                obj = loads(line)
-            except (ValueError, RecursionError):
-                rejected += 1
-                continue
-            if problem(obj) is not None:
-                rejected += 1
-                continue
-            events.append(obj)
+        events, rejected = parse_batch(body)
         counts = self.add_events(events)
         counts["rejected"] += rejected
         return counts
+
+
+def parse_batch(body: bytes) -> tuple[list[dict], int]:
+    """The events of a JSONL batch, and how many lines were not usable events
+    (torn, binary, not an object, wrong-typed fields: :mod:`agent_trace.event.validate`)."""
+    events, rejected = [], 0
+    for line in body.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            obj = loads(line)
+        except (ValueError, RecursionError):
+            rejected += 1
+            continue
+        if problem(obj) is not None:
+            rejected += 1
+            continue
+        events.append(obj)
+    return events, rejected
+
+
+def stamp_sender(events: list[dict], sender: str | None) -> None:
+    """Attribute ``events`` to the token that delivered them: ``sender`` is
+    the collector's word, never the client's."""
+    for e in events:
+        if sender:
+            e["sender"] = sender
+        else:
+            e.pop("sender", None)

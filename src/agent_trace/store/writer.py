@@ -7,6 +7,8 @@ interleave, tear or lose a line:
 
 * the file is opened ``O_APPEND`` and the whole run is written under an
   exclusive ``flock``, looping over short writes;
+* a file deleted while the writer waited for the lock (``server --retain``)
+  is not written to: the writer opens a new one;
 * if a previous writer was killed mid-line (the file does not end in
   ``\\n``), a newline is written first so the torn fragment stays a single
   corrupt line instead of spoiling ours;
@@ -27,14 +29,23 @@ import stat
 
 def append_lines(path: str, data: bytes) -> None:
     """Append ``data`` (one or more ``\\n``-terminated lines) to ``path``."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+    while True:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", path)
+            os.set_blocking(fd, True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            st = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if st.st_nlink:
+            break
+        os.close(fd)  # deleted (retention) while we waited for the lock: write a new file
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", path)
-        os.set_blocking(fd, True)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
+        size = st.st_size
         if size and _last_byte(path, size) != b"\n":
             data = b"\n" + data
         view = memoryview(data)

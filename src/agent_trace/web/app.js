@@ -1,4 +1,5 @@
-// agent-strace dashboard: the sessions list and a session page, live over SSE.
+// agent-strace dashboard: the sessions list and a session page, live over SSE
+// (search, trends and compare: team.js).
 // No dependencies and no network beyond this server; every value from the
 // store is put in the page as text (never as HTML).
 "use strict";
@@ -113,7 +114,7 @@ function closeLive() {
 }
 
 // ------------------------------------------------------------ list page ----
-const listState = { q: "", agent: "", status: "", min_cost: "", since: "" };
+const listState = { q: "", agent: "", user: "", project: "", status: "", min_cost: "", since: "" };
 
 async function showList() {
   closeLive();
@@ -122,17 +123,19 @@ async function showList() {
   const filters = el("form", { class: "filters", id: "filters", onsubmit: (ev) => ev.preventDefault() },
     el("label", {}, "search", el("input", { id: "f-q", type: "search", placeholder: "id, title, folder, error", value: listState.q })),
     el("label", {}, "agent", el("select", { id: "f-agent" }, el("option", { value: "" }, "any"))),
+    el("label", {}, "user", el("select", { id: "f-user" }, el("option", { value: "" }, "any"))),
+    el("label", {}, "project", el("select", { id: "f-project" }, el("option", { value: "" }, "any"))),
     el("label", {}, "status", el("select", { id: "f-status" },
       ["", "running", "ended", "stopped", "idle"].map((s) => el("option", { value: s, selected: s === listState.status }, s || "any")))),
     el("label", {}, "min cost $", el("input", { id: "f-cost", type: "number", step: "0.01", min: "0", value: listState.min_cost, style: "width:6rem" })),
     el("label", {}, "since", el("input", { id: "f-since", type: "date", value: listState.since })));
   const table = el("table", { id: "sessions" },
-    el("thead", {}, el("tr", {}, ["session", "title", "agent", "status", "last event", "duration", "tool calls", "errors", "tokens", "cost"]
-      .map((h, i) => el("th", { class: i >= 5 ? "num" : null }, h)))),
+    el("thead", {}, el("tr", {}, ["session", "title", "agent", "user", "git", "status", "last event", "duration", "tool calls", "errors", "tokens", "cost"]
+      .map((h, i) => el("th", { class: i >= 7 ? "num" : null }, h)))),
     el("tbody", { id: "session-rows" }));
   const count = el("p", { class: "muted", id: "list-count" });
   app.replaceChildren(filters, count, table);
-  for (const [id, key] of [["f-q", "q"], ["f-agent", "agent"], ["f-status", "status"], ["f-cost", "min_cost"], ["f-since", "since"]]) {
+  for (const [id, key] of [["f-q", "q"], ["f-agent", "agent"], ["f-user", "user"], ["f-project", "project"], ["f-status", "status"], ["f-cost", "min_cost"], ["f-since", "since"]]) {
     $("#" + id).addEventListener("input", (ev) => { listState[key] = ev.target.value; loadList(); });
   }
   await loadList();
@@ -150,9 +153,11 @@ async function loadList() {
   if (q.since) q.since = q.since + "T00:00:00";
   const data = await api.sessions(q);
   if (seq !== listSeq || !$("#session-rows")) return;
-  const sel = $("#f-agent");
-  if (sel && sel.options.length === 1) {
-    for (const a of data.agents) sel.append(el("option", { value: a, selected: a === listState.agent }, a));
+  for (const [id, key, values] of [["f-agent", "agent", data.agents], ["f-user", "user", data.users || []], ["f-project", "project", data.projects || []]]) {
+    const sel = $("#" + id);
+    if (sel && sel.options.length === 1) {
+      for (const a of values) sel.append(el("option", { value: a, selected: a === listState[key] }, a));
+    }
   }
   $("#list-count").textContent = `${data.matched} of ${data.total} sessions`;
   $("#session-rows").replaceChildren(...data.sessions.map((s) => {
@@ -161,6 +166,7 @@ async function loadList() {
       el("td", {}, el("a", { href: "#/s/" + encodeURIComponent(s.session) }, s.session.slice(0, 12))),
       el("td", { class: "title" }, cut(s.title || s.cwd || "", 80)),
       el("td", {}, s.agent || "?"),
+      el("td", {}, s.user || "–"),
       el("td", { class: "git" }, gitCell(s.git)),
       el("td", {}, el("span", { class: "badge " + s.status }, s.status)),
       el("td", {}, day(s.last)),
@@ -378,7 +384,8 @@ async function showSession(id) {
   if (EMBEDDED && EMBEDDED.note) notes.push(el("p", { class: "notice", id: "share-note" }, EMBEDDED.note));
   app.replaceChildren(
     el("h1", { style: "font-size:18px;margin:.2rem 0" }, s.title || s.session),
-    el("div", { class: "muted", style: "font-family:var(--mono);font-size:12px" }, `${s.session} · ${s.cwd || ""} · ${day(s.started)} → ${day(s.last)}`),
+    el("div", { class: "muted", style: "font-family:var(--mono);font-size:12px" }, `${s.session} · ${s.cwd || ""} · ${day(s.started)} → ${day(s.last)}`,
+      EMBEDDED ? null : [" · ", el("a", { href: "#/compare?a=" + encodeURIComponent(s.session), id: "compare-link" }, "compare with…")]),
     s.git ? el("div", { class: "muted", id: "git-line", style: "font-family:var(--mono);font-size:12px" }, gitLine(s.git)) : null,
     ...notes,
     el("div", { class: "cards", id: "cards" }, cards(s)),
@@ -421,6 +428,8 @@ function route() {
   const h = location.hash || "#/";
   if (EMBEDDED) return showSession(EMBEDDED.view.summary.session);
   if (h.startsWith("#/s/")) return showSession(decodeURIComponent(h.slice(4)));
+  const team = typeof TEAM_PAGES !== "undefined" && TEAM_PAGES[h.split("?")[0]]; // search, trends, compare (team.js)
+  if (team) return team();
   return showList();
 }
 window.addEventListener("hashchange", route);

@@ -1,0 +1,231 @@
+"""The dashboard's reads, answered by SQL.
+
+Lists and trends never touch ``events``: they read ``sessions`` (one row per
+session, kept by ingest) and ``usage_buckets``.  Search uses the GIN index on
+``events.doc``.  A session page streams its events in ``seq`` order through
+the same code as the file backend (session view, compare), so both backends
+show the same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ...analysis import search_text, trends
+from ...analysis.session_view import RUNNING_WINDOW_S, status_of
+from ...event.fastjson import loads
+from ...store.paths import SessionNotFound
+from ...store.reader import ReadStats, parse_line
+from ..api import display_event
+from ..file_storage import hit
+from ..query_params import SessionFilters, TrendParams, limit
+
+ITERSIZE = 2000
+
+
+def _like(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def resolve(conn, ref: str) -> str:
+    """A session reference (full id, unique prefix, ``latest``) -> its id."""
+    if ref == "latest":
+        row = conn.execute("SELECT session FROM sessions ORDER BY changed DESC LIMIT 1").fetchone()
+        if row is None:
+            raise SessionNotFound("no sessions in the database")
+        return row[0]
+    if conn.execute("SELECT 1 FROM sessions WHERE session = %s", (ref,)).fetchone():
+        return ref
+    rows = [r[0] for r in conn.execute("SELECT session FROM sessions WHERE session LIKE %s ESCAPE '\\' "
+                                       "ORDER BY session LIMIT 6", (_like(ref),))] if ref else []
+    if len(rows) == 1:
+        return rows[0]
+    if not rows:
+        raise SessionNotFound(f"no session matches {ref!r} in the database")
+    raise SessionNotFound(f"{ref!r} matches {len(rows)}{'+' if len(rows) > 5 else ''} sessions "
+                          f"({', '.join(rows[:5])}...): give more characters")
+
+
+def _where(f: SessionFilters, alias: str = "") -> tuple[list[str], list]:
+    a = alias + "." if alias else ""
+    sql, args = [], []
+    if f.q:
+        pat = "%" + _like(f.q)[:-1] + "%"
+        sql.append(f"({a}session ILIKE %s OR {a}title ILIKE %s OR {a}cwd ILIKE %s OR {a}last_error ILIKE %s)")
+        args += [pat] * 4
+    for col, value in (("agent", f.agent), ("sender", f.user), ("project", f.project)):
+        if value:
+            sql.append(f"{a}{col} = %s")
+            args.append(value)
+    if f.min_cost:
+        sql.append(f"{a}cost_usd >= %s")
+        args.append(f.min_cost)
+    if f.since is not None:
+        sql.append(f"{a}last >= to_timestamp(%s)")
+        args.append(f.since)
+    if f.until is not None:
+        sql.append(f"({a}started IS NULL OR {a}started < to_timestamp(%s))")  # as the file backend
+        args.append(f.until)
+    running = f"{a}last >= now() - make_interval(secs => {RUNNING_WINDOW_S})"
+    status = {"stopped": f"{a}stopped",
+              "ended": f"{a}ended AND NOT {a}stopped",
+              "running": f"NOT {a}ended AND NOT {a}stopped AND {running}",
+              "idle": f"NOT {a}ended AND NOT {a}stopped AND NOT coalesce({running}, false)"}.get(f.status)
+    if status:
+        sql.append(f"({status})")
+    return sql, args
+
+
+def sessions(conn, params: dict) -> dict:
+    f = SessionFilters(params)
+    n = limit(params.get("limit"), 500)
+    where, args = _where(f)
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    now = time.time()
+    out = []
+    for row_text, size in conn.execute(f"SELECT row, bytes FROM sessions{clause} "
+                                       "ORDER BY last DESC NULLS LAST, session DESC LIMIT %s", (*args, n)):
+        if row_text is None:
+            continue
+        r = loads(row_text)
+        r["bytes"] = size
+        r["status"] = status_of(r, now)
+        out.append(r)
+    matched = len(out) if len(out) < n else \
+        conn.execute(f"SELECT count(*) FROM sessions{clause}", args).fetchone()[0]
+    total = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
+    facets = {}
+    for col in ("agent", "sender", "project"):
+        facets[col] = [r[0] for r in conn.execute(
+            f"SELECT DISTINCT {col} FROM sessions WHERE {col} IS NOT NULL ORDER BY 1 LIMIT 1000")]
+    return {"sessions": out, "total": total, "matched": matched, "agents": facets["agent"],
+            "users": facets["sender"], "projects": facets["project"]}
+
+
+def iter_session(conn, session: str, after: int = 0):
+    """``(seq, event)`` of a session in stored order, streamed (lines a reader
+    would skip are skipped)."""
+    stats = ReadStats()
+    with conn.cursor(name="session_events") as cur:
+        cur.itersize = ITERSIZE
+        cur.execute("SELECT seq, line FROM events WHERE session = %s AND seq > %s ORDER BY seq", (session, after))
+        for seq, line in cur:
+            e = parse_line(line.encode("utf-8"), stats)
+            if e is not None:
+                yield seq, e
+
+
+def events(conn, session: str):
+    """A session's events in time order, as ``store.timeline`` gives a
+    session file's: by ``ts``, stored order breaking ties, an event without a
+    readable ``ts`` keeping its place after the one before it."""
+    keys, last, ordered = [], None, True
+    for seq, t in conn.execute("SELECT seq, extract(epoch FROM ts) FROM events WHERE session = %s ORDER BY seq",
+                               (session,)):
+        key = t if t is not None else last
+        if key is not None and last is not None and key < last:
+            ordered = False
+        elif key is not None:
+            last = key
+        keys.append((key if key is not None else -1, seq))
+    if ordered:
+        yield from (e for _seq, e in iter_session(conn, session))
+        return
+    keys.sort(key=lambda k: k[0])  # stable: stored order breaks ties
+    stats = ReadStats()
+    for i in range(0, len(keys), ITERSIZE):
+        want = [seq for _key, seq in keys[i:i + ITERSIZE]]
+        lines = dict(conn.execute("SELECT seq, line FROM events WHERE session = %s AND seq = ANY(%s)",
+                                  (session, want)).fetchall())
+        for seq in want:
+            e = parse_line(lines[seq].encode("utf-8"), stats)
+            if e is not None:
+                yield e
+
+
+def session_view(conn, ref: str) -> dict:
+    from ...analysis.session_view import session_view as view_of
+
+    session = resolve(conn, ref)
+    size, next_seq = conn.execute("SELECT bytes, next_seq FROM sessions WHERE session = %s", (session,)).fetchone()
+    view = view_of(None, events=events(conn, session))
+    view["summary"]["project"] = trends.project_of(view["summary"].get("cwd"))
+    view["file"] = None
+    view["bytes"] = size
+    view["cursor_end"] = next_seq - 1
+    return view
+
+
+def events_page(conn, session: str, cursor: int, n: int) -> dict:
+    rows = conn.execute("SELECT seq, line FROM events WHERE session = %s AND seq > %s ORDER BY seq LIMIT %s",
+                        (session, max(0, cursor), n)).fetchall()
+    end = conn.execute("SELECT next_seq - 1 FROM sessions WHERE session = %s", (session,)).fetchone()[0]
+    stats = ReadStats()
+    out = []
+    nxt = cursor
+    for seq, line in rows:
+        nxt = seq
+        e = parse_line(line.encode("utf-8"), stats)
+        if e is not None:
+            out.append(display_event(e))
+    return {"events": out, "next": nxt, "size": end, "done": nxt >= end, "skipped": stats.as_dict()}
+
+
+def signature(conn) -> tuple:
+    n, changed = conn.execute("SELECT count(*), max(changed) FROM sessions").fetchone()
+    return n, str(changed)
+
+
+def search(conn, params: dict) -> dict:
+    terms = search_text.parse_query(params.get("q") or "")
+    f = SessionFilters({**params, "q": ""})
+    n = limit(params.get("limit"), 50, 500)
+    if not terms:
+        return {"q": params.get("q") or "", "terms": [], "hits": [], "more": False}
+    where, args = _where(SessionFilters({k: v for k, v in params.items() if k not in ("q", "since", "until")}), "s")
+    where.insert(0, "e.doc @@ to_tsquery('simple', %s)")
+    args.insert(0, search_text.tsquery(terms))
+    if f.since is not None:
+        where.append("e.ts >= to_timestamp(%s)")
+        args.append(f.since)
+    if f.until is not None:
+        where.append("e.ts < to_timestamp(%s)")
+        args.append(f.until)
+    if params.get("type"):
+        where.append("e.type = %s")
+        args.append(params["type"])
+    rows = conn.execute(
+        "SELECT e.seq, e.line, s.row FROM events e JOIN sessions s ON s.session = e.session "
+        f"WHERE {' AND '.join(where)} ORDER BY e.ts DESC NULLS LAST LIMIT %s", (*args, n + 1)).fetchall()
+    stats = ReadStats()
+    hits = []
+    for seq, line, row_text in rows[:n]:
+        e = parse_line(line.encode("utf-8"), stats)
+        if e is None:
+            continue
+        row = loads(row_text) if row_text else {}
+        row["project"] = row.get("project") or trends.project_of(row.get("cwd"))
+        hits.append(hit(row, e, seq, search_text.event_text(e), terms))
+    return {"q": params.get("q") or "", "terms": terms, "hits": hits, "more": len(rows) > n}
+
+
+def trends_report(conn, params: dict) -> dict:
+    p = TrendParams(params)
+    key = {"user": "u.sender", "project": "s.project", "model": "u.model", "agent": "s.agent"}[p.by]
+    where, args = ["u.bucket >= to_timestamp(%s)", "u.bucket < to_timestamp(%s)"], [p.start, p.end]
+    for col, value in (("u.sender", p.user), ("s.project", p.project), ("s.agent", p.agent)):
+        if value:
+            where.append(f"{col} = %s")
+            args.append(value)
+    join = " JOIN sessions s ON s.session = u.session" if (p.by in ("project", "agent") or p.project or p.agent) \
+        else ""
+    day = "(u.bucket AT TIME ZONE %s)::date"
+    sums = ", ".join(f"sum(u.{c})::bigint" for c in trends.COUNTS)
+    rows = [{"date": d.isoformat(), "key": k, "model": m, **dict(zip(trends.COUNTS, counts))}
+            for d, k, m, *counts in conn.execute(
+                f"SELECT {day}, {key}, u.model, {sums} FROM usage_buckets u{join} "
+                f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3", (p.tzname, *args))]
+    per_day = {d.isoformat(): c for d, c in conn.execute(
+        f"SELECT {day}, count(DISTINCT u.session) FROM usage_buckets u{join} WHERE {' AND '.join(where)} "
+        "GROUP BY 1", (p.tzname, *args))}
+    return trends.report(rows, trends.day_range(p.since_date, p.until_date), p.by, per_day, **p.meta())

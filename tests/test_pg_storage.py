@@ -1,0 +1,367 @@
+"""The collector on a real PostgreSQL server (Debian's package, a throwaway
+cluster): migrations, exactly-once ingest, the same answers as the file
+backend, per-user tokens, live updates across collectors, 503 while the
+database is down, retention and export-to."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import run_cli
+from support.collector import Server
+from support.team_data import get, post, status_of, team_sessions
+
+from agent_trace import event as ev
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: pip install -e '.[postgres]'")
+
+
+def _sql(dsn: str, query: str, args=()):
+    with psycopg.connect(dsn) as conn:
+        cur = conn.execute(query, args)
+        return cur.fetchall() if cur.description else None
+
+
+def _token(storage: str, name: str) -> str:
+    r = run_cli("server", "token", "add", name, "--storage", storage)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.decode().strip()
+
+
+@pytest.fixture(scope="module")
+def demo_events(tmp_path_factory):
+    """The bundled real Claude Code capture, recorded through the hook path."""
+    from agent_trace.store.paths import Store
+    from agent_trace.store.reader import iter_events
+
+    proj = tmp_path_factory.mktemp("demo")
+    r = run_cli("demo", "--dir", str(proj), env={"AGENT_TRACE_DIR": str(proj / ".agent-traces")})
+    assert r.returncode == 0, r.stderr
+    store = Store(str(proj / ".agent-traces"))
+    (entry,) = store.session_files()
+    return list(iter_events(entry.path))
+
+
+# -- migrations ----------------------------------------------------------------
+def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
+    from agent_trace.server.pg import PgStorage, migrations
+
+    r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
+    assert r.returncode == 0, r.stderr
+    assert b"version 2 (applied 1, 2)" in r.stdout
+    r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
+    assert r.returncode == 0 and b"up to date" in r.stdout
+
+    # a database left at version 1 with data in it
+    old = pg_dsn.rsplit("/", 1)[0] + "/" + pg_dsn.rsplit("/", 1)[1] + "_v1"
+    _sql(pg_dsn, "SELECT 1")
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{old.rsplit("/", 1)[1]}"')
+    with psycopg.connect(old) as conn:
+        assert migrations.migrate(conn, target=1) == [1]
+        conn.execute("SET search_path = agent_strace")
+        line = json.dumps(ev.make_event(ev.TOOL_CALL, "old-session", "claude-code", tool="Bash", tool_use_id="x",
+                                        id="e1", data={"tool_input": {"command": "make legacy"}}))
+        conn.execute("INSERT INTO sessions (session, next_seq, events, tool_calls, state, row) "
+                     "VALUES ('old-session', 2, 1, 1, NULL, NULL)")
+        conn.execute("INSERT INTO events (session, seq, id, ts, type, line, doc) VALUES "
+                     "('old-session', 1, 'e1', now(), 'tool.call', %s, to_tsvector('simple', 'bash make legacy'))",
+                     (line,))
+        conn.execute("INSERT INTO usage_buckets (session, bucket, model, tool_calls) "
+                     "VALUES ('old-session', date_trunc('hour', now()), '', 1)")
+        conn.commit()
+    st = PgStorage(old)
+    try:
+        assert st.applied == [2] and st.version == 2
+        assert _sql(old, "SELECT sender, tool_calls FROM agent_strace.usage_buckets") == [("", 1)]
+        # the old session goes on: its seq continues, the old event is kept once
+        counts = st.ingest([json.loads(line), ev.make_event(ev.TOOL_CALL, "old-session", "claude-code",
+                                                            tool="Read", tool_use_id="y")], "alice")
+        assert counts == {"accepted": 1, "duplicates": 1, "rejected": 0}
+        assert _sql(old, "SELECT seq, id FROM agent_strace.events ORDER BY seq")[0] == (1, "e1")
+        assert st.search({"q": "legacy"})["hits"][0]["id"] == "e1"
+        assert st.token_add("alice").startswith("ast_")
+    finally:
+        st.close()
+
+
+def test_a_newer_schema_is_refused_and_collectors_migrate_together(pg_dsn):
+    procs = [subprocess.Popen([sys.executable, "-m", "agent_trace", "server", "--migrate-only", "--storage", pg_dsn],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    assert _sql(pg_dsn, "SELECT version FROM agent_strace.schema_migrations ORDER BY 1") == [(1,), (2,)]
+    _sql(pg_dsn, "INSERT INTO agent_strace.schema_migrations (version, name) VALUES (7, 'from the future')")
+    for args in (["server", "--port", "0"], ["server", "--migrate-only"]):
+        r = run_cli(*args, "--storage", pg_dsn, timeout=60)
+        assert r.returncode == 2, r
+        assert b"schema is version 7, newer than this agent-strace" in r.stderr
+        assert b"upgrade agent-strace" in r.stderr
+
+
+def test_bad_storage_urls_fail_with_one_line(tmp_path, postgres_cluster):
+    url = f"postgresql://postgres:s3cr3t-pw@127.0.0.1:{postgres_cluster.port}/no_such_db"
+    r = run_cli("server", "--port", "0", "--storage", url, timeout=60)
+    assert r.returncode == 1 and r.stderr.count(b"\n") == 1, r.stderr
+    assert b"no_such_db" in r.stderr and b"s3cr3t-pw" not in r.stderr and b"***" in r.stderr
+    r = run_cli("server", "export-to", str(tmp_path / "x"), "--storage", str(tmp_path))
+    assert r.returncode == 2 and b"postgresql://" in r.stderr
+
+
+# -- ingest --------------------------------------------------------------------
+def test_ingest_exactly_once_redacted_capped_and_rejects_counted(pg_dsn):
+    secret = "sk-ant-api03-" + "Q" * 90
+    with Server(pg_dsn) as srv:
+        events = [ev.make_event(ev.USER_PROMPT, "s-1", "claude-code", data={"prompt": f"use {secret} please"}),
+                  ev.make_event(ev.TOOL_CALL, "s-1", "claude-code", tool="Write", tool_use_id="w",
+                                data={"tool_input": {"content": "z" * 2_000_000}})]
+        body = b"".join(json.dumps(e).encode() + b"\n" for e in events)
+        import gzip
+
+        zipped = gzip.compress(body)
+        for expect in ({"accepted": 2, "duplicates": 0, "rejected": 0},
+                       {"accepted": 0, "duplicates": 2, "rejected": 0}):
+            req = urllib.request.Request(
+                srv.url + "/v1/events", data=zipped, method="POST",
+                headers={"Content-Encoding": "gzip", "Content-Type": "application/x-ndjson"})
+            with urllib.request.urlopen(req) as r:
+                assert json.loads(r.read()) == expect
+        bad = [b'{"v":1,"id":"torn', b"\x00\xff binary", b'{"session":"s-1","type":"tool.call"}',
+               json.dumps({"v": 1, "id": "n", "session": "nul\u0000session", "type": "tool.call"}).encode(),
+               json.dumps({"v": 1, "id": "x" * 5000, "session": "s-1", "type": "tool.call"}).encode(),
+               json.dumps({"v": 1, "id": "lone", "session": "s-\udc80", "type": "tool.call"}).encode(),
+               json.dumps({"v": 1, "id": "no-ts", "session": "s-1", "type": "tool.call", "tool": "Read",
+                           "ts": "not a time"}).encode(),  # the same event checks as the file ingest
+               json.dumps({"v": 1, "id": "ok-1", "session": "s-1", "type": "tool.call", "tool": "Read",
+                           "ts": "2026-01-01T00:00:00Z", "sender": "mallory"}).encode()]
+        code, out, _ = status_of(srv.url, "/v1/events", b"\n".join(bad) + b"\n")
+        assert code == 200 and json.loads(out) == {"accepted": 1, "duplicates": 0, "rejected": 7}
+    lines = [json.loads(r[0]) for r in _sql(pg_dsn, "SELECT line FROM agent_strace.events ORDER BY seq")]
+    assert [e["type"] for e in lines] == ["user.prompt", "tool.call", "tool.call"]
+    assert secret not in json.dumps(lines) and "[REDACTED]" in lines[0]["data"]["prompt"]
+    assert lines[1]["truncated"] and len(lines[1]["data"]["tool_input"]["content"]) < 2_000_000
+    assert "sender" not in lines[2]  # the shared/no-token path attributes nothing, whatever the client says
+    assert _sql(pg_dsn, "SELECT events, tool_calls, next_seq FROM agent_strace.sessions") == [(3, 2, 4)]
+
+
+def test_same_answers_as_the_file_backend(pg_dsn, tmp_path, demo_events):
+    files = str(tmp_path / "files")
+    team = team_sessions()
+    tokens = {}
+    with Server(files) as fsrv, Server(pg_dsn) as psrv:
+        for name in ("alice", "bob"):
+            tokens[(fsrv.url, name)] = _token(files, name)
+            tokens[(psrv.url, name)] = _token(pg_dsn, name)
+        for url in (fsrv.url, psrv.url):
+            post(url, demo_events, tokens[(url, "alice")])
+            for (who, _s), events in team.items():
+                post(url, events[: len(events) // 2], tokens[(url, who)])  # in two batches, one repeated
+                post(url, events, tokens[(url, who)])
+        a, b = (get(u, "/api/sessions", tokens[(u, "alice")]) for u in (fsrv.url, psrv.url))
+        assert a["total"] == b["total"] == 4 and a["users"] == b["users"] == ["alice", "bob"]
+        assert a["projects"] == b["projects"] and "shop" in a["projects"] and "api" in a["projects"]
+        rows_a = {r["session"]: r for r in a["sessions"]}
+        rows_b = {r["session"]: r for r in b["sessions"]}
+        for k in rows_a:
+            diff = {f: (rows_a[k].get(f), rows_b[k].get(f)) for f in set(rows_a[k]) | set(rows_b[k])
+                    if rows_a[k].get(f) != rows_b[k].get(f) or (f in rows_a[k]) != (f in rows_b[k])}
+            assert rows_a[k] == rows_b[k], diff
+        assert rows_a["bob-api-1"]["status"] == "stopped" and rows_a["alice-shop-1"]["status"] == "ended"
+        assert rows_a["alice-shop-2"]["tool_calls"] == 9 and rows_a["alice-shop-2"]["tool_errors"] == 3
+        for query in ("?user=bob", "?project=shop&status=idle", "?min_cost=0.05", "?q=checkout",
+                      "?agent=codex", "?since=2d", "?until=2d", "?status=stopped", "?limit=1"):
+            fa = get(fsrv.url, "/api/sessions" + query, tokens[(fsrv.url, "bob")])
+            fb = get(psrv.url, "/api/sessions" + query, tokens[(psrv.url, "bob")])
+            assert [r["session"] for r in fa["sessions"]] == [r["session"] for r in fb["sessions"]], query
+            assert fa["matched"] == fb["matched"], query
+        fa_tok, pa_tok = tokens[(fsrv.url, "alice")], tokens[(psrv.url, "alice")]
+        for sid in rows_a:
+            va = get(fsrv.url, f"/api/sessions/{sid}", fa_tok)
+            vb = get(psrv.url, f"/api/sessions/{sid}", pa_tok)
+            vb["summary"].pop("project")
+            for k in ("summary", "subagents", "llm_series"):
+                assert va[k] == vb[k], (sid, k)
+            ea = get(fsrv.url, f"/api/sessions/{sid}/events?from=0&limit=5000", fa_tok)["events"]
+            eb = get(psrv.url, f"/api/sessions/{sid}/events?from=0&limit=5000", pa_tok)["events"]
+            assert ea == eb
+        for by in ("user", "project", "model", "agent"):
+            for extra in ("", "&tz=America/New_York", "&user=alice", "&project=shop&days=2"):
+                ta = get(fsrv.url, f"/api/trends?days=7&by={by}{extra}", fa_tok)
+                tb = get(psrv.url, f"/api/trends?days=7&by={by}{extra}", pa_tok)
+                assert ta == tb, (by, extra)
+        t = get(psrv.url, "/api/trends?days=7&by=user", pa_tok)
+        assert {g["key"] for g in t["groups"]} == {"alice", "bob"} and t["unpriced"] == ["house-model-7"]
+        assert t["totals"]["tool_errors"] == sum(r["tool_errors"] for r in rows_a.values())
+        assert t["totals"]["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in rows_a.values()), abs=1e-5)
+        assert t["totals"]["input"] == sum(r["tokens"]["input"] for r in rows_a.values())
+        for q in ("rm -rf", '"rm -rf"', "payment-form.tsx", "timeouterror", "shard 3", "notes.txt", "zzzz-none"):
+            sa = get(fsrv.url, "/api/search?q=" + urllib.parse.quote(q), fa_tok)
+            sb = get(psrv.url, "/api/search?q=" + urllib.parse.quote(q), pa_tok)
+            key = lambda h: (h["session"], h["id"], h["snippet"], h["sender"], h["project"])  # noqa: E731
+            assert sorted(map(key, sa["hits"])) == sorted(map(key, sb["hits"])), q
+        hits = get(psrv.url, "/api/search?q=%22rm+-rf%22", pa_tok)["hits"]
+        assert {h["session"] for h in hits} == {"bob-api-1", "alice-shop-2"}
+        assert get(psrv.url, "/api/search?q=%22rm+-rf%22&user=bob", pa_tok)["hits"][0]["sender"] == "bob"
+        ca = get(fsrv.url, "/api/compare?a=alice-shop-1&b=alice-shop-2", fa_tok)
+        cb = get(psrv.url, "/api/compare?a=alice-shop-1&b=alice-shop-2", pa_tok)
+        assert ca == cb and cb["verdict"] == "regressed"
+    r = run_cli("--trace-dir", files, "compare", "alice-shop-1", "alice-shop-2", "--json")
+    cli = json.loads(r.stdout)
+    assert cli["verdict"] == cb["verdict"] and cli["reasons"] == cb["reasons"]
+
+
+def test_tokens_attribute_events_and_revocation_takes_effect(pg_dsn, tmp_path):
+    for storage in (str(tmp_path / "files"), pg_dsn):
+        carol = _token(storage, "carol")
+        r = run_cli("server", "token", "add", "carol", "--storage", storage)
+        assert r.returncode == 2 and b"exists" in r.stderr
+        assert run_cli("server", "token", "add", "bad name!", "--storage", storage).returncode == 2
+        with Server(storage, token="shared-secret") as srv:
+            e = ev.make_event(ev.TOOL_CALL, "c-1", "claude-code", tool="Bash", tool_use_id="1")
+            e["sender"] = "mallory"  # a client cannot choose who it is
+            assert post(srv.url, [e], carol)["accepted"] == 1
+            assert post(srv.url, [ev.make_event(ev.TOOL_CALL, "c-2", "claude-code", tool="Bash")],
+                        "shared-secret")["accepted"] == 1
+            assert status_of(srv.url, "/api/sessions")[0] == 401
+            assert status_of(srv.url, "/api/sessions", token="ast_wrong")[0] == 401
+            rows = get(srv.url, "/api/sessions?user=carol", carol)["sessions"]
+            assert [r["session"] for r in rows] == ["c-1"] and rows[0]["user"] == "carol"
+            assert get(srv.url, "/api/sessions/c-1/events", carol)["events"][0]["sender"] == "carol"
+            listed = json.loads(run_cli("server", "token", "list", "--json", "--storage", storage).stdout)
+            assert [t["name"] for t in listed["tokens"]] == ["carol"] and "sha256" not in listed["tokens"][0]
+            assert carol not in json.dumps(listed)
+            r = run_cli("server", "token", "revoke", "carol", "--storage", storage)
+            assert r.returncode == 0
+            deadline = time.time() + 10
+            while status_of(srv.url, "/api/sessions", token=carol)[0] != 401:
+                assert time.time() < deadline, "a revoked token still works"
+                time.sleep(0.2)
+            assert status_of(srv.url, "/api/sessions", token="shared-secret")[0] == 200
+        assert run_cli("server", "token", "revoke", "carol", "--storage", storage).returncode == 3
+    tokens_file = tmp_path / "files" / "tokens.json"
+    assert oct(tokens_file.stat().st_mode & 0o777) == "0o600" and carol not in tokens_file.read_text()
+
+
+def test_a_named_token_is_enough_to_listen_beyond_loopback(tmp_path):
+    storage = str(tmp_path / "files")
+    r = run_cli("server", "--host", "0.0.0.0", "--port", "0", "--storage", storage,
+                env={**os.environ, "AGENT_STRACE_TOKEN": ""})
+    assert r.returncode == 2 and b"needs a token" in r.stderr
+    _token(storage, "ci-runner")
+    with Server(storage, extra=["--host", "0.0.0.0"]) as srv:
+        assert status_of(srv.url, "/api/sessions")[0] == 401
+        assert status_of(srv.url, "/healthz")[0] == 200
+
+
+def test_live_updates_reach_a_dashboard_on_another_collector(pg_dsn):
+    import http.client
+
+    with Server(pg_dsn) as a, Server(pg_dsn) as b:
+        post(a.url, [ev.make_event(ev.SESSION_START, "live-1", "claude-code", data={"cwd": "/w"})])
+        conn = http.client.HTTPConnection("127.0.0.1", b.port, timeout=20)
+        conn.request("GET", "/api/sessions/live-1/live?from=1")
+        resp = conn.getresponse()
+        assert resp.status == 200
+        got: list[dict] = []
+
+        def read():
+            for raw in resp:
+                if raw.startswith(b"data: "):
+                    got.extend(json.loads(raw[6:])["events"])
+                    if len(got) >= 3:
+                        return
+
+        t = threading.Thread(target=read, daemon=True)
+        t.start()
+        time.sleep(0.5)
+        for i in range(3):  # to collector A, one by one
+            post(a.url, [ev.make_event(ev.TOOL_CALL, "live-1", "claude-code", tool="Bash", tool_use_id=f"t{i}")])
+            time.sleep(0.1)
+        t.join(15)
+        conn.close()
+        assert [e["tool_use_id"] for e in got] == ["t0", "t1", "t2"]
+
+
+def test_database_down_gives_503_and_nothing_is_acknowledged(postgres_cluster, pg_dsn):
+    with Server(pg_dsn) as srv:
+        assert post(srv.url, [ev.make_event(ev.TOOL_CALL, "d-1", "sdk", tool="Bash")])["accepted"] == 1
+        postgres_cluster.stop("immediate")
+        try:
+            body = json.dumps(ev.make_event(ev.TOOL_CALL, "d-1", "sdk", tool="Read", id="while-down")).encode()
+            code, out, headers = status_of(srv.url, "/v1/events", body + b"\n")
+            assert code == 503 and headers.get("Retry-After") == "1", out
+            assert b"database" in out
+            assert status_of(srv.url, "/api/sessions")[0] == 503
+            assert status_of(srv.url, "/healthz")[0] == 200
+        finally:
+            postgres_cluster.start()
+        code, out, _ = status_of(srv.url, "/v1/events", body + b"\n")
+        assert code == 200 and json.loads(out)["accepted"] == 1
+        assert [r["session"] for r in get(srv.url, "/api/sessions")["sessions"]] == ["d-1"]
+
+
+def test_otlp_logs_into_postgres(pg_dsn):
+    log = {"resourceLogs": [{"resource": {"attributes": []}, "scopeLogs": [{"logRecords": [{
+        "timeUnixNano": str(int(time.time() * 1e9)), "body": {"stringValue": "claude_code.user_prompt"},
+        "attributes": [{"key": "event.name", "value": {"stringValue": "user_prompt"}},
+                       {"key": "session.id", "value": {"stringValue": "otel-1"}},
+                       {"key": "prompt", "value": {"stringValue": "explain the otlp path"}}]}]}]}]}
+    with Server(pg_dsn) as srv:
+        for _ in range(2):
+            req = urllib.request.Request(
+                srv.url + "/v1/logs", data=json.dumps(log).encode(), method="POST",
+                headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req) as r:
+                assert r.status == 200
+        rows = get(srv.url, "/api/sessions")["sessions"]
+        assert [(r["session"], r["prompts"]) for r in rows] == [("otel-1", 1)]
+        assert get(srv.url, "/api/search?q=otlp+path")["hits"][0]["type"] == "user.prompt"
+
+
+def test_retention_and_export_to_the_file_layout(pg_dsn, tmp_path):
+    from agent_trace.store.paths import Store
+    from agent_trace.store.reader import iter_events
+
+    team = team_sessions()
+    old = [ev.make_event(ev.TOOL_CALL, "ancient", "claude-code", tool="Bash", ts="2020-01-01T00:00:00.000001Z")]
+    for storage in (pg_dsn, str(tmp_path / "files")):
+        with Server(storage) as srv:
+            for (_who, _s), events in team.items():
+                post(srv.url, events)
+            post(srv.url, old)
+            assert get(srv.url, "/api/sessions")["total"] == 4
+        with Server(storage, extra=["--retain", "2d"]) as srv:
+            deadline = time.time() + 20
+            while {r["session"] for r in get(srv.url, "/api/sessions")["sessions"]} != {"alice-shop-2", "bob-api-1"}:
+                assert time.time() < deadline, get(srv.url, "/api/sessions")
+                time.sleep(0.2)
+            assert get(srv.url, "/api/trends?days=30")["totals"]["tool_calls"] == 10
+            post(srv.url, [ev.make_event(ev.TOOL_CALL, "bob-api-1", "codex", tool="Read")])  # still there: appends
+    assert _sql(pg_dsn, "SELECT count(*) FROM agent_strace.events WHERE session = 'ancient'") == [(0,)]
+    _token(pg_dsn, "dana")
+    out = tmp_path / "exported"
+    r = run_cli("server", "export-to", str(out), "--storage", pg_dsn, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"sessions": 2, "events": len(team[("alice", "alice-shop-2")]) +
+                                    len(team[("bob", "bob-api-1")]) + 1, "tokens": 1}
+    store = Store(str(out))
+    for sid in ("alice-shop-2", "bob-api-1"):
+        lines = [r[0] for r in _sql(pg_dsn, "SELECT line FROM agent_strace.events WHERE session = %s ORDER BY seq",
+                                    (sid,))]
+        with open(store.path_for(sid), encoding="utf-8") as f:
+            assert f.read().splitlines() == lines
+        assert len(list(iter_events(store.path_for(sid)))) == len(lines)
+    listed = json.loads(run_cli("--trace-dir", str(out), "list", "--json").stdout)
+    assert sorted(s["session"] for s in listed) == ["alice-shop-2", "bob-api-1"]
+    assert "dana" in (out / "tokens.json").read_text()
+    with Server(str(out)) as srv:  # the exported store serves with the same tokens
+        assert status_of(srv.url, "/api/sessions")[0] == 401
