@@ -141,7 +141,8 @@ class SessionSummary:
                 self.last = ts
                 if self.started is None:
                     self.started = ts
-            elif ts < self.started:  # out of order (imported transcript turns)
+            # type-checker: started is set together with the first last
+            elif ts < self.started:  # type: ignore[operator]  # out of order (imported transcript turns)
                 self.started = ts
         if self.session is None:
             self.session = e.get("session")
@@ -152,7 +153,7 @@ class SessionSummary:
         sender = e.get("sender")
         if sender and sender not in self.senders and type(sender) is str:
             self.senders.append(sender)
-        handler = _HANDLERS.get(t)
+        handler = _HANDLERS.get(t)  # type: ignore[arg-type]  # stored events always have a type (validate.problem)
         if handler is not None:
             handler(self, e)
 

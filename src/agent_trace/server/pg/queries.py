@@ -48,7 +48,8 @@ def resolve(conn, ref: str) -> str:
 
 def _where(f: SessionFilters, alias: str = "") -> tuple[list[str], list]:
     a = alias + "." if alias else ""
-    sql, args = [], []
+    sql: list[str] = []
+    args: list[str | float] = []
     if f.q:
         pat = "%" + _like(f.q)[:-1] + "%"
         sql.append(f"({a}session ILIKE %s OR {a}title ILIKE %s OR {a}cwd ILIKE %s OR {a}last_error ILIKE %s)")
@@ -212,7 +213,8 @@ def search(conn, params: dict) -> dict:
 def trends_report(conn, params: dict) -> dict:
     p = TrendParams(params)
     key = {"user": "u.sender", "project": "s.project", "model": "u.model", "agent": "s.agent"}[p.by]
-    where, args = ["u.bucket >= to_timestamp(%s)", "u.bucket < to_timestamp(%s)"], [p.start, p.end]
+    where = ["u.bucket >= to_timestamp(%s)", "u.bucket < to_timestamp(%s)"]
+    args: list[str | float] = [p.start, p.end]
     for col, value in (("u.sender", p.user), ("s.project", p.project), ("s.agent", p.agent)):
         if value:
             where.append(f"{col} = %s")
