@@ -19,6 +19,9 @@ FIXTURES = REPO / "tests" / "fixtures" / "claude-code-2.1.328"
 def trace_dir(tmp_path, monkeypatch):
     root = tmp_path / ".agent-traces"
     monkeypatch.setenv("AGENT_TRACE_DIR", str(root))
+    # the user-level data (history store, registry of stores) is per test too
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.delenv("AGENT_TRACE_HISTORY", raising=False)
     monkeypatch.delenv("AGENT_STRACE_ENDPOINT", raising=False)
     monkeypatch.delenv("AGENT_TRACE_MAX_FIELD", raising=False)
     return root

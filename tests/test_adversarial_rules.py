@@ -187,7 +187,7 @@ def test_a_corrupt_rule_state_is_rebuilt_not_trusted(tmp_path, trace_dir):
     assert not denied(hook(payload(proj, command="ls"), trace_dir, proj))
     state = next((trace_dir / "state" / "rules").glob("*.json"))
     state.write_text(json.dumps({"policy": "x", "offset": "zz", "summary": [1]}))
-    r = hook(payload(proj, command="ls"), trace_dir, proj)
+    r = hook(payload(proj, command="ls", tool_use_id="toolu_2"), trace_dir, proj)  # a second call
     assert denied(r) and b"tool-call limit" in r.stdout, r
 
 

@@ -289,8 +289,6 @@ def test_service_unit_starts_a_working_daemon(daemon, tmp_path):
     assert r.returncode == 0 and not (cfg / "systemd" / "user" / "agent-strace.service").exists()
 
 
-@pytest.mark.xfail(not hasattr(__import__("agent_trace.capture.transcript", fromlist=["x"]), "import_log"),
-                   strict=True, reason="needs the whole-session transcript importer (issue 17), not merged yet")
 def test_a_daemon_that_died_recovers_the_session_when_it_starts_again(daemon, tmp_path, trace_dir):
     """SessionStart started the daemon, then it was SIGKILLed and every other
     hook of the real session was lost: the next daemon start reads the

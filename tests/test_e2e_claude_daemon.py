@@ -18,7 +18,6 @@ import pytest
 
 from agent_trace import event as ev
 from agent_trace.analysis.summary import summarize
-from agent_trace.capture import transcript as transcript_mod
 
 from conftest import read_session, run_cli
 from support.anthropic_stub import Stub
@@ -28,11 +27,6 @@ from test_e2e_claude_hooks import ALLOWED, PROMPT, scenario
 
 pytestmark = pytest.mark.e2e
 
-WHOLE_SESSION_IMPORT = hasattr(transcript_mod, "import_log")  # issue 17's importer
-needs_whole_session_import = pytest.mark.xfail(
-    not WHOLE_SESSION_IMPORT, strict=True,
-    reason="recovery reads tool calls back through the whole-session transcript importer (issue 17), "
-           "not merged into this branch yet")
 
 
 @pytest.fixture
@@ -153,7 +147,6 @@ class KillingStub(Stub):
 PROMPT_KILL = "survive the daemon"
 
 
-@needs_whole_session_import
 def test_daemon_killed_mid_session_is_complete_after_the_next_sync_point(world, trace_dir):
     w = world
     install(w)

@@ -8,7 +8,8 @@ import pytest
 
 from agent_trace import event as ev
 from agent_trace.capture.hooks import canonical_name, events_from_hook
-from agent_trace.capture.transcript import import_session, read_responses
+from agent_trace.capture.log_import import import_session
+from agent_trace.capture.transcript import read_responses
 from agent_trace.store.sink import FileSink
 from agent_trace.store import Store
 from agent_trace.analysis.summary import summarize
@@ -228,14 +229,19 @@ def test_hooks_import_transcripts_at_stop_and_session_end(trace_dir, tmp_path):
 
 
 def test_incomplete_last_response_is_held_back_until_final(tmp_path):
+    """A message whose blocks are still being written (no stop reason yet) is
+    held back; one with a stop reason is complete and imported at once."""
     src = (FIXTURES / "transcript-main.jsonl").read_bytes().splitlines(keepends=True)
-    last_assistant = max(i for i, line in enumerate(src) if b'"type": "assistant"' in line
-                         or b'"type":"assistant"' in line)
+    last_assistant = max(i for i, line in enumerate(src) if b'"type":"assistant"' in line)
     path = tmp_path / "t.jsonl"
     path.write_bytes(b"".join(src[: last_assistant + 1]))
+    complete, _ = read_responses(str(path), "s", final=False)
+    streaming = json.loads(src[last_assistant])
+    streaming["message"]["stop_reason"] = None
+    path.write_bytes(b"".join(src[:last_assistant]) + json.dumps(streaming).encode() + b"\n")
     events, offset = read_responses(str(path), "s", final=False)
     final_events, _ = read_responses(str(path), "s", final=True)
-    assert len(final_events) == len(events) + 1
+    assert len(final_events) == len(events) + 1 == len(complete)
     more, _ = read_responses(str(path), "s", start=offset, final=True)
     assert len(more) == 1 and more[0]["id"] == final_events[-1]["id"]
 

@@ -165,9 +165,11 @@ def test_rules_deny_and_fail_closed(trace_dir, tmp_path, monkeypatch):
     assert isinstance(exc, rules.ToolDenied) and not exc.stop and "engine bug" in str(exc)
 
 
-def _pre_tool(cwd, command="rm -rf build", session_id="sdk-1"):
+def _pre_tool(cwd, command="rm -rf build", session_id="sdk-1", tool_use_id="toolu_1"):
+    # one tool_use_id per call, as the agent gives (the same id is the same call to every reader)
     return {"hook_event_name": "PreToolUse", "session_id": session_id, "cwd": str(cwd), "tool_name": "Bash",
-            "tool_input": {"command": command}, "tool_use_id": "toolu_1", "transcript_path": "/nonexistent"}
+            "tool_input": {"command": command}, "tool_use_id": tool_use_id,
+            "transcript_path": "/nonexistent"}
 
 
 def test_claude_sdk_hook_denies_records_and_fails_closed(trace_dir, tmp_path, monkeypatch):
@@ -177,7 +179,7 @@ def test_claude_sdk_hook_denies_records_and_fails_closed(trace_dir, tmp_path, mo
     (proj / ".agent-strace" / "rules.toml").write_text('[[deny]]\ncommands = ["rm -rf *"]\nreason = "no"\n')
     out = handle(_pre_tool(proj))
     assert out["hookSpecificOutput"]["permissionDecision"] == "deny"
-    assert handle(_pre_tool(proj, "ls")) == {}
+    assert handle(_pre_tool(proj, "ls", tool_use_id="toolu_2")) == {}
     events = read_session(trace_dir, "sdk-1")
     assert [e["type"] for e in events] == [ev.TOOL_CALL, ev.RULE_DECISION, ev.TOOL_CALL]
     assert events[0]["source"] == "claude-code" and events[0]["id"] == ev.derived_id("sdk-1", "tool.call", "toolu_1")

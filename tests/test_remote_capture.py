@@ -184,7 +184,8 @@ def test_hooks_ship_without_waiting(tmp_path):
         assert [e["id"] for e in stored(tmp_path / "srv", session)] == [e["id"] for e in stored(local, session)]
     env["AGENT_STRACE_ENDPOINT"] = "http://127.0.0.1:9"  # nothing listens
     t0 = time.perf_counter()
-    r = run_cli("hook", "--cli", "claude", input=json.dumps(dict(payloads[1], cwd=str(tmp_path))).encode(), env=env)
+    # (SessionStart again: an event with a fresh id, not one readers keep once)
+    r = run_cli("hook", "--cli", "claude", input=json.dumps(dict(payloads[0], cwd=str(tmp_path))).encode(), env=env)
     assert r.returncode == 0 and time.perf_counter() - t0 < 5
     assert len(stored(local, session)) == len(payloads) + 1
 

@@ -90,7 +90,7 @@ def summarize_file(path: str, entry: dict | None = None) -> dict:
         summary.session = os.path.basename(path)[: -len(SUFFIX)]
     skipped = dict(entry.get("skipped", {})) if entry and start else {}
     for k, v in stats.as_dict().items():
-        if k != "events" and v and k != "torn":
+        if k not in ("events", "torn", "duplicates") and v:
             skipped[k] = skipped.get(k, 0) + v
     return {
         "ident": ident,
@@ -158,3 +158,72 @@ def list_sessions(store: Store, *, write_cache: bool = True) -> list[dict]:
     rows = [session_row(entry, os.path.join(store.sessions_dir, name)) for name, entry in fresh.items()]
     rows.sort(key=lambda r: (r.get("last") or "", r.get("session") or ""), reverse=True)
     return rows
+
+
+def list_everywhere(stores) -> list[dict]:
+    """Rows of every session in every store, newest first, each with its
+    ``store`` and its ``project`` (the session's working folder, else the
+    folder of the project store holding it)."""
+    from ..store.registry import project_of
+
+    rows = []
+    for store in stores:
+        home = project_of(store.root)
+        for row in list_sessions(store):
+            row["store"] = store.root
+            row["project"] = row.get("cwd") or home
+            rows.append(row)
+    rows.sort(key=lambda r: (r.get("last") or "", r.get("session") or ""), reverse=True)
+    return rows
+
+
+def by_project(rows: list[dict]) -> list[dict]:
+    """``[{"project": path, "sessions": [rows]}]``, the most recently active project first."""
+    groups: dict = {}
+    for r in rows:  # rows come newest first, so groups are made in that order
+        groups.setdefault(r.get("project"), []).append(r)
+    return [{"project": p, "sessions": rs} for p, rs in groups.items()]
+
+
+class ListIndex:
+    """The ``list`` index held open by a writer that hands over what it
+    appends (the history import), so listing after a big import reads
+    nothing back.  Same entries and rules as :func:`summarize_file`: an entry
+    advances only when it had read exactly up to where the append began."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.path = os.path.join(store.subdir("index"), "sessions.json")
+        self.cached = _load(self.path)
+        self.dirty = False
+
+    def advance(self, name: str, before: int, after: int, events: list[dict], lengths=None) -> bool:
+        entry = self.cached.get(name)
+        if entry is None:
+            if before != 0:
+                return False
+            summary, skipped = SessionSummary(), {}
+        elif entry.get("offset") != before or entry.get("size") != before:
+            return False
+        else:
+            summary, skipped = SessionSummary.from_dict(entry["state"]), entry.get("skipped", {})
+        for e in events:
+            summary.add(e)
+        if summary.session is None:
+            summary.session = name[: -len(SUFFIX)]
+        try:
+            st = os.stat(os.path.join(self.store.sessions_dir, name))
+        except OSError:
+            return False
+        self.cached[name] = {"ident": [st.st_ino, st.st_dev], "size": after, "offset": after,
+                             "mtime": st.st_mtime, "state": summary.to_dict(resumable=True), "skipped": skipped}
+        self.dirty = True
+        return True
+
+    def save(self) -> None:
+        if self.dirty:
+            try:
+                _save(self.path, self.cached)
+            except OSError:
+                pass
+            self.dirty = False

@@ -18,6 +18,9 @@ Counting rules (documented in ``docs/event-schema.md``):
 * LLM usage: ``llm.response`` events with ``usage``; the same API response
   seen twice (hook transcript import and wire capture) has the same event
   id and is counted once.
+* Any event seen twice with the same id (a hook and a transcript import
+  racing for the same tool call, prompt or turn: ids are derived from the
+  agent's own ids) is counted once.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import math
 
 from .. import event as ev
-from ..usage.pricing import KINDS, PriceTable
+from ..usage.pricing import KINDS, PriceTable, cache_write_1h
 from . import toolfacts
 
 # Durations are kept as log-bucket histograms (5% wide), so percentiles cost
@@ -64,6 +67,8 @@ def percentile(hist: dict, p: float) -> float | None:
 
 _PRICES: PriceTable | None = None
 RECENT_IDS = 4096  # memory stays flat however many LLM calls a session has
+SAVED_IDS = 128  # of them, kept in the resumable state (repeats arrive within a turn)
+ID_CHARS = 16  # 64 bits of an id tell repeats apart within a session
 FILES_CAP = 500  # changed files kept (in order of first change)
 COMMITS_CAP = 50
 DIFF_CAP = 200  # files of the end-of-session diff kept in the summary
@@ -120,8 +125,9 @@ class SessionSummary:
         self._sources: set[str] = set()
         self._subagents: set[str] = set()
         self._unpriced: set[str] = set()
-        # recent LLM response ids (insertion-ordered, capped): the same response
-        # seen twice (wire capture and transcript import) arrives within a turn
+        # recent ids of events that several sources may record (insertion-
+        # ordered, capped): the same response, call or prompt seen twice (wire
+        # capture, hooks and transcript import) arrives within a turn
         self._llm_ids: dict[str, None] = {}
         # paths the latest write calls added to files_changed, until a rule
         # decision says the call never ran (a denied write changed nothing)
@@ -131,6 +137,16 @@ class SessionSummary:
     def add(self, e: dict) -> None:
         # The hottest function of every reader: one dict lookup per field.
         t = e.get("type")
+        if t in ev.SHARED_ID_TYPES:
+            eid = e.get("id")
+            if type(eid) is str:
+                eid = eid[:ID_CHARS]
+            seen = self._llm_ids
+            if eid in seen:
+                return
+            seen[eid] = None  # type: ignore[index]  # stored events have a str id (validate.problem)
+            if len(seen) > RECENT_IDS:
+                del seen[next(iter(seen))]
         self.events += 1
         by_type = self.by_type
         by_type[t] = by_type.get(t, 0) + 1  # type: ignore[arg-type, index]  # stored events always have a type (validate.problem)
@@ -236,14 +252,6 @@ class SessionSummary:
             hist[b] = hist.get(b, 0) + 1
 
     def _on_llm_response(self, e):
-        eid = e.get("id")
-        if type(eid) is not str:
-            eid = str(eid)
-        if eid in self._llm_ids:
-            return
-        self._llm_ids[eid] = None
-        if len(self._llm_ids) > RECENT_IDS:
-            del self._llm_ids[next(iter(self._llm_ids))]
         self.llm_calls += 1
         model = e.get("model") or "unknown"
         if type(model) is not str:
@@ -261,7 +269,7 @@ class SessionSummary:
                     self.tokens[k] += n
                     m[k] += n
                     counted[k] = n
-            cost = prices().cost(model, counted)  # priced: the tokens counted
+            cost = prices().cost(model, counted, cache_write_1h(e))  # priced: the tokens counted
             if cost is None:
                 if model not in self._unpriced:
                     self._unpriced.add(model)
@@ -349,7 +357,7 @@ class SessionSummary:
             m["cost_usd"] = round(m["cost_usd"], 6)
         if resumable:
             d["_open_calls"] = sorted(self._open_calls)
-            d["_llm_ids"] = list(self._llm_ids)
+            d["_llm_ids"] = list(self._llm_ids)[-SAVED_IDS:]
             d["_writes"] = self._writes
         return d
 
@@ -360,7 +368,7 @@ class SessionSummary:
             if k in d:
                 setattr(s, k, d[k])
         s._open_calls = set(d.get("_open_calls", ()))
-        s._llm_ids = dict.fromkeys(d.get("_llm_ids", ()))
+        s._llm_ids = dict.fromkeys(str(x)[:ID_CHARS] for x in d.get("_llm_ids", ()))
         s._sources, s._subagents, s._unpriced = set(s.sources), set(s.subagents), set(s.unpriced)
         s._writes = dict(d.get("_writes") or {})
         return s

@@ -95,8 +95,8 @@ def sync_usage(store: Store, sink, payload: dict, session: str, source: str) -> 
     if not isinstance(path, str):
         return
     if source == "claude-code":
-        from . import transcript
+        from . import log_import
 
-        transcript.import_session(store, sink, path, session, final=False)
+        log_import.import_session(store, sink, path, session, final=False, llm_only=True)
     elif source in TAKE:
         import_log(store, sink, source, path, session)

@@ -31,7 +31,7 @@ from ..event.timefmt import parse_iso
 from ..store.paths import Store
 from ..store.sink import FileSink
 from .hooks import events_from_hook
-from .transcript import import_session
+from .log_import import import_session
 
 EPS = 0.001  # a hook fires a moment after the transcript entry it follows
 

@@ -22,7 +22,7 @@ FAMILIES = {
         "hook": ("agent_trace.cli.hook_cmds", "record one agent hook event (reads JSON on stdin)"),
         "doctor": ("agent_trace.cli.doctor_cmd", "check that each agent records: hooks present, current, trusted"),
         "daemon": ("agent_trace.cli.daemon_cmd", "the per-user daemon HTTP hooks post to (start, stop, status)"),
-        "import": ("agent_trace.cli.hook_cmds", "import LLM turns from an agent transcript"),
+        "import": ("agent_trace.cli.import_cmd", "import existing agent logs as whole sessions (--all: every one)"),
         "record": ("agent_trace.cli.record_cmd", "run an MCP server (stdio) behind a logging proxy"),
         "proxy": ("agent_trace.cli.llm_cmds", "capture proxy for OpenAI/Anthropic-compatible APIs"),
         "run": ("agent_trace.cli.llm_cmds", "run an agent (or a task corpus) with its LLM calls captured"),
@@ -34,6 +34,10 @@ FAMILIES = {
         "replay": ("agent_trace.cli.replay_cmd", "print a session one line per event, like strace"),
         "stats": ("agent_trace.cli.report_cmds", "counts, durations (p50/p95), tokens and errors"),
         "cost": ("agent_trace.cli.report_cmds", "money spent, from real token usage"),
+        "usage": ("agent_trace.cli.usage_cmds", "tokens and cost across all history: daily ... blocks"),
+        "prices": ("agent_trace.cli.usage_cmds", "the price table; prices update --from LiteLLM's JSON"),
+        "search": ("agent_trace.cli.search_cmd", "find text in every session: prompts, tool calls, results, errors"),
+        "statusline": ("agent_trace.cli.statusline_cmd", "Claude Code's status line: costs, 5-hour block, context"),
         "explain": ("agent_trace.cli.story_cmds", "the session in plain English, phase by phase"),
         "timeline": ("agent_trace.cli.story_cmds", "phases with durations and cost"),
         "why": ("agent_trace.cli.story_cmds", "the causal chain behind one event"),
@@ -137,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         from agent_trace.cli.hook_cmds import hook_main
 
         return hook_main(pre + rest)
+    if name == "statusline":  # runs after every message of Claude Code: no argparse either
+        from agent_trace.cli.statusline_cmd import statusline_main
+
+        return statusline_main(rest)
     import importlib
 
     module = importlib.import_module(COMMANDS[name][0])

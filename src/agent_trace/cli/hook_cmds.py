@@ -1,4 +1,4 @@
-"""``hook`` (the agent's hot path) and ``import`` (transcripts on demand).
+"""``hook``: the agent's hot path.
 
 ``agent-strace hook [--cli claude|codex|gemini|opencode] [EVENT]`` reads one hook
 payload on stdin and records it.  Capture fails open: whatever goes wrong,
@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import EXIT_OK, EXIT_USAGE
+from . import EXIT_OK
 
 EXIT_BLOCK = 2  # Claude Code, Codex and Gemini CLI block a tool call on exit code 2
 PRE_TOOL = ("PreToolUse", "BeforeTool")
@@ -292,7 +292,7 @@ def _daemon_session(payload: dict) -> None:
 
 
 def _import_transcripts(store, sink, payload: dict, final: bool) -> None:
-    from agent_trace.capture import transcript
+    from agent_trace.capture import log_import
 
     session = payload.get("session_id")
     if not isinstance(session, str):
@@ -300,58 +300,9 @@ def _import_transcripts(store, sink, payload: dict, final: bool) -> None:
     try:
         sub = payload.get("agent_transcript_path")
         if isinstance(sub, str) and os.path.isfile(sub):
-            transcript.import_transcript(store, sink, sub, session, payload.get("agent_id"), final)
+            log_import.import_transcript(store, sink, sub, session, payload.get("agent_id"), final)
         main = payload.get("transcript_path")
         if isinstance(main, str):
-            transcript.import_session(store, sink, main, session, final)
+            log_import.import_session(store, sink, main, session, final)
     except Exception as e:
         _say(f"transcript not imported: {type(e).__name__}: {e}")
-
-
-# -- import --------------------------------------------------------------------
-
-def run(name: str, argv: list[str]) -> int:
-    from .parsing import guarded, parser
-
-    p = parser("import", "Import LLM turns (model, stop reason, token usage) from Claude Code "
-                         "transcripts, with their subagent transcripts.  Idempotent.")
-    p.add_argument("transcripts", nargs="+", metavar="TRANSCRIPT",
-                   help="a transcript .jsonl (~/.claude/projects/<project>/<session>.jsonl)")
-    p.add_argument("--session", help="session id (default: the transcript's sessionId)")
-    args = p.parse_args(argv)
-    return guarded(_import)(args)
-
-
-def _transcript_session(path: str) -> str:
-    import json
-
-    with open(path, "rb") as f:
-        for line in f:
-            try:
-                sid = json.loads(line).get("sessionId")
-            except (ValueError, AttributeError):
-                continue
-            if isinstance(sid, str) and sid:
-                return sid
-    return os.path.basename(path).rsplit(".", 1)[0]
-
-
-def _import(args) -> int:
-    from agent_trace.capture import transcript
-    from agent_trace.capture.sink import open_sink
-
-    from .parsing import open_store
-
-    store = open_store(args)
-    sink = open_sink(store)
-    for path in args.transcripts:
-        if not os.path.isfile(path):
-            sys.stderr.write(f"agent-strace import: no such file: {path}\n")
-            return EXIT_USAGE
-        session = args.session or _transcript_session(path)
-        n = transcript.import_session(store, sink, path, session, final=True)
-        from agent_trace.render.words import count
-
-        print(f"{session}: {count(n, 'LLM response')} imported")
-    sink.close()
-    return EXIT_OK

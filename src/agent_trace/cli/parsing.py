@@ -49,7 +49,12 @@ def print_json(obj) -> None:
     """Indented for a person at a terminal; compact (and fast: the C encoder)
     for scripts and pipes."""
     indent = 2 if sys.stdout.isatty() else None
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")
+    text = json.dumps(obj, ensure_ascii=False, indent=indent)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (undecodable input kept as is): escape it
+        text = json.dumps(obj, ensure_ascii=True, indent=indent)
+    sys.stdout.write(text + "\n")
 
 
 def fail(exc: Exception) -> int:

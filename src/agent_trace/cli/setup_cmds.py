@@ -23,8 +23,11 @@ def run(name: str, argv: list[str]) -> int:
     p.add_argument("--cli", choices=CLIS, default="claude", help="which agent (default: claude)")
     p.add_argument("--scope", choices=("user", "project", "local"), default=None,
                    help="user (~/.claude/settings.json), project (.claude/settings.json) or "
-                        "local (.claude/settings.local.json; Claude Code only); default: project, "
-                        "or local with --transport http")
+                        "local (.claude/settings.local.json; Claude Code only); default: project "
+                        "(user for --statusline, local with --transport http)")
+    p.add_argument("--statusline", action="store_true",
+                   help="Claude Code: install agent-strace's status line (cost, 5-hour block, context) "
+                        "instead of the hooks")
     p.add_argument("--project", metavar="DIR", default=".", help="project root (default: .)")
     p.add_argument("--print", dest="dry", action="store_true", help="show the change, write nothing")
     p.add_argument("--uninstall", action="store_true", help="remove only agent-strace's hooks")
@@ -43,6 +46,12 @@ def run(name: str, argv: list[str]) -> int:
                    help="--transport http: PreToolUse answered by the daemon, refused by Claude Code while it is "
                         "unreachable (http, default), or a command hook per tool call (command)")
     args = p.parse_args(argv)
+    if args.scope is None and args.statusline:
+        args.scope = "user"
+    if args.statusline:
+        if args.cli != "claude" or args.target != "hooks":
+            p.error("--statusline is a Claude Code setting (setup --statusline)")
+        return _setup_statusline(args)
     if args.cli != "claude" and args.scope == "local":
         p.error(f"--scope local is a Claude Code scope; use user or project for {args.cli}")
     if args.transport == "http" and args.cli != "claude":
@@ -175,6 +184,42 @@ def _uninstall(args, m, path: str, current: dict, project: str) -> int:
 
         after_uninstall(args, m, ours, project, hooks_left=bool(new.get("hooks")))
     return EXIT_OK
+
+
+def _setup_statusline(args) -> int:
+    """Our statusLine in Claude Code's settings: merged, idempotent, and
+    taken out again by --uninstall (another tool's status line put back)."""
+    from agent_trace.setup import claude, settings_file, statusline
+
+    path = claude.settings_path(args.scope, os.path.abspath(args.project))
+    try:
+        current = settings_file.load(path)
+    except settings_file.SettingsError as e:
+        sys.stderr.write(f"agent-strace setup: {e}\n")
+        return EXIT_ERROR
+    if args.uninstall:
+        if not statusline.is_ours(current.get(statusline.KEY)):
+            print(f"{path}: no agent-strace status line")
+            return EXIT_OK
+        previous = None if args.dry else statusline.take_previous(path)
+        new = statusline.remove(current, previous)
+        before = settings_file.load_backup(path)
+        if not args.dry and before is not None and new == before:
+            settings_file.restore(path)
+            print(f"removed the agent-strace status line from {path} (restored as it was before setup)")
+            return EXIT_OK
+        if not args.dry and before is None and not new:
+            settings_file.delete(path)
+            print(f"removed {path} (setup had created it)")
+            return EXIT_OK
+        return _write(args, path, current, new, [], "", "removed the agent-strace status line from", backup=False)
+    new, replaced = statusline.install(current, args.python, args.scope == "project" and not args.python)
+    notes = []
+    if replaced is not None:
+        notes.append("your status line was replaced; 'setup --statusline --uninstall' puts it back")
+        if not args.dry:
+            statusline.remember_previous(path, replaced)
+    return _write(args, path, current, new, notes, "installed the agent-strace status line in", "")
 
 
 def _write(args, path: str, current: dict, new: dict, notes: list[str], done: str, undone: str,

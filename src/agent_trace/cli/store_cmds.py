@@ -19,10 +19,15 @@ def run(name: str, argv: list[str]) -> int:
         p = parser("list", "List recorded sessions, newest first.")
         add_json(p)
         p.add_argument("-n", "--limit", type=int, default=None, help="show at most N sessions")
+        p.add_argument("--all", action="store_true",
+                       help="every project on this machine (and the agents' own logs, imported first), "
+                            "grouped by project")
+        p.add_argument("--no-import", action="store_true", help="with --all: do not import new agent logs first")
         p.add_argument("--branch", metavar="NAME", help="only sessions on this git branch (glob: 'feature/*')")
         p.add_argument("--commit", metavar="SHA", help="only sessions that started on, ended on or made this "
                                                       "commit (prefix of 4+ characters)")
-        return _list(p.parse_args(argv))
+        args = p.parse_args(argv)
+        return _list_all(args) if args.all else _list(args)
     if name == "inspect":
         p = parser("inspect", "Show one session's summary.")
         add_session(p)
@@ -40,12 +45,8 @@ def _money(x: float) -> str:
 
 @guarded
 def _list(args) -> int:
-    from agent_trace.analysis.git_link import matches
-
     store = open_store(args)
-    rows = list_sessions(store)
-    if args.branch is not None or args.commit is not None:
-        rows = [r for r in rows if matches(r, args.branch, args.commit)]
+    rows = _git_filter(list_sessions(store), args)
     if args.limit is not None:
         rows = rows[: args.limit]
     if args.json:
@@ -55,17 +56,57 @@ def _list(args) -> int:
         print(f"no sessions in {store.root} (run `agent-strace setup` to record this project's agent)")
         return EXIT_OK
     out = sys.stdout
-    out.write(f"{'SESSION':<36}  {'AGENT':<12} {'STARTED':<19}  {'DUR':>7} {'EVENTS':>7} "
-              f"{'TOOLS':>6} {'ERR':>4} {'COST':>9}  {'GIT':<24}  TITLE\n")
+    out.write(_HEADER)
     for r in rows:
-        started = (r.get("started") or "")[:19].replace("T", " ")
-        cost = _money(r["cost_usd"]) if r.get("llm_calls") else "-"
-        flag = "" if r.get("ended") else " (live)"
-        out.write(
-            f"{r['session'][:36]:<36}  {(r.get('agent') or '-')[:12]:<12} {started:<19}  "
+        out.write(_row_line(r))
+    return EXIT_OK
+
+
+_HEADER = (f"{'SESSION':<36}  {'AGENT':<12} {'STARTED':<19}  {'DUR':>7} {'EVENTS':>7} "
+           f"{'TOOLS':>6} {'ERR':>4} {'COST':>9}  {'GIT':<24}  TITLE\n")
+
+
+def _row_line(r: dict) -> str:
+    started = (r.get("started") or "")[:19].replace("T", " ")
+    cost = _money(r["cost_usd"]) if r.get("llm_calls") else "-"
+    flag = "" if r.get("ended") else " (live)"
+    return (f"{r['session'][:36]:<36}  {(r.get('agent') or '-')[:12]:<12} {started:<19}  "
             f"{human_duration(r.get('duration_s')):>7} {r['events']:>7} {r['tool_calls']:>6} "
             f"{r['tool_errors']:>4} {cost:>9}  {_git_cell(r.get('git')):<24}  {(r.get('title') or '')[:60]}{flag}\n"
-        )
+    )
+
+
+def _git_filter(rows: list[dict], args) -> list[dict]:
+    if args.branch is None and args.commit is None:
+        return rows
+    from agent_trace.analysis.git_link import matches
+
+    return [r for r in rows if matches(r, args.branch, args.commit)]
+
+
+@guarded
+def _list_all(args) -> int:
+    from agent_trace.analysis.session_index import by_project, list_everywhere
+
+    from .history_scope import project_label, stores
+
+    rows = _git_filter(list_everywhere(stores(args)), args)
+    if args.limit is not None:
+        rows = rows[: args.limit]
+    groups = by_project(rows)
+    if args.json:
+        print_json(groups)
+        return EXIT_OK
+    if not rows:
+        print("no sessions recorded or imported yet (agent-strace import --all)")
+        return EXIT_OK
+    out = sys.stdout
+    for g in groups:
+        cost = sum(r["cost_usd"] for r in g["sessions"])
+        out.write(f"\n{project_label(g['project'])}  ({len(g['sessions'])} session(s), {_money(cost)})\n")
+        out.write(_HEADER)
+        for r in g["sessions"]:
+            out.write(_row_line(r))
     return EXIT_OK
 
 

@@ -95,7 +95,7 @@ class Job:
 def recover(job: Job) -> dict:
     """Import the job's transcripts; returns what was added, by type, and
     writes the recovery note when hook kinds were among them."""
-    from ..capture import transcript
+    from ..capture import log_import as transcript
 
     counting = CountingSink(job.sink)
     sources = []

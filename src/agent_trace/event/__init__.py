@@ -62,6 +62,16 @@ TYPES = frozenset(
     }
 )
 
+# Types whose ids may be derived from the agent's own ids (``derived_id``,
+# ``llm_event_id``): more than one source can write the same event, and
+# readers keep each id once.
+SHARED_ID_TYPES = frozenset(
+    {
+        LLM_RESPONSE, TOOL_CALL, TOOL_RESULT, TOOL_ERROR, USER_PROMPT, TURN_END,
+        SUBAGENT_START, SUBAGENT_STOP, COMPACT, SESSION_START,
+    }
+)
+
 # --- status values -----------------------------------------------------------
 OK = "ok"
 ERROR = "error"

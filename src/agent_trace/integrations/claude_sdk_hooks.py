@@ -101,7 +101,7 @@ def _enforce(store, sink, payload, call, recorded: bool) -> dict:
 
 
 def _import_transcripts(store, sink, payload: dict) -> None:
-    from ..capture import transcript
+    from ..capture import log_import as transcript
 
     session = payload.get("session_id")
     if not isinstance(session, str):

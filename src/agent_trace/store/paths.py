@@ -83,6 +83,9 @@ class Store:
                 return
             with os.fdopen(fd, "w") as f:
                 f.write("# agent-strace trace store: never commit it\n*\n")
+            from .registry import register  # a new store joins the cross-project view
+
+            register(self.root)
 
     # -- discovery --------------------------------------------------------
     def session_files(self) -> list[os.DirEntry[str]]:

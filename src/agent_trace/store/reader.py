@@ -14,6 +14,9 @@ Contract
   newer version are skipped and counted as ``future``; lines whose type is not
   known to this version are counted as ``unknown_type`` and yielded only when
   the caller asks for them (``unknown=True``).
+* An event whose id was already read shortly before (a hook and a transcript
+  import recording the same tool call: ids derived from the agent's own, see
+  ``event.SHARED_ID_TYPES``) is yielded once and counted as ``duplicates``.
 """
 
 from __future__ import annotations
@@ -39,15 +42,19 @@ VERSION = ev.SCHEMA_VERSION
 TYPES = ev.TYPES
 
 CHUNK = 1 << 20
+RECENT = 8192  # ids remembered to drop a repeated event (repeats arrive within a turn)
+# llm.response stays out: the summary counts a response once by id, and
+# exports keep every capture of it (wire and transcript).
+SHARED = ev.SHARED_ID_TYPES - {ev.LLM_RESPONSE}
 
 
 class ReadStats:
     """What a read skipped.  ``note()`` gives the one-line summary for users."""
 
-    __slots__ = ("events", "corrupt", "torn", "future", "unknown_type", "end")
+    __slots__ = ("events", "corrupt", "torn", "future", "unknown_type", "duplicates", "end")
 
     def __init__(self) -> None:
-        self.events = self.corrupt = self.torn = self.future = self.unknown_type = 0
+        self.events = self.corrupt = self.torn = self.future = self.unknown_type = self.duplicates = 0
         self.end = 0  # byte offset just past the last complete line read
 
     def skipped(self) -> int:
@@ -135,6 +142,7 @@ def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = Fa
         f.seek(start)
         offset = stats.end = start
         pending = b""
+        recent: dict[str | None, None] = {}  # ids of the last RECENT shared-id events, oldest first
         while True:
             chunk = f.read(CHUNK)
             if chunk:
@@ -165,6 +173,15 @@ def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = Fa
                         obj = parse_line(line, stats, unknown, sizes)  # every other case, counted
                     if obj is not None:
                         stats.end = offset
+                        if obj["type"] in SHARED:
+                            eid = obj.get("id")
+                            if eid in recent:
+                                stats.duplicates += 1
+                                stats.events -= 1
+                                continue
+                            recent[eid] = None
+                            if len(recent) > RECENT:
+                                del recent[next(iter(recent))]
                         yield (offset, obj) if positions else obj
                 stats.end = offset
                 continue

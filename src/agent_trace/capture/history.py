@@ -1,0 +1,214 @@
+"""Importing many agent logs at once: ``agent-strace import --all`` and ``import PATH``.
+
+Each session goes to its home (``adr/0009-history-and-known-stores.md``):
+the project store that already holds it (its hooks recorded it), else the
+history store; or, when the caller names a store, that store.  Per log the
+work is :func:`agent_trace.capture.log_import.import_log` (incremental,
+idempotent, ids shared with the hooks).
+
+A scan table (``state/scan.json`` in the history store) remembers the size
+and modification time of every log seen, so a run with nothing new touches
+no log and no cursor.  Logs still being written (changed within
+:data:`LIVE_S`) are imported up to their last complete message; the rest
+are imported to the end.
+
+Failures stay per file: an unreadable log, a permission error or a log of a
+newer agent with entry types unknown here costs one line through ``warn``
+(unknown types: one line per type, however many files have it) and the
+rest is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ..event.fastjson import dumps, loads
+from ..store import registry
+from ..store.paths import Store, file_stem
+from . import discover, log_import
+from .log_parsers import parser_for
+
+LIVE_S = 60.0
+SCAN_VERSION = 1
+
+
+class Totals:
+    __slots__ = ("files", "skipped_files", "failed", "bytes", "events", "sessions", "skipped", "unknown_types",
+                 "stores")
+
+    def __init__(self):
+        self.files = self.skipped_files = self.failed = self.bytes = self.events = 0
+        self.sessions: set[str] = set()
+        self.skipped = {"corrupt": 0, "torn": 0, "unknown": 0}
+        self.unknown_types: dict[str, int] = {}
+        self.stores: dict[str, int] = {}  # store root -> events written there
+
+    def as_dict(self) -> dict:
+        return {"files": self.files, "unchanged": self.skipped_files, "failed": self.failed, "bytes": self.bytes,
+                "events": self.events, "sessions": len(self.sessions), "skipped": dict(self.skipped),
+                "unknown_types": dict(self.unknown_types), "stores": dict(self.stores)}
+
+
+def _peek_session(log: discover.LogFile) -> str | None:
+    """The session a log belongs to, from its first lines (logs whose layout
+    does not say: Codex rollouts, Gemini chats, older Claude subagents)."""
+    try:
+        with open(log.path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return None
+    for raw in head.split(b"\n")[:50]:
+        try:
+            obj = loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(obj, dict):
+            continue
+        payload = obj.get("payload")
+        if obj.get("type") == "session_meta" and isinstance(payload, dict) and isinstance(payload.get("id"), str):
+            return payload["id"]
+        for k in ("sessionId", "session_id"):
+            if isinstance(obj.get(k), str) and obj[k]:
+                return obj[k]
+    return None
+
+
+class HistoryImport:
+    """One run over many logs.  ``writer_for(store)`` gives the function that
+    appends events to a session file of that store (and keeps its indexes)."""
+
+    def __init__(self, writer_for, *, target: Store | None = None, warn=None, progress=None,
+                 now: float | None = None):
+        self.writer_for = writer_for
+        self.target = target
+        self.warn = warn or (lambda msg: None)
+        self.progress = progress
+        self.now = time.time() if now is None else now
+        self.history = Store(registry.history_root())
+        self.scan_path = os.path.join((target or self.history).subdir("state"), "scan.json")
+        self.scan = self._load_scan()
+        self.scan_changed = False
+        self.homes = self._homes() if target is None else {}
+        self.totals = Totals()
+        self._warned_types: set[str] = set()
+        self._stores: dict[str, Store] = {}
+        self._known: dict = {}  # what the session file written last holds (log_import's ``known``)
+
+    # -- where sessions live ------------------------------------------------
+    def _homes(self) -> dict[str, str]:
+        """Session file name -> root of the project store holding it."""
+        homes: dict[str, str] = {}
+        for root in registry.known_roots():
+            if root == self.history.root:
+                continue
+            for e in Store(root).session_files():
+                homes.setdefault(e.name, root)
+        return homes
+
+    def home(self, session: str) -> Store:
+        if self.target is not None:
+            return self.target
+        root = self.homes.get(file_stem(session) + ".jsonl", self.history.root)
+        store = self._stores.get(root)
+        if store is None:
+            store = self._stores[root] = Store(root)
+        return store
+
+    # -- the scan table ------------------------------------------------------
+    def _load_scan(self) -> dict:
+        try:
+            with open(self.scan_path, "rb") as f:
+                data = loads(f.read())
+            if data.get("version") == SCAN_VERSION and isinstance(data.get("logs"), dict):
+                return data["logs"]
+        except (OSError, ValueError, AttributeError):
+            pass
+        return {}
+
+    def save_scan(self) -> None:
+        if not self.scan_changed:
+            return
+        try:
+            os.makedirs(os.path.dirname(self.scan_path), exist_ok=True)
+            tmp = f"{self.scan_path}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(dumps({"version": SCAN_VERSION, "logs": self.scan}))
+            os.replace(tmp, self.scan_path)
+            self.scan_changed = False
+        except OSError as e:
+            self.warn(f"cannot save the scan table {self.scan_path}: {e.strerror}")
+
+    def unchanged(self, log: discover.LogFile) -> bool:
+        """Seen before at this size and time, imported to its end, and still
+        where it went."""
+        seen = self.scan.get(log.path)
+        if not (isinstance(seen, list) and len(seen) == 5 and seen[0] == log.size and seen[1] == log.mtime_ns
+                and seen[4]):
+            return False
+        home = seen[3]
+        if self.target is not None or home == self.history.root:
+            return True
+        return os.path.exists(Store(home).path_for(seen[2]))
+
+    # -- the run -------------------------------------------------------------
+    def run(self, logs: list[discover.LogFile]) -> Totals:
+        t = self.totals
+        todo = [log for log in logs if not self.unchanged(log)]
+        t.skipped_files = len(logs) - len(todo)
+        todo.sort(key=lambda x: x.path)  # a session's own log, then its subagents'
+
+        total_bytes = sum(x.size for x in todo)
+        done_bytes = 0
+        last_save = time.monotonic()
+        for i, log in enumerate(todo):
+            self._one(log)
+            done_bytes += log.size
+            if self.progress:
+                self.progress(i + 1, len(todo), done_bytes, total_bytes)
+            if time.monotonic() - last_save > 30:
+                self.save_scan()
+                last_save = time.monotonic()
+        self.save_scan()
+        return t
+
+    def _one(self, log: discover.LogFile) -> None:
+        t = self.totals
+        session = log.session or _peek_session(log)
+        if session is None:
+            if log.kind == discover.CLAUDE and log.agent_id is None:
+                session = os.path.basename(log.path)[: -len(".jsonl")]
+            else:
+                self.warn(f"{log.path}: no session id found in it: skipped")
+                t.failed += 1
+                return
+        store = self.home(session)
+        final = self.now - log.mtime_ns / 1e9 > LIVE_S
+        try:
+            counts = log_import.import_log(store, None, log.path, session, log.agent_id, final=final,
+                                           write=self.writer_for(store), parse=parser_for(log.kind),
+                                           known=self._known)
+        except OSError as e:
+            self.warn(f"{log.path}: {e.strerror or e}: skipped")
+            t.failed += 1
+            return
+        except Exception as e:  # a log we cannot make sense of: say so, go on with the others
+            self.warn(f"{log.path}: not imported ({type(e).__name__}: {e})")
+            t.failed += 1
+            return
+        t.files += 1
+        t.bytes += counts.bytes
+        t.events += counts.events
+        t.sessions.add(session)
+        if counts.events:
+            t.stores[store.root] = t.stores.get(store.root, 0) + counts.events
+        for k, v in counts.skipped.items():
+            t.skipped[k] = t.skipped.get(k, 0) + v
+        for name, n in counts.unknown_types.items():
+            t.unknown_types[name] = t.unknown_types.get(name, 0) + n
+            if name not in self._warned_types:
+                self._warned_types.add(name)
+                self.warn(f"{log.path}: entry type {name!r} is not known to this version of agent-strace "
+                          "(a newer agent?): such lines are skipped")
+        self.scan[log.path] = [log.size, log.mtime_ns, session, store.root, final]
+        self.scan_changed = True
