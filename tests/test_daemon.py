@@ -316,7 +316,10 @@ def test_a_daemon_that_died_recovers_the_session_when_it_starts_again(daemon, tm
     events = read_session(trace_dir, SESSION)
     (note,) = [e for e in events if e["type"] == ev.ANNOTATION and e.get("name") == "recovery"]
     assert note["name"] == "recovery" and note["data"]["at"] == "daemon start"
-    assert str(main) in note["data"]["from"] and note["data"]["by_type"][ev.TOOL_CALL] == 8
+    # the first daemon may have read part of the transcript before it was killed: what the
+    # restart recovered and what was there before make the whole session, once
+    assert str(main) in note["data"]["from"] and note["data"]["by_type"].get(ev.TOOL_CALL, 0) >= 1
+    assert sum(e["type"] == ev.TOOL_CALL for e in events) == 8
     # the ids the lost hooks would have written are all there, once
     other = tmp_path / "hooks-store"
     for p in payloads[1:]:
