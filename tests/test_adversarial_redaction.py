@@ -307,3 +307,49 @@ def test_a_url_authority_stops_at_characters_urls_cannot_hold():
 
     assert find_secrets("&lt;https://evil.example|click&gt;%0A::error::x&lt;@U123&gt;") == []
     assert find_secrets("postgres://app:Pw9sEcret@db/x")  # a real one still is
+
+
+# -- the encoder's shortcut (only markers its JSON text holds) = the full walk -----------
+
+_PIECES = ["token", "TOKEN", "api_key", "--api-key", "password", "pass", "sig", "Key", "İ", "SİG", "\u212aey",
+           "auth", "Authorization", "Bearer ", "basic ", "_b64", "b64", "base64", "://", "u:pw@h", "sk-", "=",
+           ": ", '"', "\\", "\n", "\x01", "\x08", " ", "-", "_", "x", "7", OPENAI, NPM, AWS_ID, AWS_SECRET,
+           "ghp_" + "a1B2c3D4e5" * 4, "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1b2c3d4e5f6\n"]
+_text = st.lists(st.sampled_from(_PIECES), max_size=8).map("".join)
+
+
+def _full_walk(event: dict) -> bytes:
+    from agent_trace.event import redact
+    from agent_trace.event.fastjson import dumps
+
+    redact.redact_event(event)  # every marker, every string
+    return (dumps(event) + "\n").encode("utf-8", "backslashreplace")
+
+
+_KEYS = st.sampled_from(["password", "api_key", "--token", "name", "value", "key", "Authorization", "x_b64",
+                         "base64", "note", "SİG"]) | _text
+
+
+@FAST
+@given(st.recursive(st.none() | st.integers() | _text,
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+                    max_leaves=20))
+def test_the_encoders_shortcut_gives_what_the_full_walk_gives(value):
+    import copy
+
+    event = ev.make_event(ev.ANNOTATION, "s", "t", data={"v": value})
+    assert encode_event(copy.deepcopy(event), max_field=0) == _full_walk(copy.deepcopy(event))
+
+
+def test_the_shortcut_keeps_plain_events_and_still_redacts_by_structure():
+    plain = ev.make_event(ev.ANNOTATION, "s", "t", data={"text": "nothing here at all", "n": [1, 2]})
+    assert encode_event(dict(plain), max_field=0) == _full_walk(dict(plain))
+    for data in ({"password": "x1"}, {"payload_b64": "!!not base64"}, {"argv": ["run", "--api-key", "VALUE"]},
+                 {"name": "X-Api-Key", "value": "v4lue"}, {"headers": [["Cookie", "sid=1"]]}):
+        line = encode_event(ev.make_event(ev.ANNOTATION, "s", "t", data=data), max_field=0)
+        assert json.loads(line)["redacted"] == 1, data
+    hidden = {"outer": [{"x": 1}, {"deep": ["ok", f"export TOKEN={NPM}"]}], "b64": base64.b64encode(
+        f"key {OPENAI}".encode()).decode()}
+    line = encode_event(ev.make_event(ev.ANNOTATION, "s", "t", data=hidden), max_field=0)
+    assert NPM.encode() not in line and OPENAI.encode() not in line
+    assert OPENAI not in base64.b64decode(json.loads(line)["data"]["b64"]).decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 from support.anthropic_stub import Stub as AnthropicStub
@@ -214,3 +215,139 @@ def test_replayed_calls_are_still_traced(tmp_path, trace_dir):
         uninstrument()
     resp = [e for e in read_session(trace_dir, s.id) if e["type"] == "llm.response"]
     assert len(resp) == 1 and resp[0]["usage"]["output"] == 30
+
+
+# -- portable cassettes, drift and forks, with the anthropic SDK ------------------
+WEATHER = {"name": "get_weather", "description": "weather now", "input_schema": {"type": "object"}}
+TASK = "weather task"
+
+
+def agent(url, prompts, weather=lambda city: f"sunny in {city}", system="You are terse. Today is Monday."):
+    """A small tool loop: each prompt, then tool calls until the model answers."""
+    client = anthropic.Anthropic(base_url=url, api_key=KEY, max_retries=0)
+    messages, answers = [], []
+    for p in prompts:
+        messages.append({"role": "user", "content": p})
+        while True:
+            m = client.messages.create(model="claude-haiku-4-5", max_tokens=100, system=system, tools=[WEATHER],
+                                       messages=messages)
+            messages.append({"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in m.content]})
+            uses = [b for b in m.content if b.type == "tool_use"]
+            if not uses:
+                answers.append(m.content[0].text)
+                break
+            messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": u.id,
+                                                          "content": weather(u.input["city"])} for u in uses]})
+    return answers
+
+
+def script(*texts):
+    return {TASK: [[{"tool": "get_weather", "input": {"city": "Paris"}}], *[[{"text": t}] for t in texts]]}
+
+
+@pytest.fixture
+def two_turns(tmp_path):
+    """A recorded run: a tool call, its answer, a second prompt (3 model calls)."""
+    path = tmp_path / "two.json"
+    with AnthropicStub(script("It is sunny.", "Tomorrow too.")) as up, record(path):
+        assert agent(up.url, [TASK, "and tomorrow?"]) == ["It is sunny.", "Tomorrow too."]
+    return path
+
+
+def test_sdk_fork_after_n_calls_goes_live_and_writes_a_new_cassette(two_turns, tmp_path):
+    new = tmp_path / "forked.json"
+    with AnthropicStub(script("LIVE rainy.", "LIVE tomorrow."), first_id=900) as live:
+        with use_cassette(two_turns, fork_at=1, fork_to=new):
+            answers = agent(live.url, [TASK, "and tomorrow?"])
+        assert len(live.requests) == 2  # the first call came from the cassette
+    assert answers == ["LIVE rainy.", "LIVE tomorrow."]
+    recorded, forked = json.loads(two_turns.read_text()), json.loads(new.read_text())
+    assert len(forked["entries"]) == 3 and len(recorded["entries"]) == 3  # the source is left alone
+    assert forked["entries"][0]["response"] == recorded["entries"][0]["response"]
+    assert "msg_stub009" in json.dumps(forked["entries"][1]["response"])  # from the live model
+    with replay(new):  # the fork replays as a cassette of its own
+        assert agent(DEAD[:-3], [TASK, "and tomorrow?"]) == answers
+
+
+def test_sdk_fork_at_a_prompt_and_at_the_first_divergence(two_turns, tmp_path):
+    with AnthropicStub(script("LIVE rainy.", "LIVE tomorrow."), first_id=900) as live:
+        with use_cassette(two_turns, fork_at="prompt:tomorrow", fork_to=tmp_path / "p.json"):
+            assert agent(live.url, [TASK, "and tomorrow?"]) == ["It is sunny.", "LIVE tomorrow."]
+        assert len(live.requests) == 1
+        # the tool now answers differently: call 2 is the first that no recording matches
+        with use_cassette(two_turns, fork_at="divergence", fork_to=tmp_path / "d.json"):
+            answers = agent(live.url, [TASK, "and tomorrow?"], weather=lambda city: f"rain in {city}")
+        assert answers == ["LIVE rainy.", "LIVE tomorrow."] and len(live.requests) == 3
+    with pytest.raises(Exception, match="no recorded model call has a user prompt containing 'never said'"):
+        with use_cassette(two_turns, fork_at="prompt:never said"):
+            pass
+    with pytest.raises(ValueError, match="fork point must be"):
+        use_cassette(two_turns, fork_at="sometime")
+
+
+def test_drift_outside_the_decisions_is_tolerated_and_a_changed_decision_is_named(two_turns, capsys):
+    with replay(two_turns, tolerate_drift=True):  # another system prompt: the decisions are the same
+        assert agent(DEAD[:-3], [TASK, "and tomorrow?"], system="You are terse. Today is Friday.") == [
+            "It is sunny.", "Tomorrow too."]
+    assert "tolerated changes: system prompt" in capsys.readouterr().err
+    # (the anthropic SDK wraps what its transport raises: the divergence is the cause)
+    with pytest.raises(anthropic.APIConnectionError) as err:
+        with replay(two_turns, allow_unplayed=True):  # without tolerate_drift, any change diverges
+            agent(DEAD[:-3], [TASK], system="You are terse. Today is Friday.")
+    assert isinstance(err.value.__cause__, CassetteDivergence)
+    assert "matchers that failed: body" in str(err.value.__cause__)
+    with pytest.raises(anthropic.APIConnectionError) as err:
+        with replay(two_turns, tolerate_drift=True, allow_unplayed=True):
+            agent(DEAD[:-3], [TASK], weather=lambda city: f"rain in {city}")
+    msg = str(err.value.__cause__)
+    assert "call #2 POST /v1/messages matches no recording" in msg
+    assert ("first difference at conversation.turns.2.content (tool result of get_weather (call1)): "
+            "recorded sunny in Paris / now rain in Paris") in msg, msg
+
+
+def test_a_cassette_recorded_in_one_folder_replays_in_another(tmp_path, monkeypatch):
+    """Tool inputs name files in the recording's folder; replayed elsewhere,
+    they name the same files in the replaying folder, and requests that
+    carry the new folder's paths still match."""
+    a, b = tmp_path / "alice" / "proj", tmp_path / "bob" / "src" / "proj"
+    a.mkdir(parents=True)
+    b.mkdir(parents=True)
+    path = tmp_path / "w.json"
+    steps = {TASK: [[{"tool": "get_weather", "input": {"city": str(a / "city.txt")}}], [{"text": f"saved {a}"}]]}
+
+    def save_to(where):  # the tool writes where the model said, and says so
+        Path(where).write_text("sunny\n")
+        return f"wrote {where}"
+
+    monkeypatch.chdir(a)
+    with AnthropicStub(steps) as up, record(path):
+        assert agent(up.url, [TASK], weather=save_to, system=f"You work in {a}.") == [f"saved {a}"]
+    assert json.loads(path.read_text())["workspace"]["root"] == str(a)
+    (a / "city.txt").unlink()
+    monkeypatch.chdir(b)
+    with replay(path):
+        assert agent(DEAD[:-3], [TASK], weather=save_to, system=f"You work in {b}.") == [f"saved {b}"]
+    assert (b / "city.txt").read_text() == "sunny\n" and not (a / "city.txt").exists()
+
+
+def test_calls_recorded_in_another_folder_are_stored_in_the_cassettes_terms(tmp_path, monkeypatch):
+    a, b = tmp_path / "a" / "proj", tmp_path / "b" / "proj"
+    a.mkdir(parents=True)
+    b.mkdir(parents=True)
+    path = tmp_path / "c.json"
+    with OpenAIStub() as up:
+        monkeypatch.chdir(a)
+        with use_cassette(path):
+            chat(oa(up.url), f"read {a}/x.py")
+        monkeypatch.chdir(b)
+        with use_cassette(path, "new_episodes"):
+            chat(oa(up.url), f"read {b}/x.py")  # the same call, from b: replayed
+            chat(oa(up.url), f"read {b}/y.py")  # a new one: recorded
+        assert len(up.requests) == 2
+    doc = json.loads(path.read_text())
+    assert doc["workspace"]["root"] == str(a) and len(doc["entries"]) == 2
+    assert str(b) not in path.read_text() and f"{a}/y.py" in path.read_text()
+    monkeypatch.chdir(a)
+    with replay(path):
+        chat(oa(DEAD), f"read {a}/x.py")
+        chat(oa(DEAD), f"read {a}/y.py")

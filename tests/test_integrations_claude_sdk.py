@@ -142,7 +142,7 @@ def test_claude_agent_sdk_hooks_record_enforce_count_once_and_replay(tmp_path):
     cassette = tmp_path / "sdk.json"
     r = run_cli("--trace-dir", str(t1), "cassette", "from-session", session, "-o", str(cassette))
     assert r.returncode == 0, r.stderr
-    (p1 / "notes.txt").unlink()  # the recorded Write targets p1: the same starting point
+    (p1 / "notes.txt").unlink()
     port = free_port()
     with Background([sys.executable, "-m", "agent_trace", "serve", "--llm", str(cassette), "--port", str(port)],
                     stderr=subprocess.PIPE) as srv:
@@ -155,4 +155,5 @@ def test_claude_agent_sdk_hooks_record_enforce_count_once_and_replay(tmp_path):
                                                           for c in calls)
     assert [(d["tool"], d["status"]) for d in replayed if d["type"] == ev.RULE_DECISION] == [("Bash", ev.DENIED)]
     assert (p3 / "build" / "keep.txt").exists()
-    assert (p1 / "notes.txt").read_text() == "hello\n"  # the replayed Write really ran
+    # the replayed Write really ran, in the replaying project (the cassette is portable: p1 -> p3)
+    assert (p3 / "notes.txt").read_text() == "hello\n" and not (p1 / "notes.txt").exists()

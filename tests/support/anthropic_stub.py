@@ -37,14 +37,14 @@ def _first_user_text(messages) -> str:
 
 class Stub(LocalServer):
     def __init__(self, scenarios: dict[str, list[list[dict]]], usage=None, model: str = MODEL,
-                 delay: float = 0.0):
+                 delay: float = 0.0, first_id: int = 1):
         self.scenarios = scenarios
         self.delay = delay  # seconds to wait before answering a scripted turn (a slow model)
         self.model = model
         self.usage = usage or {"input_tokens": 1000, "output_tokens": 50,
                                "cache_read_input_tokens": 200, "cache_creation_input_tokens": 100}
         self.requests: list[dict] = []
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)  # another first_id: ids unlike another stub's
         self._lock = threading.Lock()
         self._start_server()
 

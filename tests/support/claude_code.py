@@ -17,10 +17,13 @@ from pathlib import Path
 from .npm import npm_install
 
 VERSION = os.environ.get("AGENT_STRACE_CLAUDE_VERSION", "2.1.328")
+# a newer 2.1.x, for cassettes recorded with VERSION and replayed with it (version drift)
+NEXT_VERSION = os.environ.get("AGENT_STRACE_CLAUDE_NEXT_VERSION", "2.1.332")
 
 
-def claude_bin() -> str:
-    return str(npm_install("npm-claude", [f"@anthropic-ai/claude-code@{VERSION}"]) / "claude")
+def claude_bin(version: str = VERSION) -> str:
+    folder = "npm-claude" if version == VERSION else "npm-claude-next"
+    return str(npm_install(folder, [f"@anthropic-ai/claude-code@{version}"]) / "claude")
 
 
 def claude_env(home: Path, base_url: str, extra: dict | None = None) -> dict:

@@ -151,7 +151,7 @@ class SessionSummary:
         by_type = self.by_type
         by_type[t] = by_type.get(t, 0) + 1  # type: ignore[arg-type, index]  # stored events always have a type (validate.problem)
         ts = e.get("ts")
-        if ts and type(ts) is str:  # (a stamp of another type is no time: it cannot be ordered)
+        if ts and type(ts) is str and t != "annotation":  # a note added later (a grade) is not the session's time
             last = self.last
             if last is None or ts > last:
                 self.last = ts
@@ -177,6 +177,10 @@ class SessionSummary:
         data = e.get("data")
         if isinstance(data, dict) and self.cwd is None and isinstance(data.get("cwd"), str):
             self.cwd = data["cwd"]
+
+    def _on_llm_request(self, e):  # `run` stamps the agent's folder on its requests
+        if self.cwd is None:
+            self._on_session_start(e)
 
     def _on_session_end(self, e):
         self.ended = True
@@ -382,6 +386,7 @@ _HANDLERS = {
     ev.TOOL_RESULT: SessionSummary._on_tool_end,
     ev.TOOL_ERROR: SessionSummary._on_tool_end,
     ev.LLM_RESPONSE: SessionSummary._on_llm_response,
+    ev.LLM_REQUEST: SessionSummary._on_llm_request,
     ev.SUBAGENT_START: SessionSummary._on_subagent,
     ev.SUBAGENT_STOP: SessionSummary._on_subagent,
     ev.RULE_DECISION: SessionSummary._on_decision,

@@ -109,3 +109,46 @@ def relative(path: str, cwd: str | None) -> str:
     if cwd and path.startswith(cwd.rstrip("/") + "/"):
         return path[len(cwd.rstrip("/")) + 1:]
     return path
+
+
+def wire_calls(event: dict) -> list[dict]:
+    """The tool calls an ``llm.response`` asked for, shaped like ``tool.call``
+    events (``tool``, ``tool_use_id``, ``data.tool_input``): what a session
+    captured on the wire alone (``run``, ``proxy``) knows of its tool calls."""
+    data = event.get("data")
+    if not isinstance(data, dict):
+        return []
+    msg = data.get("message") if isinstance(data.get("message"), dict) else data.get("body")
+    if not isinstance(msg, dict):
+        return []
+    out = []
+    for b in _list(msg.get("content")):  # Anthropic
+        if isinstance(b, dict) and b.get("type") == "tool_use":
+            out.append({"tool": b.get("name"), "tool_use_id": b.get("id"), "data": {"tool_input": b.get("input")}})
+    for choice in _list(msg.get("choices")):  # OpenAI chat
+        m = choice.get("message") if isinstance(choice, dict) else None
+        for tc in _list(m.get("tool_calls") if isinstance(m, dict) else None):
+            fn = tc.get("function") if isinstance(tc, dict) else None
+            if isinstance(fn, dict):
+                out.append({"tool": fn.get("name"), "tool_use_id": tc.get("id"),
+                            "data": {"tool_input": _json_args(fn.get("arguments"))}})
+    for item in _list(msg.get("output")):  # OpenAI Responses
+        if isinstance(item, dict) and item.get("type") == "function_call":
+            out.append({"tool": item.get("name"), "tool_use_id": item.get("call_id"),
+                        "data": {"tool_input": _json_args(item.get("arguments"))}})
+    return out
+
+
+def _list(v) -> list:
+    return v if isinstance(v, list) else []
+
+
+def _json_args(raw):
+    if isinstance(raw, str):
+        import json
+
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return {}
+    return raw

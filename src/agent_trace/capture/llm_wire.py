@@ -16,6 +16,8 @@ on the proxy's log thread, never on the forwarding path).
   UTF-8 (redacted inside by the encoder); a body compressed in an encoding
   the standard library cannot read is not kept at all (only its size), since
   nothing inside it could be checked for secrets;
+* ``cwd`` and ``home`` of the agent are stamped on requests when the
+  wrapper knows them (``run``; the fork server learns them from requests);
 * the session comes from ``x-agent-strace-session``, else the proxy's
   ``--session``, else the agent's own session header (Claude Code's
   ``x-claude-code-session-id``), else the proxy's default session;
@@ -149,6 +151,12 @@ class LlmObserver:
             data["task"] = c.task
         if c.turn is not None:
             data["turn"] = c.turn
+        for k in ("cwd", "home"):  # where the agent works, when the runner knows (run, serve --fork-at)
+            if self.context.get(k):
+                data[k] = self.context[k]
+        extra = getattr(ex, "extra", None)
+        if extra and extra.get("replayed_from"):  # answered from a cassette (serve --fork-at)
+            data["replayed_from"] = extra["replayed_from"]
         e = ev.make_event(ev.LLM_REQUEST, c.session, self.source, ts=ev.now_iso(ex.t_start), name=c.api or "http",
                           method=ex.method, model=model, data=data)
         c.request_event = e

@@ -7,6 +7,9 @@
   responses, client to server) -> ``mcp`` entries.
 * Functions traced with the SDK (``tool.call`` + result from
   ``python-sdk``) -> ``function`` entries.
+
+The session's workspace root and home (:mod:`agent_trace.analysis.workspace`)
+become the cassette's ``workspace``, so it replays in any folder.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 import urllib.parse
 
 from .. import event as ev
+from ..analysis.workspace import WorkspaceFinder
 from ..store.reader import iter_events
 from . import format as fmt
 from .secrets import safe_headers, scrub, scrub_text
@@ -64,14 +68,16 @@ def _http_entry(req: dict, resp: dict | None) -> dict | None:
     return {"kind": "http", "request": request, "response": response}
 
 
-def from_session(path: str) -> tuple[list[dict], dict]:
-    """(entries in call order, counts by kind)."""
+def from_session(path: str) -> tuple[list[dict], dict, dict]:
+    """(entries in call order, counts by kind, workspace header)."""
     requests: dict[str, dict] = {}
     mcp_requests: dict[str, dict] = {}
     calls: dict[str, dict] = {}
     order: list[tuple[str, str]] = []  # (kind, key) in request order
     done: dict[tuple[str, str], dict] = {}
+    where = WorkspaceFinder()
     for e in iter_events(path):
+        where.add(e)
         t = e.get("type")
         if t == ev.LLM_REQUEST:
             requests[e["id"]] = e
@@ -113,4 +119,5 @@ def from_session(path: str) -> tuple[list[dict], dict]:
     for en in entries:
         counts[en["kind"]] = counts.get(en["kind"], 0) + 1
     counts["unanswered"] = len(order) - len(entries)
-    return entries, counts
+    root, home = where.places()
+    return entries, counts, {k: v for k, v in (("root", root), ("home", home)) if v}

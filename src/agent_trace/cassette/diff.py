@@ -11,6 +11,14 @@ from ..capture import llm_reassemble as ra
 from .as_events import response_message
 from .core import _endpoint
 from .matching import cut, first_difference
+from .workspace import PathMap, Places
+
+
+def _placeholders(entries: list[dict], where: dict | None) -> list[dict]:
+    pm = PathMap(Places(**(where or {})))
+    if not pm:
+        return entries
+    return [{**e, "request": pm.json(e.get("request")), "response": pm.json(e.get("response"))} for e in entries]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,7 +35,12 @@ def _tokens(entry: dict) -> dict:
     return usage or {}
 
 
-def diff(a: list[dict], b: list[dict]) -> dict:
+def diff(a: list[dict], b: list[dict], where_a: dict | None = None, where_b: dict | None = None) -> dict:
+    """``where_a``/``where_b``: the files' ``workspace`` headers; each side's
+    folders are compared as placeholders, so two recordings of one task in
+    two checkouts differ only where the runs did."""
+    a, b = _placeholders(a, where_a), _placeholders(b, where_b)
+
     def group(entries):
         out: dict[str, list] = {}
         for e in entries:

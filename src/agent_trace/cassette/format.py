@@ -1,6 +1,8 @@
 """The cassette file: plain, diffable JSON.
 
-    {"agent_strace_cassette": 1, "created": "...", "entries": [
+    {"agent_strace_cassette": 1, "created": "...",
+     "workspace": {"root": "/abs/project", "home": "/abs/home"},     (optional)
+     "entries": [
       {"kind": "http", "request": {"method", "path", "query", "host", "headers", "body"},
        "response": {"status", "headers", "body"} | {"status", "headers", "stream": [chunk, ...]}
                    | {"exception": {"type", "message"}}},
@@ -11,6 +13,9 @@
 
 Bodies are stored as JSON when they parse, as text when they are UTF-8, else
 as ``{"b64": ...}``; stream chunks likewise (text, or ``{"b64": ...}``).
+``workspace`` names the folder the recorded agent worked in and its home, so
+replay can move recorded paths to where the replaying agent works
+(:mod:`.workspace`); a file without it replays its paths unchanged.
 """
 
 from __future__ import annotations
@@ -28,6 +33,11 @@ class CassetteFileError(Exception):
 
 
 def load(path: str) -> list[dict]:
+    return load_file(path)[0]
+
+
+def load_file(path: str) -> tuple[list[dict], dict]:
+    """(entries, header): the header holds ``workspace`` when the file has one."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -39,18 +49,26 @@ def load(path: str) -> list[dict]:
         raise CassetteFileError(f"{path}: not a cassette (no \"entries\" list)")
     if data.get("agent_strace_cassette", 0) > VERSION:
         raise CassetteFileError(f"{path}: written by a newer agent-strace (format {data['agent_strace_cassette']})")
-    return [e for e in data["entries"] if isinstance(e, dict) and isinstance(e.get("request"), dict)]
+    entries = [e for e in data["entries"] if isinstance(e, dict) and isinstance(e.get("request"), dict)]
+    ws = data.get("workspace")
+    header = {"workspace": {k: v for k, v in ws.items() if k in ("root", "home") and isinstance(v, str) and v}}\
+        if isinstance(ws, dict) else {}
+    return entries, header
 
 
-def save(path: str, entries: list[dict]) -> None:
+def save(path: str, entries: list[dict], workspace: dict | None = None) -> None:
     from ..event import now_iso
 
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".cassette.", dir=d)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump({"agent_strace_cassette": VERSION, "created": now_iso(), "entries": entries}, f,
-                  indent=1, ensure_ascii=False)
+        doc = {"agent_strace_cassette": VERSION, "created": now_iso()}
+        ws = {k: v for k, v in (workspace or {}).items() if k in ("root", "home") and v}
+        if ws:
+            doc["workspace"] = ws
+        doc["entries"] = entries
+        json.dump(doc, f, indent=1, ensure_ascii=False)
         f.write("\n")
     os.replace(tmp, path)
 

@@ -59,8 +59,7 @@ def _stream_class(mod, is_async: bool):
     return Replayed
 
 
-def _replayed(mod, entry: dict, request, is_async: bool):
-    spec = entry["response"]
+def _replayed(mod, spec: dict, request, is_async: bool):
     if "exception" in spec:
         raise fmt.rebuild_exception(spec["exception"], request)
     headers = dict(spec.get("headers") or {})
@@ -122,7 +121,7 @@ class CassetteHttp:
         call = live_call(request)
         entry = cas.lookup("http", call)
         if entry is not None:
-            resp = _replayed(mod, entry, request, False)
+            resp = _replayed(mod, cas.response(entry), request, False)
             if not stream:
                 resp.read()
             return resp
@@ -138,7 +137,7 @@ class CassetteHttp:
         call = live_call(request)
         entry = cas.lookup("http", call)
         if entry is not None:
-            resp = _replayed(mod, entry, request, True)
+            resp = _replayed(mod, cas.response(entry), request, True)
             if not stream:
                 await resp.aread()
             return resp

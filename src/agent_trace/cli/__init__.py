@@ -66,6 +66,7 @@ FAMILIES = {
     "test": {
         "cassette": ("agent_trace.cli.cassette_cmds", "cassettes: from-session (make one), diff (compare two)"),
         "serve": ("agent_trace.cli.cassette_cmds", "replay a cassette to a real agent: --llm (HTTP) or --mcp (stdio)"),
+        "grade": ("agent_trace.cli.grade_cmd", "run a verify command in a session's workspace; record the result"),
     },
     "team": {
         "server": ("agent_trace.cli.server_cmds", "collector for remote capture and OTLP, with the web dashboard"),

@@ -112,7 +112,8 @@ def _agent_env(args, store, context: dict) -> tuple[dict, list]:
 def _run(args) -> int:
     store = open_store(args)
     store.ensure()
-    context: dict = {}
+    # where the agent works: stamped on every LLM request (portable cassettes, grade, compare)
+    context: dict = {"cwd": os.getcwd(), "home": os.environ.get("HOME") or os.path.expanduser("~")}
     env, proxies = _agent_env(args, store, context)
     try:
         if args.command:

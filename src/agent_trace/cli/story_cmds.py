@@ -147,6 +147,7 @@ def _compare(args, name: str) -> int:
             fmt = (lambda v: f"{v:.4f}") if k == "cost_usd" else (lambda v: f"{v:.1f}") if k == "duration_s" \
                 else (lambda v: f"{v}")
             out(f"{k:<12} {fmt(m['a']):>12} {fmt(m['b']):>12} {pct:>10}\n")
+        _grade_lines(r, out)
         f = r["files"]
         for label, key in (("changed only in A", "changed_only_a"), ("changed only in B", "changed_only_b"),
                            ("read only in A", "read_only_a"), ("read only in B", "read_only_b")):
@@ -163,6 +164,21 @@ def _compare(args, name: str) -> int:
     if args.fail_on and (r["verdict"] == "regressed" or (args.fail_on == "changed" and r["verdict"] != "same")):
         return EXIT_CHECK
     return EXIT_OK
+
+
+def _grade_lines(r: dict, out) -> None:
+    """Grades side by side (one line per verify command), and where B was forked from."""
+    from agent_trace.analysis.grades import word
+
+    ga = {g["command"]: g for g in r["grades"]["a"]}
+    gb = {g["command"]: g for g in r["grades"]["b"]}
+    for cmd in list(ga) + [c for c in gb if c not in ga]:
+        out(f"{'grade':<12} {word(ga.get(cmd)):>12} {word(gb.get(cmd)):>12}  {cmd}\n")
+    for side in ("a", "b"):
+        fork = r["forks"][side]
+        if fork:
+            out(f"{side.upper()} is a fork of {fork.get('cassette')} (--fork-at {fork.get('fork_at')}, "
+                f"live from {fork.get('upstream')})\n")
 
 
 def _tree(args) -> int:

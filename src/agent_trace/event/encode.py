@@ -67,7 +67,13 @@ def encode_event(event: EventDict, max_field: int | None = None) -> bytes:
     line = _serialisable(event)
     if max_field is None:
         max_field = truncate.max_field_chars()
+    markers: tuple[int, ...] | None
     if max_field and len(line) > max_field:
         truncate.truncate_event(event, max_field)
-    redact.redact_event(event)
+        markers = redact.ALL_MARKERS  # strings were cut: the walk looks for every marker
+    else:
+        markers = redact.walk_markers(line)
+        if markers is None:  # nothing the walk could change: the line is final
+            return (line + "\n").encode("utf-8", "backslashreplace")
+    redact.redact_event(event, markers)
     return (_dumps(event) + "\n").encode("utf-8", "backslashreplace")

@@ -20,7 +20,9 @@ Only the secret is replaced by ``[REDACTED]``: the rest of the string stays.
 
 from __future__ import annotations
 
-from .secret_scan import LINE, PW, TOKEN, Work, scan
+from .fastjson import loads
+from .secret_scan import ALL_MARKERS as ALL_MARKERS  # re-exported: walk_markers' "every marker"
+from .secret_scan import LINE, PW, TOKEN, Work, _lowered, marker_at, present_markers, scan
 from .secret_scan import classify_name as _classify
 
 TYPE_CHECKING = False
@@ -52,12 +54,13 @@ def find_secrets(text: str) -> list[tuple[str, str]]:
     return [(kind, text[s:e]) for s, e, kind in scan(text) if e > s]
 
 
-def sub_secrets(text: str, replace: Replace | None = None) -> tuple[str, int]:
+def sub_secrets(text: str, replace: Replace | None = None,
+                markers: tuple[int, ...] = ALL_MARKERS) -> tuple[str, int]:
     """``text`` with every secret replaced (by ``replace(secret)`` or the
-    placeholder); returns (text, count)."""
+    placeholder); returns (text, count).  ``markers``: see :func:`.secret_scan.scan`."""
     if len(text) < MIN_TEXT:
         return text, 0
-    spans = [s for s in scan(text) if s[1] > s[0]]
+    spans = [s for s in scan(text, markers=markers) if s[1] > s[0]]
     if not spans:
         return text, 0
     out: list[str] = []
@@ -115,12 +118,13 @@ def _member_secret(cls: str | None, value: object, siblings: dict[Any, Any]) -> 
 
 
 class _Walk:
-    def __init__(self, replace: Replace | None = None) -> None:
+    def __init__(self, replace: Replace | None = None, markers: tuple[int, ...] = ALL_MARKERS) -> None:
         self.count = 0
         self.replace = replace
+        self.markers = markers  # the scanner's markers that can occur in the strings walked
 
     def text(self, s: str) -> str:
-        new, n = sub_secrets(s, self.replace)
+        new, n = sub_secrets(s, self.replace, self.markers)
         self.count += n
         return new
 
@@ -189,10 +193,11 @@ class _Walk:
         return out
 
 
-def redact_value(value: Any, counter: list[int], replace: Replace | None = None) -> Any:
+def redact_value(value: Any, counter: list[int], replace: Replace | None = None,
+                 markers: tuple[int, ...] = ALL_MARKERS) -> Any:
     """Return ``value`` with secrets replaced; ``counter[0]`` counts them.
     ``replace(secret) -> str`` chooses the replacement (default: the placeholder)."""
-    w = _Walk(replace)
+    w = _Walk(replace, markers)
     out = w.value(value)
     counter[0] += w.count
     return out
@@ -211,12 +216,93 @@ def might_hold_secret(serialised: str) -> bool:
     return bool(scan(serialised, Work(len(serialised)), lenient=True))
 
 
-def redact_event(event: EventDict) -> EventDict:
-    """Processor: redact every field holding foreign text and count the replacements."""
+def _open_quote(text: str, p: int) -> int:
+    """The unescaped ``"`` before ``p`` (in JSON text: the start of the string holding ``p``)."""
+    q = text.rfind('"', 0, p)
+    while q > 0:
+        k = q
+        while k > 0 and text[k - 1] == "\\":
+            k -= 1
+        if (q - k) % 2 == 0:
+            return q
+        q = text.rfind('"', 0, q)
+    return q
+
+
+def _close_quote(text: str, p: int) -> int:
+    """The unescaped ``"`` at or after ``p``, or -1."""
+    q = text.find('"', p)
+    while q > 0:
+        k = q
+        while k > 0 and text[k - 1] == "\\":
+            k -= 1
+        if (q - k) % 2 == 0:
+            return q
+        q = text.find('"', q + 1)
+    return q
+
+
+def _hot_strings(serialised: str, low: str, markers: tuple[int, ...]) -> set[str] | None:
+    """The strings (member names and values) of a JSON text that hold one of
+    ``markers``; None if the text does not read as JSON strings there."""
+    hot: set[str] = set()
+    for idx in markers:
+        marker, ci = marker_at(idx)
+        hay = low if ci else serialised
+        p = hay.find(marker)
+        while p >= 0:
+            q, r = _open_quote(serialised, p), _close_quote(serialised, p)
+            if q < 0 or r < 0:
+                return None
+            try:
+                s = loads(serialised[q:r + 1])
+            except ValueError:
+                return None
+            if not isinstance(s, str) or marker not in (_lowered(s) if ci else s):
+                return None  # not where a string holding the marker was expected: walk
+            hot.add(s)
+            p = hay.find(marker, r + 1)
+    return hot
+
+
+def walk_markers(serialised: str) -> tuple[int, ...] | None:
+    """Whether redacting the object whose JSON text is ``serialised`` can
+    change anything: None when it cannot, else the markers to look for.
+
+    A marker of the scanner in any string or member name of the object is in
+    its JSON text too (markers are printable ASCII without a quote or a
+    backslash, so escaping never splits one).  A string holding none is left
+    as it is by the walk, and is no credential name (every name class ends
+    with a name marker).  So the walk changes nothing when no string holding a
+    marker has a secret in it or is a credential name, and the object has no
+    base64 copy (whose decoded text the JSON does not show).
+    """
+    low = _lowered(serialised)
+    markers = present_markers(serialised, low)
+    b64 = "b64" in serialised or "base64" in serialised
+    if not markers:
+        return markers if b64 else None
+    if b64:
+        return markers
+    hot = _hot_strings(serialised, low, markers)
+    if hot is None:
+        return markers
+    for s in hot:
+        if classify_name(s) or classify_name(s.lstrip("-")) or sub_secrets(s, None, markers)[1]:
+            return markers
+    return None
+
+
+def redact_event(event: EventDict, markers: tuple[int, ...] = ALL_MARKERS) -> EventDict:
+    """Processor: redact every field holding foreign text and count the replacements.
+
+    ``markers``: what :func:`walk_markers` gave for the event's JSON text
+    (the walk then looks only for those); by default, every marker.
+    """
     counter = [0]
     for field in list(event):
         if field not in _STRUCTURAL:
-            event[field] = redact_value(event[field], counter)
+            event[field] = redact_value(event[field], counter, markers=markers)
     if counter[0]:
         event["redacted"] = event.get("redacted", 0) + counter[0] if isinstance(event.get("redacted"), int) \
             else counter[0]

@@ -519,12 +519,39 @@ def _lowered(text: str) -> str:
     return text.replace("\u0130", "i").lower()
 
 
-def _candidates(text: str, low: str) -> Iterable[tuple[int, int]]:
-    """(position, rule index) of every marker, in position order."""
+ALL_MARKERS = tuple(range(len(_MARKERS)))
+_CS_IDX = tuple(i for i, m in enumerate(_MARKERS) if m[2] not in ("ci", "name"))
+_CI_IDX = tuple(i for i, m in enumerate(_MARKERS) if m[2] in ("ci", "name"))
+
+
+def present_markers(text: str, low: str | None = None) -> tuple[int, ...]:
+    """Indices of the markers that occur in ``text``.
+
+    Every marker is printable ASCII without a quote or a backslash, so JSON
+    escaping never splits one: a marker in any string of a serialised object
+    (member names included) is in the serialised text too.  A scan of each of
+    those strings with ``markers=present_markers(serialised)`` therefore finds
+    exactly what a full scan would.
+    """
+    out = [i for i in _CS_IDX if _MARKERS[i][0] in text]
+    if low is None:
+        low = _lowered(text)
+    out += [i for i in _CI_IDX if _MARKERS[i][0] in low]
+    return tuple(out)
+
+
+def marker_at(idx: int) -> tuple[str, bool]:
+    """The marker with index ``idx`` and whether it is looked for in lower case."""
+    return _MARKERS[idx][0], _MARKERS[idx][2] in ("ci", "name")
+
+
+def _candidates(text: str, low: str, markers: tuple[int, ...] = ALL_MARKERS) -> Iterable[tuple[int, int]]:
+    """(position, rule index) of every marker (of ``markers``), in position order."""
     import heapq
 
     streams: list[list[tuple[int, int]]] = []
-    for idx, (marker, _rule, kind) in enumerate(_MARKERS):
+    for idx in markers:
+        marker, _rule, kind = _MARKERS[idx]
         hay = low if kind in ("ci", "name") else text
         p = hay.find(marker)
         if p < 0:
@@ -539,7 +566,8 @@ def _candidates(text: str, low: str) -> Iterable[tuple[int, int]]:
     return heapq.merge(*streams)
 
 
-def scan(text: str, work: Work | None = None, lenient: bool = False) -> list[tuple[int, int, str]]:
+def scan(text: str, work: Work | None = None, lenient: bool = False,
+         markers: tuple[int, ...] = ALL_MARKERS) -> list[tuple[int, int, str]]:
     """Sorted, non-overlapping ``(start, end, kind)`` spans of secrets in ``text``.
 
     Candidates are examined in position order, once each; one inside a span
@@ -549,7 +577,23 @@ def scan(text: str, work: Work | None = None, lenient: bool = False) -> list[tup
     (or closing a quoted string) as an empty span, whatever its value: the
     encoder's cheap first pass over a whole serialised event uses it to decide
     whether the event needs the structural walk.
+
+    ``markers``: look only for these markers (indices from
+    :func:`present_markers` of a text holding this one); a text holding none
+    of them returns at once.
     """
+    if markers is not ALL_MARKERS:
+        low = None
+        for idx in markers:
+            if _MARKERS[idx][2] in ("ci", "name"):
+                if low is None:
+                    low = _lowered(text)
+                if _MARKERS[idx][0] in low:
+                    break
+            elif _MARKERS[idx][0] in text:
+                break
+        else:
+            return []
     n = len(text)
     if work is None:
         work = Work(n)
@@ -557,7 +601,7 @@ def scan(text: str, work: Work | None = None, lenient: bool = False) -> list[tup
     state: State = {"next": {}, "ident_end": -1}
     low = _lowered(text)
     taken = 0
-    for p, idx in _candidates(text, low):
+    for p, idx in _candidates(text, low, markers):
         if p < taken:
             work.units += 1
             continue

@@ -23,6 +23,10 @@ precedes anything answering it.
 ``rewrite_stream(exchange)`` may return a function that rewrites an SSE
 response's decoded bytes (the legacy MCP ``endpoint`` event); such responses
 are re-chunked.
+
+``answer(exchange)`` may return a :class:`LocalReply` to answer a request
+here instead of forwarding it (the fork server plays recorded calls this
+way); observers see it like any other exchange.
 """
 
 from __future__ import annotations
@@ -87,6 +91,17 @@ class Exchange:
 def _get(headers, name: str) -> str | None:
     name = name.lower()
     return next((v for k, v in headers if k.lower() == name), None)
+
+
+class LocalReply:
+    """A response made here: ``status`` None closes the connection without
+    one (a recorded transport error); ``stream`` sends ``chunks`` one by one
+    (chunked), else as one body."""
+
+    __slots__ = ("status", "headers", "chunks", "stream")
+
+    def __init__(self, status: int | None, headers: list[tuple[str, str]], chunks: list[bytes], stream: bool):
+        self.status, self.headers, self.chunks, self.stream = status, headers, chunks, stream
 
 
 class ObserverQueue:
@@ -280,7 +295,7 @@ def _text(headers) -> list[tuple[str, str]]:
 
 class ReverseProxy:
     def __init__(self, upstream: str, observer=None, host: str = "127.0.0.1", port: int = 0,
-                 rewrite_stream=None, timeout: float = 600.0, prefix_base: bool = False):
+                 rewrite_stream=None, timeout: float = 600.0, prefix_base: bool = False, answer=None):
         u = urlsplit(upstream)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"upstream must be an http(s) URL, got {upstream!r}")
@@ -292,6 +307,7 @@ class ReverseProxy:
         self.base_path = u.path.rstrip("/") if prefix_base and u.path not in ("", "/") else ""
         self.timeout = timeout
         self.rewrite_stream = rewrite_stream
+        self.answer = answer
         self.observers = ObserverQueue(observer) if observer is not None else None
         self._ids = 0
         self._lock = threading.Lock()
@@ -483,6 +499,9 @@ class ReverseProxy:
         head = b"%s %s HTTP/1.1\r\n%s\r\n" % (method, path.encode("latin-1"),
                                               b"".join(k + b": " + v + b"\r\n" for k, v in fwd))
         ex = Exchange(self._next_id(), method.decode("latin-1"), target.decode("latin-1"), _text(fwd), body)
+        local = self.answer(ex) if self.answer is not None else None
+        if local is not None:
+            return self._answer_locally(client, ex, local) and client_keep
         self._observe("request", ex)
         try:
             up_sock, up_file, status_line, resp_headers = self._send(head + body)
@@ -495,6 +514,46 @@ class ReverseProxy:
             self._reply(client, 502, f"agent-strace proxy: {what}: {e}\n")
             return False
         return self._relay(client, ex, method, up_file, status_line, resp_headers, status, length) and client_keep
+
+    def _answer_locally(self, client, ex: Exchange, reply: LocalReply) -> bool:
+        self._observe("request", ex)
+        if reply.status is None:
+            ex.error, ex.t_end = "no response (recorded transport error)", time.time()
+            self._observe("end", ex)
+            return False
+        from http import HTTPStatus
+
+        try:
+            reason = HTTPStatus(reply.status).phrase
+        except ValueError:
+            reason = "Status"
+        headers = [(k, v) for k, v in reply.headers if k.lower() not in ("content-length", "transfer-encoding",
+                                                                             "connection")]
+        body = b"" if reply.stream else b"".join(reply.chunks)
+        headers.append(("Transfer-Encoding", "chunked") if reply.stream else ("Content-Length", str(len(body))))
+        ex.status, ex.resp_headers, ex.t_first_byte = reply.status, headers, time.time()
+        self._observe("response", ex)
+        head = f"HTTP/1.1 {reply.status} {reason}\r\n".encode() + b"".join(
+            f"{k}: {v}\r\n".encode("latin-1", "replace") for k, v in headers) + b"\r\n"
+        keep = True
+        try:
+            if not reply.stream:
+                if body:
+                    self._observe("chunk", ex, body)
+                client.sendall(head + body)
+            else:
+                client.sendall(head)
+                for chunk in reply.chunks:
+                    if chunk:
+                        self._observe("chunk", ex, chunk)
+                        client.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                client.sendall(b"0\r\n\r\n")
+        except OSError as e:
+            ex.error, keep = f"client disconnected: {e}", False
+        finally:
+            ex.t_end = time.time()
+            self._observe("end", ex)
+        return keep
 
     def _upstream_host(self, host: bytes | None) -> bytes:
         """Host semantics: a request addressed to this proxy is re-addressed to

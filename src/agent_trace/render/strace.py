@@ -16,6 +16,10 @@ from ..event.timefmt import event_duration
 
 from .. import event as ev
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 MAX_ARG = 60
 
 # The one argument worth showing per well-known tool input.
@@ -102,7 +106,7 @@ class Formatter:
     def line(self, event: dict) -> str | None:
         t = event.get("type")
         if t == ev.SESSION_START and self.cwd is None:
-            data = event.get("data")
+            data: Any = event.get("data")  # any JSON value (checked where used)
             if isinstance(data, dict) and isinstance(data.get("cwd"), str):
                 self.cwd = data["cwd"]
         p = self._prefix(event)
@@ -130,8 +134,7 @@ class Formatter:
             return f"{p}llm({event.get('model') or '?'}) = {stop or event.get('status') or 'ok'} [{toks}]"
         if t == ev.RULE_DECISION:
             data = event.get("data") if isinstance(event.get("data"), dict) else {}
-            # type-checker: narrowed by isinstance() on the same .get()
-            reason = f" ({cut(data['reason'], 80)})" if data.get("reason") else ""  # type: ignore[index, union-attr]
+            reason = f" ({cut(data['reason'], 80)})" if data.get("reason") else ""
             status = str(event.get("status") or "?").upper()
             # type-checker: an event without the id just misses
             call = self.open.pop(event.get("tool_use_id"), None) if status != "WARNED" else None  # type: ignore[arg-type, assignment]
@@ -141,8 +144,12 @@ class Formatter:
             return f"{p}{self._c(RED, 'rule')}({event.get('name')}) = {status}{reason}"
         if t == ev.POSTMORTEM:
             data = event.get("data") if isinstance(event.get("data"), dict) else {}
-            # type-checker: narrowed by isinstance() on the same .get()
-            return f"{p}{self._c(RED, 'postmortem')}({event.get('name')}) = {data.get('action', '?')}"  # type: ignore[union-attr]
+            return f"{p}{self._c(RED, 'postmortem')}({event.get('name')}) = {data.get('action', '?')}"
+        if t == ev.ANNOTATION and event.get("name") == "grade":
+            data = event.get("data") if isinstance(event.get("data"), dict) else {}
+            result = self._c(GREEN, "PASS") if data.get("passed") else self._c(
+                RED, "FAIL (timed out)" if data.get("timed_out") else f"FAIL (exit {data.get('exit_code')})")
+            return f"{p}grade(\"{cut(str(data.get('command') or ''))}\") = {result}{_ms(event)}"
         if t in (ev.SUBAGENT_START, ev.SUBAGENT_STOP):
             verb = "start" if t == ev.SUBAGENT_START else "stop"
             return f"{p}subagent_{verb}({event.get('agent_type') or ''}) = {event.get('agent_id', '?')}"

@@ -35,14 +35,12 @@ def gather(path: str, *, lint_config: dict | None = None, baseline: dict | None 
     findings: list[dict] = []
     n_findings = 0
     decisions: list[dict] = []
-    seq: list[str] = []
-    read: set[str] = set()
-    written: set[str] = set()  # as compare's profile counts them, so the verdicts agree
+    from ..analysis.compare import Profiler
+
+    profiler = Profiler(total)  # as compare profiles a session, so the verdicts agree
 
     def feed():
         nonlocal n_findings
-        from ..analysis import toolfacts
-
         for e in iter_timeline(path, stats, sizes=True):  # in time order, as explain, lint and compare read it
             found = linter.feed(e)
             if found:
@@ -53,11 +51,7 @@ def gather(path: str, *, lint_config: dict | None = None, baseline: dict | None 
                 data = e.get("data") if isinstance(e.get("data"), dict) else {}
                 decisions.append({"ts": e.get("ts"), "status": e.get("status"), "rule": e.get("name"),
                                   "tool": e.get("tool"), "reason": data.get("reason")})
-            elif t == ev.TOOL_CALL:
-                if len(seq) < 5000:
-                    seq.append(e.get("tool") or "?")
-                read.update(toolfacts.files_read(e))
-                written.update(toolfacts.files_written(e))
+            profiler.add(e)
             yield e
 
     phases = [phase_dict(p) for p in iter_phases(feed(), total)]
@@ -74,8 +68,7 @@ def gather(path: str, *, lint_config: dict | None = None, baseline: dict | None 
     if baseline is not None:
         from ..analysis.compare import compare_profiles
 
-        mine = {"summary": total, "sequence": seq, "read": read, "changed": written}
-        c = compare_profiles(baseline, mine, tolerance)
+        c = compare_profiles(baseline, profiler.result(), tolerance)
         c["baseline"] = baseline.get("label")
         out["compare"] = c
     return out

@@ -107,7 +107,10 @@ class Session:
 
     def __enter__(self) -> "Session":
         self._token = _current.set(self)
-        self.emit(ev.SESSION_START, name=self.name, data={"name": self.name})
+        import os
+
+        # the folder the agent runs in: where `grade` checks its work, how its cassette moves
+        self.emit(ev.SESSION_START, name=self.name, data={"name": self.name, "cwd": os.getcwd()})
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -338,6 +338,11 @@ class Timeline {
     }
     if (t === "user.prompt") { this.row("prompt", e, `prompt("${cut((e.data || {}).prompt || "", 80)}")`); return; }
     if (t === "postmortem") { this.row("decision", e, `postmortem(${e.name})`, (e.data || {}).action || "?"); return; }
+    if (t === "annotation" && e.name === "grade") { // agent-strace grade --verify CMD
+      const d = e.data || {};
+      const res = d.passed ? "PASS" : d.timed_out ? "FAIL (timed out)" : `FAIL (exit ${d.exit_code})`;
+      this.row(d.passed ? "tool" : "error", e, `grade(${cut(d.command || "", 80)})`, res, d.passed ? "ok" : ""); return;
+    }
     if (t === "subagent.start" || t === "subagent.stop") {
       this.row("life", e, `subagent_${t.endsWith("start") ? "start" : "stop"}(${e.agent_type || ""})`, e.agent_id || "?"); return;
     }
