@@ -51,4 +51,5 @@ for installer in scripts/install.d/*.sh; do
 done
 
 .venv/bin/ruff check src tests benchmarks
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -110,3 +110,11 @@ def test_the_collector_notifier_takes_odd_events_in_stride(tmp_path):
     # the session's budget (80%, 100%), the daily budget per user and per project (80%, 100% each),
     # the denial and the failed turn; the two malformed LLM responses are skipped, not counted
     assert kinds == ["budget"] * 6 + ["denied", "session_failed"] and n.skipped == 2
+
+
+def test_a_url_without_a_host_fails_with_a_message_not_a_traceback(monkeypatch):
+    # url_env values are not validated like `url` in the rules file: anything can be in the environment
+    monkeypatch.setenv("AGENT_STRACE_TEST_HOOK_URL", "http:///hook")
+    target = make_targets(url_env="AGENT_STRACE_TEST_HOOK_URL", fmt="json")[0]
+    out = sender.send_one(target, {"kind": "test", "title": "t", "text": "x"})
+    assert out.state == "failed" and "host" in out.error

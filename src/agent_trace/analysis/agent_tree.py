@@ -32,8 +32,9 @@ class AgentTree:
                                       "handoffs": []}
         if t == ev.SUBAGENT_START:
             node["name"] = e.get("agent_type") or node["name"]
-            node["parent"] = data.get("parent_agent_id")
-            node["via"] = data.get("via")
+            # type-checker: narrowed by isinstance() on the same .get()
+            node["parent"] = data.get("parent_agent_id")  # type: ignore[union-attr]
+            node["via"] = data.get("via")  # type: ignore[union-attr]  # narrowed by isinstance() on the same .get()
         elif t == ev.TOOL_CALL:
             node["tool_calls"] += 1
         elif t == ev.TOOL_ERROR or (t == ev.TOOL_RESULT and e.get("status") == ev.ERROR):
@@ -41,8 +42,10 @@ class AgentTree:
         elif t == ev.LLM_RESPONSE and e.get("id") not in self._llm_ids:
             self._llm_ids.add(e.get("id"))
             node["llm_calls"] += 1
-        elif t == ev.GENERIC and e.get("name") == "handoff" and data.get("to_agent"):
-            node["handoffs"].append(str(data["to_agent"]))
+        # type-checker: narrowed by isinstance() on the same .get()
+        elif t == ev.GENERIC and e.get("name") == "handoff" and data.get("to_agent"):  # type: ignore[union-attr]
+            # type-checker: narrowed by isinstance() on the same .get()
+            node["handoffs"].append(str(data["to_agent"]))  # type: ignore[index]
 
     def to_list(self) -> list[dict]:
         """Depth-first, each node with its ``depth``."""

@@ -24,7 +24,8 @@ def _tool_use_ids(llm_event: dict) -> list[str]:
     content = data.get("content") if isinstance(data, dict) else None
     if not isinstance(content, list):
         return []
-    return [b.get("id") for b in content if isinstance(b, dict) and b.get("type") == "tool_use" and b.get("id")]
+    # type-checker: filtered on b.get('id') being truthy
+    return [b.get("id") for b in content if isinstance(b, dict) and b.get("type") == "tool_use" and b.get("id")]  # type: ignore[misc]
 
 
 def find(path: str, ref: str) -> tuple[int, dict]:

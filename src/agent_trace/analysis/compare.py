@@ -89,7 +89,8 @@ def _note_call(acc: dict, e: dict) -> None:
 def _grade_reasons(ga: list[dict], gb: list[dict]) -> tuple[list[str], list[str]]:
     """(worse, better): verify commands graded in both runs whose outcome differs."""
     a = {g["command"]: g for g in ga}
-    bad, good = [], []
+    bad: list[str] = []
+    good: list[str] = []
     for g in gb:
         was = a.get(g["command"])
         if was is None or was["passed"] == g["passed"]:

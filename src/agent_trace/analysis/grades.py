@@ -10,7 +10,8 @@ def grade_of(e: dict) -> dict | None:
     """The grade an event records, or None."""
     if e.get("type") != ev.ANNOTATION or e.get("name") != "grade":
         return None
-    data = e.get("data") if isinstance(e.get("data"), dict) else {}
+    # type-checker: narrowed by isinstance() on the same .get()
+    data: dict = e.get("data") if isinstance(e.get("data"), dict) else {}  # type: ignore[assignment]
     command = data.get("command")
     if not isinstance(command, str):
         return None

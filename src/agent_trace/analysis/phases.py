@@ -79,7 +79,8 @@ class Phase:
 
     def settle(self, e: dict, failed: bool) -> None:
         """A call ended: a failed read or write did not read or change its files."""
-        touched = self._touching.pop(e.get("tool_use_id"), None)
+        # type-checker: an event without the id just misses
+        touched = self._touching.pop(e.get("tool_use_id"), None)  # type: ignore[arg-type]
         if touched is None or not failed:
             return
         target, counted = touched
@@ -102,7 +103,7 @@ class Phase:
                 self.failures.append(f)
             self._open_failures[key] = f
             return
-        f = self._open_failures.pop(key, None)
+        f = self._open_failures.pop(key, None)  # type: ignore[arg-type]  # an event without the id just misses
         if f is None:
             # a different call of the same tool succeeding also counts as recovery
             for k in list(self._open_failures):

@@ -22,7 +22,8 @@ from ..store.reader import ReadStats, iter_events
 INDEX_VERSION = 3  # 2: git state and changed files; 3: also ``senders``
 
 
-_STATE_TYPES = {"events": int, "tool_calls": int, "tool_errors": int, "llm_calls": int, "prompts": int,
+_STATE_TYPES: dict[str, type | tuple[type, ...]] = {
+                "events": int, "tool_calls": int, "tool_errors": int, "llm_calls": int, "prompts": int,
                 "cost_usd": (int, float), "tokens": dict, "models": dict, "tools": dict, "by_type": dict,
                 "sources": list, "subagents": list, "unpriced": list, "decisions": dict, "durations": dict,
                 "errors": dict, "_open_calls": list, "_llm_ids": list, "senders": list}

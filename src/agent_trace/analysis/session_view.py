@@ -40,7 +40,8 @@ def session_view(path: str | None, *, series: bool = True, events=None) -> dict:
     points: list[dict] = []
     stats = ReadStats()
     table = prices() if series else None
-    for e in iter_timeline(path, stats) if events is None else events:
+    # type-checker: callers give a path whenever they give no events
+    for e in iter_timeline(path, stats) if events is None else events:  # type: ignore[arg-type]
         before = main.llm_calls
         main.add(e)
         aid = e.get("agent_id")
@@ -52,11 +53,13 @@ def session_view(path: str | None, *, series: bool = True, events=None) -> dict:
             a["summary"].add(e)
         if series and e.get("type") == ev.LLM_RESPONSE and main.llm_calls > before:
             u = e.get("usage") if isinstance(e.get("usage"), dict) else {}
-            u = {k: v for k, v in u.items() if type(v) is int}  # what the summary counted
+            # type-checker: narrowed by isinstance() on the same .get()
+            u = {k: v for k, v in u.items() if type(v) is int}  # type: ignore[union-attr]  # what the summary counted
             points.append({"ts": e.get("ts"), "model": e.get("model"), "agent_id": aid,
                            "input": u.get("input", 0), "output": u.get("output", 0),
                            "cache_read": u.get("cache_read", 0), "cache_write": u.get("cache_write", 0),
-                           "cost_usd": table.cost(str(e.get("model") or "unknown"), u) if u else None})
+                           # type-checker: table is set whenever series is
+                           "cost_usd": table.cost(str(e.get("model") or "unknown"), u) if u else None})  # type: ignore[union-attr]
     if len(points) > MAX_POINTS:
         step = len(points) / MAX_POINTS
         points = [points[int(i * step)] for i in range(MAX_POINTS)]

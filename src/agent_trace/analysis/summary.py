@@ -144,12 +144,12 @@ class SessionSummary:
             seen = self._llm_ids
             if eid in seen:
                 return
-            seen[eid] = None
+            seen[eid] = None  # type: ignore[index]  # stored events have a str id (validate.problem)
             if len(seen) > RECENT_IDS:
                 del seen[next(iter(seen))]
         self.events += 1
         by_type = self.by_type
-        by_type[t] = by_type.get(t, 0) + 1
+        by_type[t] = by_type.get(t, 0) + 1  # type: ignore[arg-type, index]  # stored events always have a type (validate.problem)
         ts = e.get("ts")
         if ts and type(ts) is str and t != "annotation":  # a note added later (a grade) is not the session's time
             last = self.last
@@ -157,7 +157,8 @@ class SessionSummary:
                 self.last = ts
                 if self.started is None:
                     self.started = ts
-            elif ts < self.started:  # out of order (imported transcript turns)
+            # type-checker: started is set together with the first last
+            elif ts < self.started:  # type: ignore[operator]  # out of order (imported transcript turns)
                 self.started = ts
         if self.session is None:
             self.session = e.get("session")
@@ -168,7 +169,7 @@ class SessionSummary:
         sender = e.get("sender")
         if sender and sender not in self.senders and type(sender) is str:
             self.senders.append(sender)
-        handler = _HANDLERS.get(t)
+        handler = _HANDLERS.get(t)  # type: ignore[arg-type]  # stored events always have a type (validate.problem)
         if handler is not None:
             handler(self, e)
 

@@ -144,7 +144,7 @@ def day_of(bucket: int, tz) -> str:
 def day_range(since: str, until: str) -> list[str]:
     """Every date from ``since`` to ``until`` inclusive (``YYYY-MM-DD``)."""
     d, end = _dt.date.fromisoformat(since), _dt.date.fromisoformat(until)
-    out = []
+    out: list[str] = []
     while d <= end and len(out) < 3700:
         out.append(d.isoformat())
         d += _dt.timedelta(days=1)
@@ -211,11 +211,11 @@ def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None,
     daily = {d: {"date": d, **_acc(v), "sessions": (sessions_per_day or {}).get(d, 0), "models": {}, "groups": {}}
              for d, v in per_day.items()}
     for (d, model), v in day_models.items():
-        m = _acc(v)
-        m["calls"] = m.pop("llm_calls")
+        entry = _acc(v)
+        entry["calls"] = entry.pop("llm_calls")
         for k in ("tool_calls", "tool_errors"):
-            del m[k]
-        daily[d]["models"][model] = m
+            del entry[k]
+        daily[d]["models"][model] = entry
     for (d, key), v in day_groups.items():
         daily[d]["groups"][key] = _acc(v)
     totals = [sum(v[i] for v in per_day.values()) for i in range(width)]

@@ -24,7 +24,8 @@ TRUNCATED = "Warning: truncated output (original token count: "
 
 
 def refine(payload: dict, name: str, etype: str, fields: dict):
-    session = payload.get("session_id") if isinstance(payload.get("session_id"), str) else "unknown-session"
+    # type-checker: narrowed by isinstance() on the same .get()
+    session: str = payload.get("session_id") if isinstance(payload.get("session_id"), str) else "unknown-session"  # type: ignore[assignment]
     if name == "PostModelRequest":
         _model(payload, fields)
         rid = payload.get("response_id")
@@ -67,7 +68,7 @@ def _note_truncation(payload: dict, fields: dict) -> None:
     if not isinstance(resp, str) or not resp.startswith(TRUNCATED):
         return
     head = resp[len(TRUNCATED):].split("\n", 2)
-    note = {"path": "data.tool_response", "by": "codex"}
+    note: dict[str, str | int] = {"path": "data.tool_response", "by": "codex"}
     digits = head[0].split(")", 1)[0]
     if digits.isdigit():
         note["original_tokens"] = int(digits)
@@ -91,8 +92,9 @@ def _outcome(payload: dict, etype: str, fields: dict) -> str:
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
     if item.get("status") not in ("failed", "declined") and not code:
         return etype
-    out = item.get("aggregated_output") if isinstance(item.get("aggregated_output"), str) else \
-        payload.get("tool_response") if isinstance(payload.get("tool_response"), str) else ""
+    # type-checker: narrowed by isinstance() on the same .get()
+    out: str = item.get("aggregated_output") if isinstance(item.get("aggregated_output"), str) else \
+        payload.get("tool_response") if isinstance(payload.get("tool_response"), str) else ""  # type: ignore[assignment]
     msg = f"exit code {code}" if code is not None else f"status {item.get('status')}"
     fields["error"] = {"message": f"{msg}: {out.strip()[:500]}" if out.strip() else msg}
     if code is not None:

@@ -149,7 +149,7 @@ def _response_item(st: _State, out: ParsedLog, p: dict, ts) -> None:
     t = p.get("type")
     if t == "message":
         if p.get("role") == "assistant":
-            text = text_of(p.get("content"))
+            text: str | None = text_of(p.get("content"))
             st.event(out, ev.ASSISTANT_MESSAGE, ts, "assistant.message", p.get("id") if isinstance(
                 p.get("id"), str) else None, name="assistant", data={"text": text, "item": p})
         return
@@ -183,12 +183,14 @@ def _response_item(st: _State, out: ParsedLog, p: dict, ts) -> None:
 
 def tool_and_input(item: dict) -> tuple[str, dict]:
     """The tool name and input as Codex's PreToolUse hook reports them."""
-    name = item.get("name") if isinstance(item.get("name"), str) else ""
+    # type-checker: narrowed by isinstance() on the same .get()
+    name: str = item.get("name") if isinstance(item.get("name"), str) else ""  # type: ignore[assignment]
     if item.get("type") == "custom_tool_call":
         raw = item.get("input")
         return name, {"command": raw} if name == "apply_patch" else {"input": raw}
     if item.get("type") == "local_shell_call":
-        action = item.get("action") if isinstance(item.get("action"), dict) else {}
+        # type-checker: narrowed by isinstance() on the same .get()
+        action: dict = item.get("action") if isinstance(item.get("action"), dict) else {}  # type: ignore[assignment]
         return "Bash", {"command": _command_text(action.get("command"))}
     try:
         args = loads(item.get("arguments") or "{}") if isinstance(item.get("arguments"), str) else {}
@@ -250,15 +252,18 @@ def output_failed(text: str | None, outcome: dict | None) -> tuple[bool, int | N
 def _event_msg(st: _State, out: ParsedLog, p: dict, ts) -> None:
     t = p.get("type")
     if t == "item_completed":
-        item = p.get("item") if isinstance(p.get("item"), dict) else {}
+        # type-checker: narrowed by isinstance() on the same .get()
+        item: dict = p.get("item") if isinstance(p.get("item"), dict) else {}  # type: ignore[assignment]
         if item.get("type") == "UserMessage":
             _prompt(st, out, p.get("turn_id"), text_of(item.get("content")), ts, p)
         elif isinstance(item.get("id"), str) and ("status" in item or "exit_code" in item):
             st.outcomes[item["id"]] = item
     elif t == "user_message":
-        _prompt(st, out, p.get("turn_id"), p.get("message") if isinstance(p.get("message"), str) else "", ts, p)
+        # type-checker: narrowed by isinstance() on the same .get()
+        _prompt(st, out, p.get("turn_id"), p.get("message") if isinstance(p.get("message"), str) else "", ts, p)  # type: ignore[arg-type]
     elif t == "token_count" and not st.usage_records():
-        info = p.get("info") if isinstance(p.get("info"), dict) else {}
+        # type-checker: narrowed by isinstance() on the same .get()
+        info: dict = p.get("info") if isinstance(p.get("info"), dict) else {}  # type: ignore[assignment]
         last, total = info.get("last_token_usage"), info.get("total_token_usage")
         if isinstance(last, dict) and isinstance(total, dict) and num(total, "total_tokens") is not None:
             _llm(st, out, f"total:{total['total_tokens']}", last, ts, p, derived=True)

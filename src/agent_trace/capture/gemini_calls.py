@@ -28,7 +28,8 @@ TOOL_EVENTS = (ev.TOOL_CALL, ev.TOOL_RESULT, ev.TOOL_ERROR)
 
 
 def _input_hash(event: dict) -> int:
-    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    # type-checker: narrowed by isinstance() on the same .get()
+    data: dict = event.get("data") if isinstance(event.get("data"), dict) else {}  # type: ignore[assignment]
     return zlib.crc32(dumps(data.get("tool_input")).encode("utf-8", "surrogatepass"))
 
 

@@ -88,7 +88,7 @@ class _State:
         self.cwd: str | None = None
         self.kind: str | None = None
         self.messages_seen = 0
-        self.seen: set[str] = set()  # message ids already turned into events (per part)
+        self.seen: set[tuple[str, str]] = set()  # message ids already turned into events (per part)
         self.calls: dict[str, str] = {}  # toolCall id -> its NAME#N key
         self.per_tool: dict[str, int] = {}
 

@@ -209,8 +209,8 @@ def _info(cwd: str | None, base: str | None) -> dict | None:
             user = _config_value(_read(p) or "", "user", "email")
             if user:
                 break
-    info = {"root": root, "repo": repo, "project": project_name(repo, root), "branch": branch, "head": head,
-            "dirty": None, "changes": None, "user": user}
+    info: dict[str, object] = {"root": root, "repo": repo, "project": project_name(repo, root), "branch": branch,
+                               "head": head, "dirty": None, "changes": None, "user": user}
     changed = _status(root, "all" if base else "normal")
     if changed is not None:
         info["dirty"] = bool(changed)

@@ -99,7 +99,7 @@ def _tool_error(payload: dict):
             err = resp.get("error")
     if err is None:
         return {"message": "tool failed"}
-    out = {"message": err if isinstance(err, str) else _compact(err)}
+    out: dict[str, object] = {"message": err if isinstance(err, str) else _compact(err)}
     if "is_interrupt" in payload:
         out["is_interrupt"] = bool(payload["is_interrupt"])
     return out

@@ -183,7 +183,8 @@ def import_log(store: Store, sink, path: str, session: str | None = None, agent_
             if llm_only:
                 events = [e for e in events if e["type"] == ev.LLM_RESPONSE]
             if events and present is None:
-                target = store.path_for(session)
+                # type-checker: a log with events names its session (or the caller does)
+                target = store.path_for(session)  # type: ignore[arg-type]
                 if llm_only and cursor is not None and start > 0:
                     present = Present()
                 elif known is not None and target in known:
@@ -193,10 +194,10 @@ def import_log(store: Store, sink, path: str, session: str | None = None, agent_
                     if known is not None:
                         known.clear()  # one session at a time: memory stays flat
                         known[target] = present
-            events = new_events(events, present) if events else events
+            events = new_events(events, present) if events else events  # type: ignore[arg-type]  # set above when events
             if events:
                 if write is not None:
-                    write(store.path_for(session), events)
+                    write(store.path_for(session), events)  # type: ignore[arg-type]  # as for target
                 else:
                     sink.emit_many(events)
             counts.events += len(events)

@@ -27,7 +27,9 @@ class _Parsed:
         self.events: list[dict] = []
         self.end = end
         self.skipped = {"corrupt": 0, "torn": 0}
-        self.session = self.cwd = self.state = None
+        self.session: str | None = None
+        self.cwd: str | None = None
+        self.state = None
         self.unknown_types: dict = {}
 
 

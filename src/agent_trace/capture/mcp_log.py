@@ -82,11 +82,13 @@ class McpSessionLog:
             info = {"method": method, "t": t, "event_id": e["id"]}
             if method == "tools/call" and self.tool_events:
                 params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
-                info["tool"] = str(params.get("name") or "?")
+                # type-checker: narrowed by isinstance() on the same .get()
+                info["tool"] = str(params.get("name") or "?")  # type: ignore[union-attr]
                 info["tool_use_id"] = f"mcp:{direction}:{rpc_id}"
                 call = self._event(ev.TOOL_CALL, t, name="tools/call", tool=self._tool_name(info["tool"]),
                                    tool_use_id=info["tool_use_id"], rpc_id=rpc_id, parent=e["id"],
-                                   data={"tool_input": params.get("arguments"), "server": self.server,
+                                   # type-checker: narrowed by isinstance() on the same .get()
+                                   data={"tool_input": params.get("arguments"), "server": self.server,  # type: ignore[union-attr]
                                          "params": params})
                 info["call_id"] = call["id"]
                 out.append(call)

@@ -106,7 +106,7 @@ class StdioProxy:
 
     # -- forwarding -----------------------------------------------------------
     def _pump_client(self) -> None:
-        dst = self.proc.stdin.fileno()
+        dst = self.proc.stdin.fileno()  # type: ignore[union-attr]  # start() set it
         try:
             while True:
                 data = os.read(0, CHUNK)
@@ -123,13 +123,13 @@ class StdioProxy:
             pass
         self.q.put((C2S, None, time.time()))
         try:
-            self.proc.stdin.close()
+            self.proc.stdin.close()  # type: ignore[union-attr]  # start() set it
         except OSError:
             pass
         self.client_eof.set()
 
     def _pump_server(self) -> None:
-        src = self.proc.stdout.fileno()
+        src = self.proc.stdout.fileno()  # type: ignore[union-attr]  # start() set it
         client_gone = False
         while True:
             try:
@@ -159,13 +159,13 @@ class StdioProxy:
         """After client EOF: let the server exit, then SIGTERM, then SIGKILL."""
         self.client_eof.wait()
         for sig in (None, signal.SIGTERM, signal.SIGKILL):
-            if sig is not None and self.proc.poll() is None:
+            if sig is not None and self.proc.poll() is None:  # type: ignore[union-attr]  # start() set it
                 try:
-                    self.proc.send_signal(sig)
+                    self.proc.send_signal(sig)  # type: ignore[union-attr]  # start() set it
                 except OSError:
                     pass
             try:
-                self.proc.wait(timeout=GRACE_S)
+                self.proc.wait(timeout=GRACE_S)  # type: ignore[union-attr]  # start() set it
                 return
             except subprocess.TimeoutExpired:
                 continue

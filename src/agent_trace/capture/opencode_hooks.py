@@ -24,9 +24,10 @@ def refine(payload: dict, name: str, etype: str, fields: dict):
         return _tool_result(payload, etype, fields)
     if name != "ModelResponse":
         return etype
-    m = payload.get("message") if isinstance(payload.get("message"), dict) else {}
-    t = m.get("tokens") if isinstance(m.get("tokens"), dict) else {}
-    cache = t.get("cache") if isinstance(t.get("cache"), dict) else {}
+    # type-checker: each narrowed by isinstance() on the same .get()
+    m: dict = payload.get("message") if isinstance(payload.get("message"), dict) else {}  # type: ignore[assignment]
+    t: dict = m.get("tokens") if isinstance(m.get("tokens"), dict) else {}  # type: ignore[assignment]
+    cache: dict = t.get("cache") if isinstance(t.get("cache"), dict) else {}  # type: ignore[assignment]
     out, reasoning = _num(t, "output"), _num(t, "reasoning")
     output = (out or 0) + (reasoning or 0) if out is not None else None
     fields["usage"] = ev.usage(input=_num(t, "input"), output=output,
@@ -49,13 +50,15 @@ def _tool_result(payload: dict, etype: str, fields: dict) -> str:
     """A shell call that exited non-zero is an error (OpenCode reports it as
     a successful call with ``metadata.exit``); OpenCode's own cut of long
     output is noted in ``truncated``."""
-    resp = payload.get("tool_response") if isinstance(payload.get("tool_response"), dict) else {}
-    meta = resp.get("metadata") if isinstance(resp.get("metadata"), dict) else {}
+    # type-checker: each narrowed by isinstance() on the same .get()
+    resp: dict = payload.get("tool_response") if isinstance(payload.get("tool_response"), dict) else {}  # type: ignore[assignment]
+    meta: dict = resp.get("metadata") if isinstance(resp.get("metadata"), dict) else {}  # type: ignore[assignment]
     if meta.get("truncated") is True:
         fields["truncated"] = [{"path": "data.tool_response.output", "by": "opencode"}]
     code = meta.get("exit")
     if isinstance(code, int) and not isinstance(code, bool) and code != 0:
-        out = resp.get("output") if isinstance(resp.get("output"), str) else ""
+        # type-checker: narrowed by isinstance() on the same .get()
+        out: str = resp.get("output") if isinstance(resp.get("output"), str) else ""  # type: ignore[assignment]
         fields["error"] = {"message": f"exit code {code}: {out.strip()[:500]}" if out.strip() else
                            f"exit code {code}", "exit_code": code}
         return ev.TOOL_ERROR

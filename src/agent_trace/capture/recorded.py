@@ -95,7 +95,9 @@ def _blocks(entry: dict) -> list:
 def payload_times(capture: Capture) -> list[float]:
     """The original time of each payload, from the transcript entries it answers."""
     entries = capture.main + [e for subs in capture.subagents.values() for e in subs]
-    call_at, result_at, prompt_at = {}, {}, {}
+    call_at: dict[str, float] = {}
+    result_at: dict[str, float] = {}
+    prompt_at: dict[str, float] = {}
     for e in entries:
         t = _t(e)
         if t is None:
@@ -127,18 +129,20 @@ def payload_times(capture: Capture) -> list[float]:
         if name == "SessionStart":
             t = first - EPS
         elif name == "UserPromptSubmit":
-            t = prompt_at.get(pid)
+            t = prompt_at.get(pid)  # type: ignore[arg-type]  # a payload without the id just finds nothing
             t = t - EPS if t is not None else None
         elif name == "PreToolUse":
-            t = call_at.get(tid)
+            t = call_at.get(tid)  # type: ignore[arg-type]  # a payload without the id just finds nothing
             t = t + EPS if t is not None else None
         elif name in ("PostToolUse", "PostToolUseFailure"):
-            t = result_at.get(tid)
+            t = result_at.get(tid)  # type: ignore[arg-type]  # a payload without the id just finds nothing
             t = t - EPS if t is not None else None
-        elif name == "SubagentStart" and sub_span.get(aid):
-            t = min(sub_span[aid]) - EPS
-        elif name == "SubagentStop" and sub_span.get(aid):
-            t = max(sub_span[aid]) + EPS
+        # type-checker: a payload without the id just finds nothing
+        elif name == "SubagentStart" and sub_span.get(aid):  # type: ignore[arg-type]
+            t = min(sub_span[aid]) - EPS  # type: ignore[index]  # a payload without the id just finds nothing
+        # type-checker: a payload without the id just finds nothing
+        elif name == "SubagentStop" and sub_span.get(aid):  # type: ignore[arg-type]
+            t = max(sub_span[aid]) + EPS  # type: ignore[index]  # a payload without the id just finds nothing
         elif name in ("Stop", "StopFailure"):
             t = turn_end.get(pid)
             t = t + EPS if t is not None else None

@@ -157,7 +157,8 @@ class ParsedLog:
 class _Parser:
     def __init__(self, path: str, session: str | None, agent_id, state: dict, meta: dict | None):
         self.path = path
-        self.session = session
+        # type-checker: None only until parse_log names it, before the first entry is handled
+        self.session: str = session  # type: ignore[assignment]
         self.agent_id = agent_id
         self.st = state
         self.meta = meta or {}
@@ -238,7 +239,7 @@ class _Parser:
         eid = ev.derived_id(self.session, "tool.result", tid)
         if block.get("is_error"):
             text = _text_of(content) or "tool failed"
-            err = {"message": text}
+            err: dict[str, object] = {"message": text}
             if text.startswith("[Request interrupted by user"):
                 err["is_interrupt"] = True
             self.emit(ev.TOOL_ERROR, eid, ts, status=ev.ERROR, error=err, **fields)
@@ -323,7 +324,8 @@ class _Parser:
     def system(self, entry: dict) -> None:
         if entry.get("subtype") != "compact_boundary":
             return
-        meta = entry.get("compactMetadata") if isinstance(entry.get("compactMetadata"), dict) else {}
+        # type-checker: narrowed by isinstance() on the same .get()
+        meta: dict = entry.get("compactMetadata") if isinstance(entry.get("compactMetadata"), dict) else {}  # type: ignore[assignment]
         ts = norm_ts(entry.get("timestamp"))
         self.emit(ev.COMPACT, ev.derived_id(self.session, "context.compact", f"boundary:{entry.get('uuid')}"), ts,
                   data={k: v for k, v in (("trigger", meta.get("trigger")), ("pre_tokens", meta.get("preTokens")),

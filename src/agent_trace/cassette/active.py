@@ -17,7 +17,7 @@ def push(cassette) -> None:
 
     with _lock:
         _stack.append(cassette)
-        tracing._player = functions
+        tracing._player = functions  # type: ignore[assignment]  # None until a cassette is active
         tracing._cassettes[:] = _stack
         if len(_stack) == 1:
             http_intercept.register(INTERCEPTOR)

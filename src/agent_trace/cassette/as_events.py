@@ -76,7 +76,7 @@ def _args(raw):
 
 def _tool_results(body) -> dict[str, bool]:
     """tool call id -> failed, from the ``tool_result`` blocks of a request."""
-    out = {}
+    out: dict[str, bool] = {}
     if not isinstance(body, dict):
         return out
     for m in body.get("messages") or ():

@@ -74,7 +74,7 @@ def _args(raw):
     return raw
 
 
-def _anthropic_block(role: str, b, ids: _Ids, out: list) -> None:
+def _anthropic_block(role: str | None, b, ids: _Ids, out: list) -> None:
     if isinstance(b, str):
         t = _text(b)
         if t:

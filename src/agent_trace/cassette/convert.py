@@ -23,6 +23,10 @@ from ..store.reader import iter_events
 from . import format as fmt
 from .secrets import safe_headers, scrub, scrub_text
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 _SSE_EVENT = re.compile(r".*?(?:\r?\n\r?\n|\Z)", re.S)
 
 
@@ -35,7 +39,7 @@ def _http_entry(req: dict, resp: dict | None) -> dict | None:
     path, _, query = str(d.get("path") or "").partition("?")
     body = d.get("body")
     if isinstance(body, dict) and set(body) == {"raw_b64"}:
-        body_spec = {"b64": body["raw_b64"]}
+        body_spec: dict[str, Any] | None = {"b64": body["raw_b64"]}
     elif isinstance(body, dict) and set(body) == {"raw_text"}:
         body_spec = {"text": body["raw_text"]}
     else:

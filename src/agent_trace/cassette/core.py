@@ -42,6 +42,10 @@ from .fork import ForkPoint, is_model_call
 from .matching import DEFAULT_MATCH, DRIFT_MATCH, closest, cut, first_difference, normalise, signature
 from .workspace import PathMap, Places
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
+
 MODES = ("once", "new_episodes", "none", "all")
 
 
@@ -100,7 +104,7 @@ class Cassette:
         self.recorded_places = Places()
         self.live_places = Places(workspace or os.getcwd(), home or os.path.expanduser("~"))
         self._views: dict = {}
-        self._live_map: PathMap | bool | None = None  # False: nothing to map
+        self._live_map: PathMap | Literal[False] | None = None  # False: nothing to map
         self.drift_notes: set = set()
         # fork
         self.fork = ForkPoint(fork_at) if fork_at is not None else None
@@ -143,6 +147,7 @@ class Cassette:
         if self.mode == "none" and not exists:
             raise CassetteError(f"{self.path}: no such cassette (mode 'none' replays only: record it first, "
                                 "e.g. with mode 'once' or --agent-cassette-mode=once)")
+        header: dict
         if self.mode == "all" or not exists:
             self.entries, header = [], {}
         else:
@@ -222,7 +227,7 @@ class Cassette:
             if self.can_replay:
                 to_placeholders = self._matching_map()
                 raw = to_placeholders is None  # both sides name the same folders: compare as they are
-                live_call = call if raw else to_placeholders.json(call)
+                live_call = call if raw else to_placeholders.json(call)  # type: ignore[union-attr]  # raw: it is None
                 same_kind = [i for i, e in enumerate(self.entries) if e.get("kind") == kind]
                 repeats = self.allow_repeats if repeat is None else repeat
                 open_ = [i for i in same_kind if repeats or self.plays[i] == 0]
@@ -266,7 +271,7 @@ class Cassette:
     def _go_live(self, n: int):
         self.forked, self.fork_call = True, n
         sys.stderr.write(f"agent-strace cassette: call #{n} goes live: fork point reached "
-                         f"({self.fork.describe()})\n")
+                         f"({self.fork.describe()})\n")  # type: ignore[union-attr]  # only a forking cassette goes live
         return None
 
     # -- portable paths -----------------------------------------------------------
@@ -346,7 +351,8 @@ class Cassette:
                     "(a call past the end; allow_repeats=True replays them again)")
         live = normalise(live_call, match_on, self.ignore)
         cands = [(i, self._view(i, match_on, raw)) for i in open_]
-        idx, fails, sim = closest(live, cands, match_on, lambda i, view: self._signature(i, match_on, view, raw))
+        # type-checker: closest() is None only for no candidates; open_ is non-empty here
+        idx, fails, sim = closest(live, cands, match_on, lambda i, view: self._signature(i, match_on, view, raw))  # type: ignore[misc]
         rec = dict(cands)[idx]
         lines = [f"{head}.", f"  closest recording: #{idx} {_endpoint(kind, self.entries[idx]['request'])} "
                              f"({sim:.0%} similar)",
@@ -354,7 +360,8 @@ class Cassette:
         for field in fails:
             d = first_difference(rec.get(field), live.get(field), field)
             if d:
-                where = describe(d[0][len(field) + 1:], live.get(field)) if field == "conversation" else d[0]
+                # type-checker: normalise() puts the conversation view (a dict) under "conversation"
+                where = describe(d[0][len(field) + 1:], live.get(field)) if field == "conversation" else d[0]  # type: ignore[arg-type]
                 if field == "conversation":
                     where = f"{field}.{where}"
                 lines.append(f"  first difference at {where}: recorded {cut(d[1])} / now {cut(d[2])}")

@@ -20,6 +20,10 @@ def _placeholders(entries: list[dict], where: dict | None) -> list[dict]:
         return entries
     return [{**e, "request": pm.json(e.get("request")), "response": pm.json(e.get("response"))} for e in entries]
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def _tokens(entry: dict) -> dict:
     if entry.get("kind") != "http":
@@ -62,7 +66,8 @@ def diff(a: list[dict], b: list[dict], where_a: dict | None = None, where_b: dic
                         break
                 else:
                     same += 1
-    ta, tb = {}, {}
+    ta: dict[str, Any] = {}
+    tb: dict[str, Any] = {}
     for entries, tot in ((a, ta), (b, tb)):
         for e in entries:
             for k, v in _tokens(e).items():

@@ -107,9 +107,10 @@ class ForkServer:
         self.context: dict = {}
         self.log = LlmObserver(sink, session, session, upstream, self.context)
         self.recorder = CassetteRecorder(upstream)
+        # type-checker: a fork server's player replays a forking cassette (fork is set)
         sink.emit(ev.make_event(ev.ANNOTATION, session, "agent-strace", name="fork", data={
-            "cassette": self.cassette.path, "fork_at": self.cassette.fork.spec,
-            "model_calls_played": self.cassette.fork.calls, "upstream": upstream}))
+            "cassette": self.cassette.path, "fork_at": self.cassette.fork.spec,  # type: ignore[union-attr]
+            "model_calls_played": self.cassette.fork.calls, "upstream": upstream}))  # type: ignore[union-attr]
         self.proxy = ReverseProxy(upstream, _Both(self.log, self.recorder), host=host, port=port,
                                   prefix_base=True, answer=self._answer)
 

@@ -39,7 +39,7 @@ def _response_headers(resp) -> dict:
 def _stream_class(mod, is_async: bool):
     base = mod.AsyncByteStream if is_async else mod.SyncByteStream
 
-    class Replayed(base):
+    class Replayed(base):  # type: ignore[misc, valid-type]  # a base class picked at import (the SDK's own transport)
         def __init__(self, chunks):
             self.chunks = chunks
 

@@ -58,7 +58,7 @@ def reply_for(response: dict) -> LocalReply:
     return LocalReply(status, headers, [fmt.decode_body(response.get("body"))], False)
 
 
-def divergence_reply(e: Exception) -> LocalReply:
+def divergence_reply(e: Exception | str) -> LocalReply:
     body = json.dumps({"type": "error", "error": {"type": "cassette_divergence", "message": str(e)}}).encode()
     return LocalReply(DIVERGENCE_STATUS, [("Content-Type", "application/json")], [body], False)
 

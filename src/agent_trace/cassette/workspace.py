@@ -223,9 +223,10 @@ class _SseEvent:
         if self.obj is None or not self.changed:
             return self.raw
         lines = self.raw.splitlines(keepends=True)
-        line = lines[self._data_at]
+        # type-checker: _data_at is set together with obj
+        line = lines[self._data_at]  # type: ignore[index]
         end = line[len(line.rstrip("\r\n")):]
-        lines[self._data_at] = "data: " + json.dumps(self.obj, ensure_ascii=False, separators=(",", ":")) + end
+        lines[self._data_at] = "data: " + json.dumps(self.obj, ensure_ascii=False, separators=(",", ":")) + end  # type: ignore[index]
         return "".join(lines)
 
 

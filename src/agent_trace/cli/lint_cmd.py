@@ -65,8 +65,9 @@ def _lint(args) -> int:
     if args.json:
         out.write('{"session": ' + to_bytes(args.session).decode() + ', "findings": [')
     feed = linter.feed
-    for e in iter_timeline(path, stats, sizes=True):
-        found = feed(e)
+    # type-checker: a new loop variable, not the except clause's
+    for e in iter_timeline(path, stats, sizes=True):  # type: ignore[misc]
+        found = feed(e)  # type: ignore[misc]  # a new loop variable, not the except clause's
         if found:
             emit(found)
     if args.json:

@@ -12,6 +12,10 @@ from agent_trace.render import words
 from . import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from .parsing import open_store, parser
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 ANTHROPIC_DEFAULT = "https://api.anthropic.com"
 OPENAI_DEFAULT = "https://api.openai.com/v1"
 
@@ -157,7 +161,8 @@ def _corpus(args, env: dict, context: dict) -> int:
     summary = []
     worst = 0
     for n, task in enumerate(tasks, 1):
-        row = {"task": n, "prompt": task[:80], "session": None, "turns": 0, "exit_codes": [], "seconds": 0.0}
+        row: dict[str, Any] = {"task": n, "prompt": task[:80], "session": None, "turns": 0, "exit_codes": [],
+                               "seconds": 0.0}
         resume = None
         for turn in range(1, args.turns + 1):
             if turn == 1:

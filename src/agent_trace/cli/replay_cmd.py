@@ -41,7 +41,7 @@ def _keep(e: dict, args) -> bool:
         aid = e.get("agent_id")
         if args.agent == "main":
             return aid is None
-        return bool(aid) and aid.startswith(args.agent)
+        return bool(aid) and aid.startswith(args.agent)  # type: ignore[union-attr]  # bool(aid) checked it
     return True
 
 
@@ -74,7 +74,8 @@ def _replay(args) -> int:
                 if e.get("type") == "tool.call" and e.get("tool_use_id"):
                     fmt.open[e["tool_use_id"]] = e
                 elif e.get("type") in ("tool.result", "tool.error"):
-                    fmt.open.pop(e.get("tool_use_id"), None)
+                    # type-checker: an event without the id just misses
+                    fmt.open.pop(e.get("tool_use_id"), None)  # type: ignore[arg-type]
                 elif e.get("type") == "session.start":
                     fmt.line(e)  # learn the cwd for shorter paths
                 continue

@@ -121,7 +121,8 @@ def _headline(e: dict, call: dict | None) -> str:
     if t == "tool.call":
         return f"{e.get('tool') or '?'}({tool_arg(e)})"
     if t == "user.prompt":
-        data = e.get("data") if isinstance(e.get("data"), dict) else {}
+        # type-checker: narrowed by isinstance() on the same .get()
+        data: dict = e.get("data") if isinstance(e.get("data"), dict) else {}  # type: ignore[assignment]
         return f'prompt("{cut(data.get("prompt") or "")}")'
     return t or "?"
 
@@ -143,7 +144,7 @@ def _search(args) -> int:
     from agent_trace.analysis.search_index import SearchIndex, event_text, search_corpus
     from agent_trace.store import registry
 
-    hits = []
+    hits: list[tuple] = []  # (ts, store, index, record)
     more = 0
     for store in stores(args):
         index = SearchIndex(store).load()
@@ -158,7 +159,7 @@ def _search(args) -> int:
                 more += 1
     hits.sort(key=lambda h: h[0], reverse=True)
     total = len(hits) + more
-    shown = []
+    shown: list[dict] = []
     for _ts, store, index, rec in hits[: max(args.limit, 0)]:
         e = _read_event(os.path.join(store.sessions_dir, rec.file), rec.offset)
         if e is None:

@@ -93,9 +93,9 @@ def _module(cli: str):
     if cli == "claude":
         from agent_trace.setup import claude as m
     elif cli == "codex":
-        from agent_trace.setup import codex as m
+        from agent_trace.setup import codex as m  # type: ignore[no-redef]  # one module per agent, same interface
     else:
-        from agent_trace.setup import gemini as m
+        from agent_trace.setup import gemini as m  # type: ignore[no-redef]  # one module per agent, same interface
     return m
 
 

@@ -24,7 +24,7 @@ def prepare(args) -> tuple[int, str]:
     if args.dry:
         return port, dfiles.secret(files, create=False) or "<made at install>"
     dfiles.save_port(files, port)
-    return port, dfiles.secret(files)
+    return port, dfiles.secret(files)  # type: ignore[return-value]  # secret() creates one when missing (create=True)
 
 
 def finish(args, hooks_path: str, port: int, secret: str, write) -> int:

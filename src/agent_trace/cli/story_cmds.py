@@ -106,7 +106,7 @@ def _brief(e: dict) -> str:
     if t == "tool.call":
         return f"{e.get('tool')}({tool_arg(e)})"
     line = Formatter().line(e)
-    return (line or t)[13:] if line else t
+    return (line or t)[13:] if line else t  # type: ignore[index, return-value]  # stored events always have a type
 
 
 def _why(args) -> int:

@@ -23,6 +23,16 @@ import os
 from ..event.fastjson import dumps, loads
 from ..store.paths import Store, file_stem
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from ..event import EventDict
+    from .engine import Decision
+
+    AgentPid = int | Callable[[], int | None] | None  # see _pid
+
 SIGINT, SIGTERM = 2, 15
 
 
@@ -33,7 +43,7 @@ def agent_pid() -> int | None:
     return agent_process()
 
 
-def _pid(pid) -> int | None:
+def _pid(pid: AgentPid) -> int | None:
     """``pid``: a number, a callable giving one (the daemon: the peer's
     agent), or None (a command hook: the agent above this process)."""
     if callable(pid):
@@ -46,7 +56,7 @@ def _stop_path(store: Store, session: str) -> str:
     return os.path.join(folder, file_stem(session) + ".json")
 
 
-def stopped_turn(store: Store, session: str, payload: dict) -> dict | None:
+def stopped_turn(store: Store, session: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     """The stop still in force for this call's turn (Codex), if any."""
     turn = payload.get("turn_id")
     if not isinstance(turn, str):
@@ -59,7 +69,8 @@ def stopped_turn(store: Store, session: str, payload: dict) -> dict | None:
     return st if isinstance(st, dict) and st.get("turn") == turn else None
 
 
-def act(store: Store, source: str, decision, payload: dict, call: dict, pid=None) -> None:
+def act(store: Store, source: str, decision: Decision, payload: dict[str, Any], call: EventDict,
+        pid: AgentPid = None) -> None:
     """Carry out a decision the hook has answered (signals, stop state);
     ``pid``: see :func:`_pid`."""
     if decision.action in ("deny", "stop", "kill", "pause"):

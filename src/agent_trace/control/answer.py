@@ -15,11 +15,18 @@ A warning lets the call through with a ``systemMessage``.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-def hook_output(decision, source: str, event_name: str = "PreToolUse") -> dict:
+    from .engine import Decision
+
+
+def hook_output(decision: Decision, source: str, event_name: str = "PreToolUse") -> dict[str, Any]:
     reason = f"agent-strace: {decision.reason} (rule {decision.rule})"
     if decision.action == "warn":
         return {"systemMessage": reason}
+    out: dict[str, Any]
     if source == "gemini":
         out = {"decision": "deny", "reason": reason}
     else:

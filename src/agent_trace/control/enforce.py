@@ -20,6 +20,21 @@ from .answer import hook_output
 from .engine import STATUS, Decision, decide, decide_in_memory
 from .policy import PolicyError, load
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+    from ..analysis.summary import SessionSummary
+    from ..event import EventDict
+    from ..notify.hook import HookNotifier
+    from ..store.sink import StoreSink
+    from .engine import MemoryState
+    from .policy import Policy
+
+    Record = tuple[Decision, SessionSummary | None]  # a decision to record, with the summary it saw
+    Kick = Callable[[HookNotifier], object]  # starts delivering a notifier's queued alerts
+
 POSTMORTEM_EVENTS = 20
 
 
@@ -31,7 +46,9 @@ class Verdict:
 
     __slots__ = ("out", "records", "decision", "notifier", "_where")
 
-    def __init__(self, out=None, records=(), decision=None, notifier=None, where=None):
+    def __init__(self, out: dict[str, Any] | None = None, records: Iterable[Record] = (),
+                 decision: Decision | None = None, notifier: HookNotifier | None = None,
+                 where: tuple[Store, StoreSink, str, EventDict, dict[str, Any]] | None = None) -> None:
         self.out, self.records, self.decision, self.notifier = out, list(records), decision, notifier
         self._where = where  # (store, sink, source, call, payload)
 
@@ -39,7 +56,7 @@ class Verdict:
     def kill(self) -> bool:
         return self.decision is not None and self.decision.action == "kill"
 
-    def finish(self, *, agent_pid=None, kick=None) -> None:
+    def finish(self, *, agent_pid: int | Callable[[], int | None] | None = None, kick: Kick | None = None) -> None:
         """After the answer is out: record the decisions (failing open), carry
         the decision out on the agent (:func:`agent_stop.act`: a kill, Codex's
         stop, Gemini's call pairing), and start delivering the queued alerts.
@@ -67,7 +84,7 @@ def _say(msg: str) -> None:
         pass
 
 
-def _kick(notifier, kick) -> None:
+def _kick(notifier: HookNotifier | None, kick: Kick | None) -> None:
     if notifier is None:
         return
     try:  # notifications fail open
@@ -76,7 +93,8 @@ def _kick(notifier, kick) -> None:
         _say(f"alert not sent: {type(e).__name__}: {e}")
 
 
-def _record(sink, session: str, source: str, call: dict, d: Decision, summary=None, notifier=None) -> None:
+def _record(sink: StoreSink, session: str, source: str, call: EventDict, d: Decision,
+            summary: SessionSummary | None = None, notifier: HookNotifier | None = None) -> None:
     events = [ev.make_event(ev.RULE_DECISION, session, "agent-strace", name=d.rule, status=STATUS[d.action],
                             tool=call.get("tool"), tool_use_id=call.get("tool_use_id"), parent=call.get("id"),
                             agent_id=call.get("agent_id"),
@@ -90,7 +108,8 @@ def _record(sink, session: str, source: str, call: dict, d: Decision, summary=No
         write_postmortem(sink, sink.store, session, d, summary)
 
 
-def record(sink, session: str, source: str, call: dict, d: Decision, summary=None, notifier=None) -> bool:
+def record(sink: StoreSink, session: str, source: str, call: EventDict, d: Decision,
+           summary: SessionSummary | None = None, notifier: HookNotifier | None = None) -> bool:
     """Record a decision, failing open: one stderr line when the store cannot
     take it (the decision itself has already been given)."""
     try:
@@ -101,7 +120,8 @@ def record(sink, session: str, source: str, call: dict, d: Decision, summary=Non
         return False
 
 
-def write_postmortem(sink, store: Store, session: str, d: Decision, summary=None) -> None:
+def write_postmortem(sink: StoreSink, store: Store, session: str, d: Decision,
+                     summary: SessionSummary | None = None) -> None:
     from collections import deque
 
     from ..render.strace import Formatter
@@ -109,7 +129,7 @@ def write_postmortem(sink, store: Store, session: str, d: Decision, summary=None
     from ..analysis.summary import summarize
 
     path = store.path_for(session)
-    last = deque(maxlen=POSTMORTEM_EVENTS)
+    last: deque[EventDict] = deque(maxlen=POSTMORTEM_EVENTS)
     if summary is None:
         events = list(iter_events(path)) if os.path.exists(path) else []
         summary = summarize(events)
@@ -126,8 +146,8 @@ def write_postmortem(sink, store: Store, session: str, d: Decision, summary=None
                                   "last_events": lines}))
 
 
-def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_name: str,
-            rules_file: str | None, *, memory=None, policy=None) -> Verdict:
+def enforce(store: Store, sink: StoreSink, payload: dict[str, Any], call: EventDict, source: str, event_name: str,
+            rules_file: str | None, *, memory: MemoryState | None = None, policy: Policy | None = None) -> Verdict:
     """The hook's answer for ``call``: ``rules_file`` is what
     :func:`find_rules_file` found for this hook (or None).  Nothing about the
     final decision is recorded here: the caller answers, then calls
@@ -137,21 +157,22 @@ def enforce(store: Store, sink, payload: dict, call: dict, source: str, event_na
     :class:`~.engine.MemoryState`: rule state kept in memory, not in the
     state file) and may pass the ``policy`` it already loaded from
     ``rules_file``."""
-    box: dict = {}
+    box: dict[str, HookNotifier | None] = {}
     d, records = judge(store, sink, payload, call, source, rules_file, box, memory=memory, policy=policy)
     out = hook_output(d, source, event_name) if d is not None else None
     return Verdict(out, records, d, box.get("notifier"), (store, sink, source, call, payload))
 
 
-def decide_call(store: Store, sink, payload: dict, call: dict, source: str, rules_file: str | None, *,
-                memory=None, policy=None, kick=None):
+def decide_call(store: Store, sink: StoreSink, payload: dict[str, Any], call: EventDict, source: str,
+                rules_file: str | None, *, memory: MemoryState | None = None, policy: Policy | None = None,
+                kick: Kick | None = None) -> Decision | None:
     """Pause, then rules, for the ``tool.call`` event ``call``: the decision
     (recorded as a ``rule.decision``, failing open) or ``None`` to let it
     through.  In-process callers (framework integrations) act on it
     themselves; a ``kill`` is theirs to carry out.  With ``[[notify]]`` in the
     rules file, decisions and budget thresholds queue alerts and a sender is
     started on the way out (never waited for)."""
-    box: dict = {}
+    box: dict[str, HookNotifier | None] = {}
     try:
         d, records = judge(store, sink, payload, call, source, rules_file, box, memory=memory, policy=policy)
         for rd, summary in records:
@@ -161,7 +182,7 @@ def decide_call(store: Store, sink, payload: dict, call: dict, source: str, rule
         _kick(box.get("notifier"), kick)
 
 
-def _notifier(store: Store, policy: dict, cwd: str | None):
+def _notifier(store: Store, policy: Policy, cwd: str | None) -> HookNotifier | None:
     if not policy.get("notify"):
         return None
     try:  # notifications fail open: enforcement goes on without them
@@ -175,12 +196,15 @@ def _notifier(store: Store, policy: dict, cwd: str | None):
         return None
 
 
-def judge(store: Store, sink, payload: dict, call: dict, source: str, rules_file: str | None, box: dict,
-          *, memory=None, policy=None):
+def judge(store: Store, sink: StoreSink, payload: dict[str, Any], call: EventDict, source: str,
+          rules_file: str | None, box: dict[str, HookNotifier | None], *, memory: MemoryState | None = None,
+          policy: Policy | None = None) -> tuple[Decision | None, list[Record]]:
     """(decision or None, [(decision, summary) to record]).  Only the pause
     decision (the agent waits) is recorded before the answer, failing open.
     Anything that goes wrong while deciding denies.  ``box["notifier"]`` is
     set to the notifier the rules ask for (or None)."""
+    d: Decision | None
+    summary: SessionSummary | None
     session = call["session"]
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
     if rules_file and policy is None:

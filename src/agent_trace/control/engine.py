@@ -21,6 +21,19 @@ from ..event.fastjson import dumps, loads
 from ..store.paths import Store, file_stem
 from .globs import match_path, match_text
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    from ..analysis.summary import SessionSummary
+    from ..event import EventDict
+    from .policy import Policy
+
+    #: One session's rule state (the state file's JSON): offset, summary, fail_run, loop, loop_hits.
+    RuleState = dict[str, Any]
+    T = TypeVar("T")
+
 STRENGTH = {"warn": 1, "deny": 2, "pause": 3, "stop": 4, "kill": 5}
 STATUS = {"warn": ev.WARNED, "deny": ev.DENIED, "pause": ev.PAUSED, "stop": ev.STOPPED, "kill": ev.KILLED}
 
@@ -31,7 +44,7 @@ class Decision:
     def __init__(self, action: str, rule: str, reason: str):
         self.action, self.rule, self.reason = action, rule, reason
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str]:
         return {"action": self.action, "rule": self.rule, "reason": self.reason}
 
 
@@ -45,7 +58,7 @@ def _state_paths(store: Store, session: str) -> tuple[str, str]:
 _STATE_TYPES = {"offset": int, "fail_run": int, "loop": dict, "loop_hits": dict}
 
 
-def _load_state(path: str, policy_key: str) -> dict:
+def _load_state(path: str, policy_key: str | None) -> RuleState:
     try:
         with open(path, "rb") as f:
             st = loads(f.read())
@@ -58,11 +71,12 @@ def _load_state(path: str, policy_key: str) -> dict:
     return fresh_state(policy_key)
 
 
-def fresh_state(policy_key) -> dict:
+def fresh_state(policy_key: str | None) -> RuleState:
     return {"policy": policy_key, "offset": 0, "summary": None, "fail_run": 0, "loop": {}, "loop_hits": {}}
 
 
-def _catch_up(store: Store, session: str, policy: dict, st: dict, summary=None):
+def _catch_up(store: Store, session: str, policy: Policy, st: RuleState,
+              summary: SessionSummary | None = None) -> SessionSummary:
     """Feed the events appended since the last hook; returns the summary
     (``summary`` when given, else the one saved in ``st``)."""
     from ..store.reader import ReadStats, iter_events
@@ -97,7 +111,7 @@ def _rel(path: str, cwd: str | None, root: str) -> str:
 
 def _shell_targets(command: str) -> list[str]:
     """Files a shell command writes by redirection or ``tee`` (best effort)."""
-    out = []
+    out: list[str] = []
     words = command.replace(">>", " > ").replace(">", " > ").replace("|", " | ").replace(";", " ; ").split()
     for i, w in enumerate(words):
         if w == ">" and i + 1 < len(words) and not words[i + 1].startswith("&"):
@@ -118,8 +132,8 @@ def _subcommands(command: str) -> list[str]:
     return [" ".join(p.split()) for p in parts if p.strip()]
 
 
-def _check_call(policy: dict, call: dict, cwd: str | None) -> list[Decision]:
-    out = []
+def _check_call(policy: Policy, call: EventDict, cwd: str | None) -> list[Decision]:
+    out: list[Decision] = []
     root = policy["root"]
     tool = call.get("tool") or ""
     kind = toolfacts.kind(tool)
@@ -161,8 +175,8 @@ def _check_call(policy: dict, call: dict, cwd: str | None) -> list[Decision]:
     return out
 
 
-def _check_totals(policy: dict, summary, st: dict, call: dict) -> list[Decision]:
-    out = []
+def _check_totals(policy: Policy, summary: SessionSummary, st: RuleState, call: EventDict) -> list[Decision]:
+    out: list[Decision] = []
     b = policy.get("budget")
     if b:
         if b["usd"] is not None and summary.cost_usd >= b["usd"]:
@@ -190,11 +204,12 @@ def _check_totals(policy: dict, summary, st: dict, call: dict) -> list[Decision]
     return out
 
 
-def _needs_log(policy: dict) -> bool:
+def _needs_log(policy: Policy) -> bool:
     return bool(policy.get("budget") or policy.get("limits") or policy.get("loop"))
 
 
-def _with_state(store: Store, policy: dict, policy_key: str, session: str, check):
+def _with_state(store: Store, policy: Policy, policy_key: str | None, session: str,
+                check: Callable[[SessionSummary, RuleState], T]) -> tuple[T, SessionSummary]:
     """Catch the session's rule state up under its lock, run ``check(summary,
     state)``, save the state; returns (check's result, summary).
 
@@ -202,7 +217,8 @@ def _with_state(store: Store, policy: dict, policy_key: str, session: str, check
     written (full disk, read-only store) the summary is made from the log
     alone and the state is not saved.  When the log itself cannot be read
     the ``OSError`` propagates (:func:`decide` turns it into a deny)."""
-    fd = path = None
+    fd: int | None = None
+    path: str | None = None
     try:
         path, lock = _state_paths(store, session)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -234,13 +250,14 @@ def _with_state(store: Store, policy: dict, policy_key: str, session: str, check
     return result, summary
 
 
-def session_summary(store: Store, policy: dict, policy_key: str, session: str):
+def session_summary(store: Store, policy: Policy, policy_key: str | None, session: str) -> SessionSummary:
     """The session's shared summary as the rules engine keeps it (only what
     was appended since the last hook is read)."""
     return _with_state(store, policy, policy_key, session, lambda summary, st: None)[1]
 
 
-def decide(store: Store, policy: dict, policy_key: str, session: str, call: dict, cwd: str | None):
+def decide(store: Store, policy: Policy, policy_key: str | None, session: str, call: EventDict,
+           cwd: str | None) -> tuple[Decision | None, SessionSummary]:
     """(strongest decision or None, summary).  ``call`` is the tool.call event
     just written for this PreToolUse.  When the session log cannot be read
     and the policy has budget, limits or loop rules, those cannot be checked,
@@ -264,22 +281,22 @@ class MemoryState:
     """One session's rule state held in memory by a long-running caller: the
     same fields as the state file, the summary kept as an object."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         import threading
 
         self.lock = threading.Lock()
-        self.st: dict | None = None
-        self.summary = None
+        self.st: RuleState | None = None
+        self.summary: SessionSummary | None = None
 
-    def catch_up(self, store: Store, session: str, policy: dict | None, policy_key) -> None:
+    def catch_up(self, store: Store, session: str, policy: Policy | None, policy_key: str | None) -> None:
         """Bring the state up to the end of the session file (call with ``lock`` held)."""
         if self.st is None or self.st["policy"] != policy_key:
             self.st, self.summary = fresh_state(policy_key), None
         self.summary = _catch_up(store, session, policy or {}, self.st, self.summary)
 
 
-def decide_in_memory(store: Store, policy: dict, policy_key: str, session: str, call: dict,
-                     cwd: str | None, mem: MemoryState):
+def decide_in_memory(store: Store, policy: Policy, policy_key: str | None, session: str, call: EventDict,
+                     cwd: str | None, mem: MemoryState) -> tuple[Decision | None, SessionSummary]:
     """:func:`decide` with the state in ``mem`` instead of the state file."""
     with mem.lock:
         decisions = _check_call(policy, call, cwd)
@@ -292,6 +309,7 @@ def decide_in_memory(store: Store, policy: dict, policy_key: str, session: str, 
             from ..analysis.summary import SessionSummary
 
             return _strongest(decisions), mem.summary or SessionSummary()
+        assert mem.st is not None and mem.summary is not None  # catch_up set them
         decisions += _check_totals(policy, mem.summary, mem.st, call)
         return _strongest(decisions), mem.summary
 

@@ -22,6 +22,14 @@ import os
 
 from ..event.fastjson import dumps, loads
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    #: A validated rules file (``validate``'s output; also read back from the JSON cache).
+    Policy = dict[str, Any]
+
 ACTIONS = ("warn", "deny", "stop", "kill", "pause")
 SCOPES = ("write", "read", "any")
 
@@ -30,7 +38,7 @@ class PolicyError(ValueError):
     """The rules file is wrong; the message says where and why."""
 
 
-def find_rules_file(cwd: str | None, env=None) -> str | None:
+def find_rules_file(cwd: str | None, env: Mapping[str, str] | None = None) -> str | None:
     """``env``: the agent's environment when it is not ours (the daemon
     passes the one the session registered); default ``os.environ``."""
     env = os.environ if env is None else env
@@ -61,14 +69,14 @@ def project_root(rules_path: str) -> str:
 MAX_NUMBER = 1e15  # larger limits mean nothing and overflow counters
 
 
-def _num(where, key, v, positive=True):
+def _num(where: str, key: str, v: object, positive: bool = True) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or not (0 < v <= MAX_NUMBER if positive
                                                                                  else -MAX_NUMBER <= v <= MAX_NUMBER):
         raise PolicyError(f"{where}: {key} must be a positive finite number, not {v!r}")
     return v
 
 
-def _duration(where, key, v) -> float:
+def _duration(where: str, key: str, v: object) -> float:
     from ..event.timefmt import parse_duration
 
     if isinstance(v, bool) or not isinstance(v, (str, int, float)):
@@ -82,7 +90,7 @@ def _duration(where, key, v) -> float:
     return d
 
 
-def _action(where, v, default):
+def _action(where: str, v: object, default: str) -> str:
     if v is None:
         return default
     if v not in ACTIONS:
@@ -90,7 +98,7 @@ def _action(where, v, default):
     return v
 
 
-def _strings(where, key, v):
+def _strings(where: str, key: str, v: object) -> list[str]:
     if isinstance(v, str):
         v = [v]
     if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
@@ -98,7 +106,7 @@ def _strings(where, key, v):
     return v
 
 
-def _keys(where, table, allowed):
+def _keys(where: str, table: object, allowed: tuple[str, ...]) -> None:
     if not isinstance(table, dict):
         raise PolicyError(f"{where} must be a table")
     for k in table:
@@ -106,9 +114,9 @@ def _keys(where, table, allowed):
             raise PolicyError(f"{where}: unknown key {k!r} (known: {', '.join(allowed)})")
 
 
-def validate(raw: dict, where: str = "rules.toml") -> dict:
+def validate(raw: dict[str, Any], where: str = "rules.toml") -> Policy:
     _keys(where, raw, ("budget", "limits", "loop", "deny", "allow", "pause", "notify", "daily_budget"))
-    pol: dict = {"budget": None, "limits": None, "loop": None, "deny": [], "allow": [], "pause": None,
+    pol: Policy = {"budget": None, "limits": None, "loop": None, "deny": [], "allow": [], "pause": None,
                  "notify": [], "daily_budget": None}
     if "budget" in raw:
         b = raw["budget"]
@@ -169,7 +177,7 @@ def validate(raw: dict, where: str = "rules.toml") -> dict:
     return pol
 
 
-def _notify(raw: dict, where: str, pol: dict) -> None:
+def _notify(raw: dict[str, Any], where: str, pol: Policy) -> None:
     """``[[notify]]`` and ``[daily_budget]``, validated by :mod:`agent_trace.notify.config`."""
     if "notify" not in raw and "daily_budget" not in raw:
         return
@@ -203,7 +211,7 @@ def _read(path: str) -> bytes:
 MAX_RULES_BYTES = 1 << 20
 
 
-def parse_bytes(data: bytes, path: str) -> dict:
+def parse_bytes(data: bytes, path: str) -> Policy:
     """The validated policy of a rules file's content.  Every failure is a
     :class:`PolicyError` with one line."""
     import tomllib
@@ -231,11 +239,11 @@ def parse_bytes(data: bytes, path: str) -> dict:
     return pol
 
 
-def parse_file(path: str) -> dict:
+def parse_file(path: str) -> Policy:
     return parse_bytes(_read(path), path)
 
 
-def load(path: str, cache_dir: str | None) -> dict:
+def load(path: str, cache_dir: str | None) -> Policy:
     """The policy for ``path``, from the JSON cache when it was made from the
     very same content (BLAKE2b of the file's bytes and its path)."""
     data = _read(path)
@@ -246,11 +254,12 @@ def load(path: str, cache_dir: str | None) -> dict:
             with open(cache, "rb") as f:
                 cached = loads(f.read())
             if isinstance(cached, dict) and cached.get("key") == key and isinstance(cached.get("policy"), dict):
-                return cached["policy"]
+                policy: Policy = cached["policy"]
+                return policy
         except (OSError, ValueError, RecursionError):
             pass
     pol = parse_bytes(data, path)
-    if cache:
+    if cache and cache_dir:
         try:
             os.makedirs(cache_dir, exist_ok=True)
             tmp = f"{cache}.{os.getpid()}.tmp"

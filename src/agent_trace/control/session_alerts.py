@@ -7,13 +7,20 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-def wants_session_events(policy: dict) -> bool:
+    from ..store.paths import Store
+    from .policy import Policy
+
+
+def wants_session_events(policy: Policy) -> bool:
     return any(x in t["on"] for t in policy.get("notify") or () for x in ("session_failed", "session_ended",
                                                                           "budget"))
 
 
-def on_session_event(store, payload: dict, name: str) -> None:
+def on_session_event(store: Store, payload: dict[str, Any], name: str) -> None:
     """SessionEnd / StopFailure from the hook: load the rules (cached), and
     when they ask for it, the session's summary (the rules engine's
     incremental state: only what was appended since the last hook is read)."""

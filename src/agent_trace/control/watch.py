@@ -23,16 +23,27 @@ from ..store.reader import ReadStats, iter_events
 from ..analysis.summary import SessionSummary
 from .engine import Decision
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TextIO
+
+    from ..event import EventDict
+    from ..store.paths import Store
+    from ..store.sink import StoreSink
+    from .policy import Policy
+
 TICK_S = 0.02  # a new event shows within ~20 ms; a stat per followed session per tick
 
 
 class Limits:
-    def __init__(self, usd=None, tokens=None, tool_calls=None, failures=None, timeout_s=None):
+    def __init__(self, usd: float | None = None, tokens: float | None = None, tool_calls: int | None = None,
+                 failures: int | None = None, timeout_s: float | None = None) -> None:
         self.usd, self.tokens, self.tool_calls = usd, tokens, tool_calls
         self.failures, self.timeout_s = failures, timeout_s
 
     @classmethod
-    def from_policy(cls, policy: dict, **override) -> "Limits":
+    def from_policy(cls, policy: Policy, **override: float | None) -> "Limits":
         b, lim = policy.get("budget") or {}, policy.get("limits") or {}
         lm = cls(b.get("usd"), b.get("tokens"), lim.get("tool_calls"), lim.get("consecutive_failures"),
                  lim.get("duration_s"))
@@ -57,7 +68,7 @@ class Limits:
 
 
 class Followed:
-    def __init__(self, path: str):
+    def __init__(self, path: str) -> None:
         self.path = path
         self.offset = 0
         self.summary = SessionSummary()
@@ -66,8 +77,8 @@ class Followed:
 
 
 class Watcher:
-    def __init__(self, store, limits: Limits, session_paths=None, since: float | None = None,
-                 out=sys.stdout, quiet: bool = False):
+    def __init__(self, store: Store, limits: Limits, session_paths: list[str] | None = None,
+                 since: float | None = None, out: TextIO = sys.stdout, quiet: bool = False) -> None:
         self.store = store
         self.limits = limits
         self.fixed = session_paths  # follow exactly these, or every session touched since `since`
@@ -79,7 +90,8 @@ class Watcher:
         self.started = time.monotonic()
         self.fired: Decision | None = None
         self.fired_session: str | None = None
-        self.observer = None  # called with (event, its session's summary) for every event read
+        # called with (event, its session's summary) for every event read
+        self.observer: Callable[[EventDict, SessionSummary], object] | None = None
 
     def newest(self) -> "Followed | None":
         """The followed session that has read the most (the agent's main one)."""
@@ -143,14 +155,15 @@ class Watcher:
         if self.fired is None and self.limits.timeout_s is not None \
                 and time.monotonic() - self.started >= self.limits.timeout_s:
             self.fired = Decision("kill", "limits.duration", f"time limit of {self.limits.timeout_s:g}s reached")
-            if self.followed:
-                self.fired_session = self.newest().summary.session
+            top = self.newest()
+            if top is not None:
+                self.fired_session = top.summary.session
         return self.fired
 
 
 def stop_process(pid: int, group: bool, grace: float) -> str:
     """SIGTERM, then SIGKILL after ``grace`` seconds; returns how it ended."""
-    def send(sig):
+    def send(sig: int) -> bool:
         try:
             os.killpg(pid, sig) if group else os.kill(pid, sig)
             return True
@@ -186,7 +199,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def record_kill(sink, store, session: str | None, d: Decision, how: str, limit_at: float) -> None:
+def record_kill(sink: StoreSink, store: Store, session: str | None, d: Decision, how: str, limit_at: float) -> None:
     if not session:
         return
     from .enforce import write_postmortem
@@ -197,5 +210,5 @@ def record_kill(sink, store, session: str | None, d: Decision, how: str, limit_a
     write_postmortem(sink, store, session, Decision("kill", d.rule, reason))
 
 
-def run_child(cmd: list[str], env: dict) -> subprocess.Popen:
+def run_child(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, env=env, start_new_session=True)

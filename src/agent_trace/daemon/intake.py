@@ -30,6 +30,10 @@ from .files import DaemonFiles
 from .live import Live, LiveSession
 from .recovery import Job, Recoverer
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 MAX_SINKS = 64
 MAX_SENDERS = 8
 MAX_REGISTRATIONS = 1024
@@ -58,10 +62,10 @@ class _DecisionTap:
 class Intake:
     def __init__(self, files: DaemonFiles, live: Live, recoverer: Recoverer, port: int | None = None):
         self.files, self.live, self.recoverer, self.port = files, live, recoverer, port
-        self._sinks: OrderedDict[str, object] = OrderedDict()
+        self._sinks: OrderedDict[str, Any] = OrderedDict()
         self._regs: OrderedDict[str, tuple] = OrderedDict()  # session -> (path, mtime, entry)
         self._policies: dict[str, tuple] = {}  # rules file -> (stat key, policy)
-        self._senders: OrderedDict[tuple, object] = OrderedDict()  # alert senders (threads, never forks)
+        self._senders: OrderedDict[tuple, Any] = OrderedDict()  # alert senders (threads, never forks)
         self._lock = threading.Lock()
         self.failures = 0  # payloads not recorded (disk full ...)
 
@@ -142,7 +146,8 @@ class Intake:
         reg = self.registration(session) if session else None
         env = self.agent_env(reg, sent_env)
         if reg is None and session and sent_env is not None:
-            reg = self._register(payload, session, env)
+            # type-checker: agent_env() returns a dict when the hook sent its environment
+            reg = self._register(payload, session, env)  # type: ignore[arg-type]
         cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
         store = self.store_for(cwd, env, reg)
         sink = self.sink_for(store)

@@ -64,7 +64,8 @@ def run(files: DaemonFiles | None = None, port: int | None = None, out=sys.stdou
         return 1
     try:
         port = port or files_mod.port(files)
-        core = Core(files, port, files_mod.secret(files))
+        # type-checker: secret() creates one when missing (create=True)
+        core = Core(files, port, files_mod.secret(files))  # type: ignore[arg-type]
         try:
             servers = make_servers(core, files.socket)
         except OSError as e:

@@ -37,8 +37,8 @@ class LiveSession:
         self.root, self.session = root, session
         self.rules = MemoryState()
         self.enforce_lock = threading.Lock()  # one PreToolUse of a session at a time (pause waits in it)
-        self.policy = None  # the policy last enforced, so readers catch up with the same state
-        self.policy_key = None
+        self.policy: dict | None = None  # the policy last enforced, so readers catch up with the same state
+        self.policy_key: str | None = None
         self.rules_file: str | None = None
         self.hooks = 0
         self.last_hook: str | None = None
@@ -51,8 +51,8 @@ class LiveSession:
         store = Store(self.root)
         with self.rules.lock:
             self.rules.catch_up(store, self.session, self.policy, self.policy_key)
-            summary = self.rules.summary.to_dict()
-            fail_run = self.rules.st["fail_run"]
+            summary = self.rules.summary.to_dict()  # type: ignore[union-attr]  # catch_up set it
+            fail_run = self.rules.st["fail_run"]  # type: ignore[index]  # catch_up set it
         out = {"session": self.session, "store": self.root, "summary": summary,
                "hooks": self.hooks, "last_hook": self.last_hook, "last_hook_at": self.last_hook_ts,
                "rules_file": self.rules_file, "fail_run": fail_run, "decision": self.decision,

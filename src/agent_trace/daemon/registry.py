@@ -26,6 +26,10 @@ import time
 from ..store.paths import file_stem
 from .files import DaemonFiles, read_json, write_json
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 ENV_KEYS = ("AGENT_TRACE_DIR", "AGENT_STRACE_RULES", "CLAUDE_PROJECT_DIR", "HOME")
 KEEP_S = 7 * 86400  # registrations older than this are dropped unread
 
@@ -69,7 +73,7 @@ def pending(files: DaemonFiles, now: float | None = None) -> list[dict]:
     """Registered sessions not yet forgotten (recovery candidates at start);
     entries past :data:`KEEP_S` are removed."""
     now = time.time() if now is None else now
-    out = []
+    out: list[Any] = []
     try:
         names = os.listdir(files.sessions)
     except OSError:

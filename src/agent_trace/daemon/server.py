@@ -39,6 +39,7 @@ from .intake import Intake
 from .live import Live
 from .recovery import Recoverer
 
+
 PREFIX = "/agent-strace/"
 REQUEST_TIMEOUT_S = 10.0  # a request arrives whole, and an idle keep-alive ends, within this
 MAX_CONNECTIONS = 128
@@ -285,7 +286,7 @@ def make_servers(core: Core, socket_path: str | None):
     except OSError:
         tcp.server_close()
         raise
-    servers = [tcp]
+    servers: list[socketserver.BaseServer] = [tcp]
     if socket_path:
         try:
             os.makedirs(os.path.dirname(socket_path), mode=0o700, exist_ok=True)

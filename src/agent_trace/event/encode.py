@@ -24,8 +24,14 @@ from __future__ import annotations
 from . import redact, sanitize, truncate
 from .fastjson import dumps as _dumps
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-def _serialisable(obj) -> str:
+    from . import EventDict
+
+
+def _serialisable(obj: Any) -> str:
     """JSON text of ``obj``, sanitised first when it must be (NaN, depth)."""
     try:
         text = _dumps(obj)
@@ -40,7 +46,7 @@ def _serialisable(obj) -> str:
     return text
 
 
-def to_bytes(obj, indent: int | None = None) -> bytes:
+def to_bytes(obj: Any, indent: int | None = None) -> bytes:
     """JSON bytes for exports: valid UTF-8 even when strings hold lone
     surrogates, never NaN, bounded depth, and redacted again (a store written
     by an older version, or edited by hand, does not leak through an export)."""
@@ -56,11 +62,12 @@ def to_bytes(obj, indent: int | None = None) -> bytes:
     return text.encode("utf-8", "backslashreplace")
 
 
-def encode_event(event: dict, max_field: int | None = None) -> bytes:
+def encode_event(event: EventDict, max_field: int | None = None) -> bytes:
     """Sanitize, cap, redact and serialise ``event`` (modified in place)."""
     line = _serialisable(event)
     if max_field is None:
         max_field = truncate.max_field_chars()
+    markers: tuple[int, ...] | None
     if max_field and len(line) > max_field:
         truncate.truncate_event(event, max_field)
         markers = redact.ALL_MARKERS  # strings were cut: the walk looks for every marker

@@ -15,18 +15,22 @@ If ``_json`` is missing (an unusual Python build) this falls back to the
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 try:
     import _json
 except ImportError:  # pragma: no cover - every CPython build we support has it
-    _json = None
+    _json = None  # type: ignore[assignment]  # checked as `_json is None` below
 
-    def scanner(text, index):  # noqa: D103 - same contract as the C scanner
+    def scanner(text: str, index: int) -> tuple[Any, int]:  # noqa: D103 - same contract as the C scanner
         import json
 
         return json.JSONDecoder().raw_decode(text, index)
 
 
-def _constant(name):
+def _constant(name: str) -> None:
     return None  # NaN, Infinity, -Infinity: not JSON, never passed on
 
 
@@ -37,20 +41,20 @@ class _Ctx:
     parse_float = float
     parse_int = int
     parse_constant = staticmethod(_constant)
-    memo: dict = {}
+    memo: dict[str, str] = {}
 
 
 _WS = " \t\n\r"
 
 if _json is not None:
-    _scan = _json.make_scanner(_Ctx())
-    scanner = _scan  # (text, index) -> (value, end); raises StopIteration on bad input
+    _scan = _json.make_scanner(_Ctx())  # type: ignore[arg-type]  # any object with these attributes
+    scanner = _scan  # type: ignore[assignment]  # (text, index) -> (value, end); raises StopIteration on bad input
     _encode = _json.make_encoder(
-        None, None, _json.encode_basestring, None, ":", ",", False, False, False
-    )
+        None, None, _json.encode_basestring, None, ":", ",", False, False, False  # type: ignore[arg-type]
+    )  # (no `default`: an object JSON cannot hold raises TypeError, as json.dumps does)
 
 
-def loads(s: str | bytes):
+def loads(s: str | bytes) -> Any:
     if _json is None:
         import json
 
@@ -70,7 +74,7 @@ def loads(s: str | bytes):
     return json.loads(s, parse_constant=_constant)
 
 
-def dumps(obj) -> str:
+def dumps(obj: Any) -> str:
     """Compact JSON, non-ASCII kept as is (like ``separators=(",", ":")``)."""
     if _json is None:
         import json
@@ -79,7 +83,7 @@ def dumps(obj) -> str:
     return "".join(_encode(obj, 0))
 
 
-def loads_deep(s: str):
+def loads_deep(s: str) -> Any:
     """Parse JSON nested deeper than the C scanner's recursion allows (a
     hostile hook payload 100,000 levels deep): containers are walked with an
     explicit stack, scalars still go through the C scanner.  Same result and
@@ -87,12 +91,12 @@ def loads_deep(s: str):
     :func:`loads` raised ``RecursionError``."""
     n = len(s)
 
-    def skip(i):
+    def skip(i: int) -> int:
         while i < n and s[i] in _WS:
             i += 1
         return i
 
-    def key_at(i):
+    def key_at(i: int) -> tuple[str, int]:
         if i >= n or s[i] != '"':
             raise ValueError(f"expected a property name at {i}")
         k, j = _scanstring(s, i + 1, True)
@@ -101,7 +105,7 @@ def loads_deep(s: str):
             raise ValueError(f"expected ':' at {j}")
         return k, j + 1
 
-    stack: list = []  # [container, pending key]
+    stack: list[list[Any]] = []  # [container, pending key]
     i = 0
     while True:
         i = skip(i)
@@ -109,7 +113,7 @@ def loads_deep(s: str):
             raise ValueError("unexpected end of JSON")
         c = s[i]
         if c == "{" or c == "[":
-            container = {} if c == "{" else []
+            container: Any = {} if c == "{" else []
             j = skip(i + 1)
             if j < n and s[j] == ("}" if c == "{" else "]"):
                 value, i = container, j + 1
@@ -151,9 +155,9 @@ def loads_deep(s: str):
             stack.pop()
 
 
-def _scanstring(s, end, strict):
+def _scanstring(s: str, end: int, strict: bool) -> tuple[str, int]:
     if _json is not None:
         return _json.scanstring(s, end, strict)
-    from json.decoder import scanstring  # pragma: no cover
+    from json.decoder import scanstring  # type: ignore[attr-defined]  # pragma: no cover
 
     return scanstring(s, end, strict)

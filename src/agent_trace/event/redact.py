@@ -21,8 +21,18 @@ Only the secret is replaced by ``[REDACTED]``: the rest of the string stays.
 from __future__ import annotations
 
 from .fastjson import loads
-from .secret_scan import ALL_MARKERS, LINE, PW, TOKEN, Work, _lowered, marker_at, present_markers, scan
+from .secret_scan import ALL_MARKERS as ALL_MARKERS  # re-exported: walk_markers' "every marker"
+from .secret_scan import LINE, PW, TOKEN, Work, _lowered, marker_at, present_markers, scan
 from .secret_scan import classify_name as _classify
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from . import EventDict
+
+    Replace = Callable[[str], str]  # a secret -> its replacement
 
 
 def classify_name(name: str) -> str | None:
@@ -44,7 +54,8 @@ def find_secrets(text: str) -> list[tuple[str, str]]:
     return [(kind, text[s:e]) for s, e, kind in scan(text) if e > s]
 
 
-def sub_secrets(text: str, replace=None, markers=ALL_MARKERS) -> tuple[str, int]:
+def sub_secrets(text: str, replace: Replace | None = None,
+                markers: tuple[int, ...] = ALL_MARKERS) -> tuple[str, int]:
     """``text`` with every secret replaced (by ``replace(secret)`` or the
     placeholder); returns (text, count).  ``markers``: see :func:`.secret_scan.scan`."""
     if len(text) < MIN_TEXT:
@@ -52,7 +63,8 @@ def sub_secrets(text: str, replace=None, markers=ALL_MARKERS) -> tuple[str, int]
     spans = [s for s in scan(text, markers=markers) if s[1] > s[0]]
     if not spans:
         return text, 0
-    out, last = [], 0
+    out: list[str] = []
+    last = 0
     for s, e, _ in spans:
         out.append(text[last:s])
         out.append(replace(text[s:e]) if replace else PLACEHOLDER)
@@ -66,7 +78,7 @@ def redact_text(text: str) -> tuple[str, int]:
     return sub_secrets(text)
 
 
-def redact_b64(value: str, replace=None) -> tuple[str, int]:
+def redact_b64(value: str, replace: Replace | None = None) -> tuple[str, int]:
     """A base64 string whose decoded bytes are redacted (as text, undecodable
     bytes kept) and encoded again; unchanged when nothing was found.  A value
     cut short (by the field cap) is decoded up to its last whole quantum.
@@ -88,15 +100,15 @@ def redact_b64(value: str, replace=None) -> tuple[str, int]:
         + body[cut:], n
 
 
-def _is_b64_key(key) -> bool:
+def _is_b64_key(key: object) -> bool:
     return isinstance(key, str) and (key == "b64" or key.endswith(("_b64", "base64")))
 
 
-def _secret_string(v, replace):
+def _secret_string(v: str, replace: Replace | None) -> str:
     return replace(v) if replace else PLACEHOLDER
 
 
-def _member_secret(cls: str, value, siblings: dict) -> bool:
+def _member_secret(cls: str | None, value: object, siblings: dict[Any, Any]) -> bool:
     """Whether the string value of a credential-named member is a secret."""
     if not isinstance(value, str) or not value or value.startswith(("[REDACTED", "<secret:")):
         return False
@@ -106,7 +118,7 @@ def _member_secret(cls: str, value, siblings: dict) -> bool:
 
 
 class _Walk:
-    def __init__(self, replace=None, markers=ALL_MARKERS):
+    def __init__(self, replace: Replace | None = None, markers: tuple[int, ...] = ALL_MARKERS) -> None:
         self.count = 0
         self.replace = replace
         self.markers = markers  # the scanner's markers that can occur in the strings walked
@@ -120,7 +132,7 @@ class _Walk:
         self.count += 1
         return _secret_string(v, self.replace)
 
-    def value(self, v):
+    def value(self, v: Any) -> Any:
         # recursive: the encoder caps nesting (sanitize.MAX_DEPTH) before this runs
         if isinstance(v, str):
             return self.text(v)
@@ -130,8 +142,8 @@ class _Walk:
             return self.array(v)
         return v
 
-    def obj(self, d: dict) -> dict:
-        out = {}
+    def obj(self, d: dict[Any, Any]) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
         named = None
         for k in ("name", "key", "header"):
             nk = d.get(k)
@@ -162,8 +174,8 @@ class _Walk:
                 out[key] = self.value(v)
         return out
 
-    def array(self, items: list) -> list:
-        out = []
+    def array(self, items: list[Any]) -> list[Any]:
+        out: list[Any] = []
         secret_next = False
         for v in items:
             if secret_next and isinstance(v, str) and v and not v.startswith("-"):
@@ -181,7 +193,8 @@ class _Walk:
         return out
 
 
-def redact_value(value, counter: list, replace=None, markers=ALL_MARKERS):
+def redact_value(value: Any, counter: list[int], replace: Replace | None = None,
+                 markers: tuple[int, ...] = ALL_MARKERS) -> Any:
     """Return ``value`` with secrets replaced; ``counter[0]`` counts them.
     ``replace(secret) -> str`` chooses the replacement (default: the placeholder)."""
     w = _Walk(replace, markers)
@@ -280,7 +293,7 @@ def walk_markers(serialised: str) -> tuple[int, ...] | None:
     return None
 
 
-def redact_event(event: dict, markers: tuple[int, ...] = ALL_MARKERS) -> dict:
+def redact_event(event: EventDict, markers: tuple[int, ...] = ALL_MARKERS) -> EventDict:
     """Processor: redact every field holding foreign text and count the replacements.
 
     ``markers``: what :func:`walk_markers` gave for the event's JSON text

@@ -16,6 +16,12 @@ The walk is iterative: no input can exhaust the interpreter's stack here.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from . import EventDict
+
 MAX_DEPTH = 64
 _NUMERIC_FIELDS = ("duration_ms",)
 
@@ -28,12 +34,12 @@ def _float_text(x: float) -> str:
     return "NaN" if x != x else ("Infinity" if x > 0 else "-Infinity")
 
 
-def deep_dumps(value) -> str:
+def deep_dumps(value: Any) -> str:
     """Compact JSON of ``value`` however deep (iterative; non-finite numbers as strings)."""
     from .fastjson import dumps
 
     out: list[str] = []
-    stack: list = [("v", value)]
+    stack: list[tuple[str, Any]] = [("v", value)]
     while stack:
         kind, item = stack.pop()
         if kind == "s":  # literal text
@@ -41,7 +47,7 @@ def deep_dumps(value) -> str:
             continue
         if isinstance(item, dict):
             out.append("{")
-            parts: list = []
+            parts: list[tuple[str, Any]] = []
             for i, (k, v) in enumerate(item.items()):
                 parts.append(("s", ("," if i else "") + dumps(str(k)) + ":"))
                 parts.append(("v", v))
@@ -66,12 +72,12 @@ def deep_dumps(value) -> str:
     return "".join(out)
 
 
-def shape(container, path: str = "", max_depth: int = MAX_DEPTH) -> list[dict]:
+def shape(container: dict[str, Any] | list[Any], path: str = "", max_depth: int = MAX_DEPTH) -> list[dict[str, Any]]:
     """Make ``container`` (a dict or list, changed in place) storable: every
     non-finite float becomes its string, every container deeper than
     ``max_depth`` its compact JSON text.  Returns the cuts made."""
-    cuts: list = []
-    stack = [(container, path, 0)]
+    cuts: list[dict[str, Any]] = []
+    stack: list[tuple[Any, str, int]] = [(container, path, 0)]
     while stack:
         node, where, depth = stack.pop()
         items = node.items() if isinstance(node, dict) else enumerate(node)
@@ -91,7 +97,7 @@ def shape(container, path: str = "", max_depth: int = MAX_DEPTH) -> list[dict]:
     return cuts
 
 
-def shape_event(event: dict) -> dict:
+def shape_event(event: EventDict) -> EventDict:
     """Processor: finite numbers and bounded depth (see the module docstring)."""
     for f in _NUMERIC_FIELDS:
         v = event.get(f)

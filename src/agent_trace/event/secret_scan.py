@@ -35,6 +35,14 @@ that bound, and grows linearly, on adversarial inputs.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+    Span = tuple[int, int, str]  # (start, end, kind) of a secret in the text
+    State = dict[str, Any]  # one scan's memo shared by the rules (next stops, identifier end)
+
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
 _DIGITS = "0123456789"
@@ -69,7 +77,7 @@ class Work:
 
     __slots__ = ("units", "budget", "exhausted")
 
-    def __init__(self, n: int):
+    def __init__(self, n: int) -> None:
         self.units = 0
         self.budget = WORK_BASE + WORK_FACTOR * n
         self.exhausted = False
@@ -90,7 +98,7 @@ def _run(text: str, start: int, limit: int, chars: str, work: Work) -> int:
         w *= 4
 
 
-def _until(text: str, start: int, limit: int, stops: str, work: Work, nxt: dict) -> int:
+def _until(text: str, start: int, limit: int, stops: str, work: Work, nxt: dict[str, int]) -> int:
     """Position of the first of ``stops`` at or after ``start``, or ``start +
     limit + 1`` when there is none that close.
 
@@ -139,7 +147,7 @@ def _mixed(s: str) -> bool:
 
 # -- token rules: (text, start of marker, work) -> (span start, span end, kind) | None --
 
-def _sk(text, p, work):
+def _sk(text: str, p: int, work: Work) -> Span | None:
     if not _boundary_before(text, p) and not (p and not text[p - 1].isalnum()
                                               and text.startswith(_SK_STRONG, p + 3)):
         return None  # "task-..." is a word; "name-sk-ant-api03-..." is still a key
@@ -150,8 +158,8 @@ def _sk(text, p, work):
     return p, end, "anthropic_key" if body.startswith("ant-") else "openai_key"
 
 
-def _prefixed(prefix_len, chars, lo, hi, kind):
-    def rule(text, p, work):
+def _prefixed(prefix_len: int, chars: str, lo: int, hi: int, kind: str) -> Callable[[str, int, Work], Span | None]:
+    def rule(text: str, p: int, work: Work) -> Span | None:
         if not _boundary_before(text, p):
             return None
         end = _run(text, p + prefix_len, hi, chars, work)
@@ -161,7 +169,7 @@ def _prefixed(prefix_len, chars, lo, hi, kind):
     return rule
 
 
-def _stripe(text, p, work):
+def _stripe(text: str, p: int, work: Work) -> Span | None:
     # marker "k_live_" / "k_test_": the key starts one character earlier
     if p == 0 or text[p - 1] not in "sr" or not _boundary_before(text, p - 1):
         return None
@@ -169,21 +177,21 @@ def _stripe(text, p, work):
     return (p - 1, end, "stripe_key") if 20 <= end - p - 7 <= MAX_TOKEN and _boundary_after(text, end) else None
 
 
-def _slack(text, p, work):
+def _slack(text: str, p: int, work: Work) -> Span | None:
     if not _boundary_before(text, p) or len(text) < p + 5 or text[p + 3] not in "abprse" or text[p + 4] != "-":
         return None
     end = _run(text, p + 5, MAX_TOKEN, TOKEN_CHARS, work)
     return (p, end, "slack_token") if 10 <= end - p - 5 <= MAX_TOKEN else None
 
 
-def _pypi(text, p, work):
+def _pypi(text: str, p: int, work: Work) -> Span | None:
     if not text.startswith("pypi-AgE", p) or not _boundary_before(text, p):
         return None
     end = _run(text, p + 8, MAX_TOKEN, TOKEN_CHARS, work)
     return (p, end, "pypi_token") if 40 <= end - p - 8 <= MAX_TOKEN else None
 
 
-def _aws(text, p, work):
+def _aws(text: str, p: int, work: Work) -> list[Span] | None:
     if not _boundary_before(text, p):
         return None
     end = _run(text, p + 4, 16, UPPER_DIGITS, work)
@@ -206,7 +214,7 @@ def _aws(text, p, work):
     return out
 
 
-def _jwt(text, p, work):
+def _jwt(text: str, p: int, work: Work) -> Span | None:
     if not _boundary_before(text, p):
         return None
     a = _run(text, p + 3, 4096, TOKEN_CHARS, work)
@@ -219,7 +227,7 @@ def _jwt(text, p, work):
     return (p, c, "jwt") if c - b >= 9 else None
 
 
-def _pem_head(text, p, work):
+def _pem_head(text: str, p: int, work: Work) -> int:
     """End of ``-----BEGIN [A-Z0-9 ]* PRIVATE KEY[ BLOCK]-----`` at ``p``, or -1."""
     i = p + 11
     label_end = _run(text, i, 40, UPPER_DIGITS + " ", work)
@@ -229,7 +237,7 @@ def _pem_head(text, p, work):
     return label_end + 5
 
 
-def _pem(text, p, work, state):
+def _pem(text: str, p: int, work: Work, state: State) -> Span | None:
     body = _pem_head(text, p, work)
     if body < 0:
         return None
@@ -256,7 +264,7 @@ def _pem(text, p, work, state):
     return (start, end, "private_key") if end > start else None  # the header says what follows
 
 
-def _url(text, p, work, state):
+def _url(text: str, p: int, work: Work, state: State) -> Span | None:
     """``scheme://user:PASSWORD@host``: the password."""
     if p == 0 or not text[p - 1].isalnum():
         return None
@@ -272,14 +280,14 @@ def _url(text, p, work, state):
     return start, stop, "url_password"
 
 
-def _after_space(text, i):
+def _after_space(text: str, i: int) -> int:
     j = i
     while j < len(text) and j - i < 8 and text[j] in " \t":
         j += 1
     return j
 
 
-def _bearer(text, low, p, work):
+def _bearer(text: str, low: str, p: int, work: Work) -> Span | None:
     if not _boundary_before(low, p):
         return None
     j = _after_space(text, p + 6)
@@ -289,7 +297,7 @@ def _bearer(text, low, p, work):
     return (j, end, "bearer") if end - j >= 16 else None
 
 
-def _basic(text, low, p, work):
+def _basic(text: str, low: str, p: int, work: Work) -> Span | None:
     if not _boundary_before(low, p):
         return None
     j = _after_space(text, p + 5)
@@ -373,7 +381,7 @@ def _looks_like_code(value: str, nxt: str) -> bool:
                             and not value.replace(".", "").isdigit())
 
 
-def _short_until(text: str, start: int, stopset: frozenset) -> int:
+def _short_until(text: str, start: int, stopset: frozenset[str]) -> int:
     """First stop character within 32 of ``start``, or -1 (most values are short)."""
     for i, ch in enumerate(text[start:start + 32]):
         if ch in stopset:
@@ -381,7 +389,7 @@ def _short_until(text: str, start: int, stopset: frozenset) -> int:
     return -1 if start + 32 < len(text) else len(text)
 
 
-def _name(text, low, p, work, state, lenient):
+def _name(text: str, low: str, p: int, work: Work, state: State, lenient: bool) -> Span | None:
     """A credential name around ``p`` followed by a separator: span of its value."""
     if p < state["ident_end"]:
         return None  # inside an identifier already classified
@@ -496,7 +504,7 @@ _CS_RULES = {
     "pypi-": _pypi,
     "eyJ": _jwt,
 }
-_MARKERS = ([(m, r, "cs") for m, r in _CS_RULES.items()]
+_MARKERS: list[tuple[str, Any, str]] = ([(m, r, "cs") for m, r in _CS_RULES.items()]
             + [("://", _url, "state"), ("-----BEGIN ", _pem, "state"), ("bearer", _bearer, "ci"),
                ("basic", _basic, "ci")]
             + [(m, None, "name") for m in NAME_MARKERS])
@@ -537,18 +545,18 @@ def marker_at(idx: int) -> tuple[str, bool]:
     return _MARKERS[idx][0], _MARKERS[idx][2] in ("ci", "name")
 
 
-def _candidates(text: str, low: str | None, markers=ALL_MARKERS):
+def _candidates(text: str, low: str, markers: tuple[int, ...] = ALL_MARKERS) -> Iterable[tuple[int, int]]:
     """(position, rule index) of every marker (of ``markers``), in position order."""
     import heapq
 
-    streams = []
+    streams: list[list[tuple[int, int]]] = []
     for idx in markers:
         marker, _rule, kind = _MARKERS[idx]
         hay = low if kind in ("ci", "name") else text
         p = hay.find(marker)
         if p < 0:
             continue
-        found = []
+        found: list[tuple[int, int]] = []
         while p >= 0:
             found.append((p, idx))
             p = hay.find(marker, p + 1)
@@ -590,7 +598,7 @@ def scan(text: str, work: Work | None = None, lenient: bool = False,
     if work is None:
         work = Work(n)
     found: list[tuple[int, int, str]] = []
-    state: dict = {"next": {}, "ident_end": -1}
+    state: State = {"next": {}, "ident_end": -1}
     low = _lowered(text)
     taken = 0
     for p, idx in _candidates(text, low, markers):
@@ -619,14 +627,14 @@ def scan(text: str, work: Work | None = None, lenient: bool = False,
     return _merge(found)
 
 
-def _exhausted(found, work: Work, p: int, n: int):
+def _exhausted(found: list[Span], work: Work, p: int, n: int) -> list[Span]:
     """Out of budget: everything from the last candidate on counts as secret."""
     work.exhausted = True
     found.append((max(0, p), n, "scan_limit"))
     return _merge(found)
 
 
-def _merge(found):
+def _merge(found: list[Span]) -> list[Span]:
     if not found:
         return found
     found.sort(key=lambda s: (s[0], -s[1]))

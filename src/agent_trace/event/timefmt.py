@@ -39,7 +39,7 @@ def human_duration(seconds: float | None) -> str:
     return f"{h}h{m:02d}m"
 
 
-def event_duration(ms) -> str:
+def event_duration(ms: object) -> str:
     """`` 9ms`` after an event line, or nothing when the event has no duration."""
     return f" {human_duration(ms / 1000)}" if isinstance(ms, (int, float)) and not isinstance(ms, bool) else ""
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from . import EventDict
+
 DEFAULT_MAX_FIELD_CHARS = 1024 * 1024
 ENV_VAR = "AGENT_TRACE_MAX_FIELD"
 
@@ -24,7 +30,7 @@ def max_field_chars() -> int:
         return DEFAULT_MAX_FIELD_CHARS
 
 
-def _cap(value, limit: int, path: str, cuts: list):
+def _cap(value: Any, limit: int, path: str, cuts: list[dict[str, Any]]) -> Any:
     if isinstance(value, str):
         if len(value) > limit:
             cuts.append({"path": path, "chars": len(value), "kept": limit})
@@ -37,9 +43,9 @@ def _cap(value, limit: int, path: str, cuts: list):
     return value
 
 
-def truncate_event(event: dict, limit: int) -> dict:
+def truncate_event(event: EventDict, limit: int) -> EventDict:
     """Processor: cap strings in ``data`` and ``error`` longer than ``limit``."""
-    cuts: list = []
+    cuts: list[dict[str, Any]] = []
     for field in ("data", "error"):
         if field in event:
             try:

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from . import SCHEMA_VERSION
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import EventDict
 
-def _v0_to_v1(obj: dict) -> dict:
+
+def _v0_to_v1(obj: EventDict) -> EventDict:
     import hashlib
     import json
 
@@ -32,7 +36,7 @@ def _v0_to_v1(obj: dict) -> dict:
 STEPS = {0: _v0_to_v1}
 
 
-def upgrade(obj: dict) -> dict:
+def upgrade(obj: EventDict) -> EventDict:
     v = obj.get("v", 0)
     if not isinstance(v, int) or v < 0:
         raise ValueError(f"bad schema version {v!r}")

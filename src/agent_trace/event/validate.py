@@ -19,6 +19,10 @@ An event is usable when:
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 _STR = frozenset({str})
 _NUM = frozenset({int, float})
 _OPTIONAL = {
@@ -29,14 +33,13 @@ _OPTIONAL = {
     "v": frozenset({int}),
 }
 _REQUIRED = ("id", "session", "type", "ts")
-_MISSING = object()
 # (keys, their value types) -> (problem or None, check usage, check truncated).  Events from
 # one writer share a handful of shapes, so the per-field type checks run once per shape.
-_SHAPES: dict = {}
+_SHAPES: dict[tuple[Any, ...], tuple[str | None, bool, bool]] = {}
 _TS_MINUTES: dict[str, bool] = {}
 
 
-def _shape(obj: dict):
+def _shape(obj: dict[str, Any]) -> tuple[str | None, bool, bool]:
     for k in _REQUIRED:
         if type(obj.get(k)) is not str:
             return k, False, False
@@ -74,7 +77,7 @@ def _ts_ok(ts: str) -> bool:
         return False
 
 
-def problem(obj) -> str | None:
+def problem(obj: object) -> str | None:
     """None when ``obj`` is a usable event, else the name of what is wrong.
 
     Every reader's hot path: the type checks are cached per shape (keys and
@@ -83,8 +86,8 @@ def problem(obj) -> str | None:
     if type(obj) is not dict:
         return "not an object"
     sig = (*obj, *map(type, obj.values()))
-    shape = _SHAPES.get(sig, _MISSING)
-    if shape is _MISSING:
+    shape = _SHAPES.get(sig)
+    if shape is None:
         shape = _shape(obj)
         if len(_SHAPES) < 4096:
             _SHAPES[sig] = shape
@@ -108,5 +111,5 @@ def problem(obj) -> str | None:
     return None
 
 
-def valid(obj) -> bool:
+def valid(obj: object) -> bool:
     return problem(obj) is None

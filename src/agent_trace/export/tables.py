@@ -65,15 +65,19 @@ def dataset_rows(events, agent: str | None = None):
             or e.get("id"),
             "model": e.get("model") or (req or {}).get("model"),
             "captured_at": e.get("ts"),
-            "task_id": str(data.get("task") if data.get("task") is not None else rdata.get("task") or "") or None,
-            "turn": int(data.get("turn") or rdata.get("turn") or 0) or None,
-            "request": to_bytes(rdata.get("body")).decode() if rdata.get("body") is not None else None,
+            # type-checker: narrowed by isinstance() on the same .get()
+            "task_id": str(data.get("task") if data.get("task") is not None else rdata.get("task") or "") or None,  # type: ignore[union-attr]
+            # type-checker: narrowed by isinstance() on the same .get()
+            "turn": int(data.get("turn") or rdata.get("turn") or 0) or None,  # type: ignore[union-attr]
+            # type-checker: narrowed by isinstance() on the same .get()
+            "request": to_bytes(rdata.get("body")).decode() if rdata.get("body") is not None else None,  # type: ignore[union-attr]
             "response": response,
             "served_by": headers.get("x-served-by") or headers.get("server"),
             "served_build_info": headers.get("x-build-info"),
             "served_model": headers.get("x-model") or headers.get("openai-model") or e.get("model"),
             "provider": provider(e.get("model"), e.get("source")),
-            "upstream_url": rdata.get("upstream"),
+            # type-checker: narrowed by isinstance() on the same .get()
+            "upstream_url": rdata.get("upstream"),  # type: ignore[union-attr]
             "session": e.get("session"),
             "agent": e.get("agent_id") and f"subagent:{e['agent_id']}" or agent or e.get("source"),
         }

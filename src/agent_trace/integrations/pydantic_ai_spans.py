@@ -33,10 +33,14 @@ from .. import event as ev
 from . import rules
 from .recorder import Recorder, json_arguments, say
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 FRAMEWORK = "pydantic-ai"
 
 _lock = threading.Lock()
-_state = {"processor": None, "provider": None, "previous": None, "installed": False}
+_state: dict[str, Any] = {"processor": None, "provider": None, "previous": None, "installed": False}
 
 
 def _int(v):
@@ -296,7 +300,7 @@ def instrument(tracer_provider=None) -> Handle:
             elif not _state["installed"]:
                 if _state["provider"] is None:
                     _state["provider"] = TracerProvider()
-                    _state["provider"].add_span_processor(proc)
+                    _state["provider"].add_span_processor(proc)  # type: ignore[attr-defined]  # just assigned above
                 _state["previous"] = getattr(Agent, "_instrument_default", False)
                 Agent.instrument_all(InstrumentationSettings(tracer_provider=_state["provider"],
                                                              include_model_request_parameters=False))

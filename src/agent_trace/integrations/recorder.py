@@ -41,6 +41,10 @@ from ..capture.transcript import llm_event_id
 from ..sdk import tracing
 from ..sdk.tracing import to_json
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 _said: set = set()
 _MISSING = object()
 
@@ -225,7 +229,7 @@ class Recorder:
     def model_start(self, run: Run, key, agent_key=None) -> None:
         """Open the frame the HTTP instrumentation fills (same context only)."""
         fields = self._agent_fields(run, agent_key)
-        frame = {"agent_id": fields.get("agent_id"), "agent_type": fields.get("agent_type"), "ids": [],
+        frame: dict[str, Any] = {"agent_id": fields.get("agent_id"), "agent_type": fields.get("agent_type"), "ids": [],
                  "session": run.session_id}
         token = tracing.llm_frame.set(frame)
         with self.lock:

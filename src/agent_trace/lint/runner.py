@@ -78,7 +78,7 @@ class Linter:
         """Findings for this event, or None."""
         self.index += 1
         t = e.get("type")
-        rules = self._by_type.get(t)
+        rules = self._by_type.get(t)  # type: ignore[arg-type]  # stored events always have a type (validate.problem)
         if rules is None:
             rules = self._rules_for(t)
         out = None

@@ -92,7 +92,8 @@ def decision(target: dict, event: dict, *, project: str = "-", summary=None, tra
     """A ``rule.decision`` event (denied, stopped, killed, paused)."""
     status = event.get("status") or "?"
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
-    rule = event.get("name") or data.get("rule") or "?"
+    # type-checker: narrowed by isinstance() on the same .get()
+    rule = event.get("name") or data.get("rule") or "?"  # type: ignore[union-attr]
     tool = event.get("tool")
     title = f"{DECISION_WORDS.get(status, status)} in {project}" + (f": {tool}" if tool else "") + f" (rule {rule})"
     facts = [["Session", event.get("session")], ["Project", project], ["Rule", rule]]
@@ -101,7 +102,8 @@ def decision(target: dict, event: dict, *, project: str = "-", summary=None, tra
     if summary is not None:
         facts += summary_facts(summary)
     return make(status, target, event["session"], event.get("id") or "", title, project=project,
-                agent=data.get("agent") or event.get("source"), rule=rule, reason=data.get("reason"), tool=tool,
+                # type-checker: narrowed by isinstance() on the same .get()
+                agent=data.get("agent") or event.get("source"), rule=rule, reason=data.get("reason"), tool=tool,  # type: ignore[union-attr]
                 facts=facts, trace_dir=trace_dir, ts=event.get("ts"))
 
 

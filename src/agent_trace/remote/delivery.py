@@ -158,7 +158,8 @@ class ShippingSink(FileSink):
                 self._bg = BackgroundShipper(self.store, self.endpoint, self.token)
             self._bg.kick()
 
-    def flush(self, timeout: float | None = None) -> int:
+    # type-checker: flush(timeout) extends FileSink.flush(); callers use the result
+    def flush(self, timeout: float | None = None) -> int:  # type: ignore[override]
         if self._bg is None:
             return 0
         return self._bg.drain(self.drain_timeout if timeout is None else timeout)

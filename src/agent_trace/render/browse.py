@@ -18,6 +18,10 @@ from ..analysis.session_index import list_sessions
 from ..event.timefmt import human_duration
 from ..store.timeline import iter_timeline
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 MAX_ITEMS = 20000  # calls listed per session; the rest are counted
 
 
@@ -60,12 +64,14 @@ def _session_items(store) -> list[dict]:
 def _call_items(path: str) -> tuple[list[dict], int]:
     """Tool calls paired with their results, and LLM responses, in log order."""
     fmt = Formatter()
-    items, open_calls, total = [], {}, 0
+    items: list[dict[str, Any]] = []
+    open_calls: dict[str, dict[str, Any]] = {}
+    total = 0
     for e in iter_timeline(path):
         t = e.get("type")
         if t == ev.TOOL_CALL and e.get("tool_use_id"):
             fmt.line(e)
-            item = {"call": e, "result": None}
+            item: dict[str, Any] = {"call": e, "result": None}
             open_calls[e["tool_use_id"]] = item
             total += 1
             if len(items) < MAX_ITEMS:

@@ -82,7 +82,7 @@ class SessionFigures:
         self.path = os.path.join(_data_dir(), "statusline", _safe_name(session) + ".json")
         st = _read_json(self.path)
         ok = isinstance(st, dict) and st.get("v") == 1 and st.get("transcript") == transcript
-        self.st = st if ok else {"v": 1, "transcript": transcript, "files": {}, "usd": 0.0, "tools": 0,
+        self.st: dict = st if ok else {"v": 1, "transcript": transcript, "files": {}, "usd": 0.0, "tools": 0,
                                  "unpriced": [], "last": None}
         self._prices = None
 

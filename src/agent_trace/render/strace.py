@@ -16,6 +16,10 @@ from ..event.timefmt import event_duration
 
 from .. import event as ev
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 MAX_ARG = 60
 
 # The one argument worth showing per well-known tool input.
@@ -102,7 +106,7 @@ class Formatter:
     def line(self, event: dict) -> str | None:
         t = event.get("type")
         if t == ev.SESSION_START and self.cwd is None:
-            data = event.get("data")
+            data: Any = event.get("data")  # any JSON value (checked where used)
             if isinstance(data, dict) and isinstance(data.get("cwd"), str):
                 self.cwd = data["cwd"]
         p = self._prefix(event)
@@ -113,7 +117,8 @@ class Formatter:
                 return None
             return f"{p}{event.get('tool') or '?'}({tool_arg(event, self.cwd)}) = ?"
         if t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
-            call = self.open.pop(event.get("tool_use_id"), None) or event
+            # type-checker: an event without the id just misses
+            call = self.open.pop(event.get("tool_use_id"), None) or event  # type: ignore[arg-type]
             tool = event.get("tool") or call.get("tool") or "?"
             head = f"{tool}({tool_arg(call, self.cwd) or tool_arg(event, self.cwd)})"
             if t == ev.TOOL_ERROR or event.get("status") == ev.ERROR:
@@ -131,7 +136,8 @@ class Formatter:
             data = event.get("data") if isinstance(event.get("data"), dict) else {}
             reason = f" ({cut(data['reason'], 80)})" if data.get("reason") else ""
             status = str(event.get("status") or "?").upper()
-            call = self.open.pop(event.get("tool_use_id"), None) if status != "WARNED" else None
+            # type-checker: an event without the id just misses
+            call = self.open.pop(event.get("tool_use_id"), None) if status != "WARNED" else None  # type: ignore[arg-type, assignment]
             if call is not None:
                 head = f"{call.get('tool') or '?'}({tool_arg(call, self.cwd)})"
                 return f"{p}{head} = {self._c(RED, status)} by {event.get('name')}{reason}"
@@ -150,7 +156,8 @@ class Formatter:
         if t == ev.SESSION_START:
             return f"{p}session_start({event.get('session')})"
         if t == ev.SESSION_END:
-            reason = (event.get("data") or {}).get("reason") if isinstance(event.get("data"), dict) else None
+            # type-checker: guarded by the isinstance() check on the same .get()
+            reason = (event.get("data") or {}).get("reason") if isinstance(event.get("data"), dict) else None  # type: ignore[assignment]
             return f"{p}session_end({reason or ''})"
         if t == ev.TURN_END:
             return f"{p}turn_end() = {event.get('status') or 'ok'}"

@@ -33,6 +33,7 @@ import time
 
 from .. import event as ev
 
+
 _current: contextvars.ContextVar = contextvars.ContextVar("agent_strace_session", default=None)
 # A framework integration opens a frame (a dict: agent_id, agent_type,
 # session, ids) around one model call; the HTTP instrumentation stamps the
@@ -57,7 +58,7 @@ def to_json(value, depth: int = 0):
         return {"__repr__": repr(value)[:1000]}
     if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
-        out = {"__bytes__": len(raw)}
+        out: dict[str, object] = {"__bytes__": len(raw)}
         if len(raw) <= MAX_BYTES_INLINE:
             out["b64"] = base64.b64encode(raw).decode()
         return out
@@ -83,7 +84,7 @@ class Session:
         self.id = session_id or f"py-{name or 'agent'}-{ev.new_id()[:12]}"
         self.name = name
         self._sink = sink
-        self._token = None
+        self._token: contextvars.Token[Session] | None = None
 
     @property
     def sink(self):
@@ -117,7 +118,7 @@ class Session:
         if exc is not None:
             fields = {"status": ev.ERROR, "error": {"type": exc_type.__name__, "message": str(exc)}}
         self.emit(ev.SESSION_END, name=self.name, **fields)
-        _current.reset(self._token)
+        _current.reset(self._token)  # type: ignore[arg-type]  # __exit__ follows __enter__, which set the token
 
     async def __aenter__(self) -> "Session":
         return self.__enter__()

@@ -26,7 +26,8 @@ def sessions(store: Store, params: dict) -> dict:
     q = f.q.lower()
     since, until = iso(f.since), iso(f.until)
     out = []
-    agents, users, projects = set(), set(), set()
+    agents, projects = set(), set()
+    users: set[str] = set()
     for r in rows:
         r["status"] = status_of(r, now)
         r["project"] = project_of(r.get("cwd"))

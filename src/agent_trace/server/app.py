@@ -127,7 +127,8 @@ def make_server(collector: Collector, host: str, port: int) -> ThreadingHTTPServ
     if ":" in host:
         import socket
 
-        cls = type("Server6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
+        # type-checker: the IPv6 subclass of the same server
+        cls = type("Server6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})  # type: ignore[assignment]
     srv = cls((host, port), handler)
     srv.daemon_threads = True
     return srv

@@ -45,7 +45,7 @@ class StorageError(Exception):
 
 
 def is_database_url(spec: str | None) -> bool:
-    return bool(spec) and spec.split(":", 1)[0].lower() in ("postgresql", "postgres")
+    return bool(spec) and spec.split(":", 1)[0].lower() in ("postgresql", "postgres")  # type: ignore[union-attr]  # bool(None) is False
 
 
 def describe(spec: str) -> str:

@@ -16,6 +16,10 @@ import os
 from .hook_command import hook_command, kebab
 from .hook_groups import add_groups, remove
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 SYNC = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PermissionRequest",
         "SubagentStop", "Stop", "StopFailure", "SessionEnd")
 ASYNC = ("PostToolUse", "PostToolUseFailure", "PermissionDenied", "Notification",
@@ -40,7 +44,7 @@ def _our_group(event: str, python: str | None, portable: bool) -> dict:
             "timeout": TIMEOUT_S}
     if event in ASYNC:
         hook["async"] = True
-    group = {"hooks": [hook]}
+    group: dict[str, Any] = {"hooks": [hook]}
     if event in MATCHED:
         group = {"matcher": "*", **group}
     return group

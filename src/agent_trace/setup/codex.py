@@ -114,6 +114,7 @@ def trust(config: str, hooks: list[tuple[str, str, str]], project: str | None) -
     """Record the approvals Codex's own review would: our hooks (and the
     project, for a project install).  Returns (what was done, advice)."""
     old = _read(config)
+    text: str | None  # None: set_key could not edit it safely
     text = old or ""
     done = []
     if project and not codex_trust.project_trusted(_parse(text), project):

@@ -60,7 +60,8 @@ def hook_entries(hooks_json: str, settings: dict, mine) -> list[tuple[str, str, 
     """(key, hash, command) of every command hook ``mine(command)`` accepts."""
     out = []
     path = os.path.abspath(hooks_json)
-    hooks = settings.get("hooks") if isinstance(settings.get("hooks"), dict) else {}
+    # type-checker: narrowed by isinstance() on the same .get()
+    hooks: dict = settings.get("hooks") if isinstance(settings.get("hooks"), dict) else {}  # type: ignore[assignment]
     for event, groups in hooks.items():
         for gi, group in enumerate(groups if isinstance(groups, list) else []):
             handlers = group.get("hooks") if isinstance(group, dict) else None
@@ -86,7 +87,8 @@ def trust_status(config: dict, entries) -> dict[str, str]:
 
 
 def project_trusted(config: dict, project: str) -> bool:
-    projects = config.get("projects") if isinstance(config.get("projects"), dict) else {}
+    # type-checker: narrowed by isinstance() on the same .get()
+    projects: dict = config.get("projects") if isinstance(config.get("projects"), dict) else {}  # type: ignore[assignment]
     p = os.path.abspath(project)
     while True:
         entry = projects.get(p)

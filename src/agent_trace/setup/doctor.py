@@ -111,11 +111,13 @@ def check_hooks_file(cli: str, scope: str, project: str, out: list[Finding]) -> 
     except settings_file.SettingsError as e:
         out.append(Finding(FAIL, cli, f"{e}", f"fix the file, then {_setup_cmd(cli, scope, project)}"))
         return None
-    hooks = data.get("hooks") if isinstance(data.get("hooks"), dict) else {}
+    # type-checker: narrowed by isinstance() on the same .get()
+    hooks: dict = data.get("hooks") if isinstance(data.get("hooks"), dict) else {}  # type: ignore[assignment]
     ours: dict[str, list[str]] = {}
     for event, groups in hooks.items():
         for g in groups if isinstance(groups, list) else []:
-            for h in (g.get("hooks") if isinstance(g, dict) and isinstance(g.get("hooks"), list) else []):
+            # type-checker: narrowed by isinstance() on the same .get()
+            for h in (g.get("hooks") if isinstance(g, dict) and isinstance(g.get("hooks"), list) else []):  # type: ignore[union-attr]
                 if isinstance(h, dict) and is_ours(h.get("command")):
                     ours.setdefault(event, []).append(h["command"])
     if not ours:
@@ -160,7 +162,7 @@ def _codex_trust(project: str, found: dict, out: list[Finding]) -> None:
         out.append(Finding(FAIL, "codex", f"the project {project} is not trusted: Codex ignores its .codex/ "
                                           "(no hook runs)", fix + "  (or trust it when codex asks)"))
     status = codex_trust.trust_status(cfg, codex.entries(found["path"], found["data"]))
-    by = {}
+    by: dict[str, int] = {}
     for v in status.values():
         by[v] = by.get(v, 0) + 1
     if by.get("modified"):

@@ -15,6 +15,10 @@ import sys
 
 from .hook_command import LAUNCH, MARKER
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def is_wrapped(server) -> bool:
     args = server.get("args") if isinstance(server, dict) else None
@@ -37,7 +41,7 @@ def wrap(config: dict, python: str | None = None) -> tuple[dict, list[str]]:
                              f"--name {name}` and point the client at the address it prints")
             out[name] = srv
             continue
-        orig_args = srv.get("args") if isinstance(srv.get("args"), list) else []
+        orig_args: list[Any] = srv["args"] if isinstance(srv.get("args"), list) else []
         out[name] = {**srv, "command": python or sys.executable,
                      "args": ["-c", LAUNCH, "record", "--name", name, "--", srv["command"], *orig_args]}
     return {**config, "mcpServers": out}, notes

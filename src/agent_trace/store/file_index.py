@@ -22,16 +22,26 @@ from ..event.fastjson import dumps, loads
 from .paths import SUFFIX, Store
 from .reader import ReadStats, iter_events
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from typing import Any
+
+    from ..event import EventDict
+
+    Entry = dict[str, Any]  # one file's entry: ident, size, offset and the subclass's own keys
+    Item = tuple[int, int, EventDict]  # (line start, line end, event)
+
 
 class FileIndex:
     FILE = "index.json"
     VERSION = 1
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.dir = store.subdir("index")
         self.path = os.path.join(self.dir, self.FILE)
-        self.files: dict[str, dict] = {}
+        self.files: dict[str, Entry] = {}
         self.dirty = False
         self.loaded = False
 
@@ -65,20 +75,20 @@ class FileIndex:
             pass  # a read-only store still answers, just slower next time
 
     # -- hooks for subclasses ----------------------------------------------------
-    def load_extra(self, data: dict) -> None:
+    def load_extra(self, data: dict[str, Any]) -> None:
         pass
 
-    def extra(self) -> dict:
+    def extra(self) -> dict[str, Any]:
         return {}
 
     def reset(self) -> None:
         """Forget everything (subclasses drop their own data too)."""
         self.files = {}
 
-    def new_entry(self, name: str) -> dict:
+    def new_entry(self, name: str) -> Entry:
         return {}
 
-    def feed(self, name: str, entry: dict, items) -> None:
+    def feed(self, name: str, entry: Entry, items: Iterable[Item]) -> None:
         """Take ``(line start, line end, event)`` of one file, in order."""
         raise NotImplementedError
 
@@ -115,11 +125,11 @@ class FileIndex:
         self.files = {}
         self.dirty = True
 
-    def _read(self, name: str, path: str, entry: dict, size: int) -> None:
+    def _read(self, name: str, path: str, entry: Entry, size: int) -> None:
         stats = ReadStats()
         start = entry["offset"]
 
-        def items():
+        def items() -> Iterator[Item]:
             prev = start
             for end, event in iter_events(path, stats, start=start, positions=True):
                 yield prev, end, event
@@ -130,7 +140,7 @@ class FileIndex:
         entry["size"] = size
         self.dirty = True
 
-    def advance(self, name: str, before: int, after: int, events: list[dict], lengths: list[int]) -> bool:
+    def advance(self, name: str, before: int, after: int, events: list[EventDict], lengths: list[int]) -> bool:
         """Take events just appended to ``name`` (its size went from ``before``
         to ``after``; ``lengths`` are their encoded line lengths).  Refuses
         (returns False) unless the index had read exactly up to ``before``."""
@@ -147,7 +157,7 @@ class FileIndex:
         elif entry["offset"] != before or entry["size"] != before:
             return False
 
-        def items():
+        def items() -> Iterator[Item]:
             pos = before
             for e, n in zip(events, lengths):
                 yield pos, pos + n, e

@@ -88,7 +88,7 @@ class Store:
             register(self.root)
 
     # -- discovery --------------------------------------------------------
-    def session_files(self):
+    def session_files(self) -> list[os.DirEntry[str]]:
         """``os.DirEntry`` for every session file (unordered)."""
         try:
             it = os.scandir(self.sessions_dir)

@@ -31,6 +31,13 @@ from ..event.fastjson import scanner as scan
 from ..event.upgrade import upgrade
 from ..event.validate import problem
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any, BinaryIO
+
+    from ..event import EventDict
+
 VERSION = ev.SCHEMA_VERSION
 TYPES = ev.TYPES
 
@@ -46,14 +53,14 @@ class ReadStats:
 
     __slots__ = ("events", "corrupt", "torn", "future", "unknown_type", "duplicates", "end")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.events = self.corrupt = self.torn = self.future = self.unknown_type = self.duplicates = 0
         self.end = 0  # byte offset just past the last complete line read
 
     def skipped(self) -> int:
         return self.corrupt + self.torn + self.future + self.unknown_type
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in self.__slots__ if k != "end"}
 
     def note(self) -> str | None:
@@ -69,10 +76,10 @@ class ReadStats:
         return "note: skipped " + ", ".join(parts) if parts else None
 
 
-def parse_line(line: bytes, stats: ReadStats, unknown: bool = False, sizes: bool = False):
+def parse_line(line: bytes, stats: ReadStats, unknown: bool = False, sizes: bool = False) -> EventDict | None:
     """One stored line -> event dict, or ``None`` when it must be skipped."""
     try:
-        obj = loads(line)
+        obj: object = loads(line)
     except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, nesting too deep
         stats.corrupt += 1
         return None
@@ -102,7 +109,7 @@ def parse_line(line: bytes, stats: ReadStats, unknown: bool = False, sizes: bool
     return obj
 
 
-def open_regular(path: str):
+def open_regular(path: str) -> BinaryIO:
     """Open a session file for reading; ``OSError`` when it is not a regular
     file (a FIFO would block forever, a device such as ``/dev/zero`` never
     ends)."""
@@ -119,8 +126,10 @@ def open_regular(path: str):
 
 def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = False,
                 start: int = 0, follow: bool = False, poll: float = 0.05,
-                stop=None, positions: bool = False, sizes: bool = False):
-    """Yield events from ``path`` (from byte offset ``start``).
+                stop: Callable[[], object] | None = None, positions: bool = False,
+                sizes: bool = False) -> Iterator[Any]:
+    """Yield events from ``path`` (from byte offset ``start``), or
+    ``(end_offset, event)`` pairs with ``positions=True``.
 
     ``follow=True`` keeps waiting for new lines (like ``tail -f``) until
     ``stop()`` returns true.  ``positions=True`` yields ``(end_offset, event)``
@@ -133,7 +142,7 @@ def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = Fa
         f.seek(start)
         offset = stats.end = start
         pending = b""
-        recent: dict = {}
+        recent: dict[str | None, None] = {}  # ids of the last RECENT shared-id events, oldest first
         while True:
             chunk = f.read(CHUNK)
             if chunk:

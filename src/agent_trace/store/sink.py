@@ -20,19 +20,42 @@ from ..event.encode import encode_event
 from .paths import Store
 from .writer import append_lines
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Protocol
+
+    from ..event import EventDict
+
+    class Sink(Protocol):
+        """What every sink offers (FileSink, MemorySink, ShippingSink)."""
+
+        def emit(self, event: EventDict) -> None: ...
+        def emit_many(self, events: Iterable[EventDict]) -> None: ...
+        def flush(self) -> None: ...
+        def close(self) -> None: ...
+
+    class StoreSink(Protocol):
+        """A sink writing to a local store (what enforcement records through)."""
+
+        @property
+        def store(self) -> Store: ...
+        def emit(self, event: EventDict) -> None: ...
+        def emit_many(self, events: Iterable[EventDict]) -> None: ...
+
 
 class FileSink:
     """Appends to the local store.  Each call is one locked append per session
     file (see :mod:`agent_trace.store.writer`)."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store) -> None:
         self.store = store
         self._ready = False
 
-    def emit(self, event: dict) -> None:
+    def emit(self, event: EventDict) -> None:
         self.emit_many([event])
 
-    def emit_many(self, events) -> None:
+    def emit_many(self, events: Iterable[EventDict]) -> None:
         if not self._ready:
             self.store.ensure()
             self._ready = True
@@ -51,14 +74,14 @@ class FileSink:
 
 
 class MemorySink:
-    def __init__(self):
-        self.events: list[dict] = []
+    def __init__(self) -> None:
+        self.events: list[EventDict] = []
 
-    def emit(self, event: dict) -> None:
+    def emit(self, event: EventDict) -> None:
         encode_event(event)  # same processors as the file sink
         self.events.append(event)
 
-    def emit_many(self, events) -> None:
+    def emit_many(self, events: Iterable[EventDict]) -> None:
         for e in events:
             self.emit(e)
 
@@ -69,7 +92,7 @@ class MemorySink:
         pass
 
 
-def emit_fail_open(sink, events, what: str = "agent-strace") -> bool:
+def emit_fail_open(sink: Sink, events: Sequence[EventDict], what: str = "agent-strace") -> bool:
     """Emit, and on any failure say so on stderr and return False."""
     try:
         sink.emit_many(events)

@@ -24,6 +24,12 @@ import mmap
 from .. import event as ev
 from .reader import CHUNK, ReadStats, iter_events, open_regular, parse_line
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..event import EventDict
+
 _TS = b'"ts":"'
 _WINDOW = 256  # the writer puts v, id, ts first: ts starts within the first ~60 bytes
 
@@ -45,10 +51,10 @@ def _key(line: bytes) -> bytes | None:
         return None
 
 
-def _index(path: str) -> tuple[list, bool, bool]:
+def _index(path: str) -> tuple[list[tuple[bytes, int, int]], bool, bool]:
     """(key, start, length) per complete line, whether the keys are in
     order, and whether a torn last line (no newline yet) was left out."""
-    index = []
+    index: list[tuple[bytes, int, int]] = []
     ordered = True
     last = b""
     offset = 0
@@ -75,7 +81,8 @@ def _index(path: str) -> tuple[list, bool, bool]:
     return index, ordered, bool(pending.strip())
 
 
-def iter_timeline(path: str, stats: ReadStats | None = None, *, unknown: bool = False, sizes: bool = False):
+def iter_timeline(path: str, stats: ReadStats | None = None, *, unknown: bool = False,
+                  sizes: bool = False) -> Iterator[EventDict]:
     """Yield the events of ``path`` in time order (see the module contract)."""
     if stats is None:
         stats = ReadStats()
@@ -94,7 +101,7 @@ def iter_timeline(path: str, stats: ReadStats | None = None, *, unknown: bool = 
     stats.torn += torn
 
 
-def timeline(path: str, stats: ReadStats | None = None, *, follow: bool = False):
+def timeline(path: str, stats: ReadStats | None = None, *, follow: bool = False) -> Iterator[EventDict]:
     """The session in time order; with ``follow``, then what is appended, in
     arrival order, until the session ends (its last lifecycle event is
     ``session.end``).  What ``replay -f`` and ``export -f`` print."""

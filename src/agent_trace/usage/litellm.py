@@ -48,7 +48,7 @@ def convert(table, as_of: str) -> dict[str, dict]:
         prices = {k: _per_million(spec.get(src)) for k, src in _KIND_KEYS.items()}
         if prices["input"] is None and prices["output"] is None:
             continue
-        entry = {k: (v if v is not None else 0.0) for k, v in prices.items()}
+        entry: dict[str, object] = {k: (v if v is not None else 0.0) for k, v in prices.items()}
         long = {k: _per_million(spec.get(src + "_above_200k_tokens")) for k, src in _KIND_KEYS.items()}
         if any(v is not None for v in long.values()):
             entry["long_context"] = {"above": 200000,

@@ -20,6 +20,10 @@ from datetime import datetime, timedelta, timezone
 from .index import QUARTER, iter_rows
 from .pricing import KINDS, PriceTable
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 BLOCK_S = 5 * 3600
 REPORTS = ("daily", "weekly", "monthly", "session", "project", "blocks")
 AGENT_ALIASES = {"claude": "claude-code", "claude-code": "claude-code", "codex": "codex",
@@ -135,6 +139,8 @@ def report(kind: str, rows, prices: PriceTable, tz, *, since: str | None = None,
     totals = Totals(prices)
     for r in rows:
         totals.add(r)
+    k: Any  # a group's key and accumulator: their shapes depend on the kind
+    g: Any
     if kind == "blocks":
         items = blocks(rows, prices, clock, now)
     elif kind in ("daily", "weekly", "monthly"):

@@ -41,6 +41,13 @@ _UTC = _dt.timezone.utc
 
 class Prepared:
     __slots__ = ("id", "line", "size", "obj", "ts", "type", "doc")
+    id: str
+    line: str  # the stored line (encoded: redacted, capped)
+    size: int
+    obj: dict | None  # the event as a reader of the line gets it (None: a reader skips it)
+    ts: float | None
+    type: str
+    doc: str  # the words search indexes
 
 
 def usable_key(s: str) -> bool:

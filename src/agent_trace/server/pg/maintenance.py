@@ -57,12 +57,13 @@ def export_to(conn, store, progress=None) -> dict:
                     sessions += 1
                     if progress:
                         progress(sessions)
-                out.write(line.encode("utf-8") + b"\n")
+                # type-checker: the first row's session differs from None, so out is open here
+                out.write(line.encode("utf-8") + b"\n")  # type: ignore[union-attr]
                 lines += 1
             finish()
             out = None
     finally:
         if out is not None:  # interrupted: leave no half-written file behind
             out.close()
-            os.unlink(tmp)
+            os.unlink(tmp)  # type: ignore[arg-type]  # tmp is set whenever out is
     return {"sessions": sessions, "events": lines}

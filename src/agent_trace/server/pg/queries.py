@@ -50,7 +50,8 @@ def resolve(conn, ref: str) -> str:
 
 def _where(f: SessionFilters, alias: str = "") -> tuple[list[str], list]:
     a = alias + "." if alias else ""
-    sql, args = [], []
+    sql: list[str] = []
+    args: list[str | float] = []
     if f.q:
         pat = "%" + _like(f.q)[:-1] + "%"
         sql.append(f"({a}session ILIKE %s OR {a}title ILIKE %s OR {a}cwd ILIKE %s OR {a}last_error ILIKE %s)")
@@ -287,7 +288,8 @@ def _trends_by_hour(conn, p: TrendParams) -> tuple[list, dict]:
 def _trends_by_bucket(conn, p: TrendParams) -> tuple[list, dict]:
     """From each session's 15-minute buckets: days that start off the hour."""
     key = {"user": "u.sender", "project": "s.project", "model": "u.model", "agent": "s.agent"}[p.by]
-    where, args = ["u.bucket >= to_timestamp(%s)", "u.bucket < to_timestamp(%s)"], [p.start, p.end]
+    where = ["u.bucket >= to_timestamp(%s)", "u.bucket < to_timestamp(%s)"]
+    args: list[str | float] = [p.start, p.end]
     for col, value in (("u.sender", p.user), ("s.project", p.project), ("s.agent", p.agent)):
         if value:
             where.append(f"{col} = %s")
