@@ -253,7 +253,7 @@ def _add_usage(conn, session: str, roll: Rollup, old: tuple[str, str] | None = N
     if hours:
         _write_hours(conn, hours)
     if moved:
-        _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in moved], *old)
+        _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in moved], *(old or ("", "")))  # moved: old is set
 
 
 def _add_to(hours: dict, key: tuple, counts) -> None:

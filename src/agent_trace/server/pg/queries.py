@@ -263,7 +263,8 @@ def _trends_by_hour(conn, p: TrendParams) -> tuple[list, dict]:
     """From the hourly sums (a few rows per hour and sender, whatever the
     number of sessions)."""
     key = {"user": "sender", "project": "project", "model": "model", "agent": "agent"}[p.by]
-    where, args = ["hour >= to_timestamp(%s)", "hour < to_timestamp(%s)"], [p.start, p.end]
+    where: list[str] = ["hour >= to_timestamp(%s)", "hour < to_timestamp(%s)"]
+    args: list[object] = [p.start, p.end]
     for col, value in (("sender", p.user), ("project", p.project), ("agent", p.agent)):
         if value:
             where.append(f"{col} = %s")
