@@ -252,8 +252,8 @@ def _add_usage(conn, session: str, roll: Rollup, old: tuple[str, str] | None = N
         conn.execute(_USAGE if moved else _USAGE_WITH_HOURS, params)
     if hours:
         _write_hours(conn, hours)
-    if moved:
-        _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in moved], *(old or ("", "")))  # moved: old is set
+    if moved:  # (old is set whenever rows moved)
+        _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in moved], *(old or ("", "")))
 
 
 def _add_to(hours: dict, key: tuple, counts) -> None:
