@@ -21,11 +21,22 @@ VENV = REPO / ".cache" / "phoenix-venv"
 SPEC = os.environ.get("AGENT_STRACE_PHOENIX", "arize-phoenix")
 
 
+def _runnable(exe) -> bool:
+    """The script exists and its interpreter too (a virtualenv moved with the
+    cache keeps the old absolute path in its scripts' first line)."""
+    try:
+        with open(exe, "rb") as f:
+            first = f.readline()
+    except OSError:
+        return False
+    return not first.startswith(b"#!") or os.path.exists(first[2:].split()[0].decode())
+
+
 def phoenix_bin() -> str:
     exe = VENV / "bin" / "phoenix"
-    if exe.exists():
+    if _runnable(exe):
         return str(exe)
-    r = subprocess.run([sys.executable, "-m", "venv", str(VENV)], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], capture_output=True, text=True)
     if r.returncode == 0:
         r = subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", SPEC], capture_output=True, text=True,
                            timeout=1200)
