@@ -105,3 +105,20 @@ def test_f_means_follow_in_export_too(trace_dir):
     assert [e["type"] for e in map(json.loads, out.splitlines())] == ["session.start", "session.end"]
     r = run_cli("export", "x", "-f", "--format", "json")
     assert r.returncode == 2 and b"use --format jsonl" in r.stderr
+
+
+def test_a_repeated_event_is_kept_once_in_either_order(tmp_path):
+    """Two sources wrote the same derived id (a hook and the transcript
+    import); the time-ordered read keeps it once, as the file-order read does."""
+    from agent_trace.store.reader import ReadStats
+    from agent_trace.store.timeline import iter_timeline
+
+    call = ev.make_event(ev.TOOL_CALL, "s", "claude-code", ts="2026-01-01T00:00:02Z", tool="Bash",
+                         tool_use_id="t1")
+    early = ev.make_event(ev.USER_PROMPT, "s", "claude-code", ts="2026-01-01T00:00:01Z")
+    path = tmp_path / "s.jsonl"
+    for order in ([call, call, early], [early, call, call]):  # out of time order, then in order
+        path.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in order))  # as stored
+        stats = ReadStats()
+        got = list(iter_timeline(str(path), stats))
+        assert [e["type"] for e in got] == [ev.USER_PROMPT, ev.TOOL_CALL] and stats.duplicates == 1
