@@ -11,9 +11,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from http.server import BaseHTTPRequestHandler
 
-from .processes import LocalServer
+from .processes import JsonHandler, LocalServer
 from .scripted import find_scenario, pick_step
 
 
@@ -60,19 +59,7 @@ class ChatStub(LocalServer):
     def _handler(self):
         stub = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def _json(self, code, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class H(JsonHandler):
 
             def do_GET(self):
                 self._json(200, {"object": "list", "data": [{"id": stub.model, "object": "model"}]})

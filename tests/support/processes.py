@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
+from http.server import BaseHTTPRequestHandler
 
 
 def free_port() -> int:
@@ -53,6 +55,24 @@ class Background:
                     pass
                 self.proc.wait(timeout=5)
         return self.proc.returncode
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """The base of a scripted API's handler: quiet, HTTP/1.1, and
+    ``_json(code, obj)`` for its JSON answers."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def _json(self, code, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
 
 class LocalServer:

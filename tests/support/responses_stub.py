@@ -14,9 +14,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from http.server import BaseHTTPRequestHandler
 
-from .processes import LocalServer
+from .processes import JsonHandler, LocalServer
 from .scripted import find_scenario, pick_step
 
 OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output", "local_shell_call_output",
@@ -83,19 +82,7 @@ class ResponsesStub(LocalServer):
     def _handler(self):
         stub = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def _json(self, code, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class H(JsonHandler):
 
             def do_GET(self):
                 self._json(200, {"object": "list", "data": [], "models": []})
