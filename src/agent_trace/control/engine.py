@@ -204,6 +204,15 @@ def _check_totals(policy: Policy, summary: SessionSummary, st: RuleState, call: 
     return out
 
 
+def _unreadable_log(policy: Policy, e: OSError) -> list[Decision]:
+    """The deny owed when the session log cannot be read and the policy has
+    rules that need it (budget, limits, loop)."""
+    if not _needs_log(policy):
+        return []
+    return [Decision("deny", "store", f"the session log cannot be read ({e.strerror or e}), "
+                                      "so budget and limits cannot be checked")]
+
+
 def _needs_log(policy: Policy) -> bool:
     return bool(policy.get("budget") or policy.get("limits") or policy.get("loop"))
 
@@ -271,9 +280,7 @@ def decide(store: Store, policy: Policy, policy_key: str | None, session: str, c
         from ..analysis.summary import SessionSummary
 
         summary = SessionSummary()
-        if _needs_log(policy):
-            decisions.append(Decision("deny", "store", f"the session log cannot be read ({e.strerror or e}), "
-                                                       "so budget and limits cannot be checked"))
+        decisions += _unreadable_log(policy, e)
     return _strongest(decisions), summary
 
 
@@ -303,9 +310,7 @@ def decide_in_memory(store: Store, policy: Policy, policy_key: str | None, sessi
         try:
             mem.catch_up(store, session, policy, policy_key)
         except OSError as e:
-            if _needs_log(policy):
-                decisions.append(Decision("deny", "store", f"the session log cannot be read ({e.strerror or e}), "
-                                                           "so budget and limits cannot be checked"))
+            decisions += _unreadable_log(policy, e)
             from ..analysis.summary import SessionSummary
 
             return _strongest(decisions), mem.summary or SessionSummary()
