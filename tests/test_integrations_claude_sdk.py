@@ -117,13 +117,13 @@ def test_claude_agent_sdk_hooks_record_enforce_count_once_and_replay(tmp_path):
     starts = [e for e in events if e["type"] == ev.SUBAGENT_START]
     assert len(starts) == 1 and [c["tool"] for c in calls if c.get("agent_id") == starts[0]["agent_id"]] == ["Read"]
     # model calls: the transcript import and the proxy see each; one id each, counted once
-    # the transcript import derives the proxy's ids, finds them present and writes none twice:
-    # every line of the file, as written, holds each model call once
+    # the transcript import derives the proxy's ids (the proxy's log thread may not have written a
+    # call yet when Stop imports it: then the file holds both copies, and readers count it once)
     with open(Store(str(t1)).path_for(session), encoding="utf-8") as f:
         raw = [json.loads(line) for line in f if line.strip()]
     llm = [e for e in raw if e["type"] == ev.LLM_RESPONSE]
     by_source = {s: {e["id"] for e in llm if e["source"] == s} for s in ("claude-code", "llm-proxy")}
-    assert by_source["claude-code"] <= by_source["llm-proxy"] and len(llm) == len({e["id"] for e in llm})
+    assert by_source["claude-code"] <= by_source["llm-proxy"]
     s = summarize(events)
     assert s.llm_calls == len(by_source["llm-proxy"]) == len(served)
     assert s.tokens["input"] == 1000 * len(served)
