@@ -48,6 +48,20 @@ def _hours_match_buckets(dsn: str) -> None:
              "FROM agent_strace.usage_buckets ORDER BY 1, 2, 3")
 
 
+def _days_match_hours(dsn: str) -> None:
+    """The daily running totals are the hourly sums, per dimension: what the
+    ingest code computes from ``usage_hours`` now, row for row (none left
+    at zero)."""
+    from agent_trace.server.pg.ingest import day_rows
+
+    hours = {(h, s, p, a, m): c for h, s, p, a, m, *c in _sql(
+        dsn, "SELECT extract(epoch FROM hour)::float8, sender, project, agent, model, llm_calls, input, output, "
+             "cache_read, cache_write, tool_calls, tool_errors FROM agent_strace.usage_hours")}
+    want = {k: v for k, v in day_rows(hours).items() if any(v)}
+    assert {(d, day, k, m): list(sums) for d, day, k, m, sums in _sql(
+        dsn, "SELECT dim, day, key, model, sums FROM agent_strace.usage_days")} == want
+
+
 def _token(storage: str, name: str) -> str:
     r = run_cli("server", "token", "add", name, "--storage", storage)
     assert r.returncode == 0, r.stderr
@@ -74,7 +88,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
 
     r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
     assert r.returncode == 0, r.stderr
-    assert b"version 3 (applied 1, 2, 3)" in r.stdout
+    assert b"version 4 (applied 1, 2, 3, 4)" in r.stdout
     r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
     assert r.returncode == 0 and b"up to date" in r.stdout
 
@@ -98,7 +112,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
         conn.commit()
     st = PgStorage(old)
     try:
-        assert st.applied == [2, 3] and st.version == 3
+        assert st.applied == [2, 3, 4] and st.version == 4
         assert _sql(old, "SELECT sender, tool_calls FROM agent_strace.usage_buckets") == [("", 1)]
         # the old session goes on: its seq continues, the old event is kept once
         counts = st.ingest([json.loads(line), ev.make_event(ev.TOOL_CALL, "old-session", "claude-code",
@@ -108,6 +122,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
         assert st.search({"q": "legacy"})["hits"][0]["id"] == "e1"
         assert st.token_add("alice").startswith("ast_")
         _hours_match_buckets(old)  # filled by migration 3, then moved to the agent the new event told
+        _days_match_hours(old)  # filled by migration 4, then moved the same way
         assert _sql(old, "SELECT sender, agent, tool_calls FROM agent_strace.usage_hours ORDER BY 1") == [
             ("", "claude-code", 1), ("alice", "claude-code", 1)]
     finally:
@@ -136,6 +151,7 @@ def test_hourly_sums_follow_a_late_working_folder(pg_dsn):
         assert {r[2] for r in _sql(pg_dsn, _HOURLY)} == {"", "api"}
         st.ingest([start], "alice")
         _hours_match_buckets(pg_dsn)
+        _days_match_hours(pg_dsn)
         assert {r[2] for r in _sql(pg_dsn, "SELECT * FROM agent_strace.usage_hours")} == {"shop", "api"}
         for by in ("user", "project", "model", "agent"):
             for extra in ({}, {"project": "shop"}, {"user": "bob"}, {"tz": "Asia/Tokyo"}):
@@ -143,7 +159,68 @@ def test_hourly_sums_follow_a_late_working_folder(pg_dsn):
                 assert queries._whole_hours(p)
                 assert st.pool.run(lambda c, p=p: queries._trends_by_hour(c, p)) == \
                     st.pool.run(lambda c, p=p: (queries._trends_by_bucket(c, p))), (by, extra)
+        _trends_by_day_match(st, ("UTC", "Asia/Tokyo"))
         assert not queries._whole_hours(TrendParams({"days": "3", "tz": "Asia/Kolkata"}))
+    finally:
+        st.close()
+
+
+def _trends_by_day_match(st, zones) -> None:
+    """Unfiltered trends from the daily running totals give the rows the
+    hourly sums give."""
+    from agent_trace.server.pg import queries
+    from agent_trace.server.query_params import TrendParams
+
+    def key(r):
+        return (r["date"], r["key"], r["model"])
+
+    for tz in zones:
+        for by in ("user", "project", "model", "agent"):
+            p = TrendParams({"days": "10", "by": by, "tz": tz})
+            assert queries._whole_hours(p)
+            hourly = sorted(st.pool.run(lambda c, p=p: queries._trends_by_hour(c, p))[0], key=key)
+            assert hourly, (tz, by)
+            assert sorted(st.pool.run(lambda c, p=p: queries._trends_by_day(c, p)), key=key) == hourly, (tz, by)
+
+
+def test_migration_4_fills_the_daily_sums_from_the_hourly_ones(pg_dsn):
+    """A database at version 3 with hourly sums over several days, senders,
+    projects and hours (one sum moved away to zero, as a late folder leaves
+    it) migrates to version 4: the daily running totals equal the hourly
+    sums, and trends read from them give the hourly numbers in time zones
+    east and west of UTC, across a DST change, for the same days."""
+    from agent_trace.analysis import trends
+    from agent_trace.server.pg import PgStorage, migrations, queries
+    from agent_trace.server.query_params import TrendParams
+
+    with psycopg.connect(pg_dsn) as conn:
+        assert migrations.migrate(conn, target=3) == [1, 2, 3]
+        conn.execute("SET search_path = agent_strace")
+        base = int(time.time()) // 3600 * 3600 - 9 * 86400
+        for i in range(0, 9 * 24, 5):
+            conn.execute("INSERT INTO usage_hours VALUES (to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+                         "%s)", (base + i * 3600, ["alice", "bob", ""][i % 3], ["shop", "api"][i % 2],
+                                 ["codex", "claude-code"][i % 7 % 2], ["gpt-4o", "", "claude-sonnet-4-5"][i % 3],
+                                 i % 4, 1000 * i, 10 * i, 5 * i, i, i % 5 + 1, i % 2))
+        conn.execute("INSERT INTO usage_hours (hour, sender, project, agent, model) "  # all zero: no daily row
+                     "VALUES (to_timestamp(%s), 'carol', 'gone', 'codex', '')", (base + 3600,))
+        conn.execute("INSERT INTO session_hours SELECT 's' || (extract(epoch FROM hour)::bigint % 3), hour, sender "
+                     "FROM usage_hours")
+        conn.commit()
+    st = PgStorage(pg_dsn)
+    try:
+        assert st.applied == [4] and st.version == 4
+        _days_match_hours(pg_dsn)
+        assert _sql(pg_dsn, "SELECT count(*) FROM agent_strace.usage_days WHERE key = 'gone'") == [(0,)]
+        _sql(pg_dsn, "DELETE FROM agent_strace.usage_hours WHERE project = 'gone'")  # (ingest never leaves one)
+        _trends_by_day_match(st, ("UTC", "America/New_York", "Asia/Tokyo", "Pacific/Auckland"))
+        # and the report itself is the same through either path
+        for tz in ("UTC", "America/Los_Angeles"):
+            p = TrendParams({"days": "10", "by": "project", "tz": tz})
+            rows, per_day = st.pool.run(lambda c, p=p: queries._trends_by_hour(c, p))
+            via_hours = trends.report(rows, trends.day_range(p.since_date, p.until_date), p.by, per_day, **p.meta())
+            via_days = st.trends({"days": "10", "by": "project", "tz": tz})
+            assert via_days == via_hours and via_days["totals"]["tool_calls"] > 0
     finally:
         st.close()
 
@@ -153,7 +230,7 @@ def test_a_newer_schema_is_refused_and_collectors_migrate_together(pg_dsn):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
-    assert _sql(pg_dsn, "SELECT version FROM agent_strace.schema_migrations ORDER BY 1") == [(1,), (2,), (3,)]
+    assert _sql(pg_dsn, "SELECT version FROM agent_strace.schema_migrations ORDER BY 1") == [(1,), (2,), (3,), (4,)]
     _sql(pg_dsn, "INSERT INTO agent_strace.schema_migrations (version, name) VALUES (7, 'from the future')")
     for args in (["server", "--port", "0"], ["server", "--migrate-only"]):
         r = run_cli(*args, "--storage", pg_dsn, timeout=60)
@@ -401,6 +478,7 @@ def test_retention_and_export_to_the_file_layout(pg_dsn, tmp_path):
             assert get(srv.url, "/api/trends?days=30")["totals"]["tool_calls"] == 10
             post(srv.url, [ev.make_event(ev.TOOL_CALL, "bob-api-1", "codex", tool="Read")])  # still there: appends
     _hours_match_buckets(pg_dsn)  # the deleted sessions' sums are gone from the hourly ones too
+    _days_match_hours(pg_dsn)  # and from the daily ones
     assert _sql(pg_dsn, "SELECT count(*) FROM agent_strace.events WHERE session = 'ancient'") == [(0,)]
     _token(pg_dsn, "dana")
     out = tmp_path / "exported"

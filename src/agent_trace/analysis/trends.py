@@ -159,6 +159,37 @@ def _acc(v: list) -> dict:
     return d
 
 
+def _coster():
+    """``cost(model, counts)``: what ``prices().cost(model, tokens)`` gives
+    for the tokens in a row of :data:`COUNTS` (the same arithmetic), with
+    each model's rates looked up once per report."""
+    table = prices()
+    rates: dict[str, tuple | None] = {}
+    at = [COUNTS.index(k) for k in KINDS]  # input, output, cache_read, cache_write
+    i_in, i_out, i_cr, i_cw = at
+
+    def cost(model: str, v: list) -> float | None:
+        r = rates.get(model, False)
+        if r is False:
+            base = table.rates(model)
+            if base is None:
+                r = rates[model] = None
+            else:
+                lc = (table.price(model) or {}).get("long_context")
+                above = lc.get("above", 200_000) if isinstance(lc, dict) else None
+                long = table.rates(model, True)
+                r = rates[model] = (tuple(base[k] for k in KINDS), above,
+                                    tuple(long[k] for k in KINDS) if long else None)
+        if r is None:
+            return None
+        rate, above, long_rate = r
+        if above is not None and v[i_in] + v[i_cr] + v[i_cw] > above:
+            rate = long_rate
+        return (v[i_in] * rate[0] + v[i_out] * rate[1] + v[i_cr] * rate[2] + v[i_cw] * rate[3]) / 1_000_000
+
+    return cost
+
+
 def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None, **meta) -> dict:
     """The trends JSON from aggregated rows: dicts with ``date``, ``key``
     (the ``by`` dimension's value), ``model`` and :data:`COUNTS`.
@@ -166,7 +197,7 @@ def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None,
     ``daily`` has the shape of ``usage daily --json`` (date, tokens, cost,
     models) plus tool calls/errors and the per-``by`` split; ``groups`` ranks
     the ``by`` values by cost."""
-    table = prices()
+    cost_of = _coster()
     width = len(COUNTS) + 1
     per_day: dict[str, list] = {d: [0] * len(COUNTS) + [0.0] for d in days}
     day_groups: dict[tuple, list] = {}
@@ -182,7 +213,7 @@ def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None,
         vals = [r[k] for k in COUNTS]
         cost = 0.0
         if model:
-            c = table.cost(model, {k: r[k] for k in KINDS})
+            c = cost_of(model, vals)
             if c is None:
                 if r["llm_calls"]:
                     unpriced.add(model)

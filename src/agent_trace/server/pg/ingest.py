@@ -10,8 +10,9 @@ Per session in the batch, one transaction of two round trips:
 3. feed what was inserted to the session's shared summary (resumed from
    its stored state) and add what each event changed to its usage bucket,
    to the hourly sums of its sender, project, agent and model (moving the
-   session's earlier sums when this batch changed its project or agent)
-   and to the hours the session was active;
+   session's earlier sums when this batch changed its project or agent),
+   the same per day and dimension (``usage_days``) and to the hours the
+   session was active;
 4. write the summary back, and commit.
 
 The HTTP layer answers 200 only after the commits.  Each line is encoded
@@ -21,6 +22,7 @@ exactly as local capture does (redaction, caps) before anything is stored.
 from __future__ import annotations
 
 import datetime as _dt
+from itertools import accumulate
 
 from ... import event as ev
 from ...analysis import search_text
@@ -174,6 +176,18 @@ _DROP_EMPTY = f"""
 DELETE FROM usage_hours WHERE project = %s AND agent = %s AND {" AND ".join(f"{c} = 0" for c in COUNTS)}
     AND (hour, sender, model) IN (SELECT to_timestamp(h), s, m FROM unnest(%b::float8[], %b::text[], %b::text[])
                                   AS u(h, s, m))"""
+DAY_SLOTS = 25  # running totals per count in a usage_days row: hours before 0, 1, ... 24
+_ROW = DAY_SLOTS * len(COUNTS)
+_DAYS = f"""
+INSERT INTO usage_days (dim, day, key, model, sums)
+SELECT u.dim, u.day, u.key, u.model, s.a[(u.n - 1) * {_ROW} + 1:u.n * {_ROW}]
+FROM unnest(%b::text[], %b::date[], %b::text[], %b::text[]) WITH ORDINALITY AS u(dim, day, key, model, n),
+     (SELECT %b::bigint[] AS a) s
+ORDER BY u.n
+ON CONFLICT (dim, day, key, model) DO UPDATE SET sums = add_sums(usage_days.sums, EXCLUDED.sums)"""
+_DROP_EMPTY_DAYS = f"""
+DELETE FROM usage_days WHERE {" AND ".join(f"sums[{(i + 1) * DAY_SLOTS}] = 0" for i in range(len(COUNTS)))}
+    AND (dim, day, key, model) IN (SELECT * FROM unnest(%b::text[], %b::date[], %b::text[], %b::text[]))"""
 _UPDATE = """
 UPDATE sessions SET next_seq = %(next_seq)s, started = %(started)s, last = %(last)s, agent = %(agent)s,
     project = %(project)s, title = %(title)s, cwd = %(cwd)s, ended = %(ended)s, stopped = %(stopped)s,
@@ -226,10 +240,10 @@ def store(conn, by_session: dict[str, list[Prepared]], stored: list | None = Non
 
 
 def _add_usage(conn, session: str, roll: Rollup, old: tuple[str, str] | None = None) -> None:
-    """Add what ``roll`` counted to the session's buckets, the hourly sums and
-    the session's active hours.  ``old``: the (project, agent) the session's
-    sums are filed under so far (``sessions``' columns, ``''`` for NULL);
-    None for a new session."""
+    """Add what ``roll`` counted to the session's buckets, the hourly and
+    daily sums and the session's active hours.  ``old``: the (project,
+    agent) the session's sums are filed under so far (``sessions``' columns,
+    ``''`` for NULL); None for a new session."""
     rows = [(b, label(m), label(s), *c) for b, m, s, *c in roll.rows()]
     project, agent = label(project_of(roll.summary.cwd)) or "", label(roll.summary.agent) or ""
     hours: dict[tuple, list] = {}
@@ -242,18 +256,18 @@ def _add_usage(conn, session: str, roll: Rollup, old: tuple[str, str] | None = N
         for h, sender, model, *c in moved:
             _add_to(hours, (h, sender, *old, model), [-v for v in c])
             _add_to(hours, (h, sender, project, agent, model), c)
-        if moved:
-            for b, model, sender, *c in rows:
-                _add_to(hours, (float(b // 3600 * 3600), sender, project, agent, model), c)
+    for b, model, sender, *c in rows:
+        _add_to(hours, (float(b // 3600 * 3600), sender, project, agent, model), c)
     if rows:
         cols = list(zip(*rows))
         params = {"session": session, "b": [float(b) for b in cols[0]], "m": list(cols[1]), "s": list(cols[2]),
                   "project": project, "agent": agent, **{c: list(v) for c, v in zip(COUNTS, cols[3:])}}
         conn.execute(_USAGE if moved else _USAGE_WITH_HOURS, params)
-    if hours:
+    if moved:
         _write_hours(conn, hours)
-    if moved:  # (old is set whenever rows moved)
         _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in moved], *(old or ("", "")))
+    if hours:  # after usage_hours: every transaction locks hourly rows, then daily ones
+        write_days(conn, hours, negative=bool(moved))
 
 
 def _add_to(hours: dict, key: tuple, counts) -> None:
@@ -284,6 +298,46 @@ def remove_hours(conn, session: str, project: str | None, agent: str | None) -> 
         _add_to(hours, (h, sender, project, agent, model), [-v for v in c])
     _write_hours(conn, hours)
     _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in sums], project, agent)
+    write_days(conn, hours, negative=True)
+
+
+def day_rows(hours: dict) -> dict[tuple, list]:
+    """Hourly sums ``{(hour epoch, sender, project, agent, model): counts}``
+    as ``usage_days`` rows: ``{(dim, UTC date, key, model): sums}``, where
+    ``sums`` holds per count the running totals over the day's hours before
+    hour 0..24 (see :mod:`.migrations`).  Migration 4 fills the table with
+    this too."""
+    slots = DAY_SLOTS - 1
+    per_hour: dict[tuple, list] = {}
+    for (h, sender, project, agent, model), counts in hours.items():
+        day = _dt.datetime.fromtimestamp(h, _UTC).date()
+        hod = int(h % 86400 // 3600)
+        for dim, key in (("user", sender), ("project", project), ("agent", agent)):
+            acc = per_hour.get((dim, day, key, model))
+            if acc is None:
+                acc = per_hour[(dim, day, key, model)] = [0] * (slots * len(COUNTS))
+            for i, v in enumerate(counts):
+                acc[i * slots + hod] += v
+    out = {}
+    for k, acc in per_hour.items():
+        row: list[int] = []
+        for i in range(len(COUNTS)):
+            row.extend(accumulate(acc[i * slots:(i + 1) * slots], initial=0))
+        out[k] = row
+    return out
+
+
+def write_days(conn, hours: dict, negative: bool = False) -> None:
+    """Add hourly sums to ``usage_days`` (rows in key order, so concurrent
+    transactions lock shared rows in one order); with ``negative`` (sums
+    moved or taken out) rows left at zero are dropped."""
+    days = day_rows(hours)
+    keys = sorted(days)
+    cols = list(zip(*keys))
+    flat = [v for k in keys for v in days[k]]
+    conn.execute(_DAYS, (*[list(c) for c in cols], flat))
+    if negative:
+        conn.execute(_DROP_EMPTY_DAYS, [list(c) for c in cols])
 
 
 def _drop_empty(conn, keys: list, project: str, agent: str) -> None:
