@@ -350,6 +350,39 @@ def test_same_answers_as_the_file_backend(pg_dsn, tmp_path, demo_events):
     assert cli["verdict"] == cb["verdict"] and cli["reasons"] == cb["reasons"]
 
 
+def test_git_branch_and_commit_filters_as_the_file_backend(pg_dsn, tmp_path):
+    """``branch`` (a glob) and ``commit`` (a prefix of the start, end or any
+    commit made) filter the list on both backends alike."""
+    sha = {k: (k * 40)[:40] for k in ("a", "b", "c", "d", "e")}
+    notes = {"on-main": [("start", "main", sha["a"], []), ("end", "main", sha["b"], [sha["b"]])],
+             "on-feature": [("start", "feature/x", sha["c"], []), ("end", "feature/x", sha["d"], [sha["d"]])],
+             "no-branch": [("start", None, sha["e"], [])]}
+    events = [ev.make_event(ev.SESSION_START, "no-git", "codex", data={"cwd": "/w/plain"})]
+    for sid, phases in notes.items():
+        events.append(ev.make_event(ev.SESSION_START, sid, "claude-code", data={"cwd": "/w/repo"}))
+        for phase, branch, head, commits in phases:
+            events.append(ev.make_event(ev.ANNOTATION, sid, "claude-code", name="git", data={
+                "phase": phase, "branch": branch, "head": head, "commits": commits, "diff": ["x.py"]}))
+    files = str(tmp_path / "files")
+    with Server(files) as fsrv, Server(pg_dsn) as psrv:
+        for url in (fsrv.url, psrv.url):
+            post(url, events)
+        for query, want in (("branch=main", ["on-main"]), ("branch=feat*", ["on-feature"]),
+                            ("branch=*", ["on-feature", "on-main"]), ("commit=" + sha["b"][:8], ["on-main"]),
+                            ("commit=" + sha["c"][:6].upper(), ["on-feature"]), ("commit=" + sha["e"][:12],
+                                                                               ["no-branch"]),
+                            ("commit=abc", []), ("branch=main&commit=" + sha["c"][:8], []),
+                            ("branch=*&limit=1", None)):
+            fa = get(fsrv.url, "/api/sessions?" + query)
+            fb = get(psrv.url, "/api/sessions?" + query)
+            assert [r["session"] for r in fa["sessions"]] == [r["session"] for r in fb["sessions"]], query
+            assert fa["matched"] == fb["matched"], query
+            if want is not None:
+                assert sorted(r["session"] for r in fb["sessions"]) == want, query
+                assert all("diff" not in r["git"] for r in fb["sessions"])
+        assert get(psrv.url, "/api/sessions?branch=*&limit=1")["matched"] == 2
+
+
 def test_tokens_attribute_events_and_revocation_takes_effect(pg_dsn, tmp_path):
     for storage in (str(tmp_path / "files"), pg_dsn):
         carol = _token(storage, "carol")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 from ...analysis import search_text, trends
+from ...analysis.git_link import matches as git_matches
 from ...analysis.session_view import RUNNING_WINDOW_S, status_of
 from ...event.fastjson import loads
 from ...store.paths import SessionNotFound
@@ -86,16 +87,30 @@ def sessions(conn, params: dict) -> dict:
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     now = time.time()
     out = []
+    git = f.branch is not None or f.commit is not None
+    if git:
+        # the git filters (the list's own glob and commit-prefix rules) run
+        # here on the rows whose text can match: those with a branch, or
+        # holding the commit prefix
+        where, args = [*where, "row LIKE %s ESCAPE '\\'"], \
+            [*args, '%"branch":"%' if f.commit is None else "%" + _like(f.commit.lower())]
+        clause = " WHERE " + " AND ".join(where)
     for row_text, size in conn.execute(f"SELECT row, bytes FROM sessions{clause} "
-                                       "ORDER BY last DESC NULLS LAST, session DESC LIMIT %s", (*args, n)):
+                                       "ORDER BY last DESC NULLS LAST, session DESC"
+                                       + ("" if git else " LIMIT %s"), (*args,) if git else (*args, n)):
         if row_text is None:
             continue
         r = loads(row_text)
+        if git and not git_matches(r, f.branch, f.commit):
+            continue
         r["bytes"] = size
         r["status"] = status_of(r, now)
         out.append(r)
-    matched = len(out) if len(out) < n else \
-        conn.execute(f"SELECT count(*) FROM sessions{clause}", args).fetchone()[0]
+    if git:
+        matched, out = len(out), out[:n]
+    else:
+        matched = len(out) if len(out) < n else \
+            conn.execute(f"SELECT count(*) FROM sessions{clause}", args).fetchone()[0]
     total = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
     facets = {}
     for col in ("agent", "sender", "project"):
