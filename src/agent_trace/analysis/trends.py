@@ -165,12 +165,13 @@ def _coster():
     each model's rates looked up once per report."""
     table = prices()
     rates: dict[str, tuple | None] = {}
+    missing = ()
     at = [COUNTS.index(k) for k in KINDS]  # input, output, cache_read, cache_write
     i_in, i_out, i_cr, i_cw = at
 
     def cost(model: str, v: list) -> float | None:
-        r = rates.get(model, False)
-        if r is False:
+        r = rates.get(model, missing)
+        if r is missing:
             base = table.rates(model)
             if base is None:
                 r = rates[model] = None

@@ -56,7 +56,8 @@ class GroupCommit:
         try:
             while not job.done:
                 with self._cond:
-                    group, total = [], 0
+                    group: list[_Job] = []
+                    total = 0
                     while self._queue and (not group or total + self._queue[0].size <= MAX_EVENTS):
                         j = self._queue.pop(0)
                         j.taken = True

@@ -238,7 +238,10 @@ def store_group(conn, batches: list[dict[str, list[Prepared]]]) -> list[tuple[in
         rows = conn.execute(_INSERT, (sessions, [f[0] for f in flat], [f[1] for f in flat],
                                       [f[2].id for f in flat], [f[2].ts for f in flat], [f[2].type for f in flat],
                                       [f[2].line for f in flat], [f[2].doc for f in flat])).fetchall()
-        usage, hours, moved_keys, updates = [], {}, [], []
+        usage: list[tuple] = []
+        hours: dict[tuple, list] = {}
+        moved_keys: list[tuple[list, tuple[str, str]]] = []
+        updates = []
         for session, next_seq, state, project, agent, ids in rows:
             # ids the session already held were left out; their seq numbers
             # stay unused (seq only has to grow)
@@ -263,7 +266,7 @@ def store_group(conn, batches: list[dict[str, list[Prepared]]]) -> list[tuple[in
                         pass
             old = (project or "", agent or "") if next_seq > 1 else None
             moved = _usage_of(conn, session, roll, old, usage, hours)
-            if moved:
+            if moved and old is not None:  # (only a session filed before can move)
                 moved_keys.append((moved, old))
             updates.append((session, roll.summary, next_seq + len(items[session]), size))
         if usage:
