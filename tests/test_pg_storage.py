@@ -284,6 +284,93 @@ def test_ingest_exactly_once_redacted_capped_and_rejects_counted(pg_dsn):
     assert _sql(pg_dsn, "SELECT events, tool_calls, next_seq FROM agent_strace.sessions") == [(3, 2, 4)]
 
 
+def test_group_commit_stores_concurrent_overlapping_batches_once(pg_dsn):
+    """Requests arriving together share transactions: 16 threads send
+    overlapping batches of 6 sessions (each event by two threads); every
+    event is stored once, the answers add up, and each session's summary
+    and usage agree with its events."""
+    from agent_trace.server.pg import PgStorage
+
+    events = [ev.make_event(ev.TOOL_CALL, f"g-{i % 6}", "codex", tool="Bash", tool_use_id=f"t{i}",
+                            data={"tool_input": {"command": f"echo {i}"}}) for i in range(960)]
+    shares = [[e for k, e in enumerate(events) if k % 8 == t % 8][(t // 8) * 20:] for t in range(16)]
+    st = PgStorage(pg_dsn)
+    try:
+        answers, errors = [], []
+
+        def send(share):
+            try:
+                for i in range(0, len(share), 15):
+                    answers.append(st.ingest([dict(e) for e in share[i:i + 15]], None))
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(e)
+
+        threads = [threading.Thread(target=send, args=(share,)) for share in shares]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sum(a["accepted"] for a in answers) == 960
+        assert sum(a["accepted"] + a["duplicates"] for a in answers) == sum(map(len, shares))
+        assert _sql(pg_dsn, "SELECT count(*), count(DISTINCT id) FROM agent_strace.events") == [(960, 960)]
+        assert _sql(pg_dsn, "SELECT session, events, tool_calls FROM agent_strace.sessions ORDER BY 1") == [
+            (f"g-{i}", 160, 160) for i in range(6)]
+        _hours_match_buckets(pg_dsn)
+        _days_match_hours(pg_dsn)
+    finally:
+        st.close()
+
+
+def test_group_commit_isolates_a_refused_batch_and_fails_all_while_the_database_is_down():
+    """A group the database refuses is retried batch by batch (one bad
+    request cannot fail the others); while the database is down every
+    request of the group gets the 503 error; each answer comes only after
+    its group's store returned."""
+    from agent_trace.server.pg.group_commit import GroupCommit
+    from agent_trace.server.storage import StorageUnavailable
+
+    groups, down, gate = [], threading.Event(), threading.Event()
+
+    def store_group(batches):
+        gate.wait(5)
+        groups.append(len(batches))
+        if down.is_set():
+            raise StorageUnavailable("database unavailable: test")
+        if len(batches) > 1 and any(b.get("bad") for b in batches):
+            raise ValueError("refused")
+        if batches[0].get("bad"):
+            raise ValueError("refused alone")
+        return [b["n"] for b in batches]
+
+    gc = GroupCommit(store_group, writers=1)
+    for phase in ("refused", "down"):
+        if phase == "down":
+            down.set()
+        gate.clear()
+        out: dict = {}
+
+        def send(i):
+            try:
+                out[i] = gc.submit({"n": i, "bad": phase == "refused" and i == 3}, 1)
+            except Exception as e:  # noqa: BLE001
+                out[i] = type(e).__name__
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        assert out == {}  # nothing answered before its group is stored
+        gate.set()
+        for t in threads:
+            t.join()
+        if phase == "refused":
+            assert out == {0: 0, 1: 1, 2: 2, 3: "ValueError", 4: 4, 5: 5}
+            assert max(groups) > 1  # the five queued behind the first writer went as one group
+        else:
+            assert out == {i: "StorageUnavailable" for i in range(6)}
+
+
 def test_same_answers_as_the_file_backend(pg_dsn, tmp_path, demo_events):
     files = str(tmp_path / "files")
     team = team_sessions()
