@@ -350,9 +350,9 @@ def test_group_commit_isolates_a_refused_batch_and_fails_all_while_the_database_
         gate.clear()
         out: dict = {}
 
-        def send(i):
+        def send(i, out=out, bad=phase == "refused"):
             try:
-                out[i] = gc.submit({"n": i, "bad": phase == "refused" and i == 3}, 1)
+                out[i] = gc.submit({"n": i, "bad": bad and i == 3}, 1)
             except Exception as e:  # noqa: BLE001
                 out[i] = type(e).__name__
 
