@@ -172,7 +172,7 @@ def _trends_by_day_match(st, zones) -> None:
     from agent_trace.server.query_params import TrendParams
 
     def key(r):
-        return (r["date"], r["key"], r["model"])
+        return r[:3]  # (date, key, model)
 
     for tz in zones:
         for by in ("user", "project", "model", "agent"):

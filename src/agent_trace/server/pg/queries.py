@@ -288,7 +288,7 @@ def _trends_by_hour(conn, p: TrendParams) -> tuple[list, dict]:
             args.append(value)
     day = "(hour AT TIME ZONE %s)::date"
     sums = ", ".join(f"sum({c})::bigint" for c in trends.COUNTS)
-    rows = [{"date": d.isoformat(), "key": k, "model": m, **dict(zip(trends.COUNTS, counts))}
+    rows = [(d.isoformat(), k, m, *counts)
             for d, k, m, *counts in conn.execute(
                 f"SELECT {day}, {key}, model, {sums} FROM usage_hours WHERE {' AND '.join(where)} GROUP BY 1, 2, 3",
                 (p.tzname, *args))]
@@ -344,7 +344,7 @@ def _trends_by_day(conn, p: TrendParams) -> list:
     parts = ", ".join(f"{x}::bigint" for x in part)
     nonzero = " OR ".join(f"{x} <> 0" for x in part)
     cols = list(zip(*day_parts(p)))
-    return [{"date": d.isoformat(), "key": k, "model": m, **dict(zip(trends.COUNTS, counts))}
+    return [(d.isoformat(), k, m, *counts)
             for d, k, m, *counts in conn.execute(
                 f"SELECT s.local, {key}, d.model, {parts} FROM usage_days d "
                 "JOIN unnest(%s::date[], %s::date[], %s::int[], %s::int[]) AS s(day, local, lo, hi) ON d.day = s.day "
@@ -364,7 +364,7 @@ def _trends_by_bucket(conn, p: TrendParams) -> tuple[list, dict]:
         else ""
     day = "(u.bucket AT TIME ZONE %s)::date"
     sums = ", ".join(f"sum(u.{c})::bigint" for c in trends.COUNTS)
-    rows = [{"date": d.isoformat(), "key": k, "model": m, **dict(zip(trends.COUNTS, counts))}
+    rows = [(d.isoformat(), k, m, *counts)
             for d, k, m, *counts in conn.execute(
                 f"SELECT {day}, {key}, u.model, {sums} FROM usage_buckets u{join} "
                 f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3", (p.tzname, *args))]
