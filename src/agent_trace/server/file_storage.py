@@ -152,7 +152,7 @@ class FileStorage:
 
     def trends(self, params: dict) -> dict:
         p = TrendParams(params)
-        agg: dict[tuple, dict] = {}
+        agg: dict[tuple, list] = {}
         day_sessions: dict[str, set] = {}
         seen = set()
         for entry in self.store.session_files():
