@@ -218,7 +218,7 @@ def generate(dsn: str, n_events: int, n_sessions: int, seed: int = 7, workers: i
             for part in parts:
                 for sid, state, next_seq, size in part:
                     roll = Rollup.from_dict(state)
-                    conn.execute(ing._CREATE, (sid,))
+                    conn.execute(ing._CREATE, ([sid],))
                     ing._add_usage(conn, sid, roll)
                     ing._write_session(conn, sid, roll.summary, next_seq, size)
                     total += next_seq - 1
