@@ -7,12 +7,13 @@ calls per run) against the scripted OpenAI endpoint, run alternately plain
 and traced in one process, ``--runs`` times each; for the Claude Agent SDK,
 the real Claude Code CLI under the SDK with and without our hooks (fewer
 runs: each starts the CLI).  Printed: the median wall time per run, the
-ratio traced/plain, and the difference per tool call.
+ratio traced/plain, the median of the ratios of runs taken back to back (steadier
+under load), the difference per tool call, and the CPU time per run.
 
 Runs in the frameworks virtualenv of the tests (installed on first use, see
 tests/support/frameworks.py):
 
-    python benchmarks/framework_overhead.py [--runs 30] [--claude-runs 5] [--only agents_app,...]
+    python benchmarks/framework_overhead.py [--runs 30] [--claude-runs 12] [--only agents_app,claude,...]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -67,7 +69,7 @@ def claude(runs: int) -> dict:
     from support.frameworks import framework_python
 
     py = framework_python()
-    times = {"plain": [], "traced": []}
+    times = {"plain": [], "traced": [], "plain_cpu": [], "traced_cpu": []}
     with tempfile.TemporaryDirectory() as tmp:
         home, proj = Path(tmp) / "home", Path(tmp) / "proj"
         home.mkdir()
@@ -82,12 +84,15 @@ def claude(runs: int) -> dict:
                 for mode in (("plain", "traced") if i % 2 else ("traced", "plain")):
                     cmd = [py, str(REPO / "tests" / "frameworks" / "claude_sdk_app.py"), "--cli", claude_bin(),
                            "--cwd", str(proj), "--prompt", "bench task"] + (["--trace"] if mode == "traced" else [])
+                    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                     t0 = time.perf_counter()
                     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
                     dt = time.perf_counter() - t0
+                    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
                     assert '"result"' in r.stdout, r.stdout + r.stderr[-2000:]
-                    if i >= 1:
+                    if i >= 1:  # CPU: the app, the CLI and the hooks (all children; the stub runs here)
                         times[mode].append(dt)
+                        times[mode + "_cpu"].append(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)
     return times
 
 
@@ -97,6 +102,8 @@ def report(name: str, times: dict, tools: int) -> str:
     line = (f"{name:<18} wall: plain {plain * 1000:8.1f} ms/run, traced {traced * 1000:8.1f} ms/run, "
             f"{traced / plain:5.3f}x, {per_tool * 1e6:+7.0f} us per tool call ({tools} per run, "
             f"n={len(times['plain'])})")
+    pairs = [t / p for p, t in zip(times["plain"], times["traced"])]  # runs of one round ran back to back
+    line += f"\n{'':<18} paired wall ratio (median of {len(pairs)}): {statistics.median(pairs):5.3f}x"
     if times.get("plain_cpu"):
         pc, tc = statistics.median(times["plain_cpu"]), statistics.median(times["traced_cpu"])
         line += f"\n{'':<18} cpu:  plain {pc * 1000:8.1f} ms/run, traced {tc * 1000:8.1f} ms/run, {tc / pc:5.3f}x"
@@ -106,7 +113,7 @@ def report(name: str, times: dict, tools: int) -> str:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--runs", type=int, default=30)
-    p.add_argument("--claude-runs", type=int, default=5)
+    p.add_argument("--claude-runs", type=int, default=12)
     p.add_argument("--only", default="")
     p.add_argument("--worker")
     a = p.parse_args()
