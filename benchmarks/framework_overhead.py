@@ -80,6 +80,9 @@ def claude(runs: int) -> dict:
                                 [{"text": "Done."}]]}
         with Stub(steps) as stub:
             env = claude_env(home, stub.url, {"PYTHONPATH": str(REPO / "src"), "AGENT_TRACE_DIR": tmp + "/t"})
+            # an installed agent-strace has its bytecode: without it each traced run compiles the modules
+            # the hooks import (the warm-up round writes it), and the figure measures the compiler
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
             for i in range(runs + 1):
                 for mode in (("plain", "traced") if i % 2 else ("traced", "plain")):
                     cmd = [py, str(REPO / "tests" / "frameworks" / "claude_sdk_app.py"), "--cli", claude_bin(),
