@@ -62,6 +62,29 @@ def worker(app: str, runs: int) -> None:
     print(json.dumps(times))
 
 
+# The traced Claude run, with the time the CLI waited on each of our hook callbacks written down
+# (two perf_counter calls per callback): the part of the overhead that is ours to cut, and a figure
+# that a loaded machine blurs far less than the whole run's wall time.
+TIMED_APP = """
+import json, os, runpy, sys, time
+from agent_trace.integrations import claude_sdk_hooks as h
+inner, spent = h.handle, []
+def handle(payload, trace_dir=None):
+    t0 = time.perf_counter()
+    try:
+        return inner(payload, trace_dir)
+    finally:
+        spent.append(time.perf_counter() - t0)
+h.handle = handle
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    with open(os.environ["BENCH_HOOK_TIMES"], "a") as f:
+        f.write(json.dumps(spent) + "\\n")
+"""
+
+
 def claude(runs: int) -> dict:
     sys.path[:0] = [str(REPO / "tests")]
     from support.anthropic_stub import Stub
@@ -69,8 +92,9 @@ def claude(runs: int) -> dict:
     from support.frameworks import framework_python
 
     py = framework_python()
-    times = {"plain": [], "traced": [], "plain_cpu": [], "traced_cpu": []}
+    times: dict = {"plain": [], "traced": [], "plain_cpu": [], "traced_cpu": [], "callbacks": []}
     with tempfile.TemporaryDirectory() as tmp:
+        spent = Path(tmp) / "callbacks.jsonl"
         home, proj = Path(tmp) / "home", Path(tmp) / "proj"
         home.mkdir()
         proj.mkdir()
@@ -83,10 +107,14 @@ def claude(runs: int) -> dict:
             # an installed agent-strace has its bytecode: without it each traced run compiles the modules
             # the hooks import (the warm-up round writes it), and the figure measures the compiler
             env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["BENCH_HOOK_TIMES"] = str(spent)
             for i in range(runs + 1):
                 for mode in (("plain", "traced") if i % 2 else ("traced", "plain")):
                     cmd = [py, str(REPO / "tests" / "frameworks" / "claude_sdk_app.py"), "--cli", claude_bin(),
-                           "--cwd", str(proj), "--prompt", "bench task"] + (["--trace"] if mode == "traced" else [])
+                           "--cwd", str(proj), "--prompt", "bench task"]
+                    if mode == "traced":
+                        cmd[1:1] = ["-c", TIMED_APP]
+                        cmd.append("--trace")
                     c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                     t0 = time.perf_counter()
                     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
@@ -96,6 +124,9 @@ def claude(runs: int) -> dict:
                     if i >= 1:  # CPU: the app, the CLI and the hooks (all children; the stub runs here)
                         times[mode].append(dt)
                         times[mode + "_cpu"].append(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)
+        lines = spent.read_text().splitlines()[1:]  # the warm-up round's run aside
+        times["callbacks"] = [sum(json.loads(line)) for line in lines]
+        times["callback_count"] = statistics.median(len(json.loads(line)) for line in lines)
     return times
 
 
@@ -110,6 +141,11 @@ def report(name: str, times: dict, tools: int) -> str:
     if times.get("plain_cpu"):
         pc, tc = statistics.median(times["plain_cpu"]), statistics.median(times["traced_cpu"])
         line += f"\n{'':<18} cpu:  plain {pc * 1000:8.1f} ms/run, traced {tc * 1000:8.1f} ms/run, {tc / pc:5.3f}x"
+    if times.get("callbacks"):
+        cb = statistics.median(times["callbacks"])
+        line += (f"\n{'':<18} the CLI waited on our {times['callback_count']:.0f} hook callbacks: "
+                 f"{cb * 1000:.1f} ms/run (median; max {max(times['callbacks']) * 1000:.1f}), "
+                 f"{cb / tools * 1000:.2f} ms per tool call")
     return line
 
 
