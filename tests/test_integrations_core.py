@@ -289,3 +289,25 @@ def test_claude_sdk_rules_wait_for_the_events_still_being_written(trace_dir, tmp
     assert out["hookSpecificOutput"]["permissionDecision"] == "deny"
     assert "still being written" in out["hookSpecificOutput"]["permissionDecisionReason"]
     assert claude_sdk_hooks.flush(10)
+
+
+def test_background_worker_runs_in_order_survives_a_failing_job_and_never_deadlocks(capsys, monkeypatch):
+    from agent_trace.integrations.background import Worker
+
+    w, done = Worker("test-worker"), []
+    assert w.flush(0)  # nothing started: nothing to wait for
+    w.submit(lambda: done.append(1))
+    w.submit(lambda: 1 / 0)
+    w.submit(lambda: 1 / 0)
+    w.submit(lambda: done.append(w.flush(5)))  # a job that flushes does not wait on itself
+    w.submit(lambda: done.append(3))
+    assert w.flush(10) and done == [1, True, 3]
+    assert capsys.readouterr().err.count("ZeroDivisionError") == 1  # said once
+
+    def no_threads(*a, **k):
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    w2 = Worker("test-worker-2")
+    monkeypatch.setattr(w2, "_start", no_threads)
+    w2.submit(lambda: done.append(4))  # done here and now rather than lost or raised into the agent
+    assert done[-1] == 4

@@ -32,8 +32,13 @@ class Worker:
         self._said: set[str] = set()
 
     def submit(self, job: Callable[[], object]) -> None:
-        """Queue ``job``; it runs on the worker thread after the jobs before it."""
-        self._start()
+        """Queue ``job``; it runs on the worker thread after the jobs before it
+        (here and now if no thread can be started, as at interpreter exit)."""
+        try:
+            self._start()
+        except RuntimeError:
+            self._run_one(job)
+            return
         self._q.put(job)
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -63,11 +68,13 @@ class Worker:
 
     def _run(self) -> None:
         while True:
-            job = self._q.get()
-            try:
-                job()
-            except Exception as e:  # one failing job is said once; the next one runs
-                self._say(f"{type(e).__name__}: {e}")
+            self._run_one(self._q.get())
+
+    def _run_one(self, job: Callable[[], object]) -> None:
+        try:
+            job()
+        except Exception as e:  # one failing job is said once; the next one runs
+            self._say(f"{type(e).__name__}: {e}")
 
     def _at_exit(self) -> None:
         if not self.flush(EXIT_WAIT_S):

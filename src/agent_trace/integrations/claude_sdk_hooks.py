@@ -131,8 +131,8 @@ def _record(store, payload: dict, events: list, transcripts: bool) -> None:
 
 
 def _pre_tool_use(store, payload: dict, events: list) -> dict:
-    call = events[0]
     try:
+        call = events[0]
         from ..control.pause import is_paused
         from ..control.policy import find_rules_file
 
