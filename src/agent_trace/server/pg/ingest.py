@@ -200,16 +200,6 @@ UPDATE sessions SET next_seq = %(next_seq)s, started = %(started)s, last = %(las
 WHERE session = %(session)s"""
 
 
-def store(conn, by_session: dict[str, list[Prepared]], stored: list | None = None) -> tuple[int, int]:
-    """Store prepared batches in one transaction, committed: (accepted,
-    duplicates).  ``stored`` (when given) receives each newly stored event
-    as a reader sees it."""
-    ((accepted, duplicates, new),) = store_group(conn, [by_session])
-    if stored is not None:
-        stored.extend(new)
-    return accepted, duplicates
-
-
 def store_group(conn, batches: list[dict[str, list[Prepared]]]) -> list[tuple[int, int, list]]:
     """Store several requests' prepared batches in one transaction and
     commit it: per batch ``(accepted, duplicates, events stored)``.  An
