@@ -416,3 +416,11 @@ def test_the_name_prefilter_lets_every_credential_shape_through():
         assert possible_name_hit(low, [m for m in secret_scan.NAME_MARKERS if m in low]), text
     assert not possible_name_hit('{"a":"input_tokens","b":"a token here","c":"keys"}',
                                  ["token", "key"])
+
+
+@FAST
+@given(st.lists(st.sampled_from(["ghp_", "gho_", "ghs_", "github_pat_", "gh", "g", "k_live_", "k_test_", "k_", "AKIA",
+                                 "ASIA", "AIza", "A", "sk-", "x", "token", "://", "eyJ", "xox"]),
+                max_size=8).map("".join))
+def test_grouped_marker_lookup_finds_the_same_markers(text):
+    assert secret_scan.present_markers(text, grouped=True) == secret_scan.present_markers(text, grouped=False)
