@@ -21,8 +21,9 @@ characters.  :func:`possible_name_hit` looks for exactly that, one compiled
 pattern per marker present, each starting with the marker's literal (so
 ``re`` skips ahead at C speed): no match means no name rule can fire and no
 structural rule applies.  The patterns are a superset (a match only sends the
-event down the full walk), and each is linear: a literal, then runs of one
-character class closed by a character outside it.
+event down the full walk), and each is linear: a literal, then a possessive run closed by a
+character outside it, or (``--flag``) a lazy run of identifier characters
+that cannot cross the next ``-``.
 
 ``re`` is imported on first use only (the hook path never pays for it on
 small events: :mod:`.redact` calls this for large texts).
@@ -49,8 +50,9 @@ ENDINGS = {
     "sig": "sig(?:nature)?",
 }
 # after an ending, in JSON text: white space (escaped or not) up to the end of
-# the string, or quotes, backslashes and spaces up to ":" or "="
-_AFTER = r'(?:(?:\s|\\[tnrfb]|\\u00[01][0-9a-f])*"|(?:\\["\\t]|[ \'"])*[:=])'
+# the string, or quotes, backslashes and spaces up to ":" or "=" (possessive
+# runs: what closes them is outside the run, so giving back cannot help)
+_AFTER = r'(?:(?:\s|\\[tnrfb]|\\u00[01][0-9a-f])*+"|(?:\\["\\t]|[ \'"])*+[:=])'
 # a --flag ending in one, then a space or a tab
 _FLAG = r'-[a-z0-9_.]*?{}(?: |\\t)'
 
