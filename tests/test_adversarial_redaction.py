@@ -424,3 +424,18 @@ def test_the_name_prefilter_lets_every_credential_shape_through():
                 max_size=8).map("".join))
 def test_grouped_marker_lookup_finds_the_same_markers(text):
     assert secret_scan.present_markers(text, grouped=True) == secret_scan.present_markers(text, grouped=False)
+
+
+def test_brackets_in_strings_keep_the_line_as_serialised():
+    from agent_trace.event.fastjson import dumps
+
+    code = "def f(x): return {'a': [x[0], {'b': [1, 2]}]}\n" * 40  # 320 brackets, all inside one string
+    event = ev.make_event(ev.TOOL_RESULT, "s", "t", data={"tool_response": code})
+    assert encode_event(dict(event), max_field=0) == (dumps(event) + "\n").encode()
+    deep: dict = {}
+    node = deep
+    for _ in range(80):  # real nesting past the cap is still cut and recorded
+        node["x"] = {}
+        node = node["x"]
+    line = json.loads(encode_event(ev.make_event(ev.ANNOTATION, "s", "t", data=deep), max_field=0))
+    assert line["truncated"][0]["nested"] == 64
