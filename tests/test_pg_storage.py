@@ -32,17 +32,19 @@ def _sql(dsn: str, query: str, args=()):
 
 
 _HOURLY = ("SELECT to_timestamp(floor(extract(epoch FROM u.bucket) / 3600) * 3600) AS h, u.sender, "
-           "coalesce(s.project, ''), coalesce(s.agent, ''), u.model, sum(u.input)::bigint, sum(u.output)::bigint, "
-           "sum(u.llm_calls)::bigint, sum(u.tool_calls)::bigint, sum(u.tool_errors)::bigint "
+           "coalesce(s.project, ''), coalesce(s.agent, ''), u.model, u.long, sum(u.input)::bigint, "
+           "sum(u.output)::bigint, sum(u.cache_write_1h)::bigint, sum(u.llm_calls)::bigint, "
+           "sum(u.tool_calls)::bigint, sum(u.tool_errors)::bigint "
            "FROM agent_strace.usage_buckets u JOIN agent_strace.sessions s ON s.session = u.session "
-           "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5")
+           "GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6")
 
 
 def _hours_match_buckets(dsn: str) -> None:
     """The hourly sums trends read are the sessions' buckets added up under
     each session's current project and agent, and nothing else."""
-    assert _sql(dsn, "SELECT hour, sender, project, agent, model, input, output, llm_calls, tool_calls, "
-                     "tool_errors FROM agent_strace.usage_hours ORDER BY 1, 2, 3, 4, 5") == _sql(dsn, _HOURLY)
+    assert _sql(dsn, "SELECT hour, sender, project, agent, model, long, input, output, cache_write_1h, llm_calls, "
+                     "tool_calls, tool_errors FROM agent_strace.usage_hours ORDER BY 1, 2, 3, 4, 5, 6") == _sql(
+        dsn, _HOURLY)
     assert _sql(dsn, "SELECT session, hour, sender FROM agent_strace.session_hours ORDER BY 1, 2, 3") == _sql(
         dsn, "SELECT DISTINCT session, to_timestamp(floor(extract(epoch FROM bucket) / 3600) * 3600), sender "
              "FROM agent_strace.usage_buckets ORDER BY 1, 2, 3")
@@ -52,14 +54,15 @@ def _days_match_hours(dsn: str) -> None:
     """The daily running totals are the hourly sums, per dimension: what the
     ingest code computes from ``usage_hours`` now, row for row (none left
     at zero)."""
+    from agent_trace.analysis.trends import COUNTS
     from agent_trace.server.pg.ingest import day_rows
 
-    hours = {(h, s, p, a, m): c for h, s, p, a, m, *c in _sql(
-        dsn, "SELECT extract(epoch FROM hour)::float8, sender, project, agent, model, llm_calls, input, output, "
-             "cache_read, cache_write, tool_calls, tool_errors FROM agent_strace.usage_hours")}
+    hours = {(h, s, p, a, m, g): c for h, s, p, a, m, g, *c in _sql(
+        dsn, f"SELECT extract(epoch FROM hour)::float8, sender, project, agent, model, long, {', '.join(COUNTS)} "
+             "FROM agent_strace.usage_hours")}
     want = {k: v for k, v in day_rows(hours).items() if any(v)}
-    assert {(d, day, k, m): list(sums) for d, day, k, m, sums in _sql(
-        dsn, "SELECT dim, day, key, model, sums FROM agent_strace.usage_days")} == want
+    assert {(d, day, k, m, g): list(sums) for d, day, k, m, g, sums in _sql(
+        dsn, "SELECT dim, day, key, model, long, sums FROM agent_strace.usage_days")} == want
 
 
 def _token(storage: str, name: str) -> str:
@@ -88,7 +91,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
 
     r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
     assert r.returncode == 0, r.stderr
-    assert b"version 4 (applied 1, 2, 3, 4)" in r.stdout
+    assert b"version 5 (applied 1, 2, 3, 4, 5)" in r.stdout
     r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
     assert r.returncode == 0 and b"up to date" in r.stdout
 
@@ -112,7 +115,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
         conn.commit()
     st = PgStorage(old)
     try:
-        assert st.applied == [2, 3, 4] and st.version == 4
+        assert st.applied == [2, 3, 4, 5] and st.version == 5
         assert _sql(old, "SELECT sender, tool_calls FROM agent_strace.usage_buckets") == [("", 1)]
         # the old session goes on: its seq continues, the old event is kept once
         counts = st.ingest([json.loads(line), ev.make_event(ev.TOOL_CALL, "old-session", "claude-code",
@@ -121,8 +124,8 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
         assert _sql(old, "SELECT seq, id FROM agent_strace.events ORDER BY seq")[0] == (1, "e1")
         assert st.search({"q": "legacy"})["hits"][0]["id"] == "e1"
         assert st.token_add("alice").startswith("ast_")
-        _hours_match_buckets(old)  # filled by migration 3, then moved to the agent the new event told
-        _days_match_hours(old)  # filled by migration 4, then moved the same way
+        _hours_match_buckets(old)  # rebuilt by migration 5 (from the events), then added to
+        _days_match_hours(old)
         assert _sql(old, "SELECT sender, agent, tool_calls FROM agent_strace.usage_hours ORDER BY 1") == [
             ("", "claude-code", 1), ("alice", "claude-code", 1)]
     finally:
@@ -187,11 +190,10 @@ def test_migration_4_fills_the_daily_sums_from_the_hourly_ones(pg_dsn):
     """A database at version 3 with hourly sums over several days, senders,
     projects and hours (one sum moved away to zero, as a late folder leaves
     it) migrates to version 4: the daily running totals equal the hourly
-    sums, and trends read from them give the hourly numbers in time zones
-    east and west of UTC, across a DST change, for the same days."""
-    from agent_trace.analysis import trends
-    from agent_trace.server.pg import PgStorage, migrations, queries
-    from agent_trace.server.query_params import TrendParams
+    sums.  (Migration 5 then rebuilds every sum from the events: none here,
+    so none are left.)"""
+    from agent_trace.server.pg import PgStorage, migrations
+    from agent_trace.server.pg.ingest import day_rows
 
     with psycopg.connect(pg_dsn) as conn:
         assert migrations.migrate(conn, target=3) == [1, 2, 3]
@@ -207,20 +209,19 @@ def test_migration_4_fills_the_daily_sums_from_the_hourly_ones(pg_dsn):
         conn.execute("INSERT INTO session_hours SELECT 's' || (extract(epoch FROM hour)::bigint % 3), hour, sender "
                      "FROM usage_hours")
         conn.commit()
+        assert migrations.migrate(conn, target=4) == [4]
+    hours = {(h, s, p, a, m): c for h, s, p, a, m, *c in _sql(
+        pg_dsn, "SELECT extract(epoch FROM hour)::float8, sender, project, agent, model, llm_calls, input, output, "
+                "cache_read, cache_write, tool_calls, tool_errors FROM agent_strace.usage_hours")}
+    want = {k: v for k, v in day_rows(hours).items() if any(v)}
+    assert len(want) > 20 and not any(k[2] == "gone" for k in want)
+    assert {(d, day, k, m): list(sums) for d, day, k, m, sums in _sql(
+        pg_dsn, "SELECT dim, day, key, model, sums FROM agent_strace.usage_days")} == want
     st = PgStorage(pg_dsn)
     try:
-        assert st.applied == [4] and st.version == 4
-        _days_match_hours(pg_dsn)
-        assert _sql(pg_dsn, "SELECT count(*) FROM agent_strace.usage_days WHERE key = 'gone'") == [(0,)]
-        _sql(pg_dsn, "DELETE FROM agent_strace.usage_hours WHERE project = 'gone'")  # (ingest never leaves one)
-        _trends_by_day_match(st, ("UTC", "America/New_York", "Asia/Tokyo", "Pacific/Auckland"))
-        # and the report itself is the same through either path
-        for tz in ("UTC", "America/Los_Angeles"):
-            p = TrendParams({"days": "10", "by": "project", "tz": tz})
-            rows, per_day = st.pool.run(lambda c, p=p: queries._trends_by_hour(c, p))
-            via_hours = trends.report(rows, trends.day_range(p.since_date, p.until_date), p.by, per_day, **p.meta())
-            via_days = st.trends({"days": "10", "by": "project", "tz": tz})
-            assert via_days == via_hours and via_days["totals"]["tool_calls"] > 0
+        assert st.applied == [5] and st.version == 5
+        for table in ("usage_buckets", "usage_hours", "usage_days", "session_hours"):
+            assert _sql(pg_dsn, f"SELECT count(*) FROM agent_strace.{table}") == [(0,)], table
     finally:
         st.close()
 
@@ -230,7 +231,7 @@ def test_a_newer_schema_is_refused_and_collectors_migrate_together(pg_dsn):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
-    assert _sql(pg_dsn, "SELECT version FROM agent_strace.schema_migrations ORDER BY 1") == [(1,), (2,), (3,), (4,)]
+    assert _sql(pg_dsn, "SELECT version FROM agent_strace.schema_migrations ORDER BY 1") == [(v,) for v in range(1, 6)]
     _sql(pg_dsn, "INSERT INTO agent_strace.schema_migrations (version, name) VALUES (7, 'from the future')")
     for args in (["server", "--port", "0"], ["server", "--migrate-only"]):
         r = run_cli(*args, "--storage", pg_dsn, timeout=60)
@@ -618,3 +619,182 @@ def test_retention_and_export_to_the_file_layout(pg_dsn, tmp_path):
     assert "dana" in (out / "tokens.json").read_text()
     with Server(str(out)) as srv:  # the exported store serves with the same tokens
         assert status_of(srv.url, "/api/sessions")[0] == 401
+
+
+# -- trends cost: priced per request, as the local usage reports -------------
+def _priced_events(base: int) -> dict[str, list[dict]]:
+    """Four days of three sessions by sender: many ordinary requests a day
+    whose input adds up past the long-context threshold (200k), a few
+    requests over it on their own (Sonnet 4.5 and Gemini 2.5 Pro have a
+    long-context tier), 1-hour cache writes, a model without that tier and
+    tool calls."""
+    out: dict[str, list[dict]] = {"alice": [], "bob": []}
+    n = 0
+
+    def llm(session, source, t, model, u, w1h=0):
+        nonlocal n
+        n += 1
+        data = {"message_id": f"msg-{n}"}
+        if w1h:
+            data["usage"] = {"cache_creation": {"ephemeral_1h_input_tokens": w1h,
+                                                "ephemeral_5m_input_tokens": u["cache_write"] - w1h}}
+        return ev.make_event(ev.LLM_RESPONSE, session, source, ts=ev.now_iso(t), model=model, usage=u, data=data)
+
+    out["alice"].append(ev.make_event(ev.SESSION_START, "cost-shop", "claude-code", ts=ev.now_iso(base),
+                                      data={"cwd": "/w/shop"}))
+    out["bob"].append(ev.make_event(ev.SESSION_START, "cost-api", "gemini", ts=ev.now_iso(base),
+                                    data={"cwd": "/w/api"}))
+    out["bob"].append(ev.make_event(ev.SESSION_START, "cost-codex", "codex", ts=ev.now_iso(base),
+                                    data={"cwd": "/w/api"}))
+    for day in range(4):
+        for i in range(6):
+            t = base + day * 86400 + 3600 * (2 + 3 * i) + 60
+            out["alice"].append(llm("cost-shop", "claude-code", t, "claude-sonnet-4-5-20250929",
+                                    {"input": 60_000, "output": 900, "cache_read": 20_000, "cache_write": 4_000},
+                                    w1h=3_000 if i % 2 else 0))
+            out["alice"].append(ev.make_event(ev.TOOL_CALL, "cost-shop", "claude-code", ts=ev.now_iso(t + 5),
+                                              tool="Bash", tool_use_id=f"tu-{day}-{i}"))
+            out["bob"].append(llm("cost-api", "gemini", t + 600, "gemini-2.5-pro",
+                                  {"input": 55_000, "output": 700, "cache_read": 1_000, "cache_write": 0}))
+            out["bob"].append(llm("cost-codex", "codex", t + 900, "gpt-4o",
+                                  {"input": 90_000, "output": 500, "cache_read": 30_000, "cache_write": 0}))
+        # one request over the threshold on its own, per long-context model
+        out["alice"].append(llm("cost-shop", "claude-code", base + day * 86400 + 23 * 3600, "claude-sonnet-4-5",
+                                {"input": 150_000, "output": 2_000, "cache_read": 60_000, "cache_write": 8_000},
+                                w1h=8_000))
+        out["bob"].append(llm("cost-api", "gemini", base + day * 86400 + 23 * 3600 + 60, "gemini-2.5-pro",
+                              {"input": 230_000, "output": 1_500, "cache_read": 0, "cache_write": 0}))
+    return out
+
+
+def _assert_costs_as_local_usage(trends_of, zones=("UTC", "America/New_York", "Asia/Tokyo")) -> float:
+    """Trends (``trends_of(params)``) give, day by day and model by model,
+    the cost ``usage daily --json`` gives over the same events (to the
+    cent), whatever the dimension; returns the total."""
+    total = None
+    for tz in zones:
+        r = run_cli("usage", "daily", "--json", "--no-import", "--timezone", tz)
+        assert r.returncode == 0, r.stderr
+        local = {d["date"]: d for d in json.loads(r.stdout)["daily"]}
+        assert len(local) >= 4, local
+        for by in ("user", "project", "model", "agent"):
+            t = trends_of({"days": "10", "by": by, "tz": tz})
+            days = {d["date"]: d for d in t["daily"] if d["llm_calls"]}
+            assert sorted(days) == sorted(local), (tz, by)
+            for date, want in local.items():
+                got = days[date]
+                assert (got["input"], got["cache_write"]) == (want["input"], want["cache_write"]), (tz, by, date)
+                assert round(got["cost_usd"], 2) == round(want["cost_usd"], 2), (tz, by, date, got, want)
+                for model, m in want["models"].items():
+                    assert round(got["models"][model]["cost_usd"], 2) == round(m["cost_usd"], 2), (tz, date, model)
+            assert round(t["totals"]["cost_usd"], 2) == round(sum(d["cost_usd"] for d in local.values()), 2)
+            total = t["totals"]["cost_usd"]
+    assert total is not None
+    return total
+
+
+def test_trends_cost_is_what_the_local_usage_report_gives(pg_dsn, trace_dir):
+    """The collector's trends price each request as the local ``usage``
+    reports do: long-context requests at the long-context rates (and only
+    those: a day's added-up input past the threshold is not one request),
+    1-hour cache writes at their own price.  Both backends, any time zone
+    and dimension, and the sessions' own costs add up to the same."""
+    from agent_trace.server.file_storage import FileStorage
+    from agent_trace.server.pg import PgStorage
+    from agent_trace.store.paths import Store
+
+    base = (int(time.time()) // 86400 - 5) * 86400
+    events = _priced_events(base)
+    files = FileStorage(Store(str(trace_dir)))
+    st = PgStorage(pg_dsn)
+    try:
+        for who, evs in events.items():
+            for i in range(0, len(evs), 7):  # in several batches
+                assert st.ingest([dict(e) for e in evs[i:i + 7]], who)["accepted"] == len(evs[i:i + 7])
+                files.ingest([dict(e) for e in evs[i:i + 7]], who)
+        total = _assert_costs_as_local_usage(st.trends)
+        assert _assert_costs_as_local_usage(files.trends, ("UTC",)) == pytest.approx(total, abs=1e-6)
+        sessions = st.sessions({})["sessions"]
+        assert total == pytest.approx(sum(s["cost_usd"] for s in sessions), abs=1e-6)
+        _hours_match_buckets(pg_dsn)
+        _days_match_hours(pg_dsn)
+        assert {g for (g,) in _sql(pg_dsn, "SELECT DISTINCT long FROM agent_strace.usage_days")} == {True, False}
+    finally:
+        st.close()
+
+
+def test_migration_5_rebuilds_the_sums_from_the_events(pg_dsn, trace_dir):
+    """A database at version 4 holding sessions and events, with the sums
+    version 4 kept (long-context requests added in with the others, no
+    1-hour cache writes), migrates to version 5: its sums are then exactly
+    those ingest keeps for the same events in a new database, and its trends
+    cost what the local usage report gives, in time zones east and west of
+    UTC, read from the daily or the hourly sums."""
+    from agent_trace.analysis import trends
+    from agent_trace.server.pg import PgStorage, migrations, queries
+    from agent_trace.server.pg.ingest import day_rows
+    from agent_trace.server.query_params import TrendParams
+    from agent_trace.store.paths import Store
+    from agent_trace.store.sink import FileSink
+
+    base = (int(time.time()) // 86400 - 5) * 86400
+    events = _priced_events(base)
+    FileSink(Store(str(trace_dir))).emit_many([e for evs in events.values() for e in evs])
+    fresh = PgStorage(pg_dsn)
+    try:
+        for who, evs in events.items():
+            fresh.ingest([dict(e) for e in evs], who)
+    finally:
+        fresh.close()
+    old = pg_dsn + "_v4"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{old.rsplit("/", 1)[1]}"')
+    v4 = "llm_calls, input, output, cache_read, cache_write, tool_calls, tool_errors"
+    with psycopg.connect(old) as conn, psycopg.connect(pg_dsn) as src:
+        assert migrations.migrate(conn, target=4) == [1, 2, 3, 4]
+        conn.execute("SET search_path = agent_strace")
+        src.execute("SET search_path = agent_strace")
+        for table in ("sessions", "events", "tokens"):  # (migration 5 leaves these as they are)
+            cur = src.execute(f"SELECT * FROM {table}")
+            cols = [d.name for d in cur.description]
+            rows = cur.fetchall()
+            with conn.cursor() as c, c.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
+                for row in rows:
+                    cp.write_row(row)
+        # version 4's sums: the same tokens, long-context rows added in
+        sums = ", ".join(f"sum({c})::bigint" for c in v4.split(", "))
+        conn.cursor().executemany(f"INSERT INTO usage_buckets (session, bucket, model, sender, {v4}) "
+                         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                         src.execute(f"SELECT session, bucket, model, sender, {sums} FROM usage_buckets "
+                                     "GROUP BY 1, 2, 3, 4").fetchall())
+        hours = src.execute(f"SELECT hour, sender, project, agent, model, {sums} FROM usage_hours "
+                            "GROUP BY 1, 2, 3, 4, 5").fetchall()
+        conn.cursor().executemany(f"INSERT INTO usage_hours (hour, sender, project, agent, model, {v4}) "
+                         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", hours)
+        days = day_rows({(h.timestamp(), *k): c for h, *k, c0, c1, c2, c3, c4, c5, c6 in hours
+                         for c in [[c0, c1, c2, c3, c4, c5, c6]]})
+        conn.cursor().executemany("INSERT INTO usage_days (dim, day, key, model, sums) VALUES (%s, %s, %s, %s, %s)",
+                         [(*k, v) for k, v in days.items()])
+        conn.cursor().executemany("INSERT INTO session_hours VALUES (%s, %s, %s)",
+                         src.execute("SELECT * FROM session_hours").fetchall())
+        conn.commit()
+    st = PgStorage(old)
+    try:
+        assert st.applied == [5] and st.version == 5
+        for table, key in (("usage_buckets", "session, bucket, model, sender, long"),
+                           ("usage_hours", "hour, sender, project, agent, model, long"),
+                           ("usage_days", "dim, day, key, model, long"), ("session_hours", "session, hour, sender")):
+            q = f"SELECT * FROM agent_strace.{table} ORDER BY {key}"
+            assert _sql(old, q) == _sql(pg_dsn, q), table
+        assert _sql(old, "SELECT count(*) FROM agent_strace.usage_days WHERE long") != [(0,)]
+        _days_match_hours(old)
+        _assert_costs_as_local_usage(st.trends, ("UTC", "America/New_York", "Asia/Tokyo", "Pacific/Auckland"))
+        _trends_by_day_match(st, ("UTC", "America/New_York", "Asia/Tokyo", "Pacific/Auckland"))
+        for tz in ("UTC", "America/Los_Angeles"):  # the report itself is the same through either path
+            p = TrendParams({"days": "10", "by": "project", "tz": tz})
+            rows, per_day = st.pool.run(lambda c, p=p: queries._trends_by_hour(c, p))
+            via_hours = trends.report(rows, trends.day_range(p.since_date, p.until_date), p.by, per_day, **p.meta())
+            via_days = st.trends({"days": "10", "by": "project", "tz": tz})
+            assert via_days == via_hours and via_days["totals"]["tool_calls"] > 0
+    finally:
+        st.close()

@@ -210,18 +210,27 @@ def test_table_with_breakdown_and_unpriced_marks(trace_dir):
 
 
 def test_trend_rows_are_priced_as_the_price_table_prices_them():
-    """The trends report looks each model's rates up once; every row must
-    cost exactly what ``PriceTable.cost`` gives for its tokens (long-context
-    tiers, prefixed and unpriced models included)."""
+    """The trends report looks each model's rates up once; a row of one
+    request, filed as long-context or not by the rule the usage index uses,
+    must cost exactly what ``PriceTable.cost`` gives for the request
+    (long-context tiers, 1-hour cache writes, prefixed and unpriced models
+    included)."""
     import random
 
     from agent_trace.analysis import trends
     from agent_trace.analysis.summary import prices
+    from agent_trace.usage.pricing import long_context
 
     table, cost, rng = prices(), trends._coster(), random.Random(19)
     models = [*table.models, "claude-sonnet-4-5-20250929", "anthropic/claude-opus-4-1", "house-model-7"]
+    longs = 0
     for _ in range(20_000):
         model = rng.choice(models)
-        v = [rng.randint(0, 5), rng.randint(0, 400_000), rng.randint(0, 9_000), rng.randint(0, 400_000),
-             rng.randint(0, 30_000), 0, 0]
-        assert cost(model, v) == table.cost(model, dict(zip(trends.COUNTS, v))), (model, v)
+        u = {"input": rng.randint(0, 400_000), "output": rng.randint(0, 9_000),
+             "cache_read": rng.randint(0, 400_000), "cache_write": rng.randint(0, 30_000)}
+        w1h = rng.choice([0, rng.randint(0, u["cache_write"])])
+        v = [1, *u.values(), 0, 0, w1h]
+        long = long_context(u)
+        longs += long
+        assert cost(model, long, v) == table.cost(model, u, w1h), (model, v)
+    assert 1000 < longs < 19_000  # both kinds of rows were tried

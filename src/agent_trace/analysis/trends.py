@@ -3,11 +3,16 @@ the daily report built from the buckets.
 
 Every number comes from the shared :class:`SessionSummary`: :class:`Rollup`
 feeds it each event and files the change the event made (tool calls, tool
-errors, LLM calls, tokens) under the event's 15-minute bucket, its model and
-its sender.  So the buckets of a session add up to exactly its summary, and a
-day's tokens are the tokens of the LLM responses stamped that day, as in the
-local usage reports.  Cost is tokens x the price table, computed when the
-report is made (a price change applies to history, as for local reports).
+errors, LLM calls, tokens) under the event's 15-minute bucket, its model, its
+sender and whether the request was a long-context one
+(:func:`~agent_trace.usage.pricing.long_context`, as the usage index decides
+it).  So the buckets of a session add up to exactly its summary, and a day's
+tokens are the tokens of the LLM responses stamped that day, as in the local
+usage reports.  Cost is tokens x the price table, computed when the report is
+made (a price change applies to history, as for local reports), per row as
+the local reports price theirs: long-context rows at the long-context rates,
+the cache writes kept for an hour (``cache_write_1h``, counted apart and
+included in ``cache_write``) at their own price.
 
 15 minutes because every time zone's offset is a multiple of it: a day in
 any zone is a whole number of buckets.  The collector's PostgreSQL backend
@@ -22,11 +27,12 @@ import datetime as _dt
 import re
 
 from .. import event as ev
-from ..usage.pricing import KINDS
+from ..usage.pricing import KINDS, cache_write_1h, long_context, usd
 from .summary import SessionSummary, prices
 
 BUCKET_S = 900
-COUNTS = ("llm_calls", "input", "output", "cache_read", "cache_write", "tool_calls", "tool_errors")
+# (cache_write_1h: of cache_write, the tokens kept for an hour)
+COUNTS = ("llm_calls", "input", "output", "cache_read", "cache_write", "tool_calls", "tool_errors", "cache_write_1h")
 DIMENSIONS = ("user", "project", "model", "agent")
 _TOOL_TYPES = frozenset({ev.TOOL_CALL, ev.TOOL_RESULT, ev.TOOL_ERROR})
 
@@ -71,8 +77,9 @@ def bucket_of(ts) -> int | None:
 
 class Rollup:
     """One session's summary plus its buckets:
-    ``(bucket, model, sender) -> [llm_calls, input, output, cache_read,
-    cache_write, tool_calls, tool_errors]`` (tool counts under model ``""``)."""
+    ``(bucket, model, sender, long) -> [llm_calls, input, output, cache_read,
+    cache_write, tool_calls, tool_errors, cache_write_1h]`` (tool counts under
+    model ``""``, ``long`` False)."""
 
     def __init__(self, summary: SessionSummary | None = None, buckets: dict | None = None):
         self.summary = summary or SessionSummary()
@@ -87,15 +94,18 @@ class Rollup:
             if s.llm_calls == calls:
                 return
             model = e.get("model") or "unknown"
-            key = (model if type(model) is str else str(model), 1, 0)
-            delta = [1, *(s.tokens[k] - tokens[i] for i, k in enumerate(KINDS)), 0, 0]
+            u = e.get("usage")
+            counted = isinstance(u, dict)  # (the summary counts and prices tokens only then)
+            key = (model if type(model) is str else str(model), counted and long_context(u))
+            delta = [1, *(s.tokens[k] - tokens[i] for i, k in enumerate(KINDS)), 0, 0,
+                     cache_write_1h(e) if counted else 0]
         elif t in _TOOL_TYPES:
             calls, errors = s.tool_calls, s.tool_errors
             s.add(e)
             if s.tool_calls == calls and s.tool_errors == errors:
                 return
-            key = ("", 0, 0)
-            delta = [0, 0, 0, 0, 0, s.tool_calls - calls, s.tool_errors - errors]
+            key = ("", False)
+            delta = [0, 0, 0, 0, 0, s.tool_calls - calls, s.tool_errors - errors, 0]
         else:
             s.add(e)
             return
@@ -103,7 +113,7 @@ class Rollup:
         if b is None:
             return
         sender = e.get("sender")
-        k = (b, key[0], sender if type(sender) is str else "")
+        k = (b, key[0], sender if type(sender) is str else "", key[1])
         row = self.buckets.get(k)
         if row is None:
             self.buckets[k] = delta
@@ -112,7 +122,7 @@ class Rollup:
                 row[i] += v
 
     def rows(self) -> list[tuple]:
-        """``(bucket, model, sender, *COUNTS)`` per bucket."""
+        """``(bucket, model, sender, long, *COUNTS)`` per bucket."""
         return [(*k, *v) for k, v in self.buckets.items()]
 
     # resumable state (the file backend's cache keeps it between requests)
@@ -121,7 +131,7 @@ class Rollup:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Rollup":
-        return cls(SessionSummary.from_dict(d["summary"]), {tuple(r[:3]): list(r[3:]) for r in d["buckets"]})
+        return cls(SessionSummary.from_dict(d["summary"]), {tuple(r[:4]): list(r[4:]) for r in d["buckets"]})
 
 
 # -- the report ---------------------------------------------------------------
@@ -160,41 +170,31 @@ def _acc(v: list) -> dict:
 
 
 def _coster():
-    """``cost(model, counts)``: what ``prices().cost(model, tokens)`` gives
-    for the tokens in a row of :data:`COUNTS` (the same arithmetic), with
-    each model's rates looked up once per report."""
+    """``cost(model, long, counts)``: what the local usage reports give for a
+    row of :data:`COUNTS` (:func:`~agent_trace.usage.pricing.usd` at the
+    model's rates, long-context ones for a long row), with each model's
+    rates looked up once per report."""
     table = prices()
-    rates: dict[str, tuple | None] = {}
-    missing = ()
+    rates: dict[tuple, dict | None] = {}
+    missing: dict = {}
     at = [COUNTS.index(k) for k in KINDS]  # input, output, cache_read, cache_write
-    i_in, i_out, i_cr, i_cw = at
+    i_1h = COUNTS.index("cache_write_1h")
 
-    def cost(model: str, v: list) -> float | None:
-        r = rates.get(model, missing)
+    def cost(model: str, long: bool, v: list) -> float | None:
+        r = rates.get((model, long), missing)
         if r is missing:
-            base = table.rates(model)
-            if base is None:
-                r = rates[model] = None
-            else:
-                lc = (table.price(model) or {}).get("long_context")
-                above = lc.get("above", 200_000) if isinstance(lc, dict) else None
-                long = table.rates(model, True)
-                r = rates[model] = (tuple(base[k] for k in KINDS), above,
-                                    tuple(long[k] for k in KINDS) if long else None)
+            r = rates[(model, long)] = table.rates(model, long)
         if r is None:
             return None
-        rate, above, long_rate = r
-        if above is not None and v[i_in] + v[i_cr] + v[i_cw] > above:
-            rate = long_rate
-        return (v[i_in] * rate[0] + v[i_out] * rate[1] + v[i_cr] * rate[2] + v[i_cw] * rate[3]) / 1_000_000
+        return usd(r, [v[i] for i in at], v[i_1h])
 
     return cost
 
 
 def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None, **meta) -> dict:
     """The trends JSON from aggregated rows: tuples ``(date, key, model,
-    *COUNTS)`` (``key``: the ``by`` dimension's value), one per date, key
-    and model.
+    long, *COUNTS)`` (``key``: the ``by`` dimension's value), one per date,
+    key, model and ``long`` (long-context requests, priced apart).
 
     ``daily`` has the shape of ``usage daily --json`` (date, tokens, cost,
     models) plus tool calls/errors and the per-``by`` split; ``groups`` ranks
@@ -208,13 +208,13 @@ def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None,
     groups: dict[str, list] = {}
     unpriced: set[str] = set()
     # in one order whatever the storage's: costs are float sums
-    for day, key, model, *vals in sorted(rows, key=lambda r: (r[0], r[1] or "", r[2] or "")):
+    for day, key, model, long, *vals in sorted(rows, key=lambda r: (r[0], r[1] or "", r[2] or "", bool(r[3]))):
         acc = per_day.get(day)
         if acc is None:
             continue
         cost = 0.0
         if model:
-            c = cost_of(model, vals)
+            c = cost_of(model, bool(long), vals)
             if c is None:
                 if vals[0]:  # (llm_calls)
                     unpriced.add(model)

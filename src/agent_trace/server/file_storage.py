@@ -165,14 +165,14 @@ class FileStorage:
             project, agent = trends.project_of(s.cwd), s.agent
             if (p.project and project != p.project) or (p.agent and agent != p.agent):
                 continue
-            for bucket, model, sender, *counts in roll.rows():
+            for bucket, model, sender, long, *counts in roll.rows():
                 if not (p.start <= bucket < p.end) or (p.user and sender != p.user):
                     continue
                 day = trends.day_of(bucket, p.tz)
                 key = {"user": sender, "project": project, "model": model, "agent": agent}[p.by]
-                row = agg.get((day, key, model))
+                row = agg.get((day, key, model, long))
                 if row is None:
-                    row = agg[(day, key, model)] = [0] * len(trends.COUNTS)
+                    row = agg[(day, key, model, long)] = [0] * len(trends.COUNTS)
                 for i, v in enumerate(counts):
                     row[i] += v
                 day_sessions.setdefault(day, set()).add(entry.name)

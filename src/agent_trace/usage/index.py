@@ -26,10 +26,9 @@ from array import array
 from .. import event as ev
 from ..store import registry
 from ..store.file_index import FileIndex
-from .pricing import cache_write_1h
+from .pricing import cache_write_1h, long_context
 
 QUARTER = 900
-LONG_CONTEXT = 200_000
 AGENT_BY_SOURCE = {"claude-code": "claude-code", "codex": "codex", "gemini": "gemini-cli"}
 
 
@@ -141,7 +140,7 @@ class UsageIndex(FileIndex):
                 continue
             i, o = u.get("input") or 0, u.get("output") or 0
             cr, cw = u.get("cache_read") or 0, u.get("cache_write") or 0
-            long = 1 if i + cr + cw > LONG_CONTEXT else 0
+            long = 1 if long_context(u) else 0
             model = e.get("model") or "unknown"
             rk = f"{int(t // QUARTER)}|{model}|{long}"
             w1h = cache_write_1h(e)

@@ -27,6 +27,7 @@ from ..event.fastjson import loads
 
 _BUNDLED = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "prices.json")
 KINDS = ("input", "output", "cache_read", "cache_write")
+LONG_CONTEXT = 200_000  # input tokens (with cache reads and writes) over which a request is long-context
 
 
 def user_prices_path() -> str:
@@ -131,3 +132,21 @@ def cache_write_1h(e: dict) -> int:
     cc = u.get("cache_creation") if isinstance(u, dict) else None
     n = cc.get("ephemeral_1h_input_tokens") if isinstance(cc, dict) else None
     return n if type(n) is int and n > 0 else 0
+
+
+def long_context(usage) -> bool:
+    """Is a request with this ``usage`` a long-context one (priced apart:
+    the usage index and the trends sums keep such requests in rows of their
+    own, and price those rows at the long-context rates)?"""
+    if not isinstance(usage, dict):
+        return False
+    return sum(n for n in (usage.get(k) for k in ("input", "cache_read", "cache_write"))
+               if type(n) is int) > LONG_CONTEXT
+
+
+def usd(rates: dict, tokens, write_1h: int = 0) -> float:
+    """USD for summed ``tokens`` (in :data:`KINDS` order) at ``rates`` (from
+    :meth:`PriceTable.rates`), ``write_1h`` of the cache writes kept for an
+    hour: how the usage and trends reports price their rows."""
+    return (sum(v * rates[k] for k, v in zip(KINDS, tokens))
+            + write_1h * (rates["cache_write_1h"] - rates["cache_write"])) / 1_000_000

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from .index import QUARTER, iter_rows
-from .pricing import KINDS, PriceTable
+from .pricing import KINDS, PriceTable, usd
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -100,8 +100,7 @@ class Totals:
         if rates is None:
             self.unpriced.add(r.model)
             return
-        cost = (sum(v * rates[k] for k, v in zip(KINDS, r.tokens))
-                + r.w1h * (rates["cache_write_1h"] - rates["cache_write"])) / 1_000_000
+        cost = usd(rates, r.tokens, r.w1h)
         d["cost_usd"] += cost
         m["cost_usd"] += cost
 

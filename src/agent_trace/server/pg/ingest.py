@@ -80,6 +80,10 @@ def as_text(obj) -> str:
     return dumps(obj).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _at(t: float) -> _dt.datetime:
+    return _dt.datetime.fromtimestamp(t, _UTC)
+
+
 def timestamp(ts) -> _dt.datetime | None:
     t = epoch(ts)
     return None if t is None else _dt.datetime.fromtimestamp(t, _UTC)
@@ -145,52 +149,54 @@ _C = ", ".join(COUNTS)
 _USAGE = f"""
 WITH u AS (
     SELECT u.*, floor(u.bucket / 3600) * 3600 AS hour
-    FROM unnest(%b::text[], %b::float8[], %b::text[], %b::text[], {", ".join(["%b::bigint[]"] * len(COUNTS))})
-         AS u(session, bucket, model, sender, {_C})),
+    FROM unnest(%b::text[], %b::float8[], %b::text[], %b::text[], %b::bool[],
+                {", ".join(["%b::bigint[]"] * len(COUNTS))}) AS u(session, bucket, model, sender, long, {_C})),
 b AS (
-    INSERT INTO usage_buckets (session, bucket, model, sender, {_C})
-    SELECT u.session, to_timestamp(u.bucket), u.model, u.sender, {", ".join("u." + c for c in COUNTS)} FROM u
-    ON CONFLICT (session, bucket, model, sender) DO UPDATE SET
+    INSERT INTO usage_buckets (session, bucket, model, sender, long, {_C})
+    SELECT u.session, to_timestamp(u.bucket), u.model, u.sender, u.long, {", ".join("u." + c for c in COUNTS)} FROM u
+    ON CONFLICT (session, bucket, model, sender, long) DO UPDATE SET
         {", ".join(f"{c} = usage_buckets.{c} + EXCLUDED.{c}" for c in COUNTS)})
 INSERT INTO session_hours (session, hour, sender)
 SELECT DISTINCT u.session, to_timestamp(u.hour), u.sender FROM u
 ON CONFLICT DO NOTHING"""
 # rows in key order, so concurrent batches lock shared rows in one order
 _HOURS = f"""
-INSERT INTO usage_hours (hour, sender, project, agent, model, {", ".join(COUNTS)})
-SELECT to_timestamp(u.hour), u.sender, u.project, u.agent, u.model, {", ".join("u." + c for c in COUNTS)}
-FROM unnest(%b::float8[], %b::text[], %b::text[], %b::text[], %b::text[], {", ".join(["%b::bigint[]"] * len(COUNTS))})
-     AS u(hour, sender, project, agent, model, {", ".join(COUNTS)})
-ORDER BY u.hour, u.sender, u.project, u.agent, u.model
-ON CONFLICT (hour, sender, project, agent, model) DO UPDATE SET
+INSERT INTO usage_hours (hour, sender, project, agent, model, long, {", ".join(COUNTS)})
+SELECT to_timestamp(u.hour), u.sender, u.project, u.agent, u.model, u.long, {", ".join("u." + c for c in COUNTS)}
+FROM unnest(%b::float8[], %b::text[], %b::text[], %b::text[], %b::text[], %b::bool[],
+            {", ".join(["%b::bigint[]"] * len(COUNTS))}) AS u(hour, sender, project, agent, model, long, {_C})
+ORDER BY u.hour, u.sender, u.project, u.agent, u.model, u.long
+ON CONFLICT (hour, sender, project, agent, model, long) DO UPDATE SET
     {", ".join(f"{c} = usage_hours.{c} + EXCLUDED.{c}" for c in COUNTS)}"""
 # a session's sums per hour, as it stands (to move or remove them)
 _SESSION_HOURS = f"""
-SELECT floor(extract(epoch FROM bucket) / 3600)::float8 * 3600, sender, model, {", ".join(f"sum({c})::bigint"
-                                                                                        for c in COUNTS)}
-FROM usage_buckets WHERE session = %s GROUP BY 1, 2, 3"""
+SELECT floor(extract(epoch FROM bucket) / 3600)::float8 * 3600, sender, model, long,
+       {", ".join(f"sum({c})::bigint" for c in COUNTS)}
+FROM usage_buckets WHERE session = %s GROUP BY 1, 2, 3, 4"""
 _DROP_EMPTY = f"""
 DELETE FROM usage_hours WHERE project = %s AND agent = %s AND {" AND ".join(f"{c} = 0" for c in COUNTS)}
-    AND (hour, sender, model) IN (SELECT to_timestamp(h), s, m FROM unnest(%b::float8[], %b::text[], %b::text[])
-                                  AS u(h, s, m))"""
+    AND (hour, sender, model, long) IN (
+        SELECT to_timestamp(h), s, m, g
+        FROM unnest(%b::float8[], %b::text[], %b::text[], %b::bool[]) AS u(h, s, m, g))"""
 DAY_SLOTS = 25  # running totals per count in a usage_days row: hours before 0, 1, ... 24
 # hourly sums (as _HOURS takes them) added to usage_days: the running
 # totals are made here, rows in key order
 _DAYS = f"""
-INSERT INTO usage_days (dim, day, key, model, sums)
-SELECT dim, day, key, model, array_agg(v ORDER BY i, b) FROM (
-    SELECT d.dim, (to_timestamp(u.hour) AT TIME ZONE 'UTC')::date AS day, d.key, u.model, i, b,
+INSERT INTO usage_days (dim, day, key, model, long, sums)
+SELECT dim, day, key, model, long, array_agg(v ORDER BY i, b) FROM (
+    SELECT d.dim, (to_timestamp(u.hour) AT TIME ZONE 'UTC')::date AS day, d.key, u.model, u.long, i, b,
            sum(CASE WHEN floor(u.hour / 3600)::bigint %% 24 < b THEN (ARRAY[{_C}])[i] ELSE 0 END)::bigint AS v
-    FROM unnest(%b::float8[], %b::text[], %b::text[], %b::text[], %b::text[],
-                {", ".join(["%b::bigint[]"] * len(COUNTS))}) AS u(hour, sender, project, agent, model, {_C})
+    FROM unnest(%b::float8[], %b::text[], %b::text[], %b::text[], %b::text[], %b::bool[],
+                {", ".join(["%b::bigint[]"] * len(COUNTS))}) AS u(hour, sender, project, agent, model, long, {_C})
     CROSS JOIN LATERAL (VALUES ('user', u.sender), ('project', u.project), ('agent', u.agent)) AS d(dim, key),
     generate_series(1, {len(COUNTS)}) i, generate_series(0, {DAY_SLOTS - 1}) b
-    GROUP BY 1, 2, 3, 4, 5, 6) x
-GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-ON CONFLICT (dim, day, key, model) DO UPDATE SET sums = add_sums(usage_days.sums, EXCLUDED.sums)"""
+    GROUP BY 1, 2, 3, 4, 5, 6, 7) x
+GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+ON CONFLICT (dim, day, key, model, long) DO UPDATE SET sums = add_sums(usage_days.sums, EXCLUDED.sums)"""
 _DROP_EMPTY_DAYS = f"""
 DELETE FROM usage_days WHERE {" AND ".join(f"sums[{(i + 1) * DAY_SLOTS}] = 0" for i in range(len(COUNTS)))}
-    AND (dim, day, key, model) IN (SELECT * FROM unnest(%b::text[], %b::date[], %b::text[], %b::text[]))"""
+    AND (dim, day, key, model, long) IN (SELECT * FROM unnest(%b::text[], %b::date[], %b::text[], %b::text[],
+                                                              %b::bool[]))"""
 _UPDATE = """
 UPDATE sessions SET next_seq = %(next_seq)s, started = %(started)s, last = %(last)s, agent = %(agent)s,
     project = %(project)s, title = %(title)s, cwd = %(cwd)s, ended = %(ended)s, stopped = %(stopped)s,
@@ -274,28 +280,30 @@ def store_group(conn, batches: list[dict[str, list[Prepared]]]) -> list[tuple[in
 
 
 def _usage_of(conn, session: str, roll: Rollup, old: tuple[str, str] | None, usage: list,
-              hours: dict) -> list:
+              hours: dict, filed: tuple[str, str] | None = None) -> list:
     """What ``roll`` counted, as rows of the session's buckets (added to
     ``usage``) and changes to the hourly sums (added to ``hours``).  ``old``:
     the (project, agent) the session's sums are filed under so far
-    (``sessions``' columns, ``''`` for NULL); None for a new session.  When
-    the batch told another project or agent, the session's earlier sums
-    move from the old key to the new one; returns the (hour, sender, model)
-    keys they moved from."""
+    (``sessions``' columns, ``''`` for NULL); None for a new session (then
+    ``conn`` is not used).  When the batch told another project or agent,
+    the session's earlier sums move from the old key to the new one;
+    returns the (hour, sender, model, long) keys they moved from.  ``filed``:
+    the (project, agent) to file the sums under, instead of what the summary
+    tells (the rebuild keeps the sessions' columns)."""
     rows: dict[tuple, list] = {}
-    for b, m, s, *c in roll.rows():
-        _add_to(rows, (b, label(m), label(s)), c)  # (labels cut to length may meet)
-    project, agent = label(project_of(roll.summary.cwd)) or "", label(roll.summary.agent) or ""
+    for b, m, s, long, *c in roll.rows():
+        _add_to(rows, (b, label(m), label(s), long), c)  # (labels cut to length may meet)
+    project, agent = filed or (label(project_of(roll.summary.cwd)) or "", label(roll.summary.agent) or "")
     moved = []
     if old is not None and old != (project, agent):
         moved = conn.execute(_SESSION_HOURS, (session,)).fetchall()  # (before this batch's buckets)
-        for h, sender, model, *c in moved:
-            _add_to(hours, (h, sender, *old, model), [-v for v in c])
-            _add_to(hours, (h, sender, project, agent, model), c)
-    for (b, model, sender), c in rows.items():
-        usage.append((session, float(b), model, sender, *c))
-        _add_to(hours, (float(b // 3600 * 3600), sender, project, agent, model), c)
-    return [(h, sender, model) for h, sender, model, *_c in moved]
+        for h, sender, model, long, *c in moved:
+            _add_to(hours, (h, sender, *old, model, long), [-v for v in c])
+            _add_to(hours, (h, sender, project, agent, model, long), c)
+    for (b, model, sender, long), c in rows.items():
+        usage.append((session, float(b), model, sender, long, *c))
+        _add_to(hours, (float(b // 3600 * 3600), sender, project, agent, model, long), c)
+    return [(h, sender, model, long) for h, sender, model, long, *_c in moved]
 
 
 def _add_usage(conn, session: str, roll: Rollup, old: tuple[str, str] | None = None) -> None:
@@ -340,34 +348,37 @@ def remove_hours(conn, session: str, project: str | None, agent: str | None) -> 
         return
     project, agent = project or "", agent or ""
     hours: dict[tuple, list] = {}
-    for h, sender, model, *c in sums:
-        _add_to(hours, (h, sender, project, agent, model), [-v for v in c])
+    for h, sender, model, long, *c in sums:
+        _add_to(hours, (h, sender, project, agent, model, long), [-v for v in c])
     _write_hours(conn, hours)
-    _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in sums], project, agent)
+    _drop_empty(conn, [(h, sender, model, long) for h, sender, model, long, *_c in sums], project, agent)
     write_days(conn, hours, negative=True)
 
 
 def day_rows(hours: dict) -> dict[tuple, list]:
-    """Hourly sums ``{(hour epoch, sender, project, agent, model): counts}``
-    as ``usage_days`` rows: ``{(dim, UTC date, key, model): sums}``, where
-    ``sums`` holds per count the running totals over the day's hours before
-    hour 0..24 (see :mod:`.migrations`).  Migration 4 fills the table with
-    this too."""
+    """Hourly sums ``{(hour epoch, sender, project, agent, model, long):
+    counts}`` as ``usage_days`` rows: ``{(dim, UTC date, key, model, long):
+    sums}``, where ``sums`` holds per count the running totals over the
+    day's hours before hour 0..24 (see :mod:`.migrations`).  Migrations 4
+    and 5 fill the table with this too (4 with keys and counts of its day:
+    no ``long``, seven counts)."""
     slots = DAY_SLOTS - 1
     per_hour: dict[tuple, list] = {}
-    for (h, sender, project, agent, model), counts in hours.items():
+    n = 0
+    for (h, sender, project, agent, *rest), counts in hours.items():
+        n = len(counts)
         day = _dt.datetime.fromtimestamp(h, _UTC).date()
         hod = int(h % 86400 // 3600)
         for dim, key in (("user", sender), ("project", project), ("agent", agent)):
-            acc = per_hour.get((dim, day, key, model))
+            acc = per_hour.get((dim, day, key, *rest))
             if acc is None:
-                acc = per_hour[(dim, day, key, model)] = [0] * (slots * len(COUNTS))
+                acc = per_hour[(dim, day, key, *rest)] = [0] * (slots * n)
             for i, v in enumerate(counts):
                 acc[i * slots + hod] += v
     out = {}
     for k, acc in per_hour.items():
         row: list[int] = []
-        for i in range(len(COUNTS)):
+        for i in range(n):
             row.extend(accumulate(acc[i * slots:(i + 1) * slots], initial=0))
         out[k] = row
     return out
@@ -380,8 +391,8 @@ def write_days(conn, hours: dict, negative: bool = False) -> None:
     are made in SQL; :func:`day_rows` makes the same in Python.)"""
     conn.execute(_DAYS, _hour_params(hours))
     if negative:
-        keys = sorted({(dim, _dt.datetime.fromtimestamp(h, _UTC).date(), key, model)
-                       for h, sender, project, agent, model in hours
+        keys = sorted({(dim, _dt.datetime.fromtimestamp(h, _UTC).date(), key, model, long)
+                       for h, sender, project, agent, model, long in hours
                        for dim, key in (("user", sender), ("project", project), ("agent", agent))})
         conn.execute(_DROP_EMPTY_DAYS, [list(c) for c in zip(*keys)])
 
@@ -410,3 +421,63 @@ def _write_session(conn, session: str, s: SessionSummary, next_seq: int, size: i
         "last_error": label(s.last_error), "bytes": size, "row": as_text(row),
         "state": as_text(d), "sender": label(row["user"]),
     })
+
+
+def rebuild_usage(conn) -> None:
+    """Every session's usage sums (``usage_buckets``, ``usage_hours``,
+    ``usage_days``, ``session_hours``, which must be empty) computed again
+    from the stored events: each session's events in ``seq`` order through a
+    fresh :class:`Rollup`, as ingest fed them, filed under the session's
+    ``project`` and ``agent`` columns (where ingest has moved them, and
+    expects them).  Migration 5 runs this; it reads every event once and
+    writes with COPY."""
+    filed = {s: (p or "", a or "") for s, p, a in conn.execute("SELECT session, project, agent FROM sessions")}
+    hours: dict[tuple, list] = {}
+    usage: list[tuple] = []
+    active: set[tuple] = set()
+    stats = ReadStats()
+
+    def flush() -> None:
+        with conn.cursor() as cur, cur.copy(f"COPY usage_buckets (session, bucket, model, sender, long, {_C}) "
+                                            "FROM STDIN") as cp:
+            for session, b, model, sender, long, *c in usage:
+                cp.write_row((session, _at(b), model, sender, long, *c))
+        usage.clear()
+
+    def finish(session: str, roll: Rollup) -> None:
+        n = len(usage)
+        _usage_of(conn, session, roll, None, usage, hours, filed.get(session, ("", "")))
+        active.update((session, b // 3600 * 3600, sender) for _s, b, _m, sender, *_c in usage[n:])
+        if len(usage) > 20000:
+            flush()
+
+    session, roll = "", None
+    with conn.cursor(name="rebuild_usage") as cur:
+        cur.itersize = 5000
+        cur.execute("SELECT session, line FROM events ORDER BY session, seq")
+        for s, line in cur:
+            if roll is None or s != session:
+                if roll is not None:
+                    finish(session, roll)
+                session, roll = s, Rollup(SessionSummary(s))
+            e = parse_line(line.encode("utf-8"), stats)
+            if e is not None:
+                try:
+                    roll.add(e)
+                except Exception:  # as ingest: stored, not counted
+                    pass
+    if roll is not None:
+        finish(session, roll)
+    flush()
+    with conn.cursor() as cur, cur.copy("COPY session_hours (session, hour, sender) FROM STDIN") as cp:
+        for s, h, sender in sorted(active):
+            cp.write_row((s, _at(h), sender))
+    with conn.cursor() as cur, cur.copy(f"COPY usage_hours (hour, sender, project, agent, model, long, {_C}) "
+                                        "FROM STDIN") as cp:
+        for k, c in hours.items():
+            if any(c):
+                cp.write_row((_at(k[0]), *k[1:], *c))
+    with conn.cursor() as cur, cur.copy("COPY usage_days (dim, day, key, model, long, sums) FROM STDIN") as cp:
+        for key, sums in day_rows(hours).items():
+            if any(sums[DAY_SLOTS - 1::DAY_SLOTS]):
+                cp.write_row((*key, sums))

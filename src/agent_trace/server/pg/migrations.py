@@ -172,6 +172,16 @@ CREATE TABLE usage_days (
     sums  bigint[] NOT NULL,
     PRIMARY KEY (dim, day, key, model)
 );
+"""),    (5, "usage sums keep long-context requests apart and count 1-hour cache writes; rebuilt from the events", """
+ALTER TABLE usage_buckets ADD COLUMN long boolean NOT NULL DEFAULT false,
+    ADD COLUMN cache_write_1h bigint NOT NULL DEFAULT 0,
+    DROP CONSTRAINT usage_buckets_pkey, ADD PRIMARY KEY (session, bucket, model, sender, long);
+ALTER TABLE usage_hours ADD COLUMN long boolean NOT NULL DEFAULT false,
+    ADD COLUMN cache_write_1h bigint NOT NULL DEFAULT 0,
+    DROP CONSTRAINT usage_hours_pkey, ADD PRIMARY KEY (hour, sender, project, agent, model, long);
+ALTER TABLE usage_days ADD COLUMN long boolean NOT NULL DEFAULT false,
+    DROP CONSTRAINT usage_days_pkey, ADD PRIMARY KEY (dim, day, key, model, long);
+TRUNCATE usage_buckets, usage_hours, usage_days, session_hours;
 """),
 ]
 LATEST = MIGRATIONS[-1][0]
@@ -182,6 +192,7 @@ def _fill_usage_days(conn) -> None:
     ingest uses (one pass over the hourly rows, then COPY)."""
     from .ingest import DAY_SLOTS, day_rows
 
+    # (version 4's layout: seven counts, no ``long``; migration 5 rebuilds it)
     hours: dict[tuple, list] = {}
     with conn.cursor(name="fill_usage_days") as cur:
         cur.itersize = 20000
@@ -195,7 +206,17 @@ def _fill_usage_days(conn) -> None:
                 cp.write_row((dim, day, key, model, sums))
 
 
-FILL = {4: _fill_usage_days}  # a migration's data step, run after its SQL in the same transaction
+def _rebuild_usage(conn) -> None:
+    """Migration 5's data: every session's usage sums again from its stored
+    events, by the code ingest uses (each session's events in ``seq`` order
+    through a fresh :class:`~agent_trace.analysis.trends.Rollup`, as ingest
+    fed them), written with COPY.  Reads every event once."""
+    from .ingest import rebuild_usage
+
+    rebuild_usage(conn)
+
+
+FILL = {4: _fill_usage_days, 5: _rebuild_usage}  # a migration's data step, run after its SQL in the same transaction
 
 
 class SchemaTooNew(Exception):

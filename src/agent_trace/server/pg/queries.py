@@ -288,10 +288,10 @@ def _trends_by_hour(conn, p: TrendParams) -> tuple[list, dict]:
             args.append(value)
     day = "(hour AT TIME ZONE %s)::date"
     sums = ", ".join(f"sum({c})::bigint" for c in trends.COUNTS)
-    rows = [(d.isoformat(), k, m, *counts)
-            for d, k, m, *counts in conn.execute(
-                f"SELECT {day}, {key}, model, {sums} FROM usage_hours WHERE {' AND '.join(where)} GROUP BY 1, 2, 3",
-                (p.tzname, *args))]
+    rows = [(d.isoformat(), k, m, long, *counts)
+            for d, k, m, long, *counts in conn.execute(
+                f"SELECT {day}, {key}, model, long, {sums} FROM usage_hours WHERE {' AND '.join(where)} "
+                "GROUP BY 1, 2, 3, 4", (p.tzname, *args))]
     return rows, _sessions_per_day(conn, p)
 
 
@@ -344,11 +344,11 @@ def _trends_by_day(conn, p: TrendParams) -> list:
     parts = ", ".join(f"{x}::bigint" for x in part)
     nonzero = " OR ".join(f"{x} <> 0" for x in part)
     cols = list(zip(*day_parts(p)))
-    return [(d.isoformat(), k, m, *counts)
-            for d, k, m, *counts in conn.execute(
-                f"SELECT s.local, {key}, d.model, {parts} FROM usage_days d "
+    return [(d.isoformat(), k, m, long, *counts)
+            for d, k, m, long, *counts in conn.execute(
+                f"SELECT s.local, {key}, d.model, d.long, {parts} FROM usage_days d "
                 "JOIN unnest(%s::date[], %s::date[], %s::int[], %s::int[]) AS s(day, local, lo, hi) ON d.day = s.day "
-                f"WHERE d.dim = %s GROUP BY 1, 2, 3 HAVING {nonzero}", (*[list(c) for c in cols], dim))]
+                f"WHERE d.dim = %s GROUP BY 1, 2, 3, 4 HAVING {nonzero}", (*[list(c) for c in cols], dim))]
 
 
 def _trends_by_bucket(conn, p: TrendParams) -> tuple[list, dict]:
@@ -364,10 +364,10 @@ def _trends_by_bucket(conn, p: TrendParams) -> tuple[list, dict]:
         else ""
     day = "(u.bucket AT TIME ZONE %s)::date"
     sums = ", ".join(f"sum(u.{c})::bigint" for c in trends.COUNTS)
-    rows = [(d.isoformat(), k, m, *counts)
-            for d, k, m, *counts in conn.execute(
-                f"SELECT {day}, {key}, u.model, {sums} FROM usage_buckets u{join} "
-                f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3", (p.tzname, *args))]
+    rows = [(d.isoformat(), k, m, long, *counts)
+            for d, k, m, long, *counts in conn.execute(
+                f"SELECT {day}, {key}, u.model, u.long, {sums} FROM usage_buckets u{join} "
+                f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3, 4", (p.tzname, *args))]
     per_day = {d.isoformat(): c for d, c in conn.execute(
         f"SELECT {day}, count(DISTINCT u.session) FROM usage_buckets u{join} WHERE {' AND '.join(where)} "
         "GROUP BY 1", (p.tzname, *args))}
