@@ -10,7 +10,7 @@ not understand.
 
 Never edit a released migration; add the next one.
 
-Tables (version 4):
+Tables (version 5):
 
 ``sessions``
     one row per session: the shared summary's resumable state (``state``),
@@ -25,16 +25,21 @@ Tables (version 4):
     exactly-once rule: however many collectors a batch reaches, and however
     often, an event is stored once.
 ``usage_buckets``
-    what each session's events added per 15-minute bucket, model and sender
-    (``analysis.trends``): trends read these, never the events.
+    what each session's events added per 15-minute bucket, model, sender and
+    ``long`` (``analysis.trends``): trends read these, never the events.
+    ``long`` keeps long-context requests apart (priced apart, decided per
+    request by ``usage.pricing.long_context``, as the usage index does);
+    ``cache_write_1h`` counts the cache writes kept for an hour (of
+    ``cache_write``).  These two, in every usage table, came with version 5,
+    which rebuilt the sums from the events.
 ``usage_hours``
-    the buckets of every session added up per hour, sender, project, agent
-    and model (project and agent as ``''`` when unknown): what a trends
+    the buckets of every session added up per hour, sender, project, agent,
+    model and ``long`` (project and agent as ``''`` when unknown): what a trends
     report reads when its days start on whole hours (every time zone but a
     few); kept by ingest in the same transaction, moved when a session's
     project or agent changes, subtracted when retention deletes a session.
 ``usage_days``
-    the hourly sums again, per UTC day, model and one of the report's
+    the hourly sums again, per UTC day, model, ``long`` and one of the report's
     dimensions (``dim`` ``user``, ``project`` or ``agent``; ``key`` its
     value): a few rows per day whatever the number of sessions.  ``sums``
     holds, for each count of ``analysis.trends.COUNTS`` in turn, 25 running
