@@ -66,7 +66,8 @@ class Core:
         return {"pid": os.getpid(), "port": self.port, "socket": self.socket_path, "version": __version__,
                 "started": self.started, "uptime_s": round(time.time() - self.started, 3),
                 "received": self.live.received, "not_recorded": self.intake.failures,
-                "live_sessions": len(self.live.sessions()), "imports": self.recoverer.runs,
+                "live_sessions": len(self.live.sessions()), "live_events_held": self.live.held(),
+                "imports": self.recoverer.runs,
                 "recovered": self.recoverer.recovered, "rss_kb": rss_kb(), "threads": threading.active_count(),
                 "dir": self.files.root}
 
