@@ -16,9 +16,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from http.server import BaseHTTPRequestHandler
 
-from .processes import LocalServer
+from .processes import JsonHandler, LocalServer
 
 MODEL = "claude-sonnet-4-5-20250929"
 
@@ -81,20 +80,9 @@ class Stub(LocalServer):
     def _handler(self):
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def _json(self, code, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.send_header("request-id", f"req_stub{stub.next_id()}")
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JsonHandler):
+            def _extra_headers(self):
+                return {"request-id": f"req_stub{stub.next_id()}"}
 
             def do_GET(self):
                 self._json(200, {"data": [{"id": stub.model, "type": "model"}]})

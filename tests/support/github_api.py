@@ -10,12 +10,11 @@ import os
 import re
 import subprocess
 import threading
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import yaml
 
-from .processes import LocalServer
+from .processes import JsonHandler, LocalServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,19 +44,7 @@ class FakeGitHub(LocalServer):
     def _handler(self):
         gh = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def _send(self, code, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JsonHandler):
 
             def _route(self, method):
                 n = int(self.headers.get("content-length") or 0)
@@ -66,27 +53,27 @@ class FakeGitHub(LocalServer):
                 with gh._lock:
                     gh.calls.append((method, self.path))
                     if self.headers.get("authorization") != f"Bearer {gh.token}":
-                        return self._send(401, {"message": "Bad credentials"})
+                        return self._json(401, {"message": "Bad credentials"})
                     if self.headers.get("accept") != "application/vnd.github+json":
-                        return self._send(415, {"message": "expected the GitHub media type"})
+                        return self._json(415, {"message": "expected the GitHub media type"})
                     m = re.fullmatch(rf"/repos/{gh.repo}/issues/(\d+)/comments", path)
                     if m and method == "GET":
                         q = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
                         per, page = int(q.get("per_page", 30)), int(q.get("page", 1))
                         items = gh.on_issue(int(m.group(1)))[(page - 1) * per: page * per]
-                        return self._send(200, items)
+                        return self._json(200, items)
                     if m and method == "POST":
-                        return self._send(201, gh._add(int(m.group(1)), body["body"]))
+                        return self._json(201, gh._add(int(m.group(1)), body["body"]))
                     m = re.fullmatch(rf"/repos/{gh.repo}/issues/comments/(\d+)", path)
                     if m and method == "PATCH":
                         c = gh.comments.get(int(m.group(1)))
                         if c is None:
-                            return self._send(404, {"message": "Not Found"})
+                            return self._json(404, {"message": "Not Found"})
                         if c["user"]["login"] != "github-actions[bot]":
-                            return self._send(403, {"message": "Resource not accessible by integration"})
+                            return self._json(403, {"message": "Resource not accessible by integration"})
                         c["body"] = body["body"]
-                        return self._send(200, c)
-                    return self._send(404, {"message": "Not Found"})
+                        return self._json(200, c)
+                    return self._json(404, {"message": "Not Found"})
 
             def do_GET(self):
                 self._route("GET")

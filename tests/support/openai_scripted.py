@@ -18,9 +18,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from http.server import BaseHTTPRequestHandler
 
-from .processes import LocalServer
+from .processes import JsonHandler, LocalServer
 
 MODEL = "gpt-4o-mini"
 
@@ -164,19 +163,7 @@ class ScriptedOpenAI(LocalServer):
     def _handler(self):
         stub = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def _send(self, code, obj):
-                body = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        class H(JsonHandler):
 
             def _stream(self, frames: list[str]):
                 self.send_response(200)
@@ -190,7 +177,7 @@ class ScriptedOpenAI(LocalServer):
                 self.wfile.flush()
 
             def do_GET(self):
-                self._send(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
+                self._json(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
 
             def do_POST(self):
                 n = int(self.headers.get("content-length") or 0)
@@ -200,15 +187,15 @@ class ScriptedOpenAI(LocalServer):
                     stub.requests.append({"path": path, "body": body})
                 model = body.get("model") or MODEL
                 if not path.endswith(("/chat/completions", "/responses")):
-                    return self._send(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+                    return self._json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
                 blocks = stub.step(body)
                 if path.endswith("/responses"):
                     if not body.get("stream"):
-                        return self._send(200, stub.response(model, blocks))
+                        return self._json(200, stub.response(model, blocks))
                     return self._stream([f"event: {n}\ndata: {json.dumps(d)}\n\n"
                                          for n, d in stub.response_events(model, blocks)])
                 if not body.get("stream"):
-                    return self._send(200, stub.chat_body(model, blocks))
+                    return self._json(200, stub.chat_body(model, blocks))
                 frames = [f"data: {json.dumps(c)}\n\n" for c in stub.chat_chunks(model, blocks)]
                 self._stream(frames + ["data: [DONE]\n\n"])
 

@@ -11,9 +11,8 @@ import gzip
 import json
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler
 
-from .processes import LocalServer
+from .processes import JsonHandler, LocalServer
 
 USAGE = {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150,
          "prompt_tokens_details": {"cached_tokens": 20}}
@@ -66,12 +65,7 @@ class OpenAIStub(LocalServer):
     def _handler(self):
         stub = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
+        class H(JsonHandler):
             def _send(self, code, body: bytes, ctype="application/json", gz=False):
                 if gz:
                     body = gzip.compress(body)

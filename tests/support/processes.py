@@ -66,11 +66,17 @@ class JsonHandler(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+    def _extra_headers(self) -> dict[str, str]:
+        """Headers a scripted API adds to every JSON answer (a request id)."""
+        return {}
+
     def _json(self, code, obj):
         data = json.dumps(obj).encode()
         self.send_response(code)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
+        for k, v in self._extra_headers().items():
+            self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
 
