@@ -33,6 +33,9 @@ from ..store.paths import Store
 MAX_SESSIONS = 128
 MAX_HELD_EVENTS = 16 * RECENT_IDS  # ~13 MiB of summaries, whatever the sessions' lengths
 MAX_CHANGES = 1024
+# The held total is a sum over the live sessions: taken when a session is new
+# and every this many payloads, not on each one.
+HELD_CHECK_EVERY = 32
 
 
 class LiveSession:
@@ -79,6 +82,7 @@ class LiveSession:
 class Live:
     def __init__(self, max_sessions: int = MAX_SESSIONS, max_held: int = MAX_HELD_EVENTS):
         self.max_sessions, self.max_held = max_sessions, max_held
+        self._asked = 0
         self._sessions: OrderedDict[tuple[str, str], LiveSession] = OrderedDict()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -91,17 +95,20 @@ class Live:
         key = (root, session)
         with self._lock:
             ls = self._sessions.get(key)
+            self._asked += 1
             if ls is None:
                 ls = self._sessions[key] = LiveSession(root, session)
+                while len(self._sessions) > self.max_sessions:
+                    self._sessions.popitem(last=False)
+                self._evict_held()
             else:
                 self._sessions.move_to_end(key)
-            self._evict()
+                if self._asked % HELD_CHECK_EVERY == 0:
+                    self._evict_held()
             return ls
 
-    def _evict(self) -> None:  # with _lock held; never the session just asked for (the newest)
+    def _evict_held(self) -> None:  # with _lock held; never the session just asked for (the newest)
         sessions = self._sessions
-        while len(sessions) > self.max_sessions:
-            sessions.popitem(last=False)
         held = sum(ls.weight() for ls in sessions.values())
         while held > self.max_held and len(sessions) > 1:
             _, old = sessions.popitem(last=False)
