@@ -7,12 +7,13 @@ calls per run) against the scripted OpenAI endpoint, run alternately plain
 and traced in one process, ``--runs`` times each; for the Claude Agent SDK,
 the real Claude Code CLI under the SDK with and without our hooks (fewer
 runs: each starts the CLI).  Printed: the median wall time per run, the
-ratio traced/plain, and the difference per tool call.
+ratio traced/plain, the median of the ratios of runs taken back to back (steadier
+under load), the difference per tool call, and the CPU time per run.
 
 Runs in the frameworks virtualenv of the tests (installed on first use, see
 tests/support/frameworks.py):
 
-    python benchmarks/framework_overhead.py [--runs 30] [--claude-runs 5] [--only agents_app,...]
+    python benchmarks/framework_overhead.py [--runs 30] [--claude-runs 12] [--only agents_app,claude,...]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,6 +62,29 @@ def worker(app: str, runs: int) -> None:
     print(json.dumps(times))
 
 
+# The traced Claude run, with the time the CLI waited on each of our hook callbacks written down
+# (two perf_counter calls per callback): the part of the overhead that is ours to cut, and a figure
+# that a loaded machine blurs far less than the whole run's wall time.
+TIMED_APP = """
+import json, os, runpy, sys, time
+from agent_trace.integrations import claude_sdk_hooks as h
+inner, spent = h.handle, []
+def handle(payload, trace_dir=None):
+    t0 = time.perf_counter()
+    try:
+        return inner(payload, trace_dir)
+    finally:
+        spent.append(time.perf_counter() - t0)
+h.handle = handle
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    with open(os.environ["BENCH_HOOK_TIMES"], "a") as f:
+        f.write(json.dumps(spent) + "\\n")
+"""
+
+
 def claude(runs: int) -> dict:
     sys.path[:0] = [str(REPO / "tests")]
     from support.anthropic_stub import Stub
@@ -67,8 +92,9 @@ def claude(runs: int) -> dict:
     from support.frameworks import framework_python
 
     py = framework_python()
-    times = {"plain": [], "traced": []}
+    times: dict = {"plain": [], "traced": [], "plain_cpu": [], "traced_cpu": [], "callbacks": []}
     with tempfile.TemporaryDirectory() as tmp:
+        spent = Path(tmp) / "callbacks.jsonl"
         home, proj = Path(tmp) / "home", Path(tmp) / "proj"
         home.mkdir()
         proj.mkdir()
@@ -78,16 +104,29 @@ def claude(runs: int) -> dict:
                                 [{"text": "Done."}]]}
         with Stub(steps) as stub:
             env = claude_env(home, stub.url, {"PYTHONPATH": str(REPO / "src"), "AGENT_TRACE_DIR": tmp + "/t"})
+            # an installed agent-strace has its bytecode: without it each traced run compiles the modules
+            # the hooks import (the warm-up round writes it), and the figure measures the compiler
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["BENCH_HOOK_TIMES"] = str(spent)
             for i in range(runs + 1):
                 for mode in (("plain", "traced") if i % 2 else ("traced", "plain")):
                     cmd = [py, str(REPO / "tests" / "frameworks" / "claude_sdk_app.py"), "--cli", claude_bin(),
-                           "--cwd", str(proj), "--prompt", "bench task"] + (["--trace"] if mode == "traced" else [])
+                           "--cwd", str(proj), "--prompt", "bench task"]
+                    if mode == "traced":
+                        cmd[1:1] = ["-c", TIMED_APP]
+                        cmd.append("--trace")
+                    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                     t0 = time.perf_counter()
                     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
                     dt = time.perf_counter() - t0
+                    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
                     assert '"result"' in r.stdout, r.stdout + r.stderr[-2000:]
-                    if i >= 1:
+                    if i >= 1:  # CPU: the app, the CLI and the hooks (all children; the stub runs here)
                         times[mode].append(dt)
+                        times[mode + "_cpu"].append(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)
+        lines = spent.read_text().splitlines()[1:]  # the warm-up round's run aside
+        times["callbacks"] = [sum(json.loads(line)) for line in lines]
+        times["callback_count"] = statistics.median(len(json.loads(line)) for line in lines)
     return times
 
 
@@ -97,16 +136,23 @@ def report(name: str, times: dict, tools: int) -> str:
     line = (f"{name:<18} wall: plain {plain * 1000:8.1f} ms/run, traced {traced * 1000:8.1f} ms/run, "
             f"{traced / plain:5.3f}x, {per_tool * 1e6:+7.0f} us per tool call ({tools} per run, "
             f"n={len(times['plain'])})")
+    pairs = [t / p for p, t in zip(times["plain"], times["traced"])]  # runs of one round ran back to back
+    line += f"\n{'':<18} paired wall ratio (median of {len(pairs)}): {statistics.median(pairs):5.3f}x"
     if times.get("plain_cpu"):
         pc, tc = statistics.median(times["plain_cpu"]), statistics.median(times["traced_cpu"])
         line += f"\n{'':<18} cpu:  plain {pc * 1000:8.1f} ms/run, traced {tc * 1000:8.1f} ms/run, {tc / pc:5.3f}x"
+    if times.get("callbacks"):
+        cb = statistics.median(times["callbacks"])
+        line += (f"\n{'':<18} the CLI waited on our {times['callback_count']:.0f} hook callbacks: "
+                 f"{cb * 1000:.1f} ms/run (median; max {max(times['callbacks']) * 1000:.1f}), "
+                 f"{cb / tools * 1000:.2f} ms per tool call")
     return line
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--runs", type=int, default=30)
-    p.add_argument("--claude-runs", type=int, default=5)
+    p.add_argument("--claude-runs", type=int, default=12)
     p.add_argument("--only", default="")
     p.add_argument("--worker")
     a = p.parse_args()

@@ -83,6 +83,8 @@ SHAPES = {
     "AKIA + 40-char runs": lambda n: repeat("AKIA" + "B" * 16 + " " + "aB1/" * 9 + "x ", n),
     "eyJ dots": lambda n: repeat("eyJabcdefgh.", n),
     "Authorization: no end of line": lambda n: "Authorization: Basic " + repeat("ab ", n),
+    "key + spaces, no separator (name prefilter)": lambda n: "key" + " " * n,
+    "-password run, no space (name prefilter)": lambda n: "-" + repeat("password", n),
 }
 
 

@@ -314,7 +314,8 @@ def test_a_url_authority_stops_at_characters_urls_cannot_hold():
 _PIECES = ["token", "TOKEN", "api_key", "--api-key", "password", "pass", "sig", "Key", "İ", "SİG", "\u212aey",
            "auth", "Authorization", "Bearer ", "basic ", "_b64", "b64", "base64", "://", "u:pw@h", "sk-", "=",
            ": ", '"', "\\", "\n", "\x01", "\x08", " ", "-", "_", "x", "7", OPENAI, NPM, AWS_ID, AWS_SECRET,
-           "ghp_" + "a1B2c3D4e5" * 4, "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1b2c3d4e5f6\n"]
+           "ghp_" + "a1B2c3D4e5" * 4, "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1b2c3d4e5f6\n",
+           "\xa0", "\t", "\x0b", ".", "'", "--", "tokens", "Secret", "pwd", "cookie", "Signature", "credentials"]
 _text = st.lists(st.sampled_from(_PIECES), max_size=8).map("".join)
 
 
@@ -353,3 +354,88 @@ def test_the_shortcut_keeps_plain_events_and_still_redacts_by_structure():
     line = encode_event(ev.make_event(ev.ANNOTATION, "s", "t", data=hidden), max_field=0)
     assert NPM.encode() not in line and OPENAI.encode() not in line
     assert OPENAI not in base64.b64decode(json.loads(line)["data"]["b64"]).decode()
+
+
+# -- the name prefilter (event/name_prefilter.py) rules out only what the walk leaves alone ---
+
+def test_every_credential_name_ends_with_a_prefilter_ending():
+    import re
+
+    from agent_trace.event.name_prefilter import ENDINGS
+
+    names = (set(secret_scan._PW_SUFFIXES) | set(secret_scan._TOKEN_SUFFIXES) | secret_scan._LINE_EXACT
+             | secret_scan._PW_EXACT | secret_scan._QUERY_EXACT)
+    for name in names:
+        for spelled in (name, name.upper(), name.replace("_", "-"), "x_" + name, "--" + name):
+            if not secret_scan.classify_name(spelled):
+                continue  # exact names ("cookie", "key") with a prefix are no credentials
+            assert any(m in spelled.lower() and re.search(f"(?:{e})$", spelled.lower())
+                       for m, e in ENDINGS.items()), spelled
+    assert set(ENDINGS) == set(secret_scan.NAME_MARKERS)
+
+
+_NAMEY = ["token", "TOKEN", "api_key", "--api-key", "-p", "password", "pass", "sig", "Key", "SİG", "\u212aey",
+          "auth", "Authorization", "cookie", "credentials", "_pwd", "x", "7", "_", "-", ".", " ", "\t", "\n",
+          "\xa0", "\x0b", "\x1c", "'", '"', "\\", ":", "=", "==", ":=", "=>", "&", "?", "(", "value1234"]
+
+
+_SHAPED = st.tuples(st.sampled_from(["", "x ", "--", "-", "?", "&", "a.", "DB_", "x-"]),
+                    st.sampled_from(["password", "Token", "api-key", "sig", "Authorization", "cookie", "pass",
+                                     "x_pwd", "secret", "credentials", "tokens", "keys"]),
+                    st.sampled_from(["", " ", "\t", ".", "=", ":", " = ", '"', '": ', "'=", "\\=", "\xa0",
+                                     "\n", "==", " :", "\x0b"]),
+                    st.sampled_from(["", "value1234", "$X", "a", "os.environ", "Bearer abcdefgh12345678"])
+                    ).map("".join)
+
+
+@FAST
+@given(st.recursive(_SHAPED | st.lists(st.sampled_from(_NAMEY), max_size=10).map("".join),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                        st.lists(st.sampled_from(_NAMEY), max_size=4).map("".join), inner, max_size=4),
+                    max_leaves=12))
+def test_the_name_prefilter_only_skips_events_the_walk_leaves_alone(value):
+    import copy
+
+    from agent_trace.event import redact
+    from agent_trace.event.fastjson import dumps
+
+    event = ev.make_event(ev.ANNOTATION, "s", "t", data={"v": value})
+    text = dumps(event)
+    if redact.walk_markers(text, prefilter=True) is None:
+        walked = redact.redact_event(copy.deepcopy(event))  # every marker, every string
+        assert "redacted" not in walked and walked == event, text
+
+
+def test_the_name_prefilter_lets_every_credential_shape_through():
+    from agent_trace.event.name_prefilter import possible_name_hit
+
+    for text in ('{"password":"x"}', '{"a":"api_key = \\"v\\""}', '{"a":["--token","v"]}',
+                 '{"a":"run --api-key\\tv"}', '{"name":"x-api-key ","value":"v"}', '{"a":"pwd\\u000b"}',
+                 '{"a":"DB_PASSWORD\'=v"}', '{"a":"cookie:\\"v"}'):
+        low = text.lower()
+        assert possible_name_hit(low, [m for m in secret_scan.NAME_MARKERS if m in low]), text
+    assert not possible_name_hit('{"a":"input_tokens","b":"a token here","c":"keys"}',
+                                 ["token", "key"])
+
+
+@FAST
+@given(st.lists(st.sampled_from(["ghp_", "gho_", "ghs_", "github_pat_", "gh", "g", "k_live_", "k_test_", "k_", "AKIA",
+                                 "ASIA", "AIza", "A", "sk-", "x", "token", "://", "eyJ", "xox"]),
+                max_size=8).map("".join))
+def test_grouped_marker_lookup_finds_the_same_markers(text):
+    assert secret_scan.present_markers(text, grouped=True) == secret_scan.present_markers(text, grouped=False)
+
+
+def test_brackets_in_strings_keep_the_line_as_serialised():
+    from agent_trace.event.fastjson import dumps
+
+    code = "def f(x): return {'a': [x[0], {'b': [1, 2]}]}\n" * 40  # 320 brackets, all inside one string
+    event = ev.make_event(ev.TOOL_RESULT, "s", "t", data={"tool_response": code})
+    assert encode_event(dict(event), max_field=0) == (dumps(event) + "\n").encode()
+    deep: dict = {}
+    node = deep
+    for _ in range(80):  # real nesting past the cap is still cut and recorded
+        node["x"] = {}
+        node = node["x"]
+    line = json.loads(encode_event(ev.make_event(ev.ANNOTATION, "s", "t", data=deep), max_field=0))
+    assert line["truncated"][0]["nested"] == 64

@@ -5,15 +5,20 @@ stored as JSON (redacted) or refused, never crashes the host program."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
+from collections import Counter
 
 import pytest
-from conftest import read_session
+from conftest import fixture_payloads, read_session
+from test_hooks import SESSION, copy_transcripts, expected_responses
 
 from agent_trace import event as ev
-from agent_trace.integrations import rules
-from agent_trace.integrations.claude_sdk_hooks import handle
+from agent_trace.capture.hooks import events_from_hook
+from agent_trace.integrations import claude_sdk_hooks, rules
+from agent_trace.integrations.claude_sdk_hooks import EVENTS, handle
 from agent_trace.integrations.recorder import Recorder, json_arguments
 from agent_trace.sdk import session
 from agent_trace.store import Store
@@ -199,3 +204,110 @@ def test_claude_sdk_hook_takes_hostile_payloads(trace_dir, payload, monkeypatch,
     monkeypatch.setenv("HOME", str(tmp_path))
     out = handle(dict(payload))
     assert isinstance(out, dict)
+
+
+def _fixture_sdk_payloads(tmp_path, cwd=None):
+    """The real Claude Code payloads of the hooks the SDK can register, with
+    the fixture transcripts laid out as Claude Code does."""
+    main = copy_transcripts(tmp_path)
+    sub = main.parent / SESSION / "subagents" / "agent-ad3d745db96c336ff.jsonl"
+    out = []
+    for p in fixture_payloads():
+        if p["hook_event_name"] not in EVENTS:
+            continue
+        p["transcript_path"] = str(main)
+        if "agent_transcript_path" in p:
+            p["agent_transcript_path"] = str(sub)
+        if cwd is not None:
+            p["cwd"] = str(cwd)
+        out.append(p)
+    return out
+
+
+def test_claude_sdk_hooks_have_written_everything_when_the_program_returns(trace_dir, tmp_path):
+    """The callbacks only answer; the worker writes.  The program returns
+    while the worker is still behind (a slow first job), and still every
+    hook event and every transcript response is on disk: drained at exit."""
+    payloads = _fixture_sdk_payloads(tmp_path)
+    code = """
+import json, sys, time
+from agent_trace.integrations import claude_sdk_hooks as h
+h.WORKER.submit(lambda: time.sleep(0.5))
+answers = [h.handle(p) for p in json.load(sys.stdin)]
+assert all(a == {} for a in answers), answers
+print("returned")
+"""
+    env = {**os.environ, "HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", code], input=json.dumps(payloads), capture_output=True, text=True,
+                       env=env, cwd=str(tmp_path), timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "returned", r.stderr
+    events = read_session(trace_dir, SESSION)
+    def row(e):
+        return e["type"], e.get("name"), e.get("tool_use_id"), e.get("agent_id")
+
+    with open(Store(str(trace_dir)).path_for(SESSION), encoding="utf-8") as f:
+        written = [json.loads(line) for line in f]  # as written (readers keep one copy per id)
+    want = [e for p in payloads for e in events_from_hook(p, None, "claude-code")]
+    assert Counter(row(e) for e in written if e["source"] == "claude-code" and e.get("name") in EVENTS) == \
+        Counter(row(e) for e in want)
+    derived = {e["id"] for p in payloads for e in events_from_hook(p, None, "claude-code")} & {e["id"] for e in want}
+    assert len(derived) > 10 and derived <= {e["id"] for e in events}  # the CLI hooks' ids: sources dedupe
+    llm = [e for e in events if e["type"] == ev.LLM_RESPONSE]  # imported at Stop and SubagentStop
+    assert sorted(e["data"]["message_id"] for e in llm) == sorted(expected_responses())
+
+
+def test_claude_sdk_rules_wait_for_the_events_still_being_written(trace_dir, tmp_path, monkeypatch):
+    """A limit on consecutive failures needs the failures the worker has not
+    written yet: PreToolUse waits for them, then denies.  When they cannot be
+    written in time, it denies too (fails closed)."""
+    monkeypatch.delenv("AGENT_STRACE_RULES", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    proj = tmp_path / "proj"
+    (proj / ".agent-strace").mkdir(parents=True)
+    (proj / ".agent-strace" / "rules.toml").write_text('[limits]\nconsecutive_failures = 3\naction = "deny"\n')
+    payloads = _fixture_sdk_payloads(tmp_path, proj)
+    third_failure = [i for i, p in enumerate(payloads) if p["hook_event_name"] == "PostToolUseFailure"][2]
+    release = threading.Event()
+    answers = []
+    for i, p in enumerate(payloads[:third_failure + 2]):
+        if i == third_failure:  # the worker is busy when the third failure is handed over
+            claude_sdk_hooks.WORKER.submit(lambda: release.wait(10))
+            threading.Timer(0.3, release.set).start()
+        answers.append(claude_sdk_hooks.handle(p))
+    assert payloads[third_failure + 1]["hook_event_name"] == "PreToolUse"
+    assert all(a == {} for a in answers[:-1]), answers
+    assert answers[-1]["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "3 tool calls failed in a row" in answers[-1]["hookSpecificOutput"]["permissionDecisionReason"]
+
+    stuck = threading.Event()
+    monkeypatch.setattr(claude_sdk_hooks, "FLUSH_WAIT_S", 0.05)
+    claude_sdk_hooks.WORKER.submit(lambda: stuck.wait(10))
+    try:
+        out = claude_sdk_hooks.handle(_pre_tool(proj, "ls", SESSION, "toolu_late"))
+    finally:
+        stuck.set()
+    assert out["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "still being written" in out["hookSpecificOutput"]["permissionDecisionReason"]
+    assert claude_sdk_hooks.flush(10)
+
+
+def test_background_worker_runs_in_order_survives_a_failing_job_and_never_deadlocks(capsys, monkeypatch):
+    from agent_trace.integrations.background import Worker
+
+    w, done = Worker("test-worker"), []
+    assert w.flush(0)  # nothing started: nothing to wait for
+    w.submit(lambda: done.append(1))
+    w.submit(lambda: 1 / 0)
+    w.submit(lambda: 1 / 0)
+    w.submit(lambda: done.append(w.flush(5)))  # a job that flushes does not wait on itself
+    w.submit(lambda: done.append(3))
+    assert w.flush(10) and done == [1, True, 3]
+    assert capsys.readouterr().err.count("ZeroDivisionError") == 1  # said once
+
+    def no_threads(*a, **k):
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    w2 = Worker("test-worker-2")
+    monkeypatch.setattr(w2, "_start", no_threads)
+    w2.submit(lambda: done.append(4))  # done here and now rather than lost or raised into the agent
+    assert done[-1] == 4

@@ -90,6 +90,19 @@ def event_text(e: dict) -> str | None:
     return text[:MAX_TEXT] if text.strip() else None
 
 
+def _header(name: str, start: int, e: dict) -> str:
+    """The record's header fields, joined (each cleaned only when the join shows it must be)."""
+    fields = (name, str(start), e.get("ts") or "", e.get("type") or "", (e.get("tool") or "").lower(),
+              e.get("status") or "", e.get("agent_id") or "")
+    try:
+        head = SEP.join(fields)
+    except TypeError:  # a field that is not text (a hand-edited store): cleaned below
+        head = None
+    if head is None or head.count(SEP) != HEAD_FIELDS - 1 or "\n" in head or "\r" in head or "\x00" in head:
+        head = SEP.join([_clean(str(h)) for h in fields])
+    return head
+
+
 class SearchIndex(FileIndex):
     FILE = "search.json"
     VERSION = 2
@@ -142,9 +155,7 @@ class SearchIndex(FileIndex):
                 call = calls.pop(tid, None)
                 if call:
                     text = call + " => " + text
-            head = (name, str(start), e.get("ts") or "", e.get("type") or "", (e.get("tool") or "").lower(),
-                    e.get("status") or "", e.get("agent_id") or "")
-            rec = SEP.join([_clean(str(h)) for h in head] + [_clean(text).lower()]) + "\n"
+            rec = _header(name, start, e) + SEP + _clean(text).lower() + "\n"
             buf.append(rec)
             n += len(rec)
         if n:

@@ -62,7 +62,8 @@ def _save(path: str, sessions: dict) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".sessions.", dir=os.path.dirname(path))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"version": INDEX_VERSION, "sessions": sessions}, f, separators=(",", ":"))
+            # one string, not json.dump: dump streams through the pure-Python encoder
+            f.write(json.dumps({"version": INDEX_VERSION, "sessions": sessions}, separators=(",", ":")))
         os.replace(tmp, path)
     except BaseException:
         try:

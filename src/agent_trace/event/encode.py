@@ -39,7 +39,12 @@ def _serialisable(obj: Any) -> str:
         text = None
     if text is None or text.count("[") + text.count("{") > sanitize.MAX_DEPTH:
         if isinstance(obj, dict):
+            prior = obj.get("truncated")
             sanitize.shape_event(obj)
+            if text is not None and obj.get("truncated") is prior:
+                # it serialised, so every number was finite; no cut either (brackets
+                # inside strings, as in code): nothing changed and the text stands
+                return text
         else:
             obj = sanitize.shape_event({"value": obj})["value"]
         text = _dumps(obj)

@@ -20,9 +20,11 @@ Only the secret is replaced by ``[REDACTED]``: the rest of the string stays.
 
 from __future__ import annotations
 
+import sys
+
 from .fastjson import loads
 from .secret_scan import ALL_MARKERS as ALL_MARKERS  # re-exported: walk_markers' "every marker"
-from .secret_scan import LINE, PW, TOKEN, Work, _lowered, marker_at, present_markers, scan
+from .secret_scan import LINE, NAME_MARKERS, PW, TOKEN, Work, _lowered, marker_at, present_markers, scan
 from .secret_scan import classify_name as _classify
 
 TYPE_CHECKING = False
@@ -265,7 +267,10 @@ def _hot_strings(serialised: str, low: str, markers: tuple[int, ...]) -> set[str
     return hot
 
 
-def walk_markers(serialised: str) -> tuple[int, ...] | None:
+PREFILTER_MIN = 1024  # from this length on (or once ``re`` is loaded), :mod:`.name_prefilter` is worth it
+
+
+def walk_markers(serialised: str, prefilter: bool = True) -> tuple[int, ...] | None:
     """Whether redacting the object whose JSON text is ``serialised`` can
     change anything: None when it cannot, else the markers to look for.
 
@@ -275,7 +280,9 @@ def walk_markers(serialised: str) -> tuple[int, ...] | None:
     as it is by the walk, and is no credential name (every name class ends
     with a name marker).  So the walk changes nothing when no string holding a
     marker has a secret in it or is a credential name, and the object has no
-    base64 copy (whose decoded text the JSON does not show).
+    base64 copy (whose decoded text the JSON does not show).  When every
+    marker present is a name marker, :func:`.name_prefilter.possible_name_hit`
+    first rules out the shapes a credential name needs, over the whole text.
     """
     low = _lowered(serialised)
     markers = present_markers(serialised, low)
@@ -284,6 +291,13 @@ def walk_markers(serialised: str) -> tuple[int, ...] | None:
         return markers if b64 else None
     if b64:
         return markers
+    if prefilter and (len(serialised) >= PREFILTER_MIN or "re" in sys.modules):
+        names = [m for m, _ci in map(marker_at, markers) if m in NAME_MARKERS]
+        if len(names) == len(markers):  # only name markers: a compiled pattern rules them out at C speed
+            from .name_prefilter import possible_name_hit
+
+            if not possible_name_hit(low, names):
+                return None
     hot = _hot_strings(serialised, low, markers)
     if hot is None:
         return markers

@@ -35,6 +35,8 @@ that bound, and grows linearly, on adversarial inputs.
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -524,7 +526,24 @@ _CS_IDX = tuple(i for i, m in enumerate(_MARKERS) if m[2] not in ("ci", "name"))
 _CI_IDX = tuple(i for i, m in enumerate(_MARKERS) if m[2] in ("ci", "name"))
 
 
-def present_markers(text: str, low: str | None = None) -> tuple[int, ...]:
+# case-sensitive markers sharing a prefix: one compiled pattern (a literal
+# prefix, so ``re`` skips ahead at C speed) says whether any of them is there
+_CS_GROUPS = (("g(?:h[pousr]_|ithub_pat_)", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+              ("k_(?:live|test)_", ("k_live_", "k_test_")), ("A(?:KIA|SIA|Iza)", ("AKIA", "ASIA", "AIza")))
+_CS_SOLO = tuple(i for i in _CS_IDX if not any(_MARKERS[i][0] in g[1] for g in _CS_GROUPS))
+_compiled_groups: list[tuple[Any, tuple[int, ...]]] = []
+
+
+def _cs_groups() -> list[tuple[Any, tuple[int, ...]]]:
+    if not _compiled_groups:
+        import re
+
+        index = {m[0]: i for i, m in enumerate(_MARKERS)}
+        _compiled_groups.extend((re.compile(p), tuple(index[m] for m in members)) for p, members in _CS_GROUPS)
+    return _compiled_groups
+
+
+def present_markers(text: str, low: str | None = None, grouped: bool | None = None) -> tuple[int, ...]:
     """Indices of the markers that occur in ``text``.
 
     Every marker is printable ASCII without a quote or a backslash, so JSON
@@ -533,7 +552,16 @@ def present_markers(text: str, low: str | None = None) -> tuple[int, ...]:
     those strings with ``markers=present_markers(serialised)`` therefore finds
     exactly what a full scan would.
     """
-    out = [i for i in _CS_IDX if _MARKERS[i][0] in text]
+    if grouped is None:
+        grouped = "re" in sys.modules  # loaded: a bulk writer, not the hook path
+    if grouped:  # markers sharing a prefix are looked for in one pass
+        out = [i for i in _CS_SOLO if _MARKERS[i][0] in text]
+        for pattern, members in _cs_groups():
+            if pattern.search(text):
+                out += [i for i in members if _MARKERS[i][0] in text]
+        out.sort()
+    else:
+        out = [i for i in _CS_IDX if _MARKERS[i][0] in text]
     if low is None:
         low = _lowered(text)
     out += [i for i in _CI_IDX if _MARKERS[i][0] in low]

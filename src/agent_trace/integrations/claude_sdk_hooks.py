@@ -14,6 +14,13 @@ enforce.decide_call`) and answers with the same hook output: a denied tool
 does not run.  At Stop and SubagentStop the transcripts are imported, so model
 calls carry their usage (ids shared with the LLM proxy: counted once).
 
+The CLI waits for each callback, so a callback only answers: it judges the
+rules and hands recording and the transcript import to one background thread
+(:mod:`.background`), which writes in order, is waited for before the rules
+engine reads the log, and is drained at interpreter exit (:func:`flush` waits
+for it in the same process).  The ids are the CLI hooks' derived ids, so
+whatever the order, every source's copy of an event is kept once.
+
 Capture fails open (one stderr line, ``{}`` returned); enforcement fails
 closed (any failure is a deny with the reason).  Our matchers come first;
 hooks you pass in ``hooks=`` keep running after them.
@@ -23,13 +30,45 @@ from __future__ import annotations
 
 import os
 
-from .recorder import say
+from .background import Worker
 
 FRAMEWORK = "claude-agent-sdk"
 # The hook events the SDK can register (claude_agent_sdk.types.HookEvent).
 EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "Stop", "SubagentStart",
           "SubagentStop", "PreCompact", "Notification")
 TRANSCRIPT_EVENTS = ("Stop", "SubagentStop")
+FLUSH_WAIT_S = 30.0  # how long rules wait for earlier events to reach the log before denying
+# What the callbacks and the worker import, loaded on the worker while the CLI starts.
+WARM_MODULES = ("agent_trace.capture.hooks", "agent_trace.capture.sink", "agent_trace.store.sink",
+                "agent_trace.control.policy", "agent_trace.control.pause", "agent_trace.control.enforce",
+                "agent_trace.control.answer", "agent_trace.capture.log_import")
+
+WORKER = Worker("claude-agent-sdk-log")
+
+
+def say(what: str, exc: BaseException | None = None) -> None:
+    from .recorder import say as say_once
+
+    say_once(FRAMEWORK, what, exc)
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait until every event the hooks handed over so far is written (and
+    the transcripts imported at Stop).  Run at interpreter exit anyway; call
+    it to read the session in the same process right after a run."""
+    return WORKER.flush(timeout)
+
+
+def warm_up() -> None:
+    """Import what the callbacks need, on the worker: the first hook then
+    answers without paying for the imports."""
+    import importlib
+
+    def load() -> None:
+        for name in WARM_MODULES:
+            importlib.import_module(name)
+
+    WORKER.submit(load)
 
 
 def _store_for(payload: dict, trace_dir: str | None):
@@ -45,30 +84,45 @@ def _deny(reason: str) -> dict:
 
 
 def handle(payload: dict, trace_dir: str | None = None) -> dict:
-    """One hook call: record, enforce at PreToolUse, import transcripts at
-    Stop.  Returns the hook's answer."""
+    """One hook call: the answer, as fast as it can be given.  PreToolUse is
+    judged here (pause, then rules: a deny reaches the agent before anything
+    is written); recording, and importing the transcripts at Stop, are
+    handed to the worker (:func:`flush` waits for them).  When rules or a
+    pause apply, the log is brought up to date and the call recorded before
+    the engine judges it, as the CLI hook does."""
     name = payload.get("hook_event_name")
     try:
         from ..capture.hooks import events_from_hook
-        from ..capture.sink import open_sink
-        from ..store.sink import emit_fail_open
 
         store = _store_for(payload, trace_dir)
-        sink = open_sink(store)
         events = events_from_hook(payload, None, "claude-code")
-        recorded = emit_fail_open(sink, events, f"agent-strace ({FRAMEWORK})")
     except Exception as e:
         if name == "PreToolUse":  # enforcement fails closed
             return _deny(f"the call could not be recorded, so rules could not be checked "
                          f"({type(e).__name__}: {e})")
-        say(FRAMEWORK, "could not record a hook event", e)
+        say("could not record a hook event", e)
         return {}
+    if name == "PreToolUse":
+        return _pre_tool_use(store, payload, events)
+    WORKER.submit(lambda: _record(store, payload, events, name in TRANSCRIPT_EVENTS))
+    return {}
+
+
+def _record(store, payload: dict, events: list, transcripts: bool) -> None:
+    """On the worker: write the hook's events, then import the transcripts
+    (Stop, SubagentStop).  Fails open."""
+    from ..capture.sink import open_sink
+    from ..store.sink import emit_fail_open
+
     try:
-        if name == "PreToolUse":
-            return _enforce(store, sink, payload, events[0], recorded)
-        if name in TRANSCRIPT_EVENTS:
+        sink = open_sink(store)
+    except Exception as e:
+        say("could not record a hook event", e)
+        return
+    try:
+        emit_fail_open(sink, events, f"agent-strace ({FRAMEWORK})")
+        if transcripts:
             _import_transcripts(store, sink, payload)
-        return {}
     finally:
         try:
             sink.close()
@@ -76,17 +130,44 @@ def handle(payload: dict, trace_dir: str | None = None) -> dict:
             pass
 
 
-def _enforce(store, sink, payload, call, recorded: bool) -> dict:
+def _pre_tool_use(store, payload: dict, events: list) -> dict:
     try:
-        from ..control.answer import hook_output
-        from ..control.enforce import decide_call
+        call = events[0]
         from ..control.pause import is_paused
         from ..control.policy import find_rules_file
 
         cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
         rules_file = find_rules_file(cwd)
         if not rules_file and not is_paused(store, call["session"]):
+            WORKER.submit(lambda: _record(store, payload, events, False))
             return {}
+    except Exception as e:
+        return _deny(f"rules could not be evaluated ({type(e).__name__}: {e}), so the call is denied")
+    # the engine reads the session log: what came before this call is written first
+    if not WORKER.flush(FLUSH_WAIT_S):
+        return _deny("earlier events of the session are still being written, so rules could not be checked")
+    try:
+        from ..capture.sink import open_sink
+        from ..store.sink import emit_fail_open
+
+        sink = open_sink(store)
+        recorded = emit_fail_open(sink, events, f"agent-strace ({FRAMEWORK})")
+    except Exception as e:
+        return _deny(f"the call could not be recorded, so rules could not be checked ({type(e).__name__}: {e})")
+    try:
+        return _enforce(store, sink, payload, call, recorded, rules_file)
+    finally:
+        try:
+            sink.close()
+        except Exception:
+            pass
+
+
+def _enforce(store, sink, payload, call, recorded: bool, rules_file: str | None) -> dict:
+    try:
+        from ..control.answer import hook_output
+        from ..control.enforce import decide_call
+
         if not recorded:
             return _deny("the call could not be recorded, so rules could not be checked")
         d = decide_call(store, sink, payload, call, "claude-code", rules_file)
@@ -114,7 +195,7 @@ def _import_transcripts(store, sink, payload: dict) -> None:
         if isinstance(main, str) and os.path.isfile(main):
             transcript.import_session(store, sink, main, session, False)
     except Exception as e:
-        say(FRAMEWORK, "transcript not imported", e)
+        say("transcript not imported", e)
 
 
 def hook_matchers(trace_dir: str | None = None) -> dict:
@@ -127,7 +208,9 @@ def hook_matchers(trace_dir: str | None = None) -> dict:
             payload["tool_use_id"] = tool_use_id
         return handle(payload, trace_dir)
 
-    return {name: [HookMatcher(matcher=None, hooks=[agent_strace_hook])] for name in EVENTS}
+    matchers = {name: [HookMatcher(matcher=None, hooks=[agent_strace_hook])] for name in EVENTS}
+    warm_up()
+    return matchers
 
 
 def options_with_hooks(trace_dir: str | None = None, **options):
@@ -138,7 +221,7 @@ def options_with_hooks(trace_dir: str | None = None, **options):
     try:
         ours = hook_matchers(trace_dir)
     except Exception as e:  # never breaks the host program: options without our hooks
-        say(FRAMEWORK, "hooks not added", e)
+        say("hooks not added", e)
         ours = {}
     merged = {k: [*ours.get(k, []), *theirs.get(k, [])] for k in {*ours, *theirs}}
     return ClaudeAgentOptions(hooks=merged or None, **options)
