@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .. import __version__
 from ..event.fastjson import dumps, loads
-from . import guard
+from . import guard, memory
 from .files import DaemonFiles
 from .intake import Intake
 from .live import Live
@@ -202,6 +202,8 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"agent-strace daemon: hook not handled: {type(e).__name__}: {e}\n")
             out = _deny_on_error(payload, e)
         self._reply(200, dumps(out).encode("utf-8", "backslashreplace") if out else b"{}")
+        if self.core.live.received % memory.TRIM_EVERY == 0:  # after the answer
+            memory.trim()
 
     def _sync(self, body: bytes) -> None:
         try:
