@@ -104,3 +104,42 @@ def test_a_dropped_session_comes_back_with_the_same_numbers(intake, tmp_path):
     after = intake.live.find("first").snapshot()["summary"]
     assert after["tool_calls"] == before["tool_calls"] + 1
     assert after["events"] == before["events"] + 1
+
+
+def test_the_daemon_hands_freed_memory_back_every_n_payloads_after_answering(tmp_path, monkeypatch):
+    """The HTTP handler calls memory.trim() once every TRIM_EVERY payloads."""
+    import http.client
+    import json
+    import threading
+
+    from agent_trace.daemon import memory
+    from agent_trace.daemon.server import Core, Loop, make_servers
+    from support.processes import free_port
+
+    trims = []
+    monkeypatch.setattr(memory, "TRIM_EVERY", 3)
+    monkeypatch.setattr(memory, "trim", lambda: trims.append(1) or True)
+    monkeypatch.setenv("AGENT_TRACE_DIR", str(tmp_path / "store"))
+    files = DaemonFiles(str(tmp_path / "daemon"))
+    files.ensure()
+    port = free_port()
+    core = Core(files, port, "s3cret")
+    loop = Loop(make_servers(core, None))
+    t = threading.Thread(target=loop.run, daemon=True)
+    t.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for i in range(7):
+            body = json.dumps({"session_id": "s", "hook_event_name": "Notification", "message": str(i),
+                               "cwd": str(tmp_path)})
+            conn.request("POST", "/agent-strace/hook/claude", body,
+                         {"Content-Type": "application/json", "Authorization": "Bearer s3cret"})
+            r = conn.getresponse()
+            assert r.status == 200 and json.loads(r.read()) == {}
+        conn.close()
+    finally:
+        loop.stop()
+        t.join(5)
+        core.recoverer.stop()
+        core.intake.close()
+    assert len(trims) == 2  # after the 3rd and the 6th payload
