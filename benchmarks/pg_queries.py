@@ -218,7 +218,7 @@ def generate(dsn: str, n_events: int, n_sessions: int, seed: int = 7, workers: i
             for part in parts:
                 for sid, state, next_seq, size in part:
                     roll = Rollup.from_dict(state)
-                    conn.execute(ing._CREATE, (sid,))
+                    conn.execute(ing._CREATE, ([sid],))
                     ing._add_usage(conn, sid, roll)
                     ing._write_session(conn, sid, roll.summary, next_seq, size)
                     total += next_seq - 1
@@ -242,6 +242,16 @@ def timed(fn, runs: int) -> dict:
             "max_ms": round(ts[-1], 1)}
 
 
+def _trends_from_hours(conn, params: dict) -> dict:
+    from agent_trace.analysis import trends
+    from agent_trace.server.pg import queries as q
+    from agent_trace.server.query_params import TrendParams
+
+    p = TrendParams(params)
+    rows, per_day = q._trends_by_hour(conn, p)
+    return trends.report(rows, trends.day_range(p.since_date, p.until_date), p.by, per_day, **p.meta())
+
+
 def queries(dsn: str, runs: int) -> dict:
     from agent_trace.server.pg import PgStorage
 
@@ -260,6 +270,9 @@ def queries(dsn: str, runs: int) -> dict:
         out[f"search {name} ({p['q']}, {hits} shown)"] = timed(lambda p=p: st.search(p), runs)
     for by in ("user", "project", "model"):
         out[f"trends 90 days by {by}"] = timed(lambda by=by: st.trends({"days": "90", "by": by}), runs)
+    for by in ("user", "project", "model"):  # the same reports from the hourly sums (the path before usage_days)
+        out[f"trends 90 days by {by}, from the hourly sums"] = timed(lambda by=by: st.pool.run(
+            lambda conn: _trends_from_hours(conn, {"days": "90", "by": by})), runs)
     sid = st.sessions({"limit": "1"})["sessions"][0]["session"]
     out["one session page (view)"] = timed(lambda: st.session(sid), max(3, runs // 3))
     st.close()

@@ -48,6 +48,20 @@ def _hours_match_buckets(dsn: str) -> None:
              "FROM agent_strace.usage_buckets ORDER BY 1, 2, 3")
 
 
+def _days_match_hours(dsn: str) -> None:
+    """The daily running totals are the hourly sums, per dimension: what the
+    ingest code computes from ``usage_hours`` now, row for row (none left
+    at zero)."""
+    from agent_trace.server.pg.ingest import day_rows
+
+    hours = {(h, s, p, a, m): c for h, s, p, a, m, *c in _sql(
+        dsn, "SELECT extract(epoch FROM hour)::float8, sender, project, agent, model, llm_calls, input, output, "
+             "cache_read, cache_write, tool_calls, tool_errors FROM agent_strace.usage_hours")}
+    want = {k: v for k, v in day_rows(hours).items() if any(v)}
+    assert {(d, day, k, m): list(sums) for d, day, k, m, sums in _sql(
+        dsn, "SELECT dim, day, key, model, sums FROM agent_strace.usage_days")} == want
+
+
 def _token(storage: str, name: str) -> str:
     r = run_cli("server", "token", "add", name, "--storage", storage)
     assert r.returncode == 0, r.stderr
@@ -74,7 +88,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
 
     r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
     assert r.returncode == 0, r.stderr
-    assert b"version 3 (applied 1, 2, 3)" in r.stdout
+    assert b"version 4 (applied 1, 2, 3, 4)" in r.stdout
     r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
     assert r.returncode == 0 and b"up to date" in r.stdout
 
@@ -98,7 +112,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
         conn.commit()
     st = PgStorage(old)
     try:
-        assert st.applied == [2, 3] and st.version == 3
+        assert st.applied == [2, 3, 4] and st.version == 4
         assert _sql(old, "SELECT sender, tool_calls FROM agent_strace.usage_buckets") == [("", 1)]
         # the old session goes on: its seq continues, the old event is kept once
         counts = st.ingest([json.loads(line), ev.make_event(ev.TOOL_CALL, "old-session", "claude-code",
@@ -108,6 +122,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
         assert st.search({"q": "legacy"})["hits"][0]["id"] == "e1"
         assert st.token_add("alice").startswith("ast_")
         _hours_match_buckets(old)  # filled by migration 3, then moved to the agent the new event told
+        _days_match_hours(old)  # filled by migration 4, then moved the same way
         assert _sql(old, "SELECT sender, agent, tool_calls FROM agent_strace.usage_hours ORDER BY 1") == [
             ("", "claude-code", 1), ("alice", "claude-code", 1)]
     finally:
@@ -136,6 +151,7 @@ def test_hourly_sums_follow_a_late_working_folder(pg_dsn):
         assert {r[2] for r in _sql(pg_dsn, _HOURLY)} == {"", "api"}
         st.ingest([start], "alice")
         _hours_match_buckets(pg_dsn)
+        _days_match_hours(pg_dsn)
         assert {r[2] for r in _sql(pg_dsn, "SELECT * FROM agent_strace.usage_hours")} == {"shop", "api"}
         for by in ("user", "project", "model", "agent"):
             for extra in ({}, {"project": "shop"}, {"user": "bob"}, {"tz": "Asia/Tokyo"}):
@@ -143,7 +159,68 @@ def test_hourly_sums_follow_a_late_working_folder(pg_dsn):
                 assert queries._whole_hours(p)
                 assert st.pool.run(lambda c, p=p: queries._trends_by_hour(c, p)) == \
                     st.pool.run(lambda c, p=p: (queries._trends_by_bucket(c, p))), (by, extra)
+        _trends_by_day_match(st, ("UTC", "Asia/Tokyo"))
         assert not queries._whole_hours(TrendParams({"days": "3", "tz": "Asia/Kolkata"}))
+    finally:
+        st.close()
+
+
+def _trends_by_day_match(st, zones) -> None:
+    """Unfiltered trends from the daily running totals give the rows the
+    hourly sums give."""
+    from agent_trace.server.pg import queries
+    from agent_trace.server.query_params import TrendParams
+
+    def key(r):
+        return r[:3]  # (date, key, model)
+
+    for tz in zones:
+        for by in ("user", "project", "model", "agent"):
+            p = TrendParams({"days": "10", "by": by, "tz": tz})
+            assert queries._whole_hours(p)
+            hourly = sorted(st.pool.run(lambda c, p=p: queries._trends_by_hour(c, p))[0], key=key)
+            assert hourly, (tz, by)
+            assert sorted(st.pool.run(lambda c, p=p: queries._trends_by_day(c, p)), key=key) == hourly, (tz, by)
+
+
+def test_migration_4_fills_the_daily_sums_from_the_hourly_ones(pg_dsn):
+    """A database at version 3 with hourly sums over several days, senders,
+    projects and hours (one sum moved away to zero, as a late folder leaves
+    it) migrates to version 4: the daily running totals equal the hourly
+    sums, and trends read from them give the hourly numbers in time zones
+    east and west of UTC, across a DST change, for the same days."""
+    from agent_trace.analysis import trends
+    from agent_trace.server.pg import PgStorage, migrations, queries
+    from agent_trace.server.query_params import TrendParams
+
+    with psycopg.connect(pg_dsn) as conn:
+        assert migrations.migrate(conn, target=3) == [1, 2, 3]
+        conn.execute("SET search_path = agent_strace")
+        base = int(time.time()) // 3600 * 3600 - 9 * 86400
+        for i in range(0, 9 * 24, 5):
+            conn.execute("INSERT INTO usage_hours VALUES (to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+                         "%s)", (base + i * 3600, ["alice", "bob", ""][i % 3], ["shop", "api"][i % 2],
+                                 ["codex", "claude-code"][i % 7 % 2], ["gpt-4o", "", "claude-sonnet-4-5"][i % 3],
+                                 i % 4, 1000 * i, 10 * i, 5 * i, i, i % 5 + 1, i % 2))
+        conn.execute("INSERT INTO usage_hours (hour, sender, project, agent, model) "  # all zero: no daily row
+                     "VALUES (to_timestamp(%s), 'carol', 'gone', 'codex', '')", (base + 3600,))
+        conn.execute("INSERT INTO session_hours SELECT 's' || (extract(epoch FROM hour)::bigint % 3), hour, sender "
+                     "FROM usage_hours")
+        conn.commit()
+    st = PgStorage(pg_dsn)
+    try:
+        assert st.applied == [4] and st.version == 4
+        _days_match_hours(pg_dsn)
+        assert _sql(pg_dsn, "SELECT count(*) FROM agent_strace.usage_days WHERE key = 'gone'") == [(0,)]
+        _sql(pg_dsn, "DELETE FROM agent_strace.usage_hours WHERE project = 'gone'")  # (ingest never leaves one)
+        _trends_by_day_match(st, ("UTC", "America/New_York", "Asia/Tokyo", "Pacific/Auckland"))
+        # and the report itself is the same through either path
+        for tz in ("UTC", "America/Los_Angeles"):
+            p = TrendParams({"days": "10", "by": "project", "tz": tz})
+            rows, per_day = st.pool.run(lambda c, p=p: queries._trends_by_hour(c, p))
+            via_hours = trends.report(rows, trends.day_range(p.since_date, p.until_date), p.by, per_day, **p.meta())
+            via_days = st.trends({"days": "10", "by": "project", "tz": tz})
+            assert via_days == via_hours and via_days["totals"]["tool_calls"] > 0
     finally:
         st.close()
 
@@ -153,7 +230,7 @@ def test_a_newer_schema_is_refused_and_collectors_migrate_together(pg_dsn):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
-    assert _sql(pg_dsn, "SELECT version FROM agent_strace.schema_migrations ORDER BY 1") == [(1,), (2,), (3,)]
+    assert _sql(pg_dsn, "SELECT version FROM agent_strace.schema_migrations ORDER BY 1") == [(1,), (2,), (3,), (4,)]
     _sql(pg_dsn, "INSERT INTO agent_strace.schema_migrations (version, name) VALUES (7, 'from the future')")
     for args in (["server", "--port", "0"], ["server", "--migrate-only"]):
         r = run_cli(*args, "--storage", pg_dsn, timeout=60)
@@ -205,6 +282,93 @@ def test_ingest_exactly_once_redacted_capped_and_rejects_counted(pg_dsn):
     assert lines[1]["truncated"] and len(lines[1]["data"]["tool_input"]["content"]) < 2_000_000
     assert "sender" not in lines[2]  # the shared/no-token path attributes nothing, whatever the client says
     assert _sql(pg_dsn, "SELECT events, tool_calls, next_seq FROM agent_strace.sessions") == [(3, 2, 4)]
+
+
+def test_group_commit_stores_concurrent_overlapping_batches_once(pg_dsn):
+    """Requests arriving together share transactions: 16 threads send
+    overlapping batches of 6 sessions (each event by two threads); every
+    event is stored once, the answers add up, and each session's summary
+    and usage agree with its events."""
+    from agent_trace.server.pg import PgStorage
+
+    events = [ev.make_event(ev.TOOL_CALL, f"g-{i % 6}", "codex", tool="Bash", tool_use_id=f"t{i}",
+                            data={"tool_input": {"command": f"echo {i}"}}) for i in range(960)]
+    shares = [[e for k, e in enumerate(events) if k % 8 == t % 8][(t // 8) * 20:] for t in range(16)]
+    st = PgStorage(pg_dsn)
+    try:
+        answers, errors = [], []
+
+        def send(share):
+            try:
+                for i in range(0, len(share), 15):
+                    answers.append(st.ingest([dict(e) for e in share[i:i + 15]], None))
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(e)
+
+        threads = [threading.Thread(target=send, args=(share,)) for share in shares]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sum(a["accepted"] for a in answers) == 960
+        assert sum(a["accepted"] + a["duplicates"] for a in answers) == sum(map(len, shares))
+        assert _sql(pg_dsn, "SELECT count(*), count(DISTINCT id) FROM agent_strace.events") == [(960, 960)]
+        assert _sql(pg_dsn, "SELECT session, events, tool_calls FROM agent_strace.sessions ORDER BY 1") == [
+            (f"g-{i}", 160, 160) for i in range(6)]
+        _hours_match_buckets(pg_dsn)
+        _days_match_hours(pg_dsn)
+    finally:
+        st.close()
+
+
+def test_group_commit_isolates_a_refused_batch_and_fails_all_while_the_database_is_down():
+    """A group the database refuses is retried batch by batch (one bad
+    request cannot fail the others); while the database is down every
+    request of the group gets the 503 error; each answer comes only after
+    its group's store returned."""
+    from agent_trace.server.pg.group_commit import GroupCommit
+    from agent_trace.server.storage import StorageUnavailable
+
+    groups, down, gate = [], threading.Event(), threading.Event()
+
+    def store_group(batches):
+        gate.wait(5)
+        groups.append(len(batches))
+        if down.is_set():
+            raise StorageUnavailable("database unavailable: test")
+        if len(batches) > 1 and any(b.get("bad") for b in batches):
+            raise ValueError("refused")
+        if batches[0].get("bad"):
+            raise ValueError("refused alone")
+        return [b["n"] for b in batches]
+
+    gc = GroupCommit(store_group, writers=1)
+    for phase in ("refused", "down"):
+        if phase == "down":
+            down.set()
+        gate.clear()
+        out: dict = {}
+
+        def send(i, out=out, bad=phase == "refused"):
+            try:
+                out[i] = gc.submit({"n": i, "bad": bad and i == 3}, 1)
+            except Exception as e:  # noqa: BLE001
+                out[i] = type(e).__name__
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        assert out == {}  # nothing answered before its group is stored
+        gate.set()
+        for t in threads:
+            t.join()
+        if phase == "refused":
+            assert out == {0: 0, 1: 1, 2: 2, 3: "ValueError", 4: 4, 5: 5}
+            assert max(groups) > 1  # the five queued behind the first writer went as one group
+        else:
+            assert out == {i: "StorageUnavailable" for i in range(6)}
 
 
 def test_same_answers_as_the_file_backend(pg_dsn, tmp_path, demo_events):
@@ -271,6 +435,39 @@ def test_same_answers_as_the_file_backend(pg_dsn, tmp_path, demo_events):
     r = run_cli("--trace-dir", files, "compare", "alice-shop-1", "alice-shop-2", "--json")
     cli = json.loads(r.stdout)
     assert cli["verdict"] == cb["verdict"] and cli["reasons"] == cb["reasons"]
+
+
+def test_git_branch_and_commit_filters_as_the_file_backend(pg_dsn, tmp_path):
+    """``branch`` (a glob) and ``commit`` (a prefix of the start, end or any
+    commit made) filter the list on both backends alike."""
+    sha = {k: (k * 40)[:40] for k in ("a", "b", "c", "d", "e")}
+    notes = {"on-main": [("start", "main", sha["a"], []), ("end", "main", sha["b"], [sha["b"]])],
+             "on-feature": [("start", "feature/x", sha["c"], []), ("end", "feature/x", sha["d"], [sha["d"]])],
+             "no-branch": [("start", None, sha["e"], [])]}
+    events = [ev.make_event(ev.SESSION_START, "no-git", "codex", data={"cwd": "/w/plain"})]
+    for sid, phases in notes.items():
+        events.append(ev.make_event(ev.SESSION_START, sid, "claude-code", data={"cwd": "/w/repo"}))
+        for phase, branch, head, commits in phases:
+            events.append(ev.make_event(ev.ANNOTATION, sid, "claude-code", name="git", data={
+                "phase": phase, "branch": branch, "head": head, "commits": commits, "diff": ["x.py"]}))
+    files = str(tmp_path / "files")
+    with Server(files) as fsrv, Server(pg_dsn) as psrv:
+        for url in (fsrv.url, psrv.url):
+            post(url, events)
+        for query, want in (("branch=main", ["on-main"]), ("branch=feat*", ["on-feature"]),
+                            ("branch=*", ["on-feature", "on-main"]), ("commit=" + sha["b"][:8], ["on-main"]),
+                            ("commit=" + sha["c"][:6].upper(), ["on-feature"]), ("commit=" + sha["e"][:12],
+                                                                               ["no-branch"]),
+                            ("commit=abc", []), ("branch=main&commit=" + sha["c"][:8], []),
+                            ("branch=*&limit=1", None)):
+            fa = get(fsrv.url, "/api/sessions?" + query)
+            fb = get(psrv.url, "/api/sessions?" + query)
+            assert [r["session"] for r in fa["sessions"]] == [r["session"] for r in fb["sessions"]], query
+            assert fa["matched"] == fb["matched"], query
+            if want is not None:
+                assert sorted(r["session"] for r in fb["sessions"]) == want, query
+                assert all("diff" not in r["git"] for r in fb["sessions"])
+        assert get(psrv.url, "/api/sessions?branch=*&limit=1")["matched"] == 2
 
 
 def test_tokens_attribute_events_and_revocation_takes_effect(pg_dsn, tmp_path):
@@ -401,6 +598,7 @@ def test_retention_and_export_to_the_file_layout(pg_dsn, tmp_path):
             assert get(srv.url, "/api/trends?days=30")["totals"]["tool_calls"] == 10
             post(srv.url, [ev.make_event(ev.TOOL_CALL, "bob-api-1", "codex", tool="Read")])  # still there: appends
     _hours_match_buckets(pg_dsn)  # the deleted sessions' sums are gone from the hourly ones too
+    _days_match_hours(pg_dsn)  # and from the daily ones
     assert _sql(pg_dsn, "SELECT count(*) FROM agent_strace.events WHERE session = 'ancient'") == [(0,)]
     _token(pg_dsn, "dana")
     out = tmp_path / "exported"

@@ -207,3 +207,21 @@ def test_table_with_breakdown_and_unpriced_marks(trace_dir):
     assert lines[-1].startswith("* no price for mystery-model-1")
     blocks = run_cli("usage", "blocks", "--no-import").stdout.decode()
     assert "BLOCK START" in blocks and "2026-03-01" in blocks
+
+
+def test_trend_rows_are_priced_as_the_price_table_prices_them():
+    """The trends report looks each model's rates up once; every row must
+    cost exactly what ``PriceTable.cost`` gives for its tokens (long-context
+    tiers, prefixed and unpriced models included)."""
+    import random
+
+    from agent_trace.analysis import trends
+    from agent_trace.analysis.summary import prices
+
+    table, cost, rng = prices(), trends._coster(), random.Random(19)
+    models = [*table.models, "claude-sonnet-4-5-20250929", "anthropic/claude-opus-4-1", "house-model-7"]
+    for _ in range(20_000):
+        model = rng.choice(models)
+        v = [rng.randint(0, 5), rng.randint(0, 400_000), rng.randint(0, 9_000), rng.randint(0, 400_000),
+             rng.randint(0, 30_000), 0, 0]
+        assert cost(model, v) == table.cost(model, dict(zip(trends.COUNTS, v))), (model, v)

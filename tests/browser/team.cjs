@@ -58,7 +58,8 @@ main(async () => {
 
   // -- compare (from the session page's link, then the second session)
   await page.goto(base + "/#/s/alice-shop-1");
-  await page.locator("#compare-link").click();
+  // (a hash change re-renders asynchronously: click the new page's link, not bob-api-1's)
+  await page.locator('#compare-link[href="#/compare?a=alice-shop-1"]').click();
   await page.locator("#c-b").waitFor();
   result.compare_a = await page.locator("#c-a").inputValue();
   await page.fill("#c-b", "alice-shop-2");

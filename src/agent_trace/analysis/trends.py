@@ -159,32 +159,64 @@ def _acc(v: list) -> dict:
     return d
 
 
+def _coster():
+    """``cost(model, counts)``: what ``prices().cost(model, tokens)`` gives
+    for the tokens in a row of :data:`COUNTS` (the same arithmetic), with
+    each model's rates looked up once per report."""
+    table = prices()
+    rates: dict[str, tuple | None] = {}
+    missing = ()
+    at = [COUNTS.index(k) for k in KINDS]  # input, output, cache_read, cache_write
+    i_in, i_out, i_cr, i_cw = at
+
+    def cost(model: str, v: list) -> float | None:
+        r = rates.get(model, missing)
+        if r is missing:
+            base = table.rates(model)
+            if base is None:
+                r = rates[model] = None
+            else:
+                lc = (table.price(model) or {}).get("long_context")
+                above = lc.get("above", 200_000) if isinstance(lc, dict) else None
+                long = table.rates(model, True)
+                r = rates[model] = (tuple(base[k] for k in KINDS), above,
+                                    tuple(long[k] for k in KINDS) if long else None)
+        if r is None:
+            return None
+        rate, above, long_rate = r
+        if above is not None and v[i_in] + v[i_cr] + v[i_cw] > above:
+            rate = long_rate
+        return (v[i_in] * rate[0] + v[i_out] * rate[1] + v[i_cr] * rate[2] + v[i_cw] * rate[3]) / 1_000_000
+
+    return cost
+
+
 def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None, **meta) -> dict:
-    """The trends JSON from aggregated rows: dicts with ``date``, ``key``
-    (the ``by`` dimension's value), ``model`` and :data:`COUNTS`.
+    """The trends JSON from aggregated rows: tuples ``(date, key, model,
+    *COUNTS)`` (``key``: the ``by`` dimension's value), one per date, key
+    and model.
 
     ``daily`` has the shape of ``usage daily --json`` (date, tokens, cost,
     models) plus tool calls/errors and the per-``by`` split; ``groups`` ranks
     the ``by`` values by cost."""
-    table = prices()
-    width = len(COUNTS) + 1
-    per_day: dict[str, list] = {d: [0] * len(COUNTS) + [0.0] for d in days}
+    cost_of = _coster()
+    n = len(COUNTS)
+    width = n + 1
+    per_day: dict[str, list] = {d: [0] * n + [0.0] for d in days}
     day_groups: dict[tuple, list] = {}
     day_models: dict[tuple, list] = {}
     groups: dict[str, list] = {}
     unpriced: set[str] = set()
-    for r in rows:
-        day = r["date"]
+    # in one order whatever the storage's: costs are float sums
+    for day, key, model, *vals in sorted(rows, key=lambda r: (r[0], r[1] or "", r[2] or "")):
         acc = per_day.get(day)
         if acc is None:
             continue
-        model = r["model"]
-        vals = [r[k] for k in COUNTS]
         cost = 0.0
         if model:
-            c = table.cost(model, {k: r[k] for k in KINDS})
+            c = cost_of(model, vals)
             if c is None:
-                if r["llm_calls"]:
+                if vals[0]:  # (llm_calls)
                     unpriced.add(model)
             else:
                 cost = c
@@ -194,20 +226,25 @@ def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None,
             for i, v in enumerate(vals):
                 m[i] += v
             m[-1] += cost
-        key = r["key"] if r["key"] not in (None, "") else "(none)"
+        if key in (None, ""):
+            key = "(none)"
         g = day_groups.get((day, key))
         if g is None:
             g = day_groups[(day, key)] = [0] * width
-        t = groups.get(key)
-        if t is None:
-            t = groups[key] = [0] * width
+            if key not in groups:
+                groups[key] = [0] * width
         for i, v in enumerate(vals):
-            acc[i] += v
             g[i] += v
-            t[i] += v
+        # costs are added row by row (float sums depend on their order);
+        # the counts of days and groups are added up from day_groups below
         acc[-1] += cost
         g[-1] += cost
-        t[-1] += cost
+        groups[key][-1] += cost
+    for (day, key), g in day_groups.items():
+        acc, t = per_day[day], groups[key]
+        for i in range(n):
+            acc[i] += g[i]
+            t[i] += g[i]
     daily = {d: {"date": d, **_acc(v), "sessions": (sessions_per_day or {}).get(d, 0), "models": {}, "groups": {}}
              for d, v in per_day.items()}
     for (d, model), v in day_models.items():

@@ -152,7 +152,7 @@ class FileStorage:
 
     def trends(self, params: dict) -> dict:
         p = TrendParams(params)
-        agg: dict[tuple, dict] = {}
+        agg: dict[tuple, list] = {}
         day_sessions: dict[str, set] = {}
         seen = set()
         for entry in self.store.session_files():
@@ -172,15 +172,14 @@ class FileStorage:
                 key = {"user": sender, "project": project, "model": model, "agent": agent}[p.by]
                 row = agg.get((day, key, model))
                 if row is None:
-                    row = agg[(day, key, model)] = {"date": day, "key": key, "model": model,
-                                                    **{k: 0 for k in trends.COUNTS}}
-                for k, v in zip(trends.COUNTS, counts):
-                    row[k] += v
+                    row = agg[(day, key, model)] = [0] * len(trends.COUNTS)
+                for i, v in enumerate(counts):
+                    row[i] += v
                 day_sessions.setdefault(day, set()).add(entry.name)
         with self._rollup_lock:
             for name in set(self._rollups) - seen:
                 del self._rollups[name]
-        return trends.report(list(agg.values()), trends.day_range(p.since_date, p.until_date), p.by,
+        return trends.report([(*k, *v) for k, v in agg.items()], trends.day_range(p.since_date, p.until_date), p.by,
                              {d: len(s) for d, s in day_sessions.items()}, **p.meta())
 
     # -- tokens ---------------------------------------------------------------

@@ -68,7 +68,7 @@ class SessionFilters:
     """Filters of the sessions list and of search: ``q`` (sessions only:
     id, title, folder, last error), ``agent``, ``user`` (the token name),
     ``project``, ``status``, ``min_cost``, ``since``/``until`` (last event
-    time), ``branch``/``commit`` (git; the files storage)."""
+    time), ``branch``/``commit`` (git)."""
 
     def __init__(self, params: dict):
         self.q = (params.get("q") or "").strip()
@@ -81,7 +81,7 @@ class SessionFilters:
         self.min_cost = number(params.get("min_cost"), "min_cost") or 0.0
         self.since = when(params.get("since"), "since")
         self.until = when(params.get("until"), "until")
-        self.branch = params.get("branch") or None  # git (files storage)
+        self.branch = params.get("branch") or None  # git
         self.commit = params.get("commit") or None
 
 

@@ -8,6 +8,7 @@ one received.  See ``adr/0009-team-scale-on-postgresql.md``.
 
 Modules: :mod:`.migrations` (the schema), :mod:`.pool` (connections, 503
 when the database is down), :mod:`.ingest`, :mod:`.queries`,
+:mod:`.group_commit` (requests arriving together share a transaction),
 :mod:`.maintenance` (retention, export-to).  Only this package imports
 psycopg.
 """
@@ -24,7 +25,10 @@ from ..storage import StorageError, describe
 from ..tokens import FRESH_S, RELOAD_S, TokenError, check_name, digest, new_token
 from . import ingest as _ingest
 from . import maintenance, migrations, queries
+from .group_commit import GroupCommit
 from .pool import Pool
+
+WRITERS = 2  # group-commit transactions a collector runs at once (see group_commit)
 
 
 class PgStorage:
@@ -34,6 +38,8 @@ class PgStorage:
         self.dsn = dsn
         self.where = describe(dsn)
         self.pool = Pool(dsn, pool_size)
+        self.committer = GroupCommit(lambda batches: self.pool.run(lambda conn: _ingest.store_group(conn, batches)),
+                                     writers=min(pool_size, WRITERS))
         self._tokens: tuple[float, dict] | None = None
         self.on_accepted = None  # (events, sender): the collector's notifier
         conn = self.pool.connect()
@@ -66,8 +72,7 @@ class PgStorage:
         by_session, rejected = _ingest.prepare(events)
         if not by_session:
             return {"accepted": 0, "duplicates": 0, "rejected": rejected}
-        stored: list[dict] = []
-        accepted, dups = self.pool.run(lambda conn: _ingest.store(conn, by_session, stored))
+        accepted, dups, stored = self.committer.submit(by_session, sum(map(len, by_session.values())))
         if stored and self.on_accepted is not None:
             try:
                 self.on_accepted(stored, sender)

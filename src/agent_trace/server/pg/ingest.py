@@ -1,26 +1,29 @@
-"""Storing a received batch in the database, exactly once.
+"""Storing received batches in the database, exactly once.
 
-Per session in the batch, one transaction of two round trips:
+The batches of requests that arrive together at one collector are stored
+in one transaction (group commit, :mod:`.group_commit`), of two round trips:
 
-1. lock the session's row (``SELECT ... FOR UPDATE``; created when new) and
-2. insert the batch (repeats within it dropped) with the next ``seq``
+1. create the sessions' rows when new and lock them, in session order, and
+2. insert each session's events (repeats dropped) with its next ``seq``
    numbers; ``ON CONFLICT (session, id) DO NOTHING`` leaves out the events
-   the session already holds (their seq numbers stay unused: seq only has
-   to grow), and ``RETURNING`` says which went in;
-3. feed what was inserted to the session's shared summary (resumed from
+   a session already holds (their seq numbers stay unused: seq only has to
+   grow), and ``RETURNING`` says which went in;
+3. feed what was inserted to each session's shared summary (resumed from
    its stored state) and add what each event changed to its usage bucket,
    to the hourly sums of its sender, project, agent and model (moving the
-   session's earlier sums when this batch changed its project or agent)
-   and to the hours the session was active;
-4. write the summary back, and commit.
+   session's earlier sums when this batch changed its project or agent),
+   the same per day and dimension (``usage_days``) and to the hours the
+   session was active: one statement per table for the whole group;
+4. write the summaries back, and commit.
 
-The HTTP layer answers 200 only after the commits.  Each line is encoded
+The HTTP layer answers 200 only after the commit.  Each line is encoded
 exactly as local capture does (redaction, caps) before anything is stored.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from itertools import accumulate
 
 from ... import event as ev
 from ...analysis import search_text
@@ -114,48 +117,44 @@ def prepare(events: list[dict], encode=encode_event) -> tuple[dict[str, list[Pre
     return by_session, rejected
 
 
-_CREATE = "INSERT INTO sessions (session) VALUES (%s) ON CONFLICT DO NOTHING"
-# lock the session's row, then insert after its last seq: one statement, so
-# a batch costs two round trips (this, then the summary and the commit)
+# Lock order, the same in every transaction that writes (so concurrent
+# ones never deadlock): session rows in session order (created first, then
+# locked), then rows keyed by a locked session (events, usage_buckets,
+# session_hours), then usage_hours in key order, then usage_days in key order.
+_CREATE = "INSERT INTO sessions (session) SELECT s FROM unnest(%b::text[]) AS s ORDER BY 1 ON CONFLICT DO NOTHING"
+# lock the sessions' rows, then insert each session's events after its last
+# seq: one statement, so a group of batches costs two round trips (this,
+# then the summaries, the usage and the commit)
 _INSERT = """
-WITH s AS (SELECT next_seq, state, project, agent FROM sessions WHERE session = %s FOR UPDATE),
+WITH s AS (SELECT session, next_seq, state, project, agent FROM sessions WHERE session = ANY(%b::text[])
+           ORDER BY session FOR UPDATE),
 ins AS (
     INSERT INTO events (session, seq, id, ts, type, line, doc)
-    SELECT %s, s.next_seq + u.n - 1, u.id, to_timestamp(u.ts), u.type, u.line,
+    SELECT u.session, s.next_seq + u.n - 1, u.id, to_timestamp(u.ts), u.type, u.line,
            CASE WHEN u.doc <> '' THEN to_tsvector('simple', u.doc) END
-    FROM s, unnest(%b::text[], %b::float8[], %b::text[], %b::text[], %b::text[])
-            WITH ORDINALITY AS u(id, ts, type, line, doc, n)
+    FROM unnest(%b::text[], %b::int[], %b::text[], %b::float8[], %b::text[], %b::text[], %b::text[])
+            AS u(session, n, id, ts, type, line, doc)
+    JOIN s ON s.session = u.session
     ON CONFLICT (session, id) DO NOTHING
-    RETURNING id)
-SELECT s.next_seq, s.state, ARRAY(SELECT id FROM ins), s.project, s.agent FROM s"""
+    RETURNING session, id)
+SELECT s.session, s.next_seq, s.state, s.project, s.agent, coalesce(i.ids, '{}')
+FROM s LEFT JOIN (SELECT session, array_agg(id) AS ids FROM ins GROUP BY session) i ON i.session = s.session"""
 _C = ", ".join(COUNTS)
-# a batch's usage in one statement: its buckets, the hourly sums (rows in
-# key order, so concurrent batches lock shared rows in one order) and the
-# hours the session was active
+# the batches' 15-minute buckets and the hours their sessions were active,
+# in one statement
 _USAGE = f"""
 WITH u AS (
     SELECT u.*, floor(u.bucket / 3600) * 3600 AS hour
-    FROM unnest(%(b)b::float8[], %(m)b::text[], %(s)b::text[], {", ".join(f"%({c})b::bigint[]" for c in COUNTS)})
-         AS u(bucket, model, sender, {_C})),
+    FROM unnest(%b::text[], %b::float8[], %b::text[], %b::text[], {", ".join(["%b::bigint[]"] * len(COUNTS))})
+         AS u(session, bucket, model, sender, {_C})),
 b AS (
     INSERT INTO usage_buckets (session, bucket, model, sender, {_C})
-    SELECT %(session)s, to_timestamp(u.bucket), u.model, u.sender, {", ".join("u." + c for c in COUNTS)} FROM u
+    SELECT u.session, to_timestamp(u.bucket), u.model, u.sender, {", ".join("u." + c for c in COUNTS)} FROM u
     ON CONFLICT (session, bucket, model, sender) DO UPDATE SET
-        {", ".join(f"{c} = usage_buckets.{c} + EXCLUDED.{c}" for c in COUNTS)}),
-{{hours}}a AS (
-    INSERT INTO session_hours (session, hour, sender)
-    SELECT DISTINCT %(session)s, to_timestamp(u.hour), u.sender FROM u
-    ON CONFLICT DO NOTHING)
-SELECT 1"""
-_USAGE_HOURS = f"""h AS (
-    INSERT INTO usage_hours (hour, sender, project, agent, model, {_C})
-    SELECT to_timestamp(u.hour), u.sender, %(project)s, %(agent)s, u.model, {", ".join(f"sum(u.{c})" for c in COUNTS)}
-    FROM u GROUP BY u.hour, u.sender, u.model ORDER BY u.hour, u.sender, u.model
-    ON CONFLICT (hour, sender, project, agent, model) DO UPDATE SET
-        {", ".join(f"{c} = usage_hours.{c} + EXCLUDED.{c}" for c in COUNTS)}),
-"""
-_USAGE_WITH_HOURS = _USAGE.replace("{hours}", _USAGE_HOURS)
-_USAGE = _USAGE.replace("{hours}", "")
+        {", ".join(f"{c} = usage_buckets.{c} + EXCLUDED.{c}" for c in COUNTS)})
+INSERT INTO session_hours (session, hour, sender)
+SELECT DISTINCT u.session, to_timestamp(u.hour), u.sender FROM u
+ON CONFLICT DO NOTHING"""
 # rows in key order, so concurrent batches lock shared rows in one order
 _HOURS = f"""
 INSERT INTO usage_hours (hour, sender, project, agent, model, {", ".join(COUNTS)})
@@ -174,6 +173,24 @@ _DROP_EMPTY = f"""
 DELETE FROM usage_hours WHERE project = %s AND agent = %s AND {" AND ".join(f"{c} = 0" for c in COUNTS)}
     AND (hour, sender, model) IN (SELECT to_timestamp(h), s, m FROM unnest(%b::float8[], %b::text[], %b::text[])
                                   AS u(h, s, m))"""
+DAY_SLOTS = 25  # running totals per count in a usage_days row: hours before 0, 1, ... 24
+# hourly sums (as _HOURS takes them) added to usage_days: the running
+# totals are made here, rows in key order
+_DAYS = f"""
+INSERT INTO usage_days (dim, day, key, model, sums)
+SELECT dim, day, key, model, array_agg(v ORDER BY i, b) FROM (
+    SELECT d.dim, (to_timestamp(u.hour) AT TIME ZONE 'UTC')::date AS day, d.key, u.model, i, b,
+           sum(CASE WHEN floor(u.hour / 3600)::bigint %% 24 < b THEN (ARRAY[{_C}])[i] ELSE 0 END)::bigint AS v
+    FROM unnest(%b::float8[], %b::text[], %b::text[], %b::text[], %b::text[],
+                {", ".join(["%b::bigint[]"] * len(COUNTS))}) AS u(hour, sender, project, agent, model, {_C})
+    CROSS JOIN LATERAL (VALUES ('user', u.sender), ('project', u.project), ('agent', u.agent)) AS d(dim, key),
+    generate_series(1, {len(COUNTS)}) i, generate_series(0, {DAY_SLOTS - 1}) b
+    GROUP BY 1, 2, 3, 4, 5, 6) x
+GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+ON CONFLICT (dim, day, key, model) DO UPDATE SET sums = add_sums(usage_days.sums, EXCLUDED.sums)"""
+_DROP_EMPTY_DAYS = f"""
+DELETE FROM usage_days WHERE {" AND ".join(f"sums[{(i + 1) * DAY_SLOTS}] = 0" for i in range(len(COUNTS)))}
+    AND (dim, day, key, model) IN (SELECT * FROM unnest(%b::text[], %b::date[], %b::text[], %b::text[]))"""
 _UPDATE = """
 UPDATE sessions SET next_seq = %(next_seq)s, started = %(started)s, last = %(last)s, agent = %(agent)s,
     project = %(project)s, title = %(title)s, cwd = %(cwd)s, ended = %(ended)s, stopped = %(stopped)s,
@@ -183,77 +200,118 @@ UPDATE sessions SET next_seq = %(next_seq)s, started = %(started)s, last = %(las
 WHERE session = %(session)s"""
 
 
-def store(conn, by_session: dict[str, list[Prepared]], stored: list | None = None) -> tuple[int, int]:
-    """Store prepared batches, one transaction per session, committed:
-    (accepted, duplicates).  ``stored`` (when given) receives each newly
-    stored event as a reader sees it."""
-    accepted = duplicates = 0
-    for session in sorted(by_session):
-        items, seen = [], set()
-        for p in by_session[session]:
-            if p.id in seen:
-                duplicates += 1
-            else:
-                seen.add(p.id)
-                items.append(p)
-        with conn.pipeline():
-            conn.execute(_CREATE, (session,))
-            next_seq, state, ids, project, agent = conn.execute(_INSERT, (
-                session, session, [p.id for p in items], [p.ts for p in items], [p.type for p in items],
-                [p.line for p in items], [p.doc for p in items])).fetchone()
+def store_group(conn, batches: list[dict[str, list[Prepared]]]) -> list[tuple[int, int, list]]:
+    """Store several requests' prepared batches in one transaction and
+    commit it: per batch ``(accepted, duplicates, events stored)``.  An
+    event id repeated within the group is stored once, for the first batch
+    that has it; the others count it as a duplicate, as if they had come
+    after it."""
+    accepted = [0] * len(batches)
+    duplicates = [0] * len(batches)
+    new: list[list] = [[] for _ in batches]
+    sessions = sorted({s for b in batches for s in b})
+    items: dict[str, list[tuple[int, Prepared]]] = {}
+    for session in sessions:
+        mine: list[tuple[int, Prepared]] = []
+        seen: set[str] = set()
+        items[session] = mine
+        for j, batch in enumerate(batches):
+            for p in batch.get(session, ()):
+                if p.id in seen:
+                    duplicates[j] += 1
+                else:
+                    seen.add(p.id)
+                    mine.append((j, p))
+    flat = [(session, n, p) for session in sessions for n, (_j, p) in enumerate(items[session], 1)]
+    with conn.pipeline():
+        conn.execute(_CREATE, (sessions,))
+        rows = conn.execute(_INSERT, (sessions, [f[0] for f in flat], [f[1] for f in flat],
+                                      [f[2].id for f in flat], [f[2].ts for f in flat], [f[2].type for f in flat],
+                                      [f[2].line for f in flat], [f[2].doc for f in flat])).fetchall()
+        usage: list[tuple] = []
+        hours: dict[tuple, list] = {}
+        moved_keys: list[tuple[list, tuple[str, str]]] = []
+        updates = []
+        for session, next_seq, state, project, agent, ids in rows:
             # ids the session already held were left out; their seq numbers
             # stay unused (seq only has to grow)
             inserted = set(ids)
-            duplicates += len(items) - len(inserted)
-            if inserted:
-                accepted += len(inserted)
-                roll = Rollup(SessionSummary.from_dict(loads(state)) if state else SessionSummary(session))
-                size = 0
-                for p in items:
-                    if p.id in inserted:
-                        size += p.size
-                        if stored is not None and p.obj is not None:
-                            stored.append(p.obj)
-                        if p.obj is not None:
-                            try:
-                                roll.add(p.obj)
-                            except Exception:  # a hostile value the summary cannot count: stored, not counted
-                                pass
-                _add_usage(conn, session, roll, (project or "", agent or "") if next_seq > 1 else None)
-                _write_session(conn, session, roll.summary, next_seq + len(items), size)
-            conn.commit()
-    return accepted, duplicates
+            if not inserted:
+                for j, _p in items[session]:
+                    duplicates[j] += 1
+                continue
+            roll = Rollup(SessionSummary.from_dict(loads(state)) if state else SessionSummary(session))
+            size = 0
+            for j, p in items[session]:
+                if p.id not in inserted:
+                    duplicates[j] += 1
+                    continue
+                accepted[j] += 1
+                size += p.size
+                if p.obj is not None:
+                    new[j].append(p.obj)
+                    try:
+                        roll.add(p.obj)
+                    except Exception:  # a hostile value the summary cannot count: stored, not counted
+                        pass
+            old = (project or "", agent or "") if next_seq > 1 else None
+            moved = _usage_of(conn, session, roll, old, usage, hours)
+            if moved and old is not None:  # (only a session filed before can move)
+                moved_keys.append((moved, old))
+            updates.append((session, roll.summary, next_seq + len(items[session]), size))
+        if usage:
+            cols = list(zip(*usage))
+            conn.execute(_USAGE, [list(c) for c in cols])
+        if hours:
+            _write_hours(conn, hours)
+            for keys, (project, agent) in moved_keys:
+                _drop_empty(conn, keys, project, agent)
+            write_days(conn, hours, negative=bool(moved_keys))
+        for session, summary, next_seq, size in updates:
+            _write_session(conn, session, summary, next_seq, size)
+        conn.commit()
+    return [(accepted[j], duplicates[j], new[j]) for j in range(len(batches))]
 
 
-def _add_usage(conn, session: str, roll: Rollup, old: tuple[str, str] | None = None) -> None:
-    """Add what ``roll`` counted to the session's buckets, the hourly sums and
-    the session's active hours.  ``old``: the (project, agent) the session's
-    sums are filed under so far (``sessions``' columns, ``''`` for NULL);
-    None for a new session."""
-    rows = [(b, label(m), label(s), *c) for b, m, s, *c in roll.rows()]
+def _usage_of(conn, session: str, roll: Rollup, old: tuple[str, str] | None, usage: list,
+              hours: dict) -> list:
+    """What ``roll`` counted, as rows of the session's buckets (added to
+    ``usage``) and changes to the hourly sums (added to ``hours``).  ``old``:
+    the (project, agent) the session's sums are filed under so far
+    (``sessions``' columns, ``''`` for NULL); None for a new session.  When
+    the batch told another project or agent, the session's earlier sums
+    move from the old key to the new one; returns the (hour, sender, model)
+    keys they moved from."""
+    rows: dict[tuple, list] = {}
+    for b, m, s, *c in roll.rows():
+        _add_to(rows, (b, label(m), label(s)), c)  # (labels cut to length may meet)
     project, agent = label(project_of(roll.summary.cwd)) or "", label(roll.summary.agent) or ""
-    hours: dict[tuple, list] = {}
     moved = []
     if old is not None and old != (project, agent):
-        # the batch told the session's project or agent: its earlier sums
-        # move from the old key to the new one, with the batch's own, in
-        # one statement (rows locked in one order)
-        moved = conn.execute(_SESSION_HOURS, (session,)).fetchall()
+        moved = conn.execute(_SESSION_HOURS, (session,)).fetchall()  # (before this batch's buckets)
         for h, sender, model, *c in moved:
             _add_to(hours, (h, sender, *old, model), [-v for v in c])
             _add_to(hours, (h, sender, project, agent, model), c)
-        if moved:
-            for b, model, sender, *c in rows:
-                _add_to(hours, (float(b // 3600 * 3600), sender, project, agent, model), c)
-    if rows:
-        cols = list(zip(*rows))
-        params = {"session": session, "b": [float(b) for b in cols[0]], "m": list(cols[1]), "s": list(cols[2]),
-                  "project": project, "agent": agent, **{c: list(v) for c, v in zip(COUNTS, cols[3:])}}
-        conn.execute(_USAGE if moved else _USAGE_WITH_HOURS, params)
+    for (b, model, sender), c in rows.items():
+        usage.append((session, float(b), model, sender, *c))
+        _add_to(hours, (float(b // 3600 * 3600), sender, project, agent, model), c)
+    return [(h, sender, model) for h, sender, model, *_c in moved]
+
+
+def _add_usage(conn, session: str, roll: Rollup, old: tuple[str, str] | None = None) -> None:
+    """Add what ``roll`` counted to the session's buckets, the hourly and
+    daily sums and the session's active hours (one session, its row
+    locked)."""
+    usage: list = []
+    hours: dict[tuple, list] = {}
+    moved = _usage_of(conn, session, roll, old, usage, hours)
+    if usage:
+        conn.execute(_USAGE, [list(c) for c in zip(*usage)])
     if hours:
         _write_hours(conn, hours)
-    if moved:  # (old is set whenever rows moved)
-        _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in moved], *(old or ("", "")))
+        if moved:
+            _drop_empty(conn, moved, *(old or ("", "")))
+        write_days(conn, hours, negative=bool(moved))
 
 
 def _add_to(hours: dict, key: tuple, counts) -> None:
@@ -265,11 +323,13 @@ def _add_to(hours: dict, key: tuple, counts) -> None:
             acc[i] += v
 
 
-def _write_hours(conn, hours: dict) -> None:
+def _hour_params(hours: dict) -> list:
     keys = sorted(hours)
-    cols = list(zip(*keys))
-    vals = list(zip(*(hours[k] for k in keys)))
-    conn.execute(_HOURS, (*[list(c) for c in cols], *[list(v) for v in vals]))
+    return [list(c) for c in zip(*keys)] + [list(v) for v in zip(*(hours[k] for k in keys))]
+
+
+def _write_hours(conn, hours: dict) -> None:
+    conn.execute(_HOURS, _hour_params(hours))
 
 
 def remove_hours(conn, session: str, project: str | None, agent: str | None) -> None:
@@ -284,6 +344,46 @@ def remove_hours(conn, session: str, project: str | None, agent: str | None) -> 
         _add_to(hours, (h, sender, project, agent, model), [-v for v in c])
     _write_hours(conn, hours)
     _drop_empty(conn, [(h, sender, model) for h, sender, model, *_c in sums], project, agent)
+    write_days(conn, hours, negative=True)
+
+
+def day_rows(hours: dict) -> dict[tuple, list]:
+    """Hourly sums ``{(hour epoch, sender, project, agent, model): counts}``
+    as ``usage_days`` rows: ``{(dim, UTC date, key, model): sums}``, where
+    ``sums`` holds per count the running totals over the day's hours before
+    hour 0..24 (see :mod:`.migrations`).  Migration 4 fills the table with
+    this too."""
+    slots = DAY_SLOTS - 1
+    per_hour: dict[tuple, list] = {}
+    for (h, sender, project, agent, model), counts in hours.items():
+        day = _dt.datetime.fromtimestamp(h, _UTC).date()
+        hod = int(h % 86400 // 3600)
+        for dim, key in (("user", sender), ("project", project), ("agent", agent)):
+            acc = per_hour.get((dim, day, key, model))
+            if acc is None:
+                acc = per_hour[(dim, day, key, model)] = [0] * (slots * len(COUNTS))
+            for i, v in enumerate(counts):
+                acc[i * slots + hod] += v
+    out = {}
+    for k, acc in per_hour.items():
+        row: list[int] = []
+        for i in range(len(COUNTS)):
+            row.extend(accumulate(acc[i * slots:(i + 1) * slots], initial=0))
+        out[k] = row
+    return out
+
+
+def write_days(conn, hours: dict, negative: bool = False) -> None:
+    """Add hourly sums to ``usage_days`` (rows in key order, so concurrent
+    transactions lock shared rows in one order); with ``negative`` (sums
+    moved or taken out) rows left at zero are dropped.  (The running totals
+    are made in SQL; :func:`day_rows` makes the same in Python.)"""
+    conn.execute(_DAYS, _hour_params(hours))
+    if negative:
+        keys = sorted({(dim, _dt.datetime.fromtimestamp(h, _UTC).date(), key, model)
+                       for h, sender, project, agent, model in hours
+                       for dim, key in (("user", sender), ("project", project), ("agent", agent))})
+        conn.execute(_DROP_EMPTY_DAYS, [list(c) for c in zip(*keys)])
 
 
 def _drop_empty(conn, keys: list, project: str, agent: str) -> None:

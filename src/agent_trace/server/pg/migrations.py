@@ -10,7 +10,7 @@ not understand.
 
 Never edit a released migration; add the next one.
 
-Tables (version 3):
+Tables (version 4):
 
 ``sessions``
     one row per session: the shared summary's resumable state (``state``),
@@ -33,6 +33,18 @@ Tables (version 3):
     report reads when its days start on whole hours (every time zone but a
     few); kept by ingest in the same transaction, moved when a session's
     project or agent changes, subtracted when retention deletes a session.
+``usage_days``
+    the hourly sums again, per UTC day, model and one of the report's
+    dimensions (``dim`` ``user``, ``project`` or ``agent``; ``key`` its
+    value): a few rows per day whatever the number of sessions.  ``sums``
+    holds, for each count of ``analysis.trends.COUNTS`` in turn, 25 running
+    totals: the count over the day's hours before hour 0, 1, ... 24 (so
+    ``sums[i*25 + b + 1]`` is count ``i`` over hours ``< b``).  Any part of
+    a day that starts and ends on whole hours is two lookups, so a report's
+    days in any time zone whose days start on whole hours (DST included)
+    read these rows.  Kept by ingest after ``usage_hours``, in the same
+    transaction and with the same moves and removals; ``add_sums`` adds two
+    such arrays.
 ``session_hours``
     which sessions had usage in each hour (per sender): the sessions-per-day
     count of those reports.
@@ -149,8 +161,41 @@ INSERT INTO session_hours
 SELECT DISTINCT session, to_timestamp(floor(extract(epoch FROM bucket) / 3600) * 3600), sender FROM usage_buckets;
 CREATE INDEX session_hours_by_hour ON session_hours (hour);
 """),
+    (4, "trends per day: usage_days (running totals per hour), filled from usage_hours", """
+CREATE FUNCTION add_sums(a bigint[], b bigint[]) RETURNS bigint[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS 'SELECT array_agg(x + y ORDER BY n) FROM unnest(a, b) WITH ORDINALITY AS t(x, y, n)';
+CREATE TABLE usage_days (
+    dim   text NOT NULL,
+    day   date NOT NULL,
+    key   text NOT NULL,
+    model text NOT NULL,
+    sums  bigint[] NOT NULL,
+    PRIMARY KEY (dim, day, key, model)
+);
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
+
+
+def _fill_usage_days(conn) -> None:
+    """Migration 4's data: ``usage_days`` from ``usage_hours``, by the code
+    ingest uses (one pass over the hourly rows, then COPY)."""
+    from .ingest import DAY_SLOTS, day_rows
+
+    hours: dict[tuple, list] = {}
+    with conn.cursor(name="fill_usage_days") as cur:
+        cur.itersize = 20000
+        cur.execute("SELECT extract(epoch FROM hour)::float8, sender, project, agent, model, llm_calls, input, "
+                    "output, cache_read, cache_write, tool_calls, tool_errors FROM usage_hours")
+        for h, sender, project, agent, model, *counts in cur:
+            hours[(h, sender, project, agent, model)] = counts
+    with conn.cursor() as cur, cur.copy("COPY usage_days (dim, day, key, model, sums) FROM STDIN") as cp:
+        for (dim, day, key, model), sums in day_rows(hours).items():
+            if any(sums[DAY_SLOTS - 1::DAY_SLOTS]):  # (a row whose every count is zero adds nothing)
+                cp.write_row((dim, day, key, model, sums))
+
+
+FILL = {4: _fill_usage_days}  # a migration's data step, run after its SQL in the same transaction
 
 
 class SchemaTooNew(Exception):
@@ -202,6 +247,8 @@ def migrate(conn, target: int = LATEST) -> list[int]:
                                    f"cannot apply migration {version}")
             conn.execute(f"SET LOCAL search_path = {SCHEMA}, public")
             conn.execute(sql)
+            if version in FILL:
+                FILL[version](conn)
             conn.execute(f"INSERT INTO {SCHEMA}.schema_migrations (version, name, applied_by) VALUES (%s, %s, %s)",
                          (version, name, f"agent-strace {__version__}"))
             applied.append(version)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 from ...analysis import search_text, trends
+from ...analysis.git_link import matches as git_matches
 from ...analysis.session_view import RUNNING_WINDOW_S, status_of
 from ...event.fastjson import loads
 from ...store.paths import SessionNotFound
@@ -86,16 +87,30 @@ def sessions(conn, params: dict) -> dict:
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     now = time.time()
     out = []
+    git = f.branch is not None or f.commit is not None
+    if git:
+        # the git filters (the list's own glob and commit-prefix rules) run
+        # here on the rows whose text can match: those with a branch, or
+        # holding the commit prefix
+        where, args = [*where, "row LIKE %s ESCAPE '\\'"], \
+            [*args, '%"branch":"%' if f.commit is None else "%" + _like(f.commit.lower())]
+        clause = " WHERE " + " AND ".join(where)
     for row_text, size in conn.execute(f"SELECT row, bytes FROM sessions{clause} "
-                                       "ORDER BY last DESC NULLS LAST, session DESC LIMIT %s", (*args, n)):
+                                       "ORDER BY last DESC NULLS LAST, session DESC"
+                                       + ("" if git else " LIMIT %s"), (*args,) if git else (*args, n)):
         if row_text is None:
             continue
         r = loads(row_text)
+        if git and not git_matches(r, f.branch, f.commit):
+            continue
         r["bytes"] = size
         r["status"] = status_of(r, now)
         out.append(r)
-    matched = len(out) if len(out) < n else \
-        conn.execute(f"SELECT count(*) FROM sessions{clause}", args).fetchone()[0]
+    if git:
+        matched, out = len(out), out[:n]
+    else:
+        matched = len(out) if len(out) < n else \
+            conn.execute(f"SELECT count(*) FROM sessions{clause}", args).fetchone()[0]
     total = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
     facets = {}
     for col in ("agent", "sender", "project"):
@@ -252,10 +267,12 @@ def _whole_hours(p: TrendParams) -> bool:
 
 def trends_report(conn, params: dict) -> dict:
     p = TrendParams(params)
-    if _whole_hours(p):
+    if not _whole_hours(p):
+        rows, per_day = _trends_by_bucket(conn, p)
+    elif p.user or p.project or p.agent:
         rows, per_day = _trends_by_hour(conn, p)
     else:
-        rows, per_day = _trends_by_bucket(conn, p)
+        rows, per_day = _trends_by_day(conn, p), _sessions_per_day(conn, p)
     return trends.report(rows, trends.day_range(p.since_date, p.until_date), p.by, per_day, **p.meta())
 
 
@@ -271,19 +288,67 @@ def _trends_by_hour(conn, p: TrendParams) -> tuple[list, dict]:
             args.append(value)
     day = "(hour AT TIME ZONE %s)::date"
     sums = ", ".join(f"sum({c})::bigint" for c in trends.COUNTS)
-    rows = [{"date": d.isoformat(), "key": k, "model": m, **dict(zip(trends.COUNTS, counts))}
+    rows = [(d.isoformat(), k, m, *counts)
             for d, k, m, *counts in conn.execute(
                 f"SELECT {day}, {key}, model, {sums} FROM usage_hours WHERE {' AND '.join(where)} GROUP BY 1, 2, 3",
                 (p.tzname, *args))]
+    return rows, _sessions_per_day(conn, p)
+
+
+def _sessions_per_day(conn, p: TrendParams) -> dict:
+    """Sessions with usage on each of the report's days (``session_hours``)."""
     hwhere = ["h.hour >= to_timestamp(%s)", "h.hour < to_timestamp(%s)"]
+    args: list[object] = [p.start, p.end]
     for col, value in (("h.sender", p.user), ("s.project", p.project), ("s.agent", p.agent)):
         if value:
             hwhere.append(f"{col} = %s")
+            args.append(value)
     join = " JOIN sessions s ON s.session = h.session" if (p.project or p.agent) else ""
-    per_day = {d.isoformat(): c for d, c in conn.execute(
+    return {d.isoformat(): c for d, c in conn.execute(
         f"SELECT (h.hour AT TIME ZONE %s)::date, count(DISTINCT h.session) FROM session_hours h{join} "
         f"WHERE {' AND '.join(hwhere)} GROUP BY 1", (p.tzname, *args))}
-    return rows, per_day
+
+
+def day_parts(p: TrendParams) -> list[tuple]:
+    """The report's days as parts of UTC days: ``(UTC date, local date,
+    first hour, end hour)``, hours of the UTC day, ``[first, end)``.  Only
+    for days that start on whole hours (:func:`_whole_hours`)."""
+    import datetime as dt
+
+    out = []
+    day, until = dt.date.fromisoformat(p.since_date), dt.date.fromisoformat(p.until_date)
+    while day <= until:
+        t = dt.datetime.combine(day, dt.time(), p.tz).timestamp()
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), p.tz).timestamp()
+        while t < end:
+            u0 = t // 86400 * 86400
+            stop = min(end, u0 + 86400)
+            out.append((dt.datetime.fromtimestamp(u0, dt.timezone.utc).date(), day, int((t - u0) // 3600),
+                        int((stop - u0) // 3600)))
+            t = stop
+        day += dt.timedelta(days=1)
+    return out
+
+
+def _trends_by_day(conn, p: TrendParams) -> list:
+    """From the daily running totals (a few rows per day, whatever the number
+    of sessions and senders): each part of a UTC day is two lookups per
+    count.  Unfiltered reports only."""
+    from .ingest import DAY_SLOTS
+
+    dim, key = {"user": ("user", "d.key"), "project": ("project", "d.key"), "agent": ("agent", "d.key"),
+                "model": ("agent", "d.model")}[p.by]
+    # (float8 sums: exact below 2**53, and much faster than bigint's numeric)
+    part = [f"sum((d.sums[{i * DAY_SLOTS + 1} + s.hi] - d.sums[{i * DAY_SLOTS + 1} + s.lo])::float8)"
+            for i in range(len(trends.COUNTS))]
+    parts = ", ".join(f"{x}::bigint" for x in part)
+    nonzero = " OR ".join(f"{x} <> 0" for x in part)
+    cols = list(zip(*day_parts(p)))
+    return [(d.isoformat(), k, m, *counts)
+            for d, k, m, *counts in conn.execute(
+                f"SELECT s.local, {key}, d.model, {parts} FROM usage_days d "
+                "JOIN unnest(%s::date[], %s::date[], %s::int[], %s::int[]) AS s(day, local, lo, hi) ON d.day = s.day "
+                f"WHERE d.dim = %s GROUP BY 1, 2, 3 HAVING {nonzero}", (*[list(c) for c in cols], dim))]
 
 
 def _trends_by_bucket(conn, p: TrendParams) -> tuple[list, dict]:
@@ -299,7 +364,7 @@ def _trends_by_bucket(conn, p: TrendParams) -> tuple[list, dict]:
         else ""
     day = "(u.bucket AT TIME ZONE %s)::date"
     sums = ", ".join(f"sum(u.{c})::bigint" for c in trends.COUNTS)
-    rows = [{"date": d.isoformat(), "key": k, "model": m, **dict(zip(trends.COUNTS, counts))}
+    rows = [(d.isoformat(), k, m, *counts)
             for d, k, m, *counts in conn.execute(
                 f"SELECT {day}, {key}, u.model, {sums} FROM usage_buckets u{join} "
                 f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3", (p.tzname, *args))]
