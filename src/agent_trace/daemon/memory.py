@@ -13,7 +13,11 @@ from __future__ import annotations
 
 TRIM_EVERY = 5000
 
-_malloc_trim = None  # None: not looked up yet; False: not available
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+_malloc_trim: Any = None  # None: not looked up yet; False: not available
 
 
 def trim() -> bool:
