@@ -1,8 +1,12 @@
 """What the daemon keeps in memory, bounded whatever it is fed.
 
 * one :class:`LiveSession` per (store, session) recently heard from, at most
-  :data:`MAX_SESSIONS` (least recently used ones are dropped; their state
-  is rebuilt from the session file if they come back);
+  :data:`MAX_SESSIONS`, and together holding at most :data:`MAX_HELD_EVENTS`
+  events' worth of state (a session's summary grows with its events up to
+  its id window, ~200 bytes an event: 128 long sessions would hold ~30 MiB,
+  and the daemon's memory would climb until they were all there).  Least
+  recently used ones are dropped; their state is rebuilt from the session
+  file if they come back;
 * each holds the rules engine's state (:class:`~agent_trace.control.engine.MemoryState`:
   offset into the session file, the shared summary, failure streak, loop
   state), so a PreToolUse reads only what was appended since the last one,
@@ -22,11 +26,16 @@ import threading
 import time
 from collections import OrderedDict, deque
 
+from ..analysis.summary import RECENT_IDS
 from ..control.engine import MemoryState
 from ..store.paths import Store
 
 MAX_SESSIONS = 128
+MAX_HELD_EVENTS = 16 * RECENT_IDS  # ~13 MiB of summaries, whatever the sessions' lengths
 MAX_CHANGES = 1024
+# The held total is a sum over the live sessions: taken when a session is new
+# and every this many payloads, not on each one.
+HELD_CHECK_EVERY = 32
 
 
 class LiveSession:
@@ -45,6 +54,12 @@ class LiveSession:
         self.last_hook_ts: float | None = None
         self.decision: dict | None = None
         self.recovered = 0
+
+    def weight(self) -> int:
+        """Events' worth of state held (a summary's memory stops growing at
+        its id window, so a longer session weighs no more than that)."""
+        summary = self.rules.summary
+        return 1 + (min(summary.events, RECENT_IDS) if summary is not None else 0)
 
     def snapshot(self) -> dict:
         """The session as readers see it, caught up to the end of its file."""
@@ -65,8 +80,9 @@ class LiveSession:
 
 
 class Live:
-    def __init__(self, max_sessions: int = MAX_SESSIONS):
-        self.max_sessions = max_sessions
+    def __init__(self, max_sessions: int = MAX_SESSIONS, max_held: int = MAX_HELD_EVENTS):
+        self.max_sessions, self.max_held = max_sessions, max_held
+        self._asked = 0
         self._sessions: OrderedDict[tuple[str, str], LiveSession] = OrderedDict()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -79,13 +95,29 @@ class Live:
         key = (root, session)
         with self._lock:
             ls = self._sessions.get(key)
+            self._asked += 1
             if ls is None:
                 ls = self._sessions[key] = LiveSession(root, session)
                 while len(self._sessions) > self.max_sessions:
                     self._sessions.popitem(last=False)
+                self._evict_held()
             else:
                 self._sessions.move_to_end(key)
+                if self._asked % HELD_CHECK_EVERY == 0:
+                    self._evict_held()
             return ls
+
+    def _evict_held(self) -> None:  # with _lock held; never the session just asked for (the newest)
+        sessions = self._sessions
+        held = sum(ls.weight() for ls in sessions.values())
+        while held > self.max_held and len(sessions) > 1:
+            _, old = sessions.popitem(last=False)
+            held -= old.weight()
+
+    def held(self) -> int:
+        """Events' worth of state the live sessions hold (see :data:`MAX_HELD_EVENTS`)."""
+        with self._lock:
+            return sum(ls.weight() for ls in self._sessions.values())
 
     def find(self, session: str, root: str | None = None) -> LiveSession | None:
         with self._lock:

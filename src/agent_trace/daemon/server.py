@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .. import __version__
 from ..event.fastjson import dumps, loads
-from . import guard
+from . import guard, memory
 from .files import DaemonFiles
 from .intake import Intake
 from .live import Live
@@ -66,7 +66,8 @@ class Core:
         return {"pid": os.getpid(), "port": self.port, "socket": self.socket_path, "version": __version__,
                 "started": self.started, "uptime_s": round(time.time() - self.started, 3),
                 "received": self.live.received, "not_recorded": self.intake.failures,
-                "live_sessions": len(self.live.sessions()), "imports": self.recoverer.runs,
+                "live_sessions": len(self.live.sessions()), "live_events_held": self.live.held(),
+                "imports": self.recoverer.runs,
                 "recovered": self.recoverer.recovered, "rss_kb": rss_kb(), "threads": threading.active_count(),
                 "dir": self.files.root}
 
@@ -201,6 +202,8 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"agent-strace daemon: hook not handled: {type(e).__name__}: {e}\n")
             out = _deny_on_error(payload, e)
         self._reply(200, dumps(out).encode("utf-8", "backslashreplace") if out else b"{}")
+        if self.core.live.received % memory.TRIM_EVERY == 0:  # after the answer
+            memory.trim()
 
     def _sync(self, body: bytes) -> None:
         try:
