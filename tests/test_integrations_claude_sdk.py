@@ -22,6 +22,7 @@ from support.processes import Background, free_port, wait_port
 from agent_trace import event as ev
 from agent_trace.analysis.summary import summarize
 from agent_trace.capture.llm_wire import LlmObserver
+from agent_trace.capture.log_import import import_session
 from agent_trace.integrations.claude_sdk_hooks import EVENTS
 from agent_trace.proxy.http_forward import ReverseProxy
 from agent_trace.store import Store
@@ -123,8 +124,16 @@ def test_claude_agent_sdk_hooks_record_enforce_count_once_and_replay(tmp_path):
         raw = [json.loads(line) for line in f if line.strip()]
     llm = [e for e in raw if e["type"] == ev.LLM_RESPONSE]
     by_source = {s: {e["id"] for e in llm if e["source"] == s} for s in ("claude-code", "llm-proxy")}
-    assert by_source["claude-code"] and by_source["claude-code"] <= by_source["llm-proxy"]  # imported at Stop,
-    # written by the hooks' background worker before the program exited
+    assert by_source["claude-code"] <= by_source["llm-proxy"]  # imported at Stop (by the hooks' background
+    # worker, which may run after the proxy wrote every call: then the import finds them all there)
+    # the transcript on its own, imported into an empty store, gives exactly the proxy's ids
+    transcript_file = next((home / ".claude" / "projects").glob(f"*/{session}.jsonl"))
+    alone = Store(str(tmp_path / "alone"))
+    alone_sink = FileSink(alone)
+    import_session(alone, alone_sink, str(transcript_file), session)
+    alone_sink.close()
+    assert {e["id"] for e in events_of(tmp_path / "alone", session)
+            if e["type"] == ev.LLM_RESPONSE} == by_source["llm-proxy"]
     s = summarize(events)
     assert s.llm_calls == len(by_source["llm-proxy"]) == len(served)
     assert s.tokens["input"] == 1000 * len(served)
