@@ -72,3 +72,11 @@ class Phoenix:
 
     def stop(self):
         self.bg.stop()
+
+
+if __name__ == "__main__":  # scripts/install.d/45-phoenix.sh: install before the tests (no test timeout)
+    try:
+        phoenix_bin()
+    except BaseException as e:  # pytest.skip raises; the installer only warns
+        sys.stderr.write(f"warning: Arize Phoenix not installed: {e}\n")
+    sys.exit(0)
