@@ -76,6 +76,29 @@ class ReadStats:
         return "note: skipped " + ", ".join(parts) if parts else None
 
 
+class Repeats:
+    """The ids of the last RECENT shared-id events read, oldest first: a
+    repeated one (a hook and the transcript import wrote the same call) is
+    counted in ``stats.duplicates`` and not as an event."""
+
+    __slots__ = ("_recent", "_stats")
+
+    def __init__(self, stats: ReadStats) -> None:
+        self._recent: dict[object, None] = {}
+        self._stats = stats
+
+    def seen(self, obj: EventDict) -> bool:
+        recent, eid = self._recent, obj.get("id")
+        if eid in recent:
+            self._stats.duplicates += 1
+            self._stats.events -= 1
+            return True
+        recent[eid] = None
+        if len(recent) > RECENT:
+            del recent[next(iter(recent))]
+        return False
+
+
 def parse_line(line: bytes, stats: ReadStats, unknown: bool = False, sizes: bool = False) -> EventDict | None:
     """One stored line -> event dict, or ``None`` when it must be skipped."""
     try:
@@ -142,7 +165,7 @@ def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = Fa
         f.seek(start)
         offset = stats.end = start
         pending = b""
-        recent: dict[str | None, None] = {}  # ids of the last RECENT shared-id events, oldest first
+        repeats = Repeats(stats)
         while True:
             chunk = f.read(CHUNK)
             if chunk:
@@ -173,15 +196,8 @@ def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = Fa
                         obj = parse_line(line, stats, unknown, sizes)  # every other case, counted
                     if obj is not None:
                         stats.end = offset
-                        if obj["type"] in SHARED:
-                            eid = obj.get("id")
-                            if eid in recent:
-                                stats.duplicates += 1
-                                stats.events -= 1
-                                continue
-                            recent[eid] = None
-                            if len(recent) > RECENT:
-                                del recent[next(iter(recent))]
+                        if obj["type"] in SHARED and repeats.seen(obj):
+                            continue
                         yield (offset, obj) if positions else obj
                 stats.end = offset
                 continue

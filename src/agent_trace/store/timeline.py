@@ -22,7 +22,7 @@ from __future__ import annotations
 import mmap
 
 from .. import event as ev
-from .reader import CHUNK, RECENT, SHARED, ReadStats, iter_events, open_regular, parse_line
+from .reader import CHUNK, SHARED, ReadStats, Repeats, iter_events, open_regular, parse_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -92,20 +92,11 @@ def iter_timeline(path: str, stats: ReadStats | None = None, *, unknown: bool = 
         return
     index.sort(key=lambda k: k[0])  # stable: file order breaks ties
     end = max(start + length + 1 for _, start, length in index)
-    recent: dict[object, None] = {}  # a repeated shared-id event is dropped, as iter_events does
+    repeats = Repeats(stats)  # a repeated shared-id event is dropped, as iter_events does
     with open_regular(path) as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
         for _, start, length in index:
             obj = parse_line(m[start:start + length], stats, unknown, sizes)
-            if obj is not None:
-                if obj["type"] in SHARED:
-                    eid = obj.get("id")
-                    if eid in recent:
-                        stats.duplicates += 1
-                        stats.events -= 1
-                        continue
-                    recent[eid] = None
-                    if len(recent) > RECENT:
-                        del recent[next(iter(recent))]
+            if obj is not None and not (obj["type"] in SHARED and repeats.seen(obj)):
                 yield obj
     stats.end = end
     stats.torn += torn
