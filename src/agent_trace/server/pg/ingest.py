@@ -86,7 +86,7 @@ def _at(t: float) -> _dt.datetime:
 
 def timestamp(ts) -> _dt.datetime | None:
     t = epoch(ts)
-    return None if t is None else _dt.datetime.fromtimestamp(t, _UTC)
+    return None if t is None else _at(t)
 
 
 def prepare(events: list[dict], encode=encode_event) -> tuple[dict[str, list[Prepared]], int]:
@@ -265,14 +265,7 @@ def store_group(conn, batches: list[dict[str, list[Prepared]]]) -> list[tuple[in
             if moved and old is not None:  # (only a session filed before can move)
                 moved_keys.append((moved, old))
             updates.append((session, roll.summary, next_seq + len(items[session]), size))
-        if usage:
-            cols = list(zip(*usage))
-            conn.execute(_USAGE, [list(c) for c in cols])
-        if hours:
-            _write_hours(conn, hours)
-            for keys, (project, agent) in moved_keys:
-                _drop_empty(conn, keys, project, agent)
-            write_days(conn, hours, negative=bool(moved_keys))
+        _write_usage(conn, usage, hours, moved_keys)
         for session, summary, next_seq, size in updates:
             _write_session(conn, session, summary, next_seq, size)
         conn.commit()
@@ -313,12 +306,19 @@ def _add_usage(conn, session: str, roll: Rollup, old: tuple[str, str] | None = N
     usage: list = []
     hours: dict[tuple, list] = {}
     moved = _usage_of(conn, session, roll, old, usage, hours)
+    _write_usage(conn, usage, hours, [(moved, old)] if moved and old is not None else [])
+
+
+def _write_usage(conn, usage: list, hours: dict, moved: list[tuple[list, tuple[str, str]]]) -> None:
+    """Write what :func:`_usage_of` gathered: the buckets and active hours,
+    the hourly and daily sums, and drop the hourly rows that ``moved`` sums
+    (``(keys, (project, agent))`` they moved from) left at zero."""
     if usage:
         conn.execute(_USAGE, [list(c) for c in zip(*usage)])
     if hours:
         _write_hours(conn, hours)
-        if moved:
-            _drop_empty(conn, moved, *(old or ("", "")))
+        for keys, (project, agent) in moved:
+            _drop_empty(conn, keys, project, agent)
         write_days(conn, hours, negative=bool(moved))
 
 
@@ -477,7 +477,14 @@ def rebuild_usage(conn) -> None:
         for k, c in hours.items():
             if any(c):
                 cp.write_row((_at(k[0]), *k[1:], *c))
-    with conn.cursor() as cur, cur.copy("COPY usage_days (dim, day, key, model, long, sums) FROM STDIN") as cp:
+    copy_days(conn, hours)
+
+
+def copy_days(conn, hours: dict, columns: str = "dim, day, key, model, long, sums") -> None:
+    """COPY the ``usage_days`` rows of hourly sums (:func:`day_rows`) into
+    the table, leaving out rows whose every count is zero (they add
+    nothing); ``columns`` names the key's columns, then ``sums``."""
+    with conn.cursor() as cur, cur.copy(f"COPY usage_days ({columns}) FROM STDIN") as cp:
         for key, sums in day_rows(hours).items():
             if any(sums[DAY_SLOTS - 1::DAY_SLOTS]):
                 cp.write_row((*key, sums))

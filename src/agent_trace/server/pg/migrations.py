@@ -195,7 +195,7 @@ LATEST = MIGRATIONS[-1][0]
 def _fill_usage_days(conn) -> None:
     """Migration 4's data: ``usage_days`` from ``usage_hours``, by the code
     ingest uses (one pass over the hourly rows, then COPY)."""
-    from .ingest import DAY_SLOTS, day_rows
+    from .ingest import copy_days
 
     # (version 4's layout: seven counts, no ``long``; migration 5 rebuilds it)
     hours: dict[tuple, list] = {}
@@ -205,10 +205,7 @@ def _fill_usage_days(conn) -> None:
                     "output, cache_read, cache_write, tool_calls, tool_errors FROM usage_hours")
         for h, sender, project, agent, model, *counts in cur:
             hours[(h, sender, project, agent, model)] = counts
-    with conn.cursor() as cur, cur.copy("COPY usage_days (dim, day, key, model, sums) FROM STDIN") as cp:
-        for (dim, day, key, model), sums in day_rows(hours).items():
-            if any(sums[DAY_SLOTS - 1::DAY_SLOTS]):  # (a row whose every count is zero adds nothing)
-                cp.write_row((dim, day, key, model, sums))
+    copy_days(conn, hours, "dim, day, key, model, sums")
 
 
 def _rebuild_usage(conn) -> None:
