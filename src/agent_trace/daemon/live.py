@@ -109,7 +109,7 @@ class Live:
 
     def _evict_held(self) -> None:  # with _lock held; never the session just asked for (the newest)
         sessions = self._sessions
-        held = sum(ls.weight() for ls in sessions.values())
+        held = self._held()
         while held > self.max_held and len(sessions) > 1:
             _, old = sessions.popitem(last=False)
             held -= old.weight()
@@ -117,7 +117,10 @@ class Live:
     def held(self) -> int:
         """Events' worth of state the live sessions hold (see :data:`MAX_HELD_EVENTS`)."""
         with self._lock:
-            return sum(ls.weight() for ls in self._sessions.values())
+            return self._held()
+
+    def _held(self) -> int:  # with _lock held
+        return sum(ls.weight() for ls in self._sessions.values())
 
     def find(self, session: str, root: str | None = None) -> LiveSession | None:
         with self._lock:

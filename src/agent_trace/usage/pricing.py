@@ -112,10 +112,7 @@ class PriceTable:
         r = self.rates(model, self.is_long(model, usage))
         if r is None:
             return None
-        usd = sum((usage.get(k) or 0) * r[k] for k in KINDS)
-        if write_1h:
-            usd += write_1h * (r["cache_write_1h"] - r["cache_write"])
-        return usd / 1_000_000
+        return usd(r, [usage.get(k) or 0 for k in KINDS], write_1h)
 
 
 def cache_write_1h(e: dict) -> int:
