@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from operator import add
 
 from .. import event as ev
 from ..usage.pricing import KINDS, cache_write_1h, long_context, usd
@@ -177,7 +178,8 @@ def _coster():
     table = prices()
     rates: dict[tuple, dict | None] = {}
     missing: dict = {}
-    at = [COUNTS.index(k) for k in KINDS]  # input, output, cache_read, cache_write
+    first = COUNTS.index(KINDS[0])
+    assert COUNTS[first:first + len(KINDS)] == KINDS  # (so a slice of a row is its tokens)
     i_1h = COUNTS.index("cache_write_1h")
 
     def cost(model: str, long: bool, v: list) -> float | None:
@@ -186,7 +188,7 @@ def _coster():
             r = rates[(model, long)] = table.rates(model, long)
         if r is None:
             return None
-        return usd(r, [v[i] for i in at], v[i_1h])
+        return usd(r, v[first:first + 4], v[i_1h])
 
     return cost
 
@@ -201,17 +203,18 @@ def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None,
     the ``by`` values by cost."""
     cost_of = _coster()
     n = len(COUNTS)
-    width = n + 1
     per_day: dict[str, list] = {d: [0] * n + [0.0] for d in days}
-    day_groups: dict[tuple, list] = {}
-    day_models: dict[tuple, list] = {}
-    groups: dict[str, list] = {}
+    # counts: integer sums, in any order; costs: float sums, added row by
+    # row in one order whatever the storage's (the rows sorted)
+    group_counts: dict[tuple, list] = {}
+    group_cost: dict[tuple, float] = {}
+    model_counts: dict[tuple, list] = {}
+    model_cost: dict[tuple, float] = {}
+    day_cost = dict.fromkeys(days, 0.0)
+    key_cost: dict[str, float] = {}
     unpriced: set[str] = set()
-    # in one order whatever the storage's: costs are float sums
-    for day, key, model, long, *vals in sorted(rows, key=lambda r: (r[0], r[1] or "", r[2] or "", bool(r[3]))):
-        acc = per_day.get(day)
-        if acc is None:
-            continue
+    for day, key, model, long, *vals in sorted((r for r in rows if r[0] in day_cost),
+                                               key=lambda r: (r[0], r[1] or "", r[2] or "", bool(r[3]))):
         cost = 0.0
         if model:
             c = cost_of(model, bool(long), vals)
@@ -220,42 +223,44 @@ def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None,
                     unpriced.add(model)
             else:
                 cost = c
-            m = day_models.get((day, model))
+            dm = (day, model)
+            m = model_counts.get(dm)
             if m is None:
-                m = day_models[(day, model)] = [0] * width
-            for i, v in enumerate(vals):
-                m[i] += v
-            m[-1] += cost
+                model_counts[dm] = vals
+                model_cost[dm] = 0.0 + cost
+            else:
+                model_counts[dm] = list(map(add, m, vals))
+                model_cost[dm] += cost
         if key in (None, ""):
             key = "(none)"
-        g = day_groups.get((day, key))
+        dk = (day, key)
+        g = group_counts.get(dk)
         if g is None:
-            g = day_groups[(day, key)] = [0] * width
-            if key not in groups:
-                groups[key] = [0] * width
-        for i, v in enumerate(vals):
-            g[i] += v
-        # costs are added row by row (float sums depend on their order);
-        # the counts of days and groups are added up from day_groups below
-        acc[-1] += cost
-        g[-1] += cost
-        groups[key][-1] += cost
-    for (day, key), g in day_groups.items():
+            group_counts[dk] = vals
+            group_cost[dk] = 0.0 + cost
+        else:
+            group_counts[dk] = list(map(add, g, vals))
+            group_cost[dk] += cost
+        day_cost[day] += cost
+        key_cost[key] = key_cost.get(key, 0.0) + cost
+    groups: dict[str, list] = {k: [0] * n + [c] for k, c in key_cost.items()}
+    for (day, key), g in group_counts.items():
         acc, t = per_day[day], groups[key]
-        for i in range(n):
-            acc[i] += g[i]
-            t[i] += g[i]
+        acc[:n] = map(add, acc, g)
+        t[:n] = map(add, t, g)
+    for day, c in day_cost.items():
+        per_day[day][-1] = c
     daily = {d: {"date": d, **_acc(v), "sessions": (sessions_per_day or {}).get(d, 0), "models": {}, "groups": {}}
              for d, v in per_day.items()}
-    for (d, model), v in day_models.items():
-        entry = _acc(v)
+    for dm, v in model_counts.items():
+        entry = _acc([*v, model_cost[dm]])
         entry["calls"] = entry.pop("llm_calls")
         for k in ("tool_calls", "tool_errors"):
             del entry[k]
-        daily[d]["models"][model] = entry
-    for (d, key), v in day_groups.items():
-        daily[d]["groups"][key] = _acc(v)
-    totals = [sum(v[i] for v in per_day.values()) for i in range(width)]
+        daily[dm[0]]["models"][dm[1]] = entry
+    for dk, v in group_counts.items():
+        daily[dk[0]]["groups"][dk[1]] = _acc([*v, group_cost[dk]])
+    totals = [sum(v[i] for v in per_day.values()) for i in range(n + 1)]
     return {**meta, "by": by, "days": days, "daily": list(daily.values()),
             "groups": sorted(({"key": k, **_acc(v)} for k, v in groups.items()),
                              key=lambda g: (-g["cost_usd"], -g["tool_errors"], g["key"])),
