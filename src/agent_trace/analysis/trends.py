@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from itertools import groupby
 from operator import add
 
 from .. import event as ev
@@ -206,43 +207,46 @@ def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None,
     per_day: dict[str, list] = {d: [0] * n + [0.0] for d in days}
     # counts: integer sums, in any order; costs: float sums, added row by
     # row in one order whatever the storage's (the rows sorted)
+    # a run of rows per day and key, in order; the counts of a run, and of
+    # each day's model, are added up column by column at the end
     group_counts: dict[tuple, list] = {}
     group_cost: dict[tuple, float] = {}
-    model_counts: dict[tuple, list] = {}
+    model_rows: dict[tuple, list] = {}
     model_cost: dict[tuple, float] = {}
     day_cost = dict.fromkeys(days, 0.0)
     key_cost: dict[str, float] = {}
     unpriced: set[str] = set()
-    for day, key, model, long, *vals in sorted((r for r in rows if r[0] in day_cost),
-                                               key=lambda r: (r[0], r[1] or "", r[2] or "", bool(r[3]))):
-        cost = 0.0
-        if model:
-            c = cost_of(model, bool(long), vals)
-            if c is None:
-                if vals[0]:  # (llm_calls)
-                    unpriced.add(model)
-            else:
-                cost = c
-            dm = (day, model)
-            m = model_counts.get(dm)
-            if m is None:
-                model_counts[dm] = vals
-                model_cost[dm] = 0.0 + cost
-            else:
-                model_counts[dm] = list(map(add, m, vals))
-                model_cost[dm] += cost
-        if key in (None, ""):
-            key = "(none)"
+    ordered = sorted((r for r in rows if r[0] in day_cost), key=lambda r: (r[0], r[1] or "", r[2] or "", bool(r[3])))
+    for (day, key), run in groupby(ordered, key=lambda r: (r[0], r[1] or "")):
+        key = key or "(none)"
         dk = (day, key)
-        g = group_counts.get(dk)
-        if g is None:
-            group_counts[dk] = vals
-            group_cost[dk] = 0.0 + cost
-        else:
-            group_counts[dk] = list(map(add, g, vals))
-            group_cost[dk] += cost
-        day_cost[day] += cost
-        key_cost[key] = key_cost.get(key, 0.0) + cost
+        g_cost, k_cost, d_cost = group_cost.get(dk, 0.0), key_cost.get(key, 0.0), day_cost[day]
+        vecs = []
+        for _day, _key, model, long, *vals in run:
+            vecs.append(vals)
+            cost = 0.0
+            if model:
+                c = cost_of(model, bool(long), vals)
+                if c is None:
+                    if vals[0]:  # (llm_calls)
+                        unpriced.add(model)
+                else:
+                    cost = c
+                dm = (day, model)
+                m = model_cost.get(dm)
+                if m is None:
+                    model_rows[dm] = [vals]
+                    model_cost[dm] = 0.0 + cost
+                else:
+                    model_rows[dm].append(vals)
+                    model_cost[dm] = m + cost
+            g_cost += cost
+            k_cost += cost
+            d_cost += cost
+        group_cost[dk], key_cost[key], day_cost[day] = g_cost, k_cost, d_cost
+        sums = list(map(sum, zip(*vecs)))
+        have = group_counts.get(dk)  # ("" and None keys, both "(none)", may come in two runs)
+        group_counts[dk] = sums if have is None else list(map(add, have, sums))
     groups: dict[str, list] = {k: [0] * n + [c] for k, c in key_cost.items()}
     for (day, key), g in group_counts.items():
         acc, t = per_day[day], groups[key]
@@ -252,8 +256,8 @@ def report(rows, days: list[str], by: str, sessions_per_day: dict | None = None,
         per_day[day][-1] = c
     daily = {d: {"date": d, **_acc(v), "sessions": (sessions_per_day or {}).get(d, 0), "models": {}, "groups": {}}
              for d, v in per_day.items()}
-    for dm, v in model_counts.items():
-        entry = _acc([*v, model_cost[dm]])
+    for dm, vecs in model_rows.items():
+        entry = _acc([*map(sum, zip(*vecs)), model_cost[dm]])
         entry["calls"] = entry.pop("llm_calls")
         for k in ("tool_calls", "tool_errors"):
             del entry[k]

@@ -336,22 +336,32 @@ def day_parts(p: TrendParams) -> list[tuple]:
 def _trends_by_day(conn, p: TrendParams) -> list:
     """From the daily running totals (a few rows per day, whatever the number
     of sessions and senders): each part of a UTC day is two lookups per
-    count.  Unfiltered reports only."""
+    count.  Unfiltered reports only.  The rows come sorted as the report
+    adds them up (so its sort finds them in order)."""
     from .ingest import DAY_SLOTS
 
     dim, key = {"user": ("user", "d.key"), "project": ("project", "d.key"), "agent": ("agent", "d.key"),
                 "model": ("agent", "d.model")}[p.by]
-    # (float8 sums: exact below 2**53, and much faster than bigint's numeric)
-    part = [f"sum((d.sums[{i * DAY_SLOTS + 1} + s.hi] - d.sums[{i * DAY_SLOTS + 1} + s.lo])::float8)"
-            for i in range(len(trends.COUNTS))]
-    parts = ", ".join(f"{x}::bigint" for x in part)
-    nonzero = " OR ".join(f"{x} <> 0" for x in part)
-    cols = list(zip(*day_parts(p)))
-    return [(d.isoformat(), k, m, long, *counts)
-            for d, k, m, long, *counts in conn.execute(
-                f"SELECT s.local, {key}, d.model, d.long, {parts} FROM usage_days d "
-                "JOIN unnest(%s::date[], %s::date[], %s::int[], %s::int[]) AS s(day, local, lo, hi) ON d.day = s.day "
-                f"WHERE d.dim = %s GROUP BY 1, 2, 3, 4 HAVING {nonzero}", (*[list(c) for c in cols], dim))]
+    parts = day_parts(p)
+    n = len(trends.COUNTS)
+    if p.by != "model" and all((lo, hi) == (0, 24) for _day, _local, lo, hi in parts):
+        # whole UTC days (every UTC report): a row per stored row, each
+        # count the day's total (the running total before hour 24)
+        counts = [f"d.sums[{(i + 1) * DAY_SLOTS}]" for i in range(n)]
+        select, tail = ", ".join(counts), ""
+        where = " OR ".join(f"{x} <> 0" for x in counts)
+    else:
+        # (float8 sums: exact below 2**53, and much faster than bigint's numeric)
+        part = [f"sum((d.sums[{i * DAY_SLOTS + 1} + s.hi] - d.sums[{i * DAY_SLOTS + 1} + s.lo])::float8)"
+                for i in range(n)]
+        select, tail = ", ".join(f"{x}::bigint" for x in part), " GROUP BY s.local, 2, 3, 4 HAVING " + \
+            " OR ".join(f"{x} <> 0" for x in part)
+        where = "true"
+    return conn.execute(
+        f"SELECT to_char(s.local, 'YYYY-MM-DD'), {key}, d.model, d.long, {select} FROM usage_days d "
+        "JOIN unnest(%s::date[], %s::date[], %s::int[], %s::int[]) AS s(day, local, lo, hi) ON d.day = s.day "
+        f'WHERE d.dim = %s AND ({where}){tail} ORDER BY s.local, {key} COLLATE "C", d.model COLLATE "C", d.long',
+        (*[list(c) for c in zip(*parts)], dim)).fetchall()
 
 
 def _trends_by_bucket(conn, p: TrendParams) -> tuple[list, dict]:
