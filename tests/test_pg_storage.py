@@ -48,6 +48,19 @@ def _hours_match_buckets(dsn: str) -> None:
     assert _sql(dsn, "SELECT session, hour, sender FROM agent_strace.session_hours ORDER BY 1, 2, 3") == _sql(
         dsn, "SELECT DISTINCT session, to_timestamp(floor(extract(epoch FROM bucket) / 3600) * 3600), sender "
              "FROM agent_strace.usage_buckets ORDER BY 1, 2, 3")
+    _session_days_match_hours(dsn)
+
+
+_SESSION_DAYS = ("SELECT session, (hour AT TIME ZONE 'UTC')::date, "
+                 "bit_or(1 << extract(hour FROM hour AT TIME ZONE 'UTC')::int) FROM agent_strace.session_hours "
+                 "GROUP BY 1, 2 ORDER BY 1, 2")
+
+
+def _session_days_match_hours(dsn: str) -> None:
+    """Each session's active hours per UTC day are its session hours, as a
+    mask, and nothing else."""
+    assert _sql(dsn, "SELECT session, day, hours FROM agent_strace.session_days ORDER BY 1, 2") == _sql(
+        dsn, _SESSION_DAYS)
 
 
 def _days_match_hours(dsn: str) -> None:
@@ -91,7 +104,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
 
     r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
     assert r.returncode == 0, r.stderr
-    assert b"version 5 (applied 1, 2, 3, 4, 5)" in r.stdout
+    assert b"version 6 (applied 1, 2, 3, 4, 5, 6)" in r.stdout
     r = run_cli("server", "--migrate-only", "--storage", pg_dsn)
     assert r.returncode == 0 and b"up to date" in r.stdout
 
@@ -115,7 +128,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn):
         conn.commit()
     st = PgStorage(old)
     try:
-        assert st.applied == [2, 3, 4, 5] and st.version == 5
+        assert st.applied == [2, 3, 4, 5, 6] and st.version == 6
         assert _sql(old, "SELECT sender, tool_calls FROM agent_strace.usage_buckets") == [("", 1)]
         # the old session goes on: its seq continues, the old event is kept once
         counts = st.ingest([json.loads(line), ev.make_event(ev.TOOL_CALL, "old-session", "claude-code",
@@ -219,8 +232,8 @@ def test_migration_4_fills_the_daily_sums_from_the_hourly_ones(pg_dsn):
         pg_dsn, "SELECT dim, day, key, model, sums FROM agent_strace.usage_days")} == want
     st = PgStorage(pg_dsn)
     try:
-        assert st.applied == [5] and st.version == 5
-        for table in ("usage_buckets", "usage_hours", "usage_days", "session_hours"):
+        assert st.applied == [5, 6] and st.version == 6
+        for table in ("usage_buckets", "usage_hours", "usage_days", "session_hours", "session_days"):
             assert _sql(pg_dsn, f"SELECT count(*) FROM agent_strace.{table}") == [(0,)], table
     finally:
         st.close()
@@ -231,7 +244,7 @@ def test_a_newer_schema_is_refused_and_collectors_migrate_together(pg_dsn):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
-    assert _sql(pg_dsn, "SELECT version FROM agent_strace.schema_migrations ORDER BY 1") == [(v,) for v in range(1, 6)]
+    assert _sql(pg_dsn, "SELECT version FROM agent_strace.schema_migrations ORDER BY 1") == [(v,) for v in range(1, 7)]
     _sql(pg_dsn, "INSERT INTO agent_strace.schema_migrations (version, name) VALUES (7, 'from the future')")
     for args in (["server", "--port", "0"], ["server", "--migrate-only"]):
         r = run_cli(*args, "--storage", pg_dsn, timeout=60)
@@ -780,10 +793,11 @@ def test_migration_5_rebuilds_the_sums_from_the_events(pg_dsn, trace_dir):
         conn.commit()
     st = PgStorage(old)
     try:
-        assert st.applied == [5] and st.version == 5
+        assert st.applied == [5, 6] and st.version == 6
         for table, key in (("usage_buckets", "session, bucket, model, sender, long"),
                            ("usage_hours", "hour, sender, project, agent, model, long"),
-                           ("usage_days", "dim, day, key, model, long"), ("session_hours", "session, hour, sender")):
+                           ("usage_days", "dim, day, key, model, long"), ("session_hours", "session, hour, sender"),
+                           ("session_days", "session, day")):
             q = f"SELECT * FROM agent_strace.{table} ORDER BY {key}"
             assert _sql(old, q) == _sql(pg_dsn, q), table
         assert _sql(old, "SELECT count(*) FROM agent_strace.usage_days WHERE long") != [(0,)]
@@ -796,5 +810,47 @@ def test_migration_5_rebuilds_the_sums_from_the_events(pg_dsn, trace_dir):
             via_hours = trends.report(rows, trends.day_range(p.since_date, p.until_date), p.by, per_day, **p.meta())
             via_days = st.trends({"days": "10", "by": "project", "tz": tz})
             assert via_days == via_hours and via_days["totals"]["tool_calls"] > 0
+    finally:
+        st.close()
+
+
+def test_migration_6_counts_each_days_sessions_from_the_session_hours(pg_dsn):
+    """A database at version 5 whose sessions were active in hours across
+    several UTC days (one session in two senders' names in one hour, one
+    past midnight) migrates to version 6: each session's day rows are its
+    hours as masks, and unfiltered trends count every day's sessions as the
+    session hours do, in time zones east and west of UTC.  New usage then
+    adds to the masks."""
+    from agent_trace.server.pg import PgStorage, migrations, queries
+    from agent_trace.server.query_params import TrendParams
+
+    base = (int(time.time()) // 86400 - 4) * 86400
+    active = [("s1", base + 3600 * h, "alice") for h in (0, 1, 23, 24, 25, 47)] + \
+        [("s1", base + 3600, "bob"), ("s2", base + 3600 * 22, ""), ("s2", base + 3600 * 50, "bob"),
+         ("s3", base + 3600 * 71, "carol")]
+    with psycopg.connect(pg_dsn) as conn:
+        assert migrations.migrate(conn, target=5) == [1, 2, 3, 4, 5]
+        conn.cursor().executemany("INSERT INTO agent_strace.session_hours VALUES (%s, to_timestamp(%s), %s)", active)
+        conn.commit()
+    st = PgStorage(pg_dsn)
+    try:
+        assert st.applied == [6] and st.version == 6
+        assert _sql(pg_dsn, "SELECT session, day - %s::date, hours FROM agent_strace.session_days ORDER BY 1, 2",
+                    (time.strftime("%Y-%m-%d", time.gmtime(base)),)) == [
+            ("s1", 0, 1 | 2 | 1 << 23), ("s1", 1, 1 | 2 | 1 << 23), ("s2", 0, 1 << 22), ("s2", 2, 1 << 2),
+            ("s3", 2, 1 << 23)]
+        _session_days_match_hours(pg_dsn)
+        for tz in ("UTC", "America/New_York", "Asia/Tokyo", "Pacific/Auckland"):
+            p = TrendParams({"days": "7", "tz": tz})
+            counted = st.pool.run(lambda c, p=p: queries._sessions_by_day(c, p))
+            assert counted == st.pool.run(lambda c, p=p: queries._sessions_per_day(c, p)), tz
+            assert sum(counted.values()) >= 4, (tz, counted)
+            assert {d["date"]: d["sessions"] for d in st.trends({"days": "7", "tz": tz})["daily"]
+                    if d["sessions"]} == counted, tz
+        st.ingest([ev.make_event(ev.LLM_RESPONSE, "s3", "codex", ts=ev.now_iso(base + 3600 * 70 + 60),
+                                 model="gpt-4o", usage={"input": 5, "output": 1})], "carol")
+        _session_days_match_hours(pg_dsn)
+        assert _sql(pg_dsn, "SELECT hours FROM agent_strace.session_days WHERE session = 's3'") == [
+            (1 << 22 | 1 << 23,)]
     finally:
         st.close()

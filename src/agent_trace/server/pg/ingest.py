@@ -124,7 +124,8 @@ def prepare(events: list[dict], encode=encode_event) -> tuple[dict[str, list[Pre
 # Lock order, the same in every transaction that writes (so concurrent
 # ones never deadlock): session rows in session order (created first, then
 # locked), then rows keyed by a locked session (events, usage_buckets,
-# session_hours), then usage_hours in key order, then usage_days in key order.
+# session_hours, session_days), then usage_hours in key order, then
+# usage_days in key order.
 _CREATE = "INSERT INTO sessions (session) SELECT s FROM unnest(%b::text[]) AS s ORDER BY 1 ON CONFLICT DO NOTHING"
 # lock the sessions' rows, then insert each session's events after its last
 # seq: one statement, so a group of batches costs two round trips (this,
@@ -144,8 +145,8 @@ ins AS (
 SELECT s.session, s.next_seq, s.state, s.project, s.agent, coalesce(i.ids, '{}')
 FROM s LEFT JOIN (SELECT session, array_agg(id) AS ids FROM ins GROUP BY session) i ON i.session = s.session"""
 _C = ", ".join(COUNTS)
-# the batches' 15-minute buckets and the hours their sessions were active,
-# in one statement
+# the batches' 15-minute buckets and the hours their sessions were active
+# (per sender, and per UTC day as a mask of hours), in one statement
 _USAGE = f"""
 WITH u AS (
     SELECT u.*, floor(u.bucket / 3600) * 3600 AS hour
@@ -155,10 +156,16 @@ b AS (
     INSERT INTO usage_buckets (session, bucket, model, sender, long, {_C})
     SELECT u.session, to_timestamp(u.bucket), u.model, u.sender, u.long, {", ".join("u." + c for c in COUNTS)} FROM u
     ON CONFLICT (session, bucket, model, sender, long) DO UPDATE SET
-        {", ".join(f"{c} = usage_buckets.{c} + EXCLUDED.{c}" for c in COUNTS)})
-INSERT INTO session_hours (session, hour, sender)
-SELECT DISTINCT u.session, to_timestamp(u.hour), u.sender FROM u
-ON CONFLICT DO NOTHING"""
+        {", ".join(f"{c} = usage_buckets.{c} + EXCLUDED.{c}" for c in COUNTS)}),
+h AS (
+    INSERT INTO session_hours (session, hour, sender)
+    SELECT DISTINCT u.session, to_timestamp(u.hour), u.sender FROM u
+    ON CONFLICT DO NOTHING)
+INSERT INTO session_days (session, day, hours)
+SELECT u.session, (to_timestamp(u.hour) AT TIME ZONE 'UTC')::date,
+       bit_or(1 << (floor(u.hour / 3600)::bigint %% 24)::int)
+FROM u GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (session, day) DO UPDATE SET hours = session_days.hours | EXCLUDED.hours"""
 # rows in key order, so concurrent batches lock shared rows in one order
 _HOURS = f"""
 INSERT INTO usage_hours (hour, sender, project, agent, model, long, {", ".join(COUNTS)})

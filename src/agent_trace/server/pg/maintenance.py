@@ -26,6 +26,7 @@ def delete_session(conn, session: str, cutoff: float) -> bool:
     conn.execute("DELETE FROM events WHERE session = %s", (session,))
     remove_hours(conn, session, *row)
     conn.execute("DELETE FROM session_hours WHERE session = %s", (session,))
+    conn.execute("DELETE FROM session_days WHERE session = %s", (session,))
     conn.execute("DELETE FROM usage_buckets WHERE session = %s", (session,))
     conn.execute("DELETE FROM sessions WHERE session = %s", (session,))
     return True

@@ -10,7 +10,7 @@ not understand.
 
 Never edit a released migration; add the next one.
 
-Tables (version 5):
+Tables (version 6):
 
 ``sessions``
     one row per session: the shared summary's resumable state (``state``),
@@ -52,7 +52,13 @@ Tables (version 5):
     such arrays.
 ``session_hours``
     which sessions had usage in each hour (per sender): the sessions-per-day
-    count of those reports.
+    count of the reports filtered by user, project or agent.
+``session_days``
+    the same per session and UTC day, without the sender: ``hours`` has bit
+    ``h`` set when the session had usage in hour ``h`` of the day, so an
+    unfiltered report counts a day's sessions from one row per session (any
+    part of a UTC day that starts and ends on whole hours is a mask).  Kept
+    by ingest with ``session_hours`` (version 6 filled it from there).
 ``tokens``
     per-user tokens (SHA-256 only).
 """
@@ -187,6 +193,18 @@ ALTER TABLE usage_hours ADD COLUMN long boolean NOT NULL DEFAULT false,
 ALTER TABLE usage_days ADD COLUMN long boolean NOT NULL DEFAULT false,
     DROP CONSTRAINT usage_days_pkey, ADD PRIMARY KEY (dim, day, key, model, long);
 TRUNCATE usage_buckets, usage_hours, usage_days, session_hours;
+"""),
+    (6, "sessions per day: session_days (active hours per session and UTC day), filled from session_hours", """
+CREATE TABLE session_days (
+    session text COLLATE "C" NOT NULL,
+    day     date NOT NULL,
+    hours   integer NOT NULL,
+    PRIMARY KEY (session, day)
+);
+INSERT INTO session_days
+SELECT session, (hour AT TIME ZONE 'UTC')::date, bit_or(1 << extract(hour FROM hour AT TIME ZONE 'UTC')::int)
+FROM session_hours GROUP BY 1, 2;
+CREATE INDEX session_days_by_day ON session_days (day);
 """),
 ]
 LATEST = MIGRATIONS[-1][0]

@@ -2,7 +2,8 @@
 
 Lists and trends never touch ``events``: they read ``sessions`` (one row per
 session, kept by ingest) and the usage sums (``usage_hours`` and
-``session_hours``; ``usage_buckets`` for days that start off the hour).
+``session_hours``, ``session_days``; ``usage_buckets`` for days that start off
+the hour).
 Search walks ``events`` newest first, or uses the GIN index on
 ``events.doc`` for rare matches.  A session page streams its events in ``seq`` order through
 the same code as the file backend (session view, compare), so both backends
@@ -280,7 +281,7 @@ def trends_report(conn, params: dict) -> dict:
     elif p.user or p.project or p.agent:
         rows, per_day = _trends_by_hour(conn, p)
     else:
-        rows, per_day = _trends_by_day(conn, p), _sessions_per_day(conn, p)
+        rows, per_day = _trends_by_day(conn, p), _sessions_by_day(conn, p)
     return trends.report(rows, trends.day_range(p.since_date, p.until_date), p.by, per_day, **p.meta())
 
 
@@ -315,6 +316,24 @@ def _sessions_per_day(conn, p: TrendParams) -> dict:
     return {d.isoformat(): c for d, c in conn.execute(
         f"SELECT (h.hour AT TIME ZONE %s)::date, count(DISTINCT h.session) FROM session_hours h{join} "
         f"WHERE {' AND '.join(hwhere)} GROUP BY 1", (p.tzname, *args))}
+
+
+def _sessions_by_day(conn, p: TrendParams) -> dict:
+    """Sessions with usage on each of the report's days, unfiltered, from
+    ``session_days`` (one row per session and UTC day; a part of a UTC day
+    is a mask of its hours): what :func:`_sessions_per_day` counts from the
+    session hours.  Only for days that start on whole hours."""
+    parts = day_parts(p)
+    if all((lo, hi) == (0, 24) and day == local for day, local, lo, hi in parts):
+        return dict(conn.execute("SELECT to_char(day, 'YYYY-MM-DD'), count(*) FROM session_days "
+                                 "WHERE day >= %s AND day <= %s GROUP BY day", (p.since_date, p.until_date)).fetchall())
+    # a session active in both parts of a local day is counted once
+    return dict(conn.execute(
+        "SELECT to_char(s.local, 'YYYY-MM-DD'), count(DISTINCT d.session) FROM session_days d "
+        "JOIN unnest(%s::date[], %s::date[], %s::int[]) AS s(day, local, mask) ON d.day = s.day "
+        "WHERE d.hours & s.mask <> 0 GROUP BY s.local",
+        ([day for day, *_ in parts], [local for _d, local, *_ in parts],
+         [(1 << hi) - (1 << lo) for *_, lo, hi in parts])).fetchall())
 
 
 def day_parts(p: TrendParams) -> list[tuple]:
