@@ -6,7 +6,9 @@ tests/frameworks/ (two agents, three or two tool calls, three or four model
 calls per run) against the scripted OpenAI endpoint, run alternately plain
 and traced in one process, ``--runs`` times each; for the Claude Agent SDK,
 the real Claude Code CLI under the SDK with and without our hooks (fewer
-runs: each starts the CLI).  Printed: the median wall time per run, the
+runs: each starts the CLI), and a floor: the SDK with callbacks that do
+nothing on the same hook events (what the CLI and the SDK spend per hook,
+whoever answers it).  Printed: the median wall time per run, the
 ratio traced/plain, the median of the ratios of runs taken back to back (steadier
 under load), the difference per tool call, and the CPU time per run.
 
@@ -86,13 +88,19 @@ finally:
 
 
 def claude(runs: int) -> dict:
-    sys.path[:0] = [str(REPO / "tests")]
+    """Plain, floor (the SDK with no-op callbacks on the events we hook: what
+    the SDK and the CLI spend per hook whoever answers) and traced runs, in
+    a rotating order each round."""
+    sys.path[:0] = [str(REPO / "tests"), str(REPO / "src")]
     from support.anthropic_stub import Stub
     from support.claude_code import claude_bin, claude_env
     from support.frameworks import framework_python
 
+    from agent_trace.integrations.claude_sdk_hooks import EVENTS
+
     py = framework_python()
-    times: dict = {"plain": [], "traced": [], "plain_cpu": [], "traced_cpu": [], "callbacks": []}
+    modes = ("plain", "floor", "traced")
+    times: dict = {k: [] for m in modes for k in (m, m + "_cpu")}
     with tempfile.TemporaryDirectory() as tmp:
         spent = Path(tmp) / "callbacks.jsonl"
         home, proj = Path(tmp) / "home", Path(tmp) / "proj"
@@ -109,12 +117,14 @@ def claude(runs: int) -> dict:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["BENCH_HOOK_TIMES"] = str(spent)
             for i in range(runs + 1):
-                for mode in (("plain", "traced") if i % 2 else ("traced", "plain")):
+                for mode in modes[i % 3:] + modes[:i % 3]:
                     cmd = [py, str(REPO / "tests" / "frameworks" / "claude_sdk_app.py"), "--cli", claude_bin(),
                            "--cwd", str(proj), "--prompt", "bench task"]
                     if mode == "traced":
                         cmd[1:1] = ["-c", TIMED_APP]
                         cmd.append("--trace")
+                    elif mode == "floor":
+                        cmd += ["--noop-hooks", ",".join(EVENTS)]
                     c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                     t0 = time.perf_counter()
                     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
@@ -141,6 +151,13 @@ def report(name: str, times: dict, tools: int) -> str:
     if times.get("plain_cpu"):
         pc, tc = statistics.median(times["plain_cpu"]), statistics.median(times["traced_cpu"])
         line += f"\n{'':<18} cpu:  plain {pc * 1000:8.1f} ms/run, traced {tc * 1000:8.1f} ms/run, {tc / pc:5.3f}x"
+    if times.get("floor"):
+        fl, fc = statistics.median(times["floor"]), statistics.median(times["floor_cpu"])
+        floor_pairs = [f / p for p, f in zip(times["plain"], times["floor"])]
+        ours = [t / f for f, t in zip(times["floor"], times["traced"])]
+        line += (f"\n{'':<18} floor (no-op callbacks on the same hook events): {fl * 1000:8.1f} ms/run, "
+                 f"{fl / plain:5.3f}x plain (paired {statistics.median(floor_pairs):5.3f}x), cpu {fc * 1000:.1f} ms/run"
+                 f"\n{'':<18} traced against the floor: {traced / fl:5.3f}x (paired {statistics.median(ours):5.3f}x)")
     if times.get("callbacks"):
         cb = statistics.median(times["callbacks"])
         line += (f"\n{'':<18} the CLI waited on our {times['callback_count']:.0f} hook callbacks: "

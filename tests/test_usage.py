@@ -125,6 +125,11 @@ def test_long_context_requests_are_priced_whole_at_long_rates():
     assert table.match("claude-opus-4-1@20250805") == "claude-opus-4-1"
     assert table.match("gpt-5.5") == "gpt-5.5" and table.match("gpt-5-mini-2025-08-07") == "gpt-5-mini"
     assert table.match("mystery-model-1") is None
+    # an entry's own threshold counts; a malformed one falls back to the default rather than failing
+    odd = PriceTable({"m-128k": {"input": 1.0, "output": 2.0, "long_context": {"above": 128_000, "input": 3.0}},
+                      "m-bad": {"input": 1.0, "long_context": {"above": "lots", "input": 3.0}}}, [])
+    assert odd.cost("m-128k", {"input": 130_000}) == 0.39 and odd.cost("m-128k", {"input": 120_000}) == 0.12
+    assert odd.cost("m-bad", {"input": 150_000}) == 0.15 and odd.cost("m-bad", {"input": 250_000}) == 0.75
 
 
 def test_long_context_rows_are_kept_apart(trace_dir):

@@ -3,7 +3,7 @@ offline against a scripted endpoint): it writes a file, runs a command that
 fails, asks a subagent, and tries a command a rule may deny.  Run by the
 tests in the frameworks virtualenv; prints one JSON line.
 
-    python claude_sdk_app.py --cli PATH --cwd DIR --prompt TEXT [--trace]
+    python claude_sdk_app.py --cli PATH --cwd DIR --prompt TEXT [--trace | --noop-hooks EVENT,...]
 """
 
 from __future__ import annotations
@@ -25,6 +25,14 @@ async def run(a) -> dict:
         from agent_trace.integrations import claude_agent_sdk_options
 
         options = claude_agent_sdk_options(**opts)
+    elif a.noop_hooks:  # the benchmark's floor: the SDK's own cost per hook, with callbacks that do nothing
+        from claude_agent_sdk import HookMatcher
+
+        async def noop(input_data, tool_use_id, context):
+            return {}
+
+        hooks = {name: [HookMatcher(matcher=None, hooks=[noop])] for name in a.noop_hooks.split(",")}
+        options = ClaudeAgentOptions(hooks=hooks, **opts)
     else:
         options = ClaudeAgentOptions(**opts)
     out: dict = {"tools": []}
@@ -42,6 +50,7 @@ def main(argv=None) -> int:
     p.add_argument("--cwd", required=True)
     p.add_argument("--prompt", required=True)
     p.add_argument("--trace", action="store_true")
+    p.add_argument("--noop-hooks", default="", help="comma-separated hook events to register no-op callbacks for")
     a = p.parse_args(argv)
     try:
         out = asyncio.run(run(a))

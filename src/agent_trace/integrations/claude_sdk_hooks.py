@@ -124,10 +124,14 @@ def _record(store, payload: dict, events: list, transcripts: bool) -> None:
         if transcripts:
             _import_transcripts(store, sink, payload)
     finally:
-        try:
-            sink.close()
-        except Exception:
-            pass
+        _close(sink)
+
+
+def _close(sink) -> None:
+    try:
+        sink.close()
+    except Exception:  # what could be written was; capture fails open
+        pass
 
 
 def _pre_tool_use(store, payload: dict, events: list) -> dict:
@@ -157,10 +161,7 @@ def _pre_tool_use(store, payload: dict, events: list) -> dict:
     try:
         return _enforce(store, sink, payload, call, recorded, rules_file)
     finally:
-        try:
-            sink.close()
-        except Exception:
-            pass
+        _close(sink)
 
 
 def _enforce(store, sink, payload, call, recorded: bool, rules_file: str | None) -> dict:

@@ -104,7 +104,8 @@ class PriceTable:
         lc = p.get("long_context") if p else None
         if not isinstance(lc, dict):
             return False
-        return sum(usage.get(k) or 0 for k in ("input", "cache_read", "cache_write")) > lc.get("above", 200_000)
+        above = lc.get("above")
+        return long_context(usage, above if type(above) in (int, float) else LONG_CONTEXT)
 
     def cost(self, model: str | None, usage: dict, write_1h: int = 0) -> float | None:
         """USD for one request's ``usage`` on ``model``; None when unpriced.
@@ -131,14 +132,17 @@ def cache_write_1h(e: dict) -> int:
     return n if type(n) is int and n > 0 else 0
 
 
-def long_context(usage) -> bool:
-    """Is a request with this ``usage`` a long-context one (priced apart:
-    the usage index and the trends sums keep such requests in rows of their
-    own, and price those rows at the long-context rates)?"""
+def long_context(usage, above: int = LONG_CONTEXT) -> bool:
+    """Is a request with this ``usage`` a long-context one: more than
+    ``above`` prompt tokens (input and cache)?  One rule for a request's own
+    cost (:meth:`PriceTable.is_long`, with its entry's ``above``) and for
+    the usage index and the trends sums, which keep such requests in rows of
+    their own and price those rows at the long-context rates (at the
+    default threshold, which every bundled entry uses)."""
     if not isinstance(usage, dict):
         return False
     return sum(n for n in (usage.get(k) for k in ("input", "cache_read", "cache_write"))
-               if type(n) is int) > LONG_CONTEXT
+               if type(n) is int) > above
 
 
 def usd(rates: dict, tokens, write_1h: int = 0) -> float:
