@@ -105,7 +105,9 @@ class PriceTable:
         if not isinstance(lc, dict):
             return False
         above = lc.get("above")
-        return long_context(usage, above if type(above) in (int, float) else LONG_CONTEXT)
+        if not isinstance(above, (int, float)) or isinstance(above, bool):
+            above = LONG_CONTEXT  # a malformed entry: the default threshold, not a failure
+        return long_context(usage, above)
 
     def cost(self, model: str | None, usage: dict, write_1h: int = 0) -> float | None:
         """USD for one request's ``usage`` on ``model``; None when unpriced.
@@ -132,7 +134,7 @@ def cache_write_1h(e: dict) -> int:
     return n if type(n) is int and n > 0 else 0
 
 
-def long_context(usage, above: int = LONG_CONTEXT) -> bool:
+def long_context(usage, above: float = LONG_CONTEXT) -> bool:
     """Is a request with this ``usage`` a long-context one: more than
     ``above`` prompt tokens (input and cache)?  One rule for a request's own
     cost (:meth:`PriceTable.is_long`, with its entry's ``above``) and for
