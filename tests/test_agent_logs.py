@@ -194,3 +194,28 @@ def test_gemini_compaction_only_when_the_chat_restarted(tmp_path):
     path.write_text("".join(lines) + restart)
     (c,) = [e for e in gemini_chat.parse_log(str(path)).events if e["type"] == ev.COMPACT]
     assert c["name"] == "ChatCompressed" and c["ts"].startswith("2026-12-01T20:17:00")
+
+
+def test_hook_import_takes_llm_turns_once_and_leaves_the_rest_to_a_whole_import(tmp_path):
+    """The Stop hook's import (agent_import: LLM turns only, under the hook's
+    session id) keeps a cursor of its own: a later `import` of the same log
+    still brings the whole session, and nothing is written twice."""
+    from agent_trace.capture import agent_import, log_import
+    from agent_trace.capture.log_parsers import parser_for
+    from agent_trace.store.paths import Store
+    from agent_trace.store.reader import iter_events
+    from agent_trace.store.sink import FileSink
+
+    store = Store(str(tmp_path / ".agent-traces"))
+    sink = FileSink(store)
+    log = tmp_path / "rollout.jsonl"
+    shutil.copy(CODEX / "rollout.jsonl", log)
+    session = "01a2333f-e54c-7d01-9642-0ad828850087"
+    assert agent_import.import_log(store, sink, "codex", str(log), session, final=True) == 2
+    assert agent_import.import_log(store, sink, "codex", str(log), session, final=True) == 0
+    got = list(iter_events(store.path_for(session)))
+    assert [e["type"] for e in got] == [ev.LLM_RESPONSE, ev.LLM_RESPONSE] and {e["session"] for e in got} == {session}
+    whole = log_import.import_log(store, sink, str(log), session, final=True, parse=parser_for("codex"))
+    assert whole.events == 6  # the rest of the session; the two LLM turns were there already
+    types = [e["type"] for e in iter_events(store.path_for(session))]
+    assert types.count(ev.LLM_RESPONSE) == 2 and ev.TOOL_CALL in types and len(types) == 8

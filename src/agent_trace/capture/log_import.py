@@ -140,8 +140,8 @@ def _write_cursor(path: str, cursor: dict) -> None:
 
 
 def import_log(store: Store, sink, path: str, session: str | None = None, agent_id=None, *,
-               final: bool = False, llm_only: bool = False, start: int | None = None, write=None,
-               parse=None, known: dict | None = None) -> ImportCounts:
+               final: bool = False, llm_only: bool = False, take: tuple[str, ...] | None = None,
+               start: int | None = None, write=None, parse=None, known: dict | None = None) -> ImportCounts:
     """Import what is new in one log file into ``store``; returns counts.
 
     Reads from the saved cursor (or from byte ``start`` when given), skips
@@ -151,14 +151,19 @@ def import_log(store: Store, sink, path: str, session: str | None = None, agent_
     as ``parse(path, offset, final=..., session=..., agent_id=..., state=...,
     meta=...)``; ``session`` defaults to the one the log names.  ``llm_only``
     imports only LLM turns and trusts its own cursor (no scan of the session
-    file): what the PreToolUse budget check needs, cheaply.  ``known`` (a
+    file): what the PreToolUse budget check needs, cheaply.  ``take`` imports
+    only events of those types (what the Codex and Gemini hooks cannot see),
+    with a cursor of its own, so a later whole import still reads every
+    line.  ``known`` (a
     dict the caller keeps between calls) remembers what the session file
     written last holds, so the logs of one session (its transcript, then its
     subagents') scan the session file once.
     """
     parse = parse or transcript.parse_log
     key = session or os.path.basename(path)
-    cpath = cursor_path(store, path, key, "llm" if llm_only else "full")
+    if llm_only:
+        take = (ev.LLM_RESPONSE,)
+    cpath = cursor_path(store, path, key, "llm" if llm_only else "+".join(take) if take else "full")
     os.makedirs(os.path.dirname(cpath), exist_ok=True)
     counts = ImportCounts()
     counts.session = session
@@ -180,8 +185,8 @@ def import_log(store: Store, sink, path: str, session: str | None = None, agent_
             if session is None and res.session:
                 session = counts.session = res.session
             events = res.events
-            if llm_only:
-                events = [e for e in events if e["type"] == ev.LLM_RESPONSE]
+            if take:
+                events = [e for e in events if e["type"] in take]
             if events and present is None:
                 # type-checker: a log with events names its session (or the caller does)
                 target = store.path_for(session)  # type: ignore[arg-type]

@@ -159,8 +159,11 @@ def parser_for(kind: str):
     full = _full_parser(kind)
     simple = full or (codex_usage_log if kind == discover.CODEX else gemini_usage_log)
 
-    def parse(path, start=0, *, final=False, **_ignored):
+    def parse(path, start=0, *, final=False, session=None, **_ignored):
         res = simple(path, start, final=final)
+        if session:  # the caller's session (a hook's session_id): the file the events go to
+            for e in res.events:
+                e["session"] = session
         if isinstance(res.skipped, int):  # the agent-log parsers count lines; the importers keep kinds
             return _Counted(res)
         return res

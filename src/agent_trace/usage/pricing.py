@@ -105,8 +105,9 @@ class PriceTable:
         if not isinstance(lc, dict):
             return False
         above = lc.get("above")
-        return long_context(usage, above if isinstance(above, (int, float)) and type(above) is not bool
-                            else LONG_CONTEXT)
+        if not isinstance(above, (int, float)) or isinstance(above, bool):
+            above = LONG_CONTEXT  # a malformed entry: the default threshold, not a failure
+        return long_context(usage, above)
 
     def cost(self, model: str | None, usage: dict, write_1h: int = 0) -> float | None:
         """USD for one request's ``usage`` on ``model``; None when unpriced.
