@@ -270,6 +270,9 @@ def queries(dsn: str, runs: int) -> dict:
         out[f"search {name} ({p['q']}, {hits} shown)"] = timed(lambda p=p: st.search(p), runs)
     for by in ("user", "project", "model"):
         out[f"trends 90 days by {by}"] = timed(lambda by=by: st.trends({"days": "90", "by": by}), runs)
+    # a zone whose days are two parts of UTC days (added up in SQL)
+    out["trends 90 days by project, America/New_York"] = timed(
+        lambda: st.trends({"days": "90", "by": "project", "tz": "America/New_York"}), runs)
     for by in ("user", "project", "model"):  # the same reports from the hourly sums (the path before usage_days)
         out[f"trends 90 days by {by}, from the hourly sums"] = timed(lambda by=by: st.pool.run(
             lambda conn: _trends_from_hours(conn, {"days": "90", "by": by})), runs)
