@@ -12,7 +12,6 @@ next one runs.
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 
 TYPE_CHECKING = False
@@ -29,7 +28,6 @@ class Worker:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._exit_hooked = False
-        self._said: set[str] = set()
 
     def submit(self, job: Callable[[], object]) -> None:
         """Queue ``job``; it runs on the worker thread after the jobs before it
@@ -81,10 +79,6 @@ class Worker:
             self._say(f"events still being written after {EXIT_WAIT_S:.0f} s at exit were lost")
 
     def _say(self, what: str) -> None:
-        if what in self._said or len(self._said) > 100:
-            return
-        self._said.add(what)
-        try:
-            sys.stderr.write(f"agent-strace ({self.name}): {what}\n")
-        except Exception:
-            pass
+        from .recorder import say  # (only on a failure: the recorder's imports stay off the start-up)
+
+        say(self.name, what)
