@@ -27,7 +27,7 @@ import os
 from .. import event as ev
 from ..event.fastjson import dumps, loads
 from ..store.paths import Store
-from . import transcript
+from . import claims, transcript
 
 NAME = transcript.NAME
 
@@ -39,26 +39,36 @@ _LIVE_TYPES = (b'"type":"session.start"', b'"type":"session.end"', b'"type":"con
 
 class Present:
     """Ids in a session file, and the event types a live source (a hook, not
-    an import) recorded there with random ids."""
+    an import) recorded there with random ids; ``seen``: the offset scanned
+    to (None: not scanned, the caller trusts its cursor)."""
 
-    __slots__ = ("ids", "live_types")
+    __slots__ = ("ids", "live_types", "seen")
 
     def __init__(self):
         self.ids: set[str] = set()
         self.live_types: set[str] = set()
+        self.seen: int | None = None
 
 
-def present_in(path: str) -> Present:
-    """Scan a session file for what it holds: bytes only for our own lines
-    (the id sits at a fixed place), a parse for anything else."""
-    out = Present()
+def present_in(path: str, into: Present | None = None) -> Present:
+    """Scan a session file for what it holds (from ``into.seen`` on, adding to
+    ``into``, when given): bytes only for our own lines (the id sits at a
+    fixed place), a parse for anything else."""
+    out = into if into is not None else Present()
+    start = out.seen or 0
+    out.seen = start
     try:
         f = open(path, "rb")
     except FileNotFoundError:
         return out
     ids, live = out.ids, out.live_types
     with f:
+        if start:
+            f.seek(start)
         for line in f:
+            if not line.endswith(b"\n"):
+                break  # being written: read it next time
+            out.seen += len(line)
             if line.startswith(_ID_AT):
                 ids.add(line[13:45].decode("ascii", "replace"))
                 if b'"name":"transcript"' not in line:
@@ -199,12 +209,8 @@ def import_log(store: Store, sink, path: str, session: str | None = None, agent_
                     if known is not None:
                         known.clear()  # one session at a time: memory stays flat
                         known[target] = present
-            events = new_events(events, present) if events else events  # type: ignore[arg-type]  # set above when events
             if events:
-                if write is not None:
-                    write(store.path_for(session), events)  # type: ignore[arg-type]  # as for target
-                else:
-                    sink.emit_many(events)
+                events = _write_new(store, sink, write, session, events, present, final)  # type: ignore[arg-type]
             counts.events += len(events)
             counts.bytes += res.end - offset
             for k, v in res.skipped.items():
@@ -218,9 +224,38 @@ def import_log(store: Store, sink, path: str, session: str | None = None, agent_
                 break
         counts.end = offset
         _write_cursor(cpath, {"path": path, "session": session, "offset": offset, "state": state})
+        if final and session is not None:
+            with claims.Claim(store, session, create=False) as claim:
+                claim.remove()
         return counts
     finally:
         os.close(lock_fd)
+
+
+def _write_new(store: Store, sink, write, session: str, events: list[dict], present: Present,
+               final: bool) -> list[dict]:
+    """Write the events the session file does not hold yet; returns them.
+
+    Under the session's claim (see :mod:`.claims`) when the import is not
+    final or a claim exists: what was appended since the scan is read first,
+    ids a hook may still write are listed for it, and a hook's own write
+    waits for this one."""
+    with claims.Claim(store, session, create=not final) as claim:
+        if claim.held:
+            if present.seen is not None:
+                present_in(store.path_for(session), present)  # what others appended since we looked
+            taken = claim.taken()
+            if taken:
+                events = [e for e in events if e["id"] not in taken]
+        events = new_events(events, present)
+        if events:
+            if write is not None:
+                write(store.path_for(session), events)
+            else:
+                sink.emit_many(events)
+            if claim.held and not final:
+                claim.add(events)
+    return events
 
 
 def import_transcript(store: Store, sink, path: str, session: str, agent_id=None,

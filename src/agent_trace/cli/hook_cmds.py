@@ -149,7 +149,7 @@ def _hook(opts) -> int:
                               "(a rules file applies here)")
         return EXIT_OK
     from agent_trace.capture.hooks import GIT_EVENTS, TRANSCRIPT_EVENTS, events_from_hook
-    from agent_trace.store.sink import emit_fail_open
+    from agent_trace.capture.claims import emit_live
     from agent_trace.store.paths import Store, resolve_root
 
     source = "claude-code" if opts["cli"] in ("claude", "claude-code") else opts["cli"]
@@ -182,7 +182,7 @@ def _hook(opts) -> int:
             _say(f"git state not recorded: {type(e).__name__}: {e}")
     sink = _open_sink(store)
     if sink is not None:
-        emit_fail_open(sink, events, "agent-strace hook")
+        emit_live(store, sink, events, "agent-strace hook")
     if opts["daemon"] and name == "SessionStart":
         _daemon_session(payload)
     if name == "PreToolUse":

@@ -24,7 +24,7 @@ from .. import event as ev
 from ..capture.hooks import GIT_EVENTS, TRANSCRIPT_EVENTS, events_from_hook
 from ..capture.sink import open_sink
 from ..store.paths import DEFAULT_DIRNAME, Store, resolve_root
-from ..store.sink import emit_fail_open
+from ..capture.claims import emit_live
 from . import registry
 from .files import DaemonFiles
 from .live import Live, LiveSession
@@ -152,7 +152,7 @@ class Intake:
         store = self.store_for(cwd, env, reg)
         sink = self.sink_for(store)
         events = events_from_hook(payload, event, source)
-        if not emit_fail_open(sink, events, "agent-strace daemon"):
+        if not emit_live(store, sink, events, "agent-strace daemon"):
             self.failures += 1
         first = events[0]
         name = first.get("name")

@@ -111,8 +111,8 @@ def handle(payload: dict, trace_dir: str | None = None) -> dict:
 def _record(store, payload: dict, events: list, transcripts: bool) -> None:
     """On the worker: write the hook's events, then import the transcripts
     (Stop, SubagentStop).  Fails open."""
+    from ..capture.claims import emit_live
     from ..capture.sink import open_sink
-    from ..store.sink import emit_fail_open
 
     try:
         sink = open_sink(store)
@@ -120,7 +120,7 @@ def _record(store, payload: dict, events: list, transcripts: bool) -> None:
         say("could not record a hook event", e)
         return
     try:
-        emit_fail_open(sink, events, f"agent-strace ({FRAMEWORK})")
+        emit_live(store, sink, events, f"agent-strace ({FRAMEWORK})")
         if transcripts:
             _import_transcripts(store, sink, payload)
     finally:
@@ -151,11 +151,11 @@ def _pre_tool_use(store, payload: dict, events: list) -> dict:
     if not WORKER.flush(FLUSH_WAIT_S):
         return _deny("earlier events of the session are still being written, so rules could not be checked")
     try:
+        from ..capture.claims import emit_live
         from ..capture.sink import open_sink
-        from ..store.sink import emit_fail_open
 
         sink = open_sink(store)
-        recorded = emit_fail_open(sink, events, f"agent-strace ({FRAMEWORK})")
+        recorded = emit_live(store, sink, events, f"agent-strace ({FRAMEWORK})")
     except Exception as e:
         return _deny(f"the call could not be recorded, so rules could not be checked ({type(e).__name__}: {e})")
     try:
