@@ -7,9 +7,10 @@ The history (tests/support/history_gen.py: 3,000 sessions over 90 days in 12
 projects, about 900 MB, subagents, resumed sessions, damaged lines) is
 generated once into DIR (reused when its parameters match).  Then:
 
-* cold ``import --all`` (a fresh data folder) against the floor: ``json.loads``
-  of every line of the same files, read from the same page cache; peak RSS
-  of the import process;
+* cold ``import --all`` (a fresh data folder), with one process and split
+  over two (``--jobs``), against the floor: ``json.loads`` of every line of
+  the same files, read from the same page cache; peak RSS of the import's
+  processes together;
 * warm ``usage daily`` (nothing new) against ``ccusage daily`` (npm
   ccusage@20.0.24, its native binary, ``--offline``) on the same files;
 * warm ``search`` (a common term, a rare one, failed Bash calls);
@@ -106,15 +107,47 @@ def run(cmd: list[str], env: dict) -> tuple[float, float, bytes]:
     return wall, cpu, r.stdout
 
 
-def peak_rss(cmd: list[str], env: dict) -> tuple[float, float, int, bytes]:
-    """Wall and CPU seconds, the child's own peak RSS (KiB, from /usr/bin/time), stdout."""
+def _tree_rss_kib(pid: int) -> int:
+    """Resident KiB of a process and all its descendants, now."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next((int(x.split()[1]) for x in f if x.startswith("VmRSS:")), 0)
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def peak_tree_rss(cmd: list[str], env: dict) -> tuple[float, float, int, bytes]:
+    """Wall and CPU seconds, the peak of the summed RSS of the process and
+    its workers (KiB, sampled every 20 ms), stdout."""
+    import threading
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    r = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *cmd], env=env, capture_output=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = [0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_rss_kib(proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    out, err = proc.communicate()
     wall = time.perf_counter() - t
-    if r.returncode != 0:
-        raise SystemExit(f"{cmd[:4]} failed: {r.stderr[-2000:].decode(errors='replace')}")
-    kib, user, sys_s = r.stderr.decode().strip().splitlines()[-1].split()
-    return wall, float(user) + float(sys_s), int(kib), r.stdout
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:4]} failed: {err[-2000:].decode(errors='replace')}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, peak[0], out
 
 
 def median_of(cmd: list[str], env: dict, n: int) -> tuple[float, float]:
@@ -147,6 +180,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--reuse", action="store_true",
                     help="keep the imported history of the last run: measure only the warm figures")
+    ap.add_argument("--jobs", default="1,2",
+                    help="cold imports to time, by processes (import --jobs N), the last one kept")
     args = ap.parse_args()
 
     home = history(args)
@@ -174,14 +209,20 @@ def main() -> None:
         f"as a process: {f_wall:.2f}s wall, {f_cpu:.2f}s CPU")
 
     if not args.reuse:
-        wall, cpu, kib, out = peak_rss([*cli, "import", "--all", "--json"], env)
-        totals = json.loads(out)
-        log(f"cold import --all: {wall:.2f}s wall = {wall / f_wall:.2f}x the floor's wall; {cpu:.2f}s CPU = "
-            f"{cpu / f_cpu:.2f}x the floor's CPU; peak RSS {kib / 1024:.0f} MB; {totals['events']} events from "
-            f"{totals['files']} logs, skipped {totals['skipped']}")
-        f2_wall, f2_cpu, _ = run(floor_cmd, env)
-        log(f"floor again after the import: {f2_wall:.2f}s wall, {f2_cpu:.2f}s CPU "
-            f"(ratios against it: {wall / f2_wall:.2f}x wall, {cpu / f2_cpu:.2f}x CPU)")
+        for i, jobs in enumerate(int(j) for j in args.jobs.split(",")):
+            if i:
+                import shutil
+
+                shutil.rmtree(data)
+            wall, cpu, kib, out = peak_tree_rss([*cli, "import", "--all", "--json", "--jobs", str(jobs)], env)
+            totals = json.loads(out)
+            log(f"cold import --all --jobs {jobs}: {wall:.2f}s wall = {wall / f_wall:.2f}x the floor's wall; "
+                f"{cpu:.2f}s CPU = {cpu / f_cpu:.2f}x the floor's CPU; peak RSS of all its processes "
+                f"{kib / 1024:.0f} MB; {totals['events']} events from {totals['files']} logs, "
+                f"skipped {totals['skipped']}")
+            f2_wall, f2_cpu, _ = run(floor_cmd, env)
+            log(f"floor again after the import: {f2_wall:.2f}s wall, {f2_cpu:.2f}s CPU "
+                f"(ratios against it: {wall / f2_wall:.2f}x wall, {cpu / f2_cpu:.2f}x CPU)")
 
     exe = str(npm_install("npm-ccusage", ["ccusage@20.0.24"]) / "ccusage")
     ours = median_of([*cli, "usage", "daily", "--json", "--agent", "claude"], env, args.runs)

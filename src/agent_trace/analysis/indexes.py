@@ -5,6 +5,16 @@ the files gained).  A bulk writer (the history import) writes through
 :meth:`StoreIndexes.write` instead, which appends the events and hands them
 to every index at once, so a first report after importing a year of
 history reads nothing back.
+
+A bulk writer split over processes (:mod:`agent_trace.capture.history_split`)
+keeps one :class:`IndexSet` per process: each worker hands the parent what
+it added (:meth:`StoreIndexes.part`: its session files' entries and the
+usage keys it counted), the parent merges it (:meth:`StoreIndexes.merge`)
+and saves once.  Entries are per session file and the workers write
+different files, so the merge is a union; the one store-wide thing, the
+usage keys that make a response count once, is checked: a response two
+workers both counted (a session copied into two projects) makes the usage
+index count everything again at its next read.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ class StoreIndexes:
         self.usage = UsageIndex(store).load()
         self.search = SearchIndex(store).load()
         self._ready = False
+        self.names: set[str] = set()  # session files this process wrote
+        self._loaded_keys: frozenset[int] | None = None  # usage keys before this process counted any
 
     def write(self, session_path: str, events: list[dict]) -> None:
         """Append ``events`` to one session file (redacted, capped, encoded
@@ -44,6 +56,9 @@ class StoreIndexes:
         if after != before + len(data):
             return  # another writer, or a torn line mended: the indexes read it back later
         name = os.path.basename(session_path)
+        self.names.add(name)
+        if self._loaded_keys is None:
+            self._loaded_keys = frozenset(self.usage.keys())
         lengths = [len(x) for x in lines]
         self.list.advance(name, before, after, events)
         self.usage.advance(name, before, after, events, lengths)
@@ -53,3 +68,66 @@ class StoreIndexes:
         self.list.save()
         self.usage.save()
         self.search.save()
+
+    # -- a split import ------------------------------------------------------------
+    def _new_keys(self) -> set[int]:
+        keys = self.usage.keys()
+        return keys - self._loaded_keys if self._loaded_keys is not None else set()
+
+    def part(self) -> dict:
+        """What this process added (a worker's share, for the parent); the
+        search records are appended to the store's record file here."""
+        self.search.flush()
+        names = self.names
+        return {"list": {n: e for n, e in self.list.cached.items() if n in names},
+                "search": {n: e for n, e in self.search.files.items() if n in names},
+                "usage": {n: e for n, e in self.usage.files.items() if n in names},
+                "keys": self._new_keys()}
+
+    def merge(self, part: dict) -> bool:
+        """Take a worker's :meth:`part`; returns False when a response was
+        counted by two processes (the usage index then recounts at its next
+        read)."""
+        if self._loaded_keys is None:
+            self._loaded_keys = frozenset(self.usage.keys())
+        self.names.update(part["list"], part["search"], part["usage"])
+        self.list.cached.update(part["list"])
+        self.list.dirty = True
+        self.search.files.update(part["search"])
+        self.search.dirty = True
+        twice = not part["keys"].isdisjoint(self._new_keys())
+        self.usage.files.update(part["usage"])
+        self.usage.keys().update(part["keys"])
+        self.usage.dirty = True
+        if twice:
+            self.usage._rebuild()
+        return not twice
+
+
+class IndexSet:
+    """The :class:`StoreIndexes` of every store one bulk writer writes to."""
+
+    def __init__(self):
+        self.by_root: dict[str, StoreIndexes] = {}
+
+    def get(self, store: Store) -> StoreIndexes:
+        idx = self.by_root.get(store.root)
+        if idx is None:
+            idx = self.by_root[store.root] = StoreIndexes(store)
+        return idx
+
+    def writer_for(self, store: Store):
+        return self.get(store).write
+
+    def parts(self) -> dict[str, dict]:
+        return {root: idx.part() for root, idx in self.by_root.items() if idx.names}
+
+    def merge(self, parts: dict[str, dict]) -> bool:
+        ok = True
+        for root, part in parts.items():
+            ok = self.get(Store(root)).merge(part) and ok
+        return ok
+
+    def close(self) -> None:
+        for idx in self.by_root.values():
+            idx.close()

@@ -170,8 +170,9 @@ class SearchIndex(FileIndex):
         os.makedirs(self.dir, exist_ok=True)
         data = "".join(self._buf).encode("utf-8", "surrogatepass")
         self._buf, self._buf_size = [], 0
-        with open(self.corpus, "ab") as f:
-            f.write(data)
+        from ..store.writer import append_lines
+
+        append_lines(self.corpus, data)  # whole records, locked: the workers of a split import share the file
 
     def save(self) -> None:
         self.flush()

@@ -152,36 +152,58 @@ class HistoryImport:
         return os.path.exists(Store(home).path_for(seen[2]))
 
     # -- the run -------------------------------------------------------------
-    def run(self, logs: list[discover.LogFile]) -> Totals:
+    def run(self, logs: list[discover.LogFile], jobs: int = 1, indexes=None) -> Totals:
+        """Import what is new in ``logs``.  With ``jobs`` > 1 and ``indexes``
+        (the :class:`agent_trace.analysis.indexes.IndexSet` behind
+        ``writer_for``), a big import is split over that many processes
+        (:mod:`.history_split`)."""
         t = self.totals
         todo = [log for log in logs if not self.unchanged(log)]
         t.skipped_files = len(logs) - len(todo)
         todo.sort(key=lambda x: x.path)  # a session's own log, then its subagents'
+        from . import history_split
 
+        if indexes is not None and history_split.worth_it(todo, jobs):
+            history_split.run(self, todo, jobs, indexes)
+        else:
+            self.run_share(todo)
+        self.save_scan()
+        return t
+
+    def run_share(self, todo: list[discover.LogFile], count=None, *, save: bool = True) -> None:
+        """Import ``todo`` in order; ``count(files, bytes)`` (when given)
+        says how far this process got and returns the run's totals so far,
+        for the progress bar; ``save``: save the scan table now and then."""
         total_bytes = sum(x.size for x in todo)
+        n_total = len(todo)
         done_bytes = 0
         last_save = time.monotonic()
         for i, log in enumerate(todo):
             self._one(log)
             done_bytes += log.size
+            files, got = count(i + 1, done_bytes) if count else (i + 1, done_bytes)
             if self.progress:
-                self.progress(i + 1, len(todo), done_bytes, total_bytes)
-            if time.monotonic() - last_save > 30:
+                self.progress(files, count.files if count else n_total, got,
+                              count.bytes if count else total_bytes)
+            if save and time.monotonic() - last_save > 30:
                 self.save_scan()
                 last_save = time.monotonic()
-        self.save_scan()
-        return t
+
+    def session_of(self, log: discover.LogFile) -> str | None:
+        if log.session is None:
+            log.session = _peek_session(log)  # once: a split import asks before it starts
+        session = log.session
+        if session is None and log.kind == discover.CLAUDE and log.agent_id is None:
+            session = os.path.basename(log.path)[: -len(".jsonl")]
+        return session
 
     def _one(self, log: discover.LogFile) -> None:
         t = self.totals
-        session = log.session or _peek_session(log)
+        session = self.session_of(log)
         if session is None:
-            if log.kind == discover.CLAUDE and log.agent_id is None:
-                session = os.path.basename(log.path)[: -len(".jsonl")]
-            else:
-                self.warn(f"{log.path}: no session id found in it: skipped")
-                t.failed += 1
-                return
+            self.warn(f"{log.path}: no session id found in it: skipped")
+            t.failed += 1
+            return
         store = self.home(session)
         final = self.now - log.mtime_ns / 1e9 > LIVE_S
         try:

@@ -23,29 +23,23 @@ def add_scope_args(p) -> None:
 
 def refresh(args) -> None:
     """Import what the agents' logs gained since the last look, quietly."""
-    from agent_trace.analysis.indexes import StoreIndexes
+    from agent_trace.analysis.indexes import IndexSet
     from agent_trace.capture import discover
     from agent_trace.capture.history import HistoryImport
+    from agent_trace.capture.history_split import default_jobs
 
     from .import_cmd import target_store
 
     def warn(msg: str) -> None:
         sys.stderr.write(f"agent-strace: import: {msg}\n")
 
-    indexes: dict[str, StoreIndexes] = {}
-
-    def writer_for(store):
-        idx = indexes.get(store.root)
-        if idx is None:
-            idx = indexes[store.root] = StoreIndexes(store)
-        return idx.write
-
+    indexes = IndexSet()
     logs = discover.discover(on_error=lambda path, e: warn(f"{path}: {e.strerror or e}: skipped"))
     try:
-        HistoryImport(writer_for, target=target_store(args), warn=warn).run(logs)
+        HistoryImport(indexes.writer_for, target=target_store(args), warn=warn).run(
+            logs, jobs=default_jobs(), indexes=indexes)
     finally:
-        for idx in indexes.values():
-            idx.close()
+        indexes.close()
 
 
 def stores(args, *, import_first: bool = True) -> list[Store]:

@@ -31,6 +31,8 @@ def run(name: str, argv: list[str]) -> int:
     p.add_argument("--session", help="session id for a single transcript (default: the one it names)")
     p.add_argument("--json", action="store_true", help="print the totals as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    p.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="processes for a big import (default: the cores available, at most 2)")
     args = p.parse_args(argv)
     if not args.paths and not args.all:
         p.error("give PATH(s) to import, or --all")
@@ -107,8 +109,9 @@ def _logs(args):
 
 
 def _import(args) -> int:
-    from agent_trace.analysis.indexes import StoreIndexes
+    from agent_trace.analysis.indexes import IndexSet
     from agent_trace.capture.history import HistoryImport
+    from agent_trace.capture.history_split import default_jobs
 
     if args.session and (args.all or len(args.paths) != 1 or not os.path.isfile(args.paths[0])):
         _warn("--session goes with a single transcript file")
@@ -117,23 +120,18 @@ def _import(args) -> int:
         if not os.path.exists(path):
             _warn(f"no such file or folder: {path}")
             return EXIT_USAGE
+    if args.jobs is not None and args.jobs < 1:
+        _warn("--jobs takes a number of processes, 1 or more")
+        return EXIT_USAGE
     logs = _logs(args)
-    indexes: dict[str, StoreIndexes] = {}
-
-    def writer_for(store):
-        idx = indexes.get(store.root)
-        if idx is None:
-            idx = indexes[store.root] = StoreIndexes(store)
-        return idx.write
-
+    indexes = IndexSet()
     progress = Progress(sys.stderr.isatty() and not args.quiet and not args.json)
-    job = HistoryImport(writer_for, target=target_store(args), warn=_warn, progress=progress)
+    job = HistoryImport(indexes.writer_for, target=target_store(args), warn=_warn, progress=progress)
     try:
-        totals = job.run(logs)
+        totals = job.run(logs, jobs=args.jobs or default_jobs(), indexes=indexes)
     finally:
         progress.done()
-        for idx in indexes.values():
-            idx.close()
+        indexes.close()
     if args.json:
         print_json(totals.as_dict())
     elif not args.quiet:

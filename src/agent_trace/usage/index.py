@@ -164,7 +164,9 @@ class UsageIndex(FileIndex):
 
 def iter_rows(index: UsageIndex):
     """(file entry, quarter, model, long, row) for every row of the index."""
-    for entry in index.files.values():
+    files = index.files
+    for name in sorted(files):  # one order whatever order the files were indexed in: the same sums to the last digit
+        entry = files[name]
         for key, row in entry["rows"].items():
             bar = key.index("|")
             yield entry, int(key[:bar]), key[bar + 1:-2], key[-1] == "1", row

@@ -1,0 +1,133 @@
+"""A history import split over processes (capture/history_split.py) leaves
+the stores and every report exactly as one process does."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agent_trace.capture import discover, history_split
+from agent_trace.cli import main
+
+from support.history_gen import generate
+
+
+def _at(monkeypatch, home: Path, data: Path) -> None:
+    for k in ("AGENT_TRACE_DIR", "CLAUDE_CONFIG_DIR", "CODEX_HOME"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+
+
+def _cli(capsys, *argv) -> str:
+    capsys.readouterr()
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+def imported(monkeypatch, capsys, home: Path, data: Path, jobs: int) -> dict:
+    """Import ``home``'s history into ``data`` with ``jobs`` processes; every
+    report's JSON (store paths made neutral) and every session file's bytes."""
+    _at(monkeypatch, home, data)
+    monkeypatch.setattr(history_split, "MIN_BYTES", 0)
+    capsys.readouterr()
+    assert main(["import", "--all", "--json", "--jobs", str(jobs)]) == 0
+    said = capsys.readouterr()
+    totals = json.loads(said.out)
+    out = {"totals": {k: v for k, v in totals.items() if k != "stores"}, "said": said.err}
+    for name, argv in {"daily": ("usage", "daily"), "session": ("usage", "session"), "blocks": ("usage", "blocks"),
+                       "project": ("usage", "project"), "search": ("search", "pytest", "--limit", "100000"),
+                       "failed": ("search", "", "--tool", "Bash", "--failed", "--limit", "100000"),
+                       "list": ("list", "--all")}.items():
+        text = _cli(capsys, *argv, "--json", "--no-import").replace(str(data), "<data>")
+        out[name] = json.loads(text)
+    for group in out["list"]:
+        for s in group["sessions"]:
+            s.pop("mtime", None)
+    sessions = data / "agent-strace" / "history" / "sessions"
+    out["files"] = {p.name: p.read_bytes() for p in sorted(sessions.iterdir())}
+    return out
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("split") / "home"
+    generate(home, sessions=60, days=10, projects=4, seed=3, resumed=0.3, damage=0.05)
+    return home
+
+
+def test_a_split_import_reports_what_one_process_does(home, tmp_path, monkeypatch, capsys):
+    one = imported(monkeypatch, capsys, home, tmp_path / "one", 1)
+    two = imported(monkeypatch, capsys, home, tmp_path / "two", 2)
+    assert one["totals"]["events"] > 1000 and one["search"]["total"] > 0 and one["failed"]["total"] > 0
+    assert one == two
+    # and nothing is new the second time, split or not
+    again = json.loads(_cli(capsys, "import", "--all", "--json", "--jobs", "2"))
+    assert again["events"] == 0 and again["unchanged"] == two["totals"]["files"] + two["totals"]["unchanged"]
+
+
+def test_a_worker_that_dies_has_its_share_imported_here(home, tmp_path, monkeypatch, capsys):
+    one = imported(monkeypatch, capsys, home, tmp_path / "one", 1)
+
+    def dies(job, share, indexes, counter, slot, fd):
+        job.run_share(share[: len(share) // 2], save=False)  # half of it written, then gone
+        os._exit(3)
+
+    monkeypatch.setattr(history_split, "_work", dies)
+    two = imported(monkeypatch, capsys, home, tmp_path / "two", 2)
+    assert "a worker importing" in two["said"] and "stopped; importing them here" in two["said"]
+    for r in (one, two):
+        r.pop("totals")  # the share's first half was imported twice: counted by both
+        r.pop("said")
+    for r in (one, two):  # the list index read these files back (not handed over): sums in another order
+        for group in r["list"]:
+            for x in group["sessions"]:
+                x["cost_usd"] = round(x["cost_usd"], 4)
+                for m in x["models"].values():
+                    m["cost_usd"] = round(m["cost_usd"], 4)
+    assert one == two
+
+
+def test_a_response_counted_by_two_workers_counts_once(tmp_path, monkeypatch, capsys):
+    """One session in two projects (the same messages): one process counts
+    each response once across the store; two processes each count it, and
+    the merge sees it and has the usage index count again."""
+    home = tmp_path / "home"
+    generate(home, sessions=12, days=3, projects=1, seed=5, resumed=0.0, damage=0.0)
+    projects = home / ".claude" / "projects"
+    (first,) = list(projects.iterdir())
+    copy = projects / (first.name + "-copy")
+    shutil.copytree(first, copy)
+    for p in copy.glob("*.jsonl"):  # another session id, the same message ids
+        p.rename(p.with_name("c" + p.name[1:]))
+    for d in [d for d in copy.iterdir() if d.is_dir()]:
+        d.rename(d.with_name("c" + d.name[1:]))
+    one = imported(monkeypatch, capsys, home, tmp_path / "one", 1)
+    two = imported(monkeypatch, capsys, home, tmp_path / "two", 2)
+    assert one["daily"]["totals"] == two["daily"]["totals"]
+    assert one["daily"]["totals"]["output"] > 0
+
+
+def test_shares_keep_projects_and_sessions_whole():
+    def log(path, size, session=None, agent=None):
+        return discover.LogFile(discover.CLAUDE, path, session, agent, size=size)
+
+    root = "/h/.claude/projects"
+    todo = [log(f"{root}/a/s{i}.jsonl", 10, f"s{i}") for i in range(4)]
+    todo += [log(f"{root}/b/t{i}.jsonl", 10, f"t{i}") for i in range(4)]
+    todo += [log(f"{root}/b/t0/subagents/agent-x.jsonl", 5, "t0", "x")]
+    a, b = history_split.shares(todo, 2)
+    assert {os.path.dirname(x.path) for x in a} != {os.path.dirname(x.path) for x in b}  # a project per share
+    big = [log(f"{root}/c/u{i}.jsonl", 100, f"u{i}") for i in range(6)]
+    big += [log(f"{root}/c/u{i}/subagents/agent-{i}.jsonl", 50, f"u{i}", str(i)) for i in range(6)]
+    parts = history_split.shares(big + [log(f"{root}/d/v.jsonl", 10, "v")], 2)
+    loads = [sum(x.size for x in p) for p in parts]
+    assert len(parts) == 2 and max(loads) - min(loads) <= 150  # the big project cut between sessions
+    for p in parts:  # ... never inside one
+        assert all(any(y.session == x.session and y.agent_id is None for y in p) for x in p if x.agent_id)
+        assert [x.path for x in p] == sorted(x.path for x in p)
+    assert history_split.shares(todo[:1], 2) == [todo[:1]]
