@@ -9,8 +9,8 @@ generated once into DIR (reused when its parameters match).  Then:
 
 * cold ``import --all`` (a fresh data folder), with one process and split
   over two (``--jobs``), against the floor: ``json.loads`` of every line of
-  the same files, read from the same page cache; peak RSS of the import's
-  processes together;
+  the same files, read from the same page cache; peak memory of the
+  import's processes together (summed PSS: pages a fork shares count once);
 * warm ``usage daily`` (nothing new) against ``ccusage daily`` (npm
   ccusage@20.0.24, its native binary, ``--offline``) on the same files;
 * warm ``search`` (a common term, a rare one, failed Bash calls);
@@ -108,13 +108,15 @@ def run(cmd: list[str], env: dict) -> tuple[float, float, bytes]:
 
 
 def _tree_rss_kib(pid: int) -> int:
-    """Resident KiB of a process and all its descendants, now."""
+    """Memory of a process and all its descendants, now: the sum of their
+    proportional set sizes (KiB; pages a fork still shares count once, not
+    once per process as RSS would)."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/status") as f:
-                total += next((int(x.split()[1]) for x in f if x.startswith("VmRSS:")), 0)
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                total += next((int(x.split()[1]) for x in f if x.startswith("Pss:")), 0)
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     todo += [int(c) for c in f.read().split()]
@@ -124,8 +126,8 @@ def _tree_rss_kib(pid: int) -> int:
 
 
 def peak_tree_rss(cmd: list[str], env: dict) -> tuple[float, float, int, bytes]:
-    """Wall and CPU seconds, the peak of the summed RSS of the process and
-    its workers (KiB, sampled every 20 ms), stdout."""
+    """Wall and CPU seconds, the peak memory of the process and its workers
+    together (KiB, summed PSS sampled every 20 ms), stdout."""
     import threading
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -217,7 +219,7 @@ def main() -> None:
             wall, cpu, kib, out = peak_tree_rss([*cli, "import", "--all", "--json", "--jobs", str(jobs)], env)
             totals = json.loads(out)
             log(f"cold import --all --jobs {jobs}: {wall:.2f}s wall = {wall / f_wall:.2f}x the floor's wall; "
-                f"{cpu:.2f}s CPU = {cpu / f_cpu:.2f}x the floor's CPU; peak RSS of all its processes "
+                f"{cpu:.2f}s CPU = {cpu / f_cpu:.2f}x the floor's CPU; peak memory of all its processes (PSS) "
                 f"{kib / 1024:.0f} MB; {totals['events']} events from {totals['files']} logs, "
                 f"skipped {totals['skipped']}")
             f2_wall, f2_cpu, _ = run(floor_cmd, env)

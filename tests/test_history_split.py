@@ -73,7 +73,7 @@ def test_a_split_import_reports_what_one_process_does(home, tmp_path, monkeypatc
 def test_a_worker_that_dies_has_its_share_imported_here(home, tmp_path, monkeypatch, capsys):
     one = imported(monkeypatch, capsys, home, tmp_path / "one", 1)
 
-    def dies(job, share, indexes, counter, slot, fd):
+    def dies(job, share, indexes, counter, slot, out):
         job.run_share(share[: len(share) // 2], save=False)  # half of it written, then gone
         os._exit(3)
 
@@ -131,3 +131,19 @@ def test_shares_keep_projects_and_sessions_whole():
         assert all(any(y.session == x.session and y.agent_id is None for y in p) for x in p if x.agent_id)
         assert [x.path for x in p] == sorted(x.path for x in p)
     assert history_split.shares(todo[:1], 2) == [todo[:1]]
+
+
+def test_no_split_from_a_process_with_threads(tmp_path):
+    import threading
+
+    logs = [discover.LogFile(discover.CLAUDE, f"/p/projects/a/s{i}.jsonl", f"s{i}", size=history_split.MIN_BYTES)
+            for i in range(2)]
+    assert history_split.worth_it(logs, 2) and not history_split.worth_it(logs, 1)
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert not history_split.worth_it(logs, 2)
+    finally:
+        stop.set()
+        t.join()

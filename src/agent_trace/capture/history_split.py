@@ -12,7 +12,8 @@ while this process imports the first one, and merges what they report.
 * **What a worker writes itself:** its sessions' files, cursors and claims
   (different files for each worker) and its search records (appended whole,
   under a lock, to the shared record file).
-* **What it reports** (a pickle over a pipe, then it exits): its index
+* **What it reports** (a pickle in a nameless file in the history store's
+  ``state/``, read by the parent once the worker has exited): its index
   entries (:meth:`agent_trace.analysis.indexes.StoreIndexes.part`), totals,
   scan-table rows and warnings already said.  The parent merges them and
   saves every index and the scan table once.  A response two processes both
@@ -30,6 +31,7 @@ import os
 import pickle
 import struct
 import sys
+import tempfile
 
 MIN_BYTES = 32 << 20  # below this, a second process is not worth its start
 _SLOT = struct.Struct("<QQ")  # files, bytes done by one worker
@@ -46,6 +48,12 @@ def default_jobs() -> int:
 
 
 def worth_it(todo, jobs: int) -> bool:
+    """Split only a big import, and only from a process with one thread (a
+    fork copies no other thread, nor releases the locks they hold: the
+    dashboard and the MCP server import on their request threads)."""
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return False
     return jobs > 1 and hasattr(os, "fork") and len(todo) > 1 and sum(x.size for x in todo) >= MIN_BYTES
 
 
@@ -126,19 +134,21 @@ def run(job, todo, jobs: int, indexes) -> None:
         if session is not None:
             indexes.get(job.home(session))
     workers = []
+    where = job.history.subdir("state")
+    os.makedirs(where, exist_ok=True)
     for slot, share in enumerate(parts[1:], start=1):
         sys.stdout.flush()
         sys.stderr.flush()
-        r, w = os.pipe()
+        # the report goes through a nameless file, read once the worker has
+        # exited: the two processes' memory never peaks at the same time
+        out = tempfile.TemporaryFile(dir=where)
         pid = os.fork()
         if pid == 0:  # the worker
-            os.close(r)
-            _work(job, share, indexes, counter, slot, w)  # never returns
-        os.close(w)
-        workers.append((pid, r, share))
+            _work(job, share, indexes, counter, slot, out)  # never returns
+        workers.append((pid, out, share))
     job.run_share(parts[0], counter)
-    for pid, r, share in workers:
-        report = _collect(pid, r)
+    for pid, out, share in workers:
+        report = _collect(pid, out)
         if report is None:
             job.warn(f"a worker importing {len(share)} log(s) stopped; importing them here")
             job.run_share(share)
@@ -146,7 +156,7 @@ def run(job, todo, jobs: int, indexes) -> None:
         _merge(job, indexes, report)
 
 
-def _work(job, share, indexes, counter, slot: int, fd: int) -> None:
+def _work(job, share, indexes, counter, slot: int, out) -> None:
     code = 1
     try:
         counter.slot = slot
@@ -159,10 +169,8 @@ def _work(job, share, indexes, counter, slot: int, fd: int) -> None:
                   "totals": {"files": t.files, "failed": t.failed, "bytes": t.bytes, "events": t.events,
                              "sessions": t.sessions, "skipped": t.skipped, "unknown_types": t.unknown_types,
                              "stores": t.stores}}
-        data = pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        pickle.dump(report, out, protocol=pickle.HIGHEST_PROTOCOL)  # streamed: no copy of it in memory
+        out.flush()
         code = 0
     except BaseException as e:  # the parent imports this share again
         try:
@@ -176,23 +184,17 @@ def _work(job, share, indexes, counter, slot: int, fd: int) -> None:
             os._exit(code)
 
 
-def _collect(pid: int, fd: int):
-    chunks = []
-    try:
-        while True:
-            b = os.read(fd, 1 << 20)
-            if not b:
-                break
-            chunks.append(b)
-    finally:
-        os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not chunks:
-        return None
-    try:
-        return pickle.loads(b"".join(chunks))
-    except Exception:
-        return None
+def _collect(pid: int, out):
+    """The worker's report, once it has exited (None when it failed)."""
+    with out:
+        _, status = os.waitpid(pid, 0)
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            return None
+        out.seek(0)
+        try:
+            return pickle.load(out)
+        except Exception:  # nothing whole in it
+            return None
 
 
 def _merge(job, indexes, report: dict) -> None:
