@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,16 +31,39 @@ def _cli(capsys, *argv) -> str:
     return capsys.readouterr().out
 
 
-def imported(monkeypatch, capsys, home: Path, data: Path, jobs: int) -> dict:
+# The import runs in a process of its own (pytest's may have threads, and a
+# process with threads does not split); small imports split too, and the run
+# says when it did.  ``dies``: the worker imports half its share and dies.
+IMPORT = """
+import os, sys
+from agent_trace.capture import history_split
+from agent_trace.cli import main
+history_split.MIN_BYTES = 0
+split = history_split.run
+def run(*args):
+    sys.stderr.write("split\\n")
+    return split(*args)
+history_split.run = run
+if os.environ.get("DIES"):
+    def dies(job, share, indexes, counter, slot, out):
+        job.run_share(share[: len(share) // 2], save=False)
+        os._exit(3)
+    history_split._work = dies
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def imported(monkeypatch, capsys, home: Path, data: Path, jobs: int, dies: bool = False) -> dict:
     """Import ``home``'s history into ``data`` with ``jobs`` processes; every
     report's JSON (store paths made neutral) and every session file's bytes."""
     _at(monkeypatch, home, data)
-    monkeypatch.setattr(history_split, "MIN_BYTES", 0)
-    capsys.readouterr()
-    assert main(["import", "--all", "--json", "--jobs", str(jobs)]) == 0
-    said = capsys.readouterr()
-    totals = json.loads(said.out)
-    out = {"totals": {k: v for k, v in totals.items() if k != "stores"}, "said": said.err}
+    env = {**os.environ, "DIES": "1" if dies else ""}
+    r = subprocess.run([sys.executable, "-c", IMPORT, "import", "--all", "--json", "--jobs", str(jobs)],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert ("split" in r.stderr.splitlines()) == (jobs > 1)
+    totals = json.loads(r.stdout)
+    out = {"totals": {k: v for k, v in totals.items() if k != "stores"}, "said": r.stderr}
     for name, argv in {"daily": ("usage", "daily"), "session": ("usage", "session"), "blocks": ("usage", "blocks"),
                        "project": ("usage", "project"), "search": ("search", "pytest", "--limit", "100000"),
                        "failed": ("search", "", "--tool", "Bash", "--failed", "--limit", "100000"),
@@ -64,21 +89,18 @@ def test_a_split_import_reports_what_one_process_does(home, tmp_path, monkeypatc
     one = imported(monkeypatch, capsys, home, tmp_path / "one", 1)
     two = imported(monkeypatch, capsys, home, tmp_path / "two", 2)
     assert one["totals"]["events"] > 1000 and one["search"]["total"] > 0 and one["failed"]["total"] > 0
+    said = [x for x in two.pop("said").splitlines() if x != "split"]
+    assert len(said) == 1 and "entry type 'hologram-v9' is not known" in said[0]  # once, as one process says it
+    assert one.pop("said").count("\n") == 1
     assert one == two
-    # and nothing is new the second time, split or not
+    # and nothing is new the second time
     again = json.loads(_cli(capsys, "import", "--all", "--json", "--jobs", "2"))
     assert again["events"] == 0 and again["unchanged"] == two["totals"]["files"] + two["totals"]["unchanged"]
 
 
 def test_a_worker_that_dies_has_its_share_imported_here(home, tmp_path, monkeypatch, capsys):
     one = imported(monkeypatch, capsys, home, tmp_path / "one", 1)
-
-    def dies(job, share, indexes, counter, slot, out):
-        job.run_share(share[: len(share) // 2], save=False)  # half of it written, then gone
-        os._exit(3)
-
-    monkeypatch.setattr(history_split, "_work", dies)
-    two = imported(monkeypatch, capsys, home, tmp_path / "two", 2)
+    two = imported(monkeypatch, capsys, home, tmp_path / "two", 2, dies=True)  # half its share, then gone
     assert "a worker importing" in two["said"] and "stopped; importing them here" in two["said"]
     for r in (one, two):
         r.pop("totals")  # the share's first half was imported twice: counted by both

@@ -189,6 +189,12 @@ class HistoryImport:
                 self.save_scan()
                 last_save = time.monotonic()
 
+    def warn_type(self, name: str, msg: str) -> None:
+        """Say ``msg`` about an unknown entry type, once per type in the run."""
+        if name not in self._warned_types:
+            self._warned_types.add(name)
+            self.warn(msg)
+
     def session_of(self, log: discover.LogFile) -> str | None:
         if log.session is None:
             log.session = _peek_session(log)  # once: a split import asks before it starts
@@ -228,9 +234,7 @@ class HistoryImport:
             t.skipped[k] = t.skipped.get(k, 0) + v
         for name, n in counts.unknown_types.items():
             t.unknown_types[name] = t.unknown_types.get(name, 0) + n
-            if name not in self._warned_types:
-                self._warned_types.add(name)
-                self.warn(f"{log.path}: entry type {name!r} is not known to this version of agent-strace "
-                          "(a newer agent?): such lines are skipped")
+            self.warn_type(name, f"{log.path}: entry type {name!r} is not known to this version of "
+                                 "agent-strace (a newer agent?): such lines are skipped")
         self.scan[log.path] = [log.size, log.mtime_ns, session, store.root, final]
         self.scan_changed = True

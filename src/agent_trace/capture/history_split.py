@@ -15,7 +15,8 @@ while this process imports the first one, and merges what they report.
 * **What it reports** (a pickle in a nameless file in the history store's
   ``state/``, read by the parent once the worker has exited): its index
   entries (:meth:`agent_trace.analysis.indexes.StoreIndexes.part`), totals,
-  scan-table rows and warnings already said.  The parent merges them and
+  scan-table rows and the unknown entry types it met (the parent says each
+  once, as one process would).  The parent merges them and
   saves every index and the scan table once.  A response two processes both
   counted makes the usage index recount at its next read (never a double
   count).
@@ -163,9 +164,11 @@ def _work(job, share, indexes, counter, slot: int, out) -> None:
         job.progress = None  # the parent draws the one progress bar
         job.scan = {}
         job.scan_changed = False
+        types: dict[str, str] = {}  # unknown entry types: said by the parent, once per run
+        job.warn_type = lambda name, msg: types.setdefault(name, msg)
         job.run_share(share, counter, save=False)
         t = job.totals
-        report = {"parts": indexes.parts(), "scan": job.scan, "warned": sorted(job._warned_types),
+        report = {"parts": indexes.parts(), "scan": job.scan, "types": types,
                   "totals": {"files": t.files, "failed": t.failed, "bytes": t.bytes, "events": t.events,
                              "sessions": t.sessions, "skipped": t.skipped, "unknown_types": t.unknown_types,
                              "stores": t.stores}}
@@ -210,7 +213,8 @@ def _merge(job, indexes, report: dict) -> None:
         t.unknown_types[k] = t.unknown_types.get(k, 0) + v
     for k, v in theirs["stores"].items():
         t.stores[k] = t.stores.get(k, 0) + v
-    job._warned_types.update(report["warned"])
+    for name, msg in report["types"].items():
+        job.warn_type(name, msg)
     if report["scan"]:
         job.scan.update(report["scan"])
         job.scan_changed = True
