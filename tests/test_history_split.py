@@ -49,15 +49,20 @@ if os.environ.get("DIES"):
         job.run_share(share[: len(share) // 2], save=False)
         os._exit(3)
     history_split._work = dies
+if os.environ.get("NO_ROOM"):
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    history_split.tempfile.TemporaryFile = no_room
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def imported(monkeypatch, capsys, home: Path, data: Path, jobs: int, dies: bool = False) -> dict:
+def imported(monkeypatch, capsys, home: Path, data: Path, jobs: int, dies: bool = False,
+             no_room: bool = False) -> dict:
     """Import ``home``'s history into ``data`` with ``jobs`` processes; every
     report's JSON (store paths made neutral) and every session file's bytes."""
     _at(monkeypatch, home, data)
-    env = {**os.environ, "DIES": "1" if dies else ""}
+    env = {**os.environ, "DIES": "1" if dies else "", "NO_ROOM": "1" if no_room else ""}
     r = subprocess.run([sys.executable, "-c", IMPORT, "import", "--all", "--json", "--jobs", str(jobs)],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -111,6 +116,15 @@ def test_a_worker_that_dies_has_its_share_imported_here(home, tmp_path, monkeypa
                 x["cost_usd"] = round(x["cost_usd"], 4)
                 for m in x["models"].values():
                     m["cost_usd"] = round(m["cost_usd"], 4)
+    assert one == two
+
+
+def test_no_room_for_a_worker_imports_in_one_process(home, tmp_path, monkeypatch, capsys):
+    one = imported(monkeypatch, capsys, home, tmp_path / "one", 1)
+    two = imported(monkeypatch, capsys, home, tmp_path / "two", 2, no_room=True)
+    assert "importing in one process (No space left on device)" in two["said"]
+    for r in (one, two):
+        r.pop("said")
     assert one == two
 
 

@@ -134,20 +134,25 @@ def run(job, todo, jobs: int, indexes) -> None:
         session = job.session_of(log)
         if session is not None:
             indexes.get(job.home(session))
-    workers = []
-    where = job.history.subdir("state")
-    os.makedirs(where, exist_ok=True)
+    workers, here = [], [parts[0]]
+    where = os.path.dirname(job.scan_path)  # the state folder of the store the run saves its scan in
     for slot, share in enumerate(parts[1:], start=1):
         sys.stdout.flush()
         sys.stderr.flush()
-        # the report goes through a nameless file, read once the worker has
-        # exited: the two processes' memory never peaks at the same time
-        out = tempfile.TemporaryFile(dir=where)
-        pid = os.fork()
+        try:
+            os.makedirs(where, exist_ok=True)
+            # the report goes through a nameless file, read once the worker has
+            # exited: the two processes' memory never peaks at the same time
+            out = tempfile.TemporaryFile(dir=where)
+            pid = os.fork()
+        except OSError as e:  # no room for the report, no process left: this process does it
+            job.warn(f"importing in one process ({e.strerror or e})")
+            here.append(share)
+            continue
         if pid == 0:  # the worker
             _work(job, share, indexes, counter, slot, out)  # never returns
         workers.append((pid, out, share))
-    job.run_share(parts[0], counter)
+    job.run_share(sorted((x for share in here for x in share), key=lambda x: x.path), counter)
     for pid, out, share in workers:
         report = _collect(pid, out)
         if report is None:
