@@ -22,7 +22,6 @@ Hook path: standard library, no json.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 
 from .. import event as ev
@@ -58,27 +57,17 @@ class Claim:
         return self.fd >= 0
 
     def __enter__(self) -> "Claim":
-        flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC | (os.O_CREAT if self.create else 0)
-        while True:
-            try:
-                fd = os.open(self.path, flags, 0o600)
-            except FileNotFoundError:
-                if not self.create:
-                    return self
-                os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-                fd = os.open(self.path, flags, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                st = os.fstat(fd)
-            except BaseException:
-                os.close(fd)
-                raise
-            if st.st_nlink:
-                break
-            os.close(fd)  # removed by a final import while we waited: take the new one
+        from ..store.writer import open_locked
+
+        flags = os.O_RDWR | os.O_APPEND | (os.O_CREAT if self.create else 0)
+        try:
+            self.fd, st = open_locked(self.path, flags)
+        except FileNotFoundError:
             if not self.create:
                 return self
-        self.fd, self.size = fd, st.st_size
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            self.fd, st = open_locked(self.path, flags)
+        self.size = st.st_size
         return self
 
     def __exit__(self, *exc) -> None:

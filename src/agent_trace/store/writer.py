@@ -27,10 +27,14 @@ import os
 import stat
 
 
-def append_lines(path: str, data: bytes) -> None:
-    """Append ``data`` (one or more ``\\n``-terminated lines) to ``path``."""
+def open_locked(path: str, flags: int, mode: int = 0o600) -> tuple[int, os.stat_result]:
+    """Open ``path`` (``flags``; opened non-blocking, then made blocking)
+    and take its exclusive ``flock``; returns the descriptor and the file's
+    state under the lock.  A file removed while we waited for the lock is
+    left for the one that replaced it; only a regular file is taken
+    (``OSError`` otherwise)."""
     while True:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+        fd = os.open(path, flags | os.O_CLOEXEC | os.O_NONBLOCK, mode)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -42,8 +46,13 @@ def append_lines(path: str, data: bytes) -> None:
             os.close(fd)
             raise
         if st.st_nlink:
-            break
-        os.close(fd)  # deleted (retention) while we waited for the lock: write a new file
+            return fd, st
+        os.close(fd)  # deleted (retention, a finished claim) while we waited for the lock: take the new one
+
+
+def append_lines(path: str, data: bytes) -> None:
+    """Append ``data`` (one or more ``\\n``-terminated lines) to ``path``."""
+    fd, st = open_locked(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
         size = st.st_size
         if size and _last_byte(path, size) != b"\n":
