@@ -169,17 +169,23 @@ def test_shares_keep_projects_and_sessions_whole():
     assert history_split.shares(todo[:1], 2) == [todo[:1]]
 
 
-def test_no_split_from_a_process_with_threads(tmp_path):
-    import threading
-
-    logs = [discover.LogFile(discover.CLAUDE, f"/p/projects/a/s{i}.jsonl", f"s{i}", size=history_split.MIN_BYTES)
-            for i in range(2)]
-    assert history_split.worth_it(logs, 2) and not history_split.worth_it(logs, 1)
-    stop = threading.Event()
-    t = threading.Thread(target=stop.wait)
-    t.start()
-    try:
-        assert not history_split.worth_it(logs, 2)
-    finally:
-        stop.set()
-        t.join()
+def test_no_split_from_a_process_with_threads():
+    """A fork copies only the thread that calls it: a process with other
+    threads (the dashboard, the MCP server) imports in one process.  In a
+    process of its own: pytest's may have threads of its own."""
+    code = """
+import threading
+from agent_trace.capture import discover, history_split
+logs = [discover.LogFile(discover.CLAUDE, f"/p/projects/a/s{i}.jsonl", f"s{i}", size=history_split.MIN_BYTES)
+        for i in range(2)]
+assert history_split.worth_it(logs, 2) and not history_split.worth_it(logs, 1)
+stop = threading.Event()
+t = threading.Thread(target=stop.wait)
+t.start()
+assert not history_split.worth_it(logs, 2)
+stop.set()
+t.join()
+print("ok")
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
