@@ -139,6 +139,7 @@ def run(job, todo, jobs: int, indexes) -> None:
     for slot, share in enumerate(parts[1:], start=1):
         sys.stdout.flush()
         sys.stderr.flush()
+        out = None
         try:
             os.makedirs(where, exist_ok=True)
             # the report goes through a nameless file, read once the worker has
@@ -146,6 +147,8 @@ def run(job, todo, jobs: int, indexes) -> None:
             out = tempfile.TemporaryFile(dir=where)
             pid = os.fork()
         except OSError as e:  # no room for the report, no process left: this process does it
+            if out is not None:
+                out.close()
             job.warn(f"importing in one process ({e.strerror or e})")
             here.append(share)
             continue
