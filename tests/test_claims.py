@@ -141,3 +141,19 @@ def test_a_damaged_or_oversized_list_costs_no_event(trace_dir, monkeypatch):
     monkeypatch.setattr(claims, "MAX_BYTES", 64)  # ... but past the bound, so not read
     assert emit_live(store, FileSink(store), [result], "test")
     assert raw_ids(store) == [call["id"], result["id"]]
+
+
+def test_a_fifo_where_the_claim_goes_blocks_no_write(trace_dir, tmp_path):
+    """A hostile agent puts a FIFO where the claim file goes: the hook and
+    the import record anyway (one line on stderr at most), neither blocks."""
+    main = copy_transcripts(tmp_path)
+    store = Store(str(trace_dir))
+    path = claim_path(store, SESSION)
+    os.makedirs(os.path.dirname(path))
+    os.mkfifo(path)
+    batches = hook_events()
+    assert emit_live(store, FileSink(store), batches[0], "test")
+    assert import_session(store, FileSink(store), str(main), SESSION, final=False) > 0
+    import_session(store, FileSink(store), str(main), SESSION, final=True)  # what only a final import adds
+    ids = raw_ids(store)
+    assert len(ids) == len(set(ids)) and batches[0][0]["id"] in ids and len(ids) > 30
