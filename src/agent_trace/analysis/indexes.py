@@ -37,7 +37,7 @@ class StoreIndexes:
         self.search = SearchIndex(store).load()
         self._ready = False
         self.names: set[str] = set()  # session files this process wrote
-        self._loaded_keys: frozenset[int] | None = None  # usage keys before this process counted any
+        self._loaded_keys: frozenset[int] | None = None  # usage keys before a split import counted any
 
     def write(self, session_path: str, events: list[dict]) -> None:
         """Append ``events`` to one session file (redacted, capped, encoded
@@ -57,8 +57,6 @@ class StoreIndexes:
             return  # another writer, or a torn line mended: the indexes read it back later
         name = os.path.basename(session_path)
         self.names.add(name)
-        if self._loaded_keys is None:
-            self._loaded_keys = frozenset(self.usage.keys())
         lengths = [len(x) for x in lines]
         self.list.advance(name, before, after, events)
         self.usage.advance(name, before, after, events, lengths)
@@ -70,6 +68,11 @@ class StoreIndexes:
         self.search.save()
 
     # -- a split import ------------------------------------------------------------
+    def mark(self) -> None:
+        """Remember the usage keys counted so far (before a split import's
+        processes count any): what a process counted is what came after."""
+        self._loaded_keys = frozenset(self.usage.keys())
+
     def _new_keys(self) -> set[int]:
         keys = self.usage.keys()
         return keys - self._loaded_keys if self._loaded_keys is not None else set()
@@ -84,12 +87,11 @@ class StoreIndexes:
                 "usage": {n: e for n, e in self.usage.files.items() if n in names},
                 "keys": self._new_keys()}
 
-    def merge(self, part: dict) -> bool:
-        """Take a worker's :meth:`part`; returns False when a response was
-        counted by two processes (the usage index then recounts at its next
-        read)."""
+    def merge(self, part: dict) -> None:
+        """Take a worker's :meth:`part`; a response counted by two processes
+        makes the usage index recount at its next read."""
         if self._loaded_keys is None:
-            self._loaded_keys = frozenset(self.usage.keys())
+            self.mark()
         self.names.update(part["list"], part["search"], part["usage"])
         self.list.cached.update(part["list"])
         self.list.dirty = True
@@ -101,7 +103,6 @@ class StoreIndexes:
         self.usage.dirty = True
         if twice:
             self.usage._rebuild()
-        return not twice
 
 
 class IndexSet:
@@ -109,11 +110,21 @@ class IndexSet:
 
     def __init__(self):
         self.by_root: dict[str, StoreIndexes] = {}
+        self._split = False
+
+    def splitting(self) -> None:
+        """A split import starts: every store's indexes remember their usage
+        keys from now on (:meth:`StoreIndexes.mark`), before any are counted."""
+        self._split = True
+        for idx in self.by_root.values():
+            idx.mark()
 
     def get(self, store: Store) -> StoreIndexes:
         idx = self.by_root.get(store.root)
         if idx is None:
             idx = self.by_root[store.root] = StoreIndexes(store)
+            if self._split:
+                idx.mark()
         return idx
 
     def writer_for(self, store: Store):
@@ -122,11 +133,9 @@ class IndexSet:
     def parts(self) -> dict[str, dict]:
         return {root: idx.part() for root, idx in self.by_root.items() if idx.names}
 
-    def merge(self, parts: dict[str, dict]) -> bool:
-        ok = True
+    def merge(self, parts: dict[str, dict]) -> None:
         for root, part in parts.items():
-            ok = self.get(Store(root)).merge(part) and ok
-        return ok
+            self.get(Store(root)).merge(part)
 
     def close(self) -> None:
         for idx in self.by_root.values():

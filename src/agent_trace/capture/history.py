@@ -44,6 +44,19 @@ class Totals:
         self.unknown_types: dict[str, int] = {}
         self.stores: dict[str, int] = {}  # store root -> events written there
 
+    def add(self, other: "Totals") -> None:
+        """Count in what another process of the same run did (a split import)."""
+        self.files += other.files
+        self.skipped_files += other.skipped_files
+        self.failed += other.failed
+        self.bytes += other.bytes
+        self.events += other.events
+        self.sessions |= other.sessions
+        for mine, theirs in ((self.skipped, other.skipped), (self.unknown_types, other.unknown_types),
+                             (self.stores, other.stores)):
+            for k, v in theirs.items():
+                mine[k] = mine.get(k, 0) + v
+
     def as_dict(self) -> dict:
         return {"files": self.files, "unchanged": self.skipped_files, "failed": self.failed, "bytes": self.bytes,
                 "events": self.events, "sessions": len(self.sessions), "skipped": dict(self.skipped),

@@ -12,8 +12,9 @@ while this process imports the first one, and merges what they report.
 * **What a worker writes itself:** its sessions' files, cursors and claims
   (different files for each worker) and its search records (appended whole,
   under a lock, to the shared record file).
-* **What it reports** (a pickle in a nameless file in the history store's
-  ``state/``, read by the parent once the worker has exited): its index
+* **What it reports** (a pickle in a nameless file in the ``state/`` folder
+  the run keeps its scan table in, read by the parent once the worker has
+  exited): its index
   entries (:meth:`agent_trace.analysis.indexes.StoreIndexes.part`), totals,
   scan-table rows and the unknown entry types it met (the parent says each
   once, as one process would).  The parent merges them and
@@ -33,6 +34,8 @@ import pickle
 import struct
 import sys
 import tempfile
+
+from .history import Totals
 
 MIN_BYTES = 32 << 20  # below this, a second process is not worth its start
 _SLOT = struct.Struct("<QQ")  # files, bytes done by one worker
@@ -130,6 +133,7 @@ def run(job, todo, jobs: int, indexes) -> None:
     counter = _Counter(len(parts), len(todo), sum(x.size for x in todo))
     # every store's indexes loaded before the fork: a first load may start a
     # store's search records afresh (deleting the file), never while a worker appends
+    indexes.splitting()
     for log in todo:
         session = job.session_of(log)
         if session is not None:
@@ -174,12 +178,9 @@ def _work(job, share, indexes, counter, slot: int, out) -> None:
         job.scan_changed = False
         types: dict[str, str] = {}  # unknown entry types: said by the parent, once per run
         job.warn_type = lambda name, msg: types.setdefault(name, msg)
+        job.totals = Totals()  # what this worker did (the run's unchanged files are the parent's)
         job.run_share(share, counter, save=False)
-        t = job.totals
-        report = {"parts": indexes.parts(), "scan": job.scan, "types": types,
-                  "totals": {"files": t.files, "failed": t.failed, "bytes": t.bytes, "events": t.events,
-                             "sessions": t.sessions, "skipped": t.skipped, "unknown_types": t.unknown_types,
-                             "stores": t.stores}}
+        report = {"parts": indexes.parts(), "scan": job.scan, "types": types, "totals": job.totals}
         pickle.dump(report, out, protocol=pickle.HIGHEST_PROTOCOL)  # streamed: no copy of it in memory
         out.flush()
         code = 0
@@ -209,18 +210,7 @@ def _collect(pid: int, out):
 
 
 def _merge(job, indexes, report: dict) -> None:
-    t, theirs = job.totals, report["totals"]
-    t.files += theirs["files"]
-    t.failed += theirs["failed"]
-    t.bytes += theirs["bytes"]
-    t.events += theirs["events"]
-    t.sessions |= theirs["sessions"]
-    for k, v in theirs["skipped"].items():
-        t.skipped[k] = t.skipped.get(k, 0) + v
-    for k, v in theirs["unknown_types"].items():
-        t.unknown_types[k] = t.unknown_types.get(k, 0) + v
-    for k, v in theirs["stores"].items():
-        t.stores[k] = t.stores.get(k, 0) + v
+    job.totals.add(report["totals"])
     for name, msg in report["types"].items():
         job.warn_type(name, msg)
     if report["scan"]:
