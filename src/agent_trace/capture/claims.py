@@ -42,15 +42,19 @@ def claim_path(store, session: str) -> str:
 
 class Claim:
     """The session's claim lock, held inside ``with``; ``create=False``
-    takes it only when the file exists (``held`` says whether it was)."""
+    takes it only when the file exists (``held`` says whether it was).
+    Fails open: a claim that cannot be had (no room, something other than a
+    regular file where it goes) is not held, and ``error`` says why; the
+    events are written as before claims existed."""
 
-    __slots__ = ("path", "fd", "size", "create")
+    __slots__ = ("path", "fd", "size", "create", "error")
 
     def __init__(self, store, session: str, *, create: bool = True):
         self.path = claim_path(store, session)
         self.fd = -1
         self.size = 0
         self.create = create
+        self.error: OSError | None = None
 
     @property
     def held(self) -> bool:
@@ -61,12 +65,16 @@ class Claim:
 
         flags = os.O_RDWR | os.O_APPEND | (os.O_CREAT if self.create else 0)
         try:
-            self.fd, st = open_locked(self.path, flags)
-        except FileNotFoundError:
-            if not self.create:
-                return self
-            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-            self.fd, st = open_locked(self.path, flags)
+            try:
+                self.fd, st = open_locked(self.path, flags)
+            except FileNotFoundError:
+                if not self.create:
+                    return self
+                os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+                self.fd, st = open_locked(self.path, flags)
+        except OSError as e:
+            self.error = e
+            return self
         self.size = st.st_size
         return self
 
@@ -119,20 +127,16 @@ def emit_live(store, sink, events: list, what: str) -> bool:
     session = next((e["session"] for e in events if e["type"] in LIVE_KINDS), None)
     if session is None:
         return emit_fail_open(sink, events, what)
-    try:
-        claim = Claim(store, session).__enter__()
-    except OSError as e:
-        if e.errno not in (errno.EROFS, errno.EACCES, errno.ENOSPC, errno.EDQUOT, errno.EPERM):
+    with Claim(store, session) as claim:
+        err = claim.error
+        if err is not None and err.errno not in (errno.EROFS, errno.EACCES, errno.ENOSPC, errno.EDQUOT,
+                                                 errno.EPERM):
             import sys
 
-            sys.stderr.write(f"{what}: claim not taken ({e.strerror or e}); recording anyway\n")
-        return emit_fail_open(sink, events, what)
-    try:
+            sys.stderr.write(f"{what}: claim not taken ({err.strerror or err}); recording anyway\n")
         taken = claim.taken_of(events)
         if taken:
             events = [e for e in events if e["id"] not in taken]
             if not events:
                 return True
         return emit_fail_open(sink, events, what)
-    finally:
-        claim.__exit__()

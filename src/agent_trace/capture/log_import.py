@@ -225,11 +225,8 @@ def import_log(store: Store, sink, path: str, session: str | None = None, agent_
         counts.end = offset
         _write_cursor(cpath, {"path": path, "session": session, "offset": offset, "state": state})
         if final and session is not None:
-            try:
-                with claims.Claim(store, session, create=False) as claim:
-                    claim.remove()
-            except OSError:
-                pass  # not ours to remove (not a regular file)
+            with claims.Claim(store, session, create=False) as claim:
+                claim.remove()
         return counts
     finally:
         os.close(lock_fd)
@@ -243,12 +240,7 @@ def _write_new(store: Store, sink, write, session: str, events: list[dict], pres
     final or a claim exists: what was appended since the scan is read first,
     ids a hook may still write are listed for it, and a hook's own write
     waits for this one."""
-    claim = claims.Claim(store, session, create=not final)
-    try:
-        claim.__enter__()
-    except OSError:
-        pass  # no claim to be had (not a regular file, no room): written as before claims existed
-    try:
+    with claims.Claim(store, session, create=not final) as claim:  # not held when none can be had
         if claim.held:
             if present.seen is not None:
                 present_in(store.path_for(session), present)  # what others appended since we looked
@@ -263,8 +255,6 @@ def _write_new(store: Store, sink, write, session: str, events: list[dict], pres
                 sink.emit_many(events)
             if claim.held and not final:
                 claim.add(events)
-    finally:
-        claim.__exit__()
     return events
 
 
