@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 
 from ..event.encode import encode_event
+from ..event.truncate import max_field_chars
 from ..store.paths import Store
 from ..store.writer import append_lines
 from .search_index import SearchIndex
@@ -45,7 +46,8 @@ class StoreIndexes:
         if not self._ready:
             self.store.ensure()
             self._ready = True
-        lines = [encode_event(e) for e in events]
+        cap = max_field_chars()  # once per batch: the environment is not read per event
+        lines = [encode_event(e, cap) for e in events]
         data = b"".join(lines)
         try:
             before = os.path.getsize(session_path)
