@@ -15,7 +15,9 @@ system), median of ``--runs``:
 * ``-redaction``: the encoder's look for secrets skipped (every line taken
   as it serialises);
 * ``-both``: neither: what parsing the logs, building the events,
-  serialising and appending them costs alone.
+  serialising and appending them costs alone;
+* with ``--each-index``, also ``-list``, ``-usage``, ``-search``: one index
+  not fed.
 
 This is a diagnostic, not a product mode: nothing here can switch redaction
 off outside this script (it patches the modules in its own child process).
@@ -41,11 +43,11 @@ CHILD = r"""
 import json, sys
 sys.path.insert(0, {src!r})
 off = set(sys.argv[1].split(","))
-if "indexes" in off:
-    from agent_trace.analysis.session_index import ListIndex
-    from agent_trace.analysis.search_index import SearchIndex
-    from agent_trace.usage.index import UsageIndex
-    for cls in (ListIndex, SearchIndex, UsageIndex):
+from agent_trace.analysis.session_index import ListIndex
+from agent_trace.analysis.search_index import SearchIndex
+from agent_trace.usage.index import UsageIndex
+for name, cls in (("list", ListIndex), ("search", SearchIndex), ("usage", UsageIndex)):
+    if "indexes" in off or name in off:
         cls.advance = lambda self, *a, **k: True
 if "redaction" in off:
     from agent_trace.event import redact
@@ -80,6 +82,7 @@ def main() -> None:
     ap.add_argument("--dir", default=str(REPO / ".cache" / "bench-history"))
     ap.add_argument("--limit-mb", type=float, default=0)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--each-index", action="store_true", help="also switch off each index alone")
     args = ap.parse_args()
     home = Path(args.dir) / "home"
     if not home.is_dir():
@@ -116,8 +119,11 @@ def main() -> None:
         print(f"history: {len(files)} logs, {size / 1e6:.0f} MB; floor (json.loads of every line, a process): "
               f"{floor:.2f} s CPU", flush=True)
         child = CHILD.format(src=str(REPO / "src"))
-        for label, off in (("full", ""), ("-indexes", "indexes"), ("-redaction", "redaction"),
-                           ("-both", "indexes,redaction")):
+        variants = [("full", ""), ("-indexes", "indexes"), ("-redaction", "redaction"),
+                    ("-both", "indexes,redaction")]
+        if args.each_index:
+            variants += [("-list", "list"), ("-usage", "usage"), ("-search", "search")]
+        for label, off in variants:
             times = []
             for _ in range(args.runs):
                 data = work / "xdg"
