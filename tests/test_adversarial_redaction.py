@@ -98,6 +98,38 @@ def test_one_marker_inside_a_big_base64_blob_does_not_wipe_it():
         assert out["data"]["blob"] == blob and "redacted" not in out
 
 
+def test_base64_copies_inside_text_are_decoded_and_replaced():
+    """A secret cannot hide in a base64 copy inside a command line, code or
+    a tool's output, whatever the alphabet or the letters glued before it."""
+    def enc(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    cases = [
+        f"echo {enc(OPENAI)} | base64 -d > ~/.key",
+        f"echo {base64.urlsafe_b64encode(f'DB_PASSWORD=Hunter2!xyz {NPM}'.encode()).decode()} | base64 --decode",
+        f"printf KEY{enc(' ' + AWS_ID + ' ' + AWS_SECRET)} | cut -c4- | base64 -d",  # glued: read at other alignments
+        f"base64.b64decode('{enc('x' * 5000 + ' token: ' + OPENAI)}')",  # a long run, read from its start
+    ]
+    for text in cases:
+        out = stored({"command": text})
+        line = json.dumps(out)
+        assert PLACEHOLDER in out["data"]["command"] and out["redacted"] >= 1, text[:60]
+        for secret in (OPENAI, NPM, AWS_SECRET, "Hunter2"):
+            assert enc(secret)[:16] not in line
+    assert "| base64 -d > ~/.key" in stored({"command": cases[0]})["data"]["command"]  # only the run goes
+
+
+def test_base64_runs_without_a_secret_and_ordinary_long_words_stay():
+    image = "data:image/png;base64," + base64.b64encode(bytes(range(256)) * 300).decode()
+    keep = [image, "TestTheEncodersShortcutGivesWhatTheFullWalkGives base64 notes",
+            "sha256 " + "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" + " base64",
+            "/usr/lib/python3/dist-packages/SomeLongModuleName/AnotherLongPackageName base64",
+            "echo " + base64.b64encode(b"hello world, nothing to hide in here at all").decode() + " | base64 -d"]
+    for text in keep:
+        out = stored({"text": text})
+        assert out["data"]["text"] == text and "redacted" not in out, text[:60]
+
+
 def test_a_secret_used_as_a_json_key_is_redacted():
     out = stored({"tokens": {OPENAI: 1, "ok": 2}, ANTHROPIC: {"a": 1}})
     line = json.dumps(out)

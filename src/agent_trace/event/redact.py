@@ -12,7 +12,11 @@ module walks an event and also redacts by structure:
 * argument lists: the value after ``--password``, ``--api-key``, ``--token``;
 * object keys that are themselves secrets;
 * base64 copies (members named ``b64``, ``*_b64``, ``*base64``): decoded,
-  redacted as text, and re-encoded, so a secret cannot hide in its encoding.
+  redacted as text, and re-encoded, so a secret cannot hide in its encoding;
+* base64 inside any string the walk reads (``echo c2st... | base64 -d``, a
+  data URL, a blob in a tool's output): every run of at least
+  :data:`B64_RUN` base64 characters in mixed case is decoded at each of the
+  four alignments and, when the decoded bytes hold a secret, replaced whole.
 
 Only the secret is replaced by ``[REDACTED]``: the rest of the string stays.
 ``redacted`` on the event counts the replacements.
@@ -102,6 +106,71 @@ def redact_b64(value: str, replace: Replace | None = None) -> tuple[str, int]:
         + body[cut:], n
 
 
+B64_RUN = 24  # the base64 of the shortest secret shape worth decoding ("password=x1y2z3" is 20)
+B64_SCAN_MAX = 1 << 20  # characters of runs decoded per string: beyond, the rest is left to the text scanner
+B64_GLUED_MAX = 4096  # runs up to this long are also read at the three other alignments
+_b64_run_re = None
+
+
+def _b64_runs(text: str, replace: Replace | None) -> tuple[str, int]:
+    """``text`` with every base64 run that decodes to a secret replaced whole
+    (standard or URL-safe alphabet); returns (text, count).  A run up to
+    :data:`B64_GLUED_MAX` characters is read at each of the four alignments,
+    so one glued to other letters (``KEY`` + the encoding) is still read; a
+    longer one (a file's or an image's encoding) from its start.  Every
+    decoding of every run is scanned in one pass (joined by line breaks, which
+    end every secret shape but a private key's body; a span reaching over one
+    marks both runs).  Linear: at most four decodes per run, one scan, and at
+    most :data:`B64_SCAN_MAX` characters of runs per string."""
+    global _b64_run_re
+    if _b64_run_re is None:
+        import re
+
+        _b64_run_re = re.compile(r"[A-Za-z0-9+/_-]{%d,}={0,2}" % B64_RUN)
+    import binascii
+    from bisect import bisect_right
+
+    runs: list[tuple[int, int]] = []  # (start, end) in text
+    parts: list[str] = []  # decodings, joined for one scan
+    starts: list[int] = []  # where each decoding starts in the joined text
+    owner: list[int] = []  # the run each decoding belongs to
+    pos = budget = 0
+    for m in _b64_run_re.finditer(text):
+        run = m.group()
+        if run.islower() or run.isupper() or budget + len(run) > B64_SCAN_MAX:
+            continue  # one case only: an identifier or a hash, not an encoding (26 random characters are mixed)
+        budget += len(run)
+        body = run.rstrip("=").replace("-", "+").replace("_", "/")
+        for k in range(4 if len(body) <= B64_GLUED_MAX else 1):
+            part = body[k:]
+            try:
+                raw = binascii.a2b_base64(part[: len(part) - len(part) % 4])
+            except (binascii.Error, ValueError):
+                continue
+            parts.append(raw.decode("latin-1"))
+            starts.append(pos)
+            owner.append(len(runs))
+            pos += len(parts[-1]) + 1
+        runs.append((m.start(), m.end()))
+    if not parts:
+        return text, 0
+    hit: set[int] = set()
+    for s, e, _kind in scan("\n".join(parts)):
+        if e > s:
+            hit.update(owner[i] for i in range(bisect_right(starts, s) - 1, bisect_right(starts, e - 1)))
+    if not hit:
+        return text, 0
+    out: list[str] = []
+    last = 0
+    for i in sorted(hit):
+        a, b = runs[i]
+        out.append(text[last:a])
+        out.append(replace(text[a:b]) if replace else PLACEHOLDER)
+        last = b
+    out.append(text[last:])
+    return "".join(out), len(hit)
+
+
 def _is_b64_key(key: object) -> bool:
     return isinstance(key, str) and (key == "b64" or key.endswith(("_b64", "base64")))
 
@@ -127,6 +196,9 @@ class _Walk:
 
     def text(self, s: str) -> str:
         new, n = sub_secrets(s, self.replace, self.markers)
+        if len(new) >= B64_RUN:
+            new, m = _b64_runs(new, self.replace)
+            n += m
         self.count += n
         return new
 
