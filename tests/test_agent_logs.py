@@ -219,3 +219,65 @@ def test_hook_import_takes_llm_turns_once_and_leaves_the_rest_to_a_whole_import(
     assert whole.events == 6  # the rest of the session; the two LLM turns were there already
     types = [e["type"] for e in iter_events(store.path_for(session))]
     assert types.count(ev.LLM_RESPONSE) == 2 and ev.TOOL_CALL in types and len(types) == 8
+
+
+def test_gemini_wrong_typed_values_cost_their_line(tmp_path):
+    lines = (GEMINI / "chat-session.jsonl").read_text().splitlines(keepends=True)
+    whole = gemini_chat.parse_log(str(GEMINI / "chat-session.jsonl"))
+    for idx, change in ((6, lambda r: r.update(toolCalls=5)), (6, lambda r: r.update(toolCalls=True)),
+                        (6, lambda r: r["toolCalls"][0]["result"][0].update(functionResponse="x")),
+                        (6, lambda r: r["toolCalls"][0]["result"][0].update(functionResponse=[1])),
+                        (4, lambda r: r["tokens"].update(input=10 ** 400)), (4, lambda r: r.update(model=[1])),
+                        (4, lambda r: r.update(timestamp="9999-12-31T23:59:59.999Z"))):
+        rec = json.loads(lines[idx])
+        change(rec)
+        path = tmp_path / "chat.jsonl"
+        path.write_text("".join(lines[:idx] + [json.dumps(rec) + "\n"] + lines[idx + 1:]))
+        log = gemini_chat.parse_log(str(path))
+        assert log.end == path.stat().st_size and len(log.events) >= len(whole.events) - 2
+        for e in log.events:
+            assert e.get("model") is None or isinstance(e["model"], str)
+            assert not e["ts"].startswith("9999")
+            assert all(0 <= v <= 1 << 53 for v in (e.get("usage") or {}).values())
+
+
+def test_codex_token_counts_beyond_any_real_one_are_left_out(tmp_path):
+    lines = (CODEX / "rollout.jsonl").read_text().splitlines(keepends=True)
+    rec = json.loads(lines[10])
+    rec["payload"]["usage"]["input_tokens"] = 10 ** 400
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(lines[:10] + [json.dumps(rec) + "\n"] + lines[11:]))
+    log = codex_rollout.parse_log(str(path))
+    assert all(0 <= v <= 1 << 53 for e in log.events for v in (e.get("usage") or {}).values())
+    assert ev.usage(input=10 ** 400, output=-1, cache_read=7) == {"cache_read": 7}
+
+
+@pytest.mark.parametrize("parser,fixture", [(codex_rollout.parse_log, CODEX / "rollout.jsonl"),
+                                            (gemini_chat.parse_log, GEMINI / "chat-session.jsonl")])
+def test_an_over_long_line_costs_its_line_only(tmp_path, monkeypatch, parser, fixture):
+    from agent_trace.capture import agent_log
+
+    lines = fixture.read_bytes().splitlines(keepends=True)
+    monkeypatch.setattr(agent_log, "MAX_LINE", max(len(x) for x in lines) + 1)
+    big = b'{"x":"' + b"y" * (3 * agent_log.MAX_LINE) + b'"}\n'
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(lines[:2] + [big] + lines[2:]))
+    log = parser(str(path))
+    assert log.end == path.stat().st_size and log.skipped == 1
+    assert [e["id"] for e in log.events] == [e["id"] for e in parser(str(fixture)).events]
+    path.write_bytes(b"".join(lines) + big[:-1])  # over-long and still being written: left for later
+    assert parser(str(path)).end == len(b"".join(lines))
+
+
+@pytest.mark.parametrize("parser,fixture", [(codex_rollout.parse_log, CODEX / "rollout.jsonl"),
+                                            (gemini_chat.parse_log, GEMINI / "chat-session.jsonl")])
+def test_a_parse_in_read_limited_chunks_equals_one_parse(parser, fixture):
+    whole = parser(str(fixture))
+    events, start, size = [], 0, fixture.stat().st_size
+    while start < size:
+        part = parser(str(fixture), start, limit=1)  # one line a call
+        assert part.end > start
+        events += part.events
+        start = part.end
+    assert [(e["id"], e.get("tool"), e.get("status")) for e in events] == \
+        [(e["id"], e.get("tool"), e.get("status")) for e in whole.events]  # tools and outcomes carried over

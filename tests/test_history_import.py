@@ -258,3 +258,64 @@ def test_progress_bar_only_on_a_terminal(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-again"))  # the same work once more ...
     quiet = run_cli("import", "--all")  # ... with stderr a pipe: no bar
     assert quiet.returncode == 0 and b"from 4 log(s)" in quiet.stdout and quiet.stderr == b""
+
+
+def test_odd_entries_where_logs_go_are_passed_over(tmp_path, monkeypatch):
+    # a FIFO would hang the reader, a folder is no log, a symlink loop cannot be
+    # followed (one line for it); the real logs are all found
+    home = fake_home(tmp_path)
+    at_home(monkeypatch, home, tmp_path)
+    proj = home / ".claude" / "projects" / "-home-dev-demo"
+    os.mkfifo(home / ".codex" / "sessions" / "2026" / "rollout-fifo.jsonl")
+    os.mkfifo(home / ".gemini" / "tmp" / "proj" / "chats" / "session-fifo.jsonl")
+    (home / ".gemini" / "tmp" / "proj" / "chats" / "session-dir.jsonl").mkdir()
+    os.symlink("loop.jsonl", proj / "loop.jsonl")
+    os.symlink("selfproj", proj.parent / "selfproj")
+    errors = []
+    logs = discover.discover(on_error=lambda path, e: errors.append(path))
+    assert sorted(os.path.basename(x.path) for x in logs) == sorted(
+        [f"{SESSION}.jsonl", "agent-ad3d745db96c336ff.jsonl", f"rollout-2026-12-01T20-15-55-{CODEX_SESSION}.jsonl",
+         "session-2026-12-01T20-16-ea217351.jsonl"])
+    assert sorted(os.path.basename(p) for p in errors) == ["loop.jsonl", "selfproj"]
+
+
+def test_a_rollout_whose_first_line_is_too_long_to_peek_is_named_by_its_file(tmp_path, monkeypatch):
+    from agent_trace.capture import history
+
+    home = fake_home(tmp_path)
+    at_home(monkeypatch, home, tmp_path)
+    monkeypatch.setattr(history, "PEEK_MAX", 100)  # the session_meta line (the agent's instructions) is longer
+    rollout = next(x for x in discover.discover() if x.kind == discover.CODEX)
+    assert history._peek_session(rollout) == CODEX_SESSION
+
+
+def test_a_log_modified_in_the_future_is_imported_to_its_end(tmp_path, monkeypatch):
+    home = fake_home(tmp_path)
+    at_home(monkeypatch, home, tmp_path)
+    for p in home.rglob("*.jsonl"):
+        os.utime(p, (4_102_444_800, 4_102_444_800))  # 2100: a wrong clock, a restored backup
+    from agent_trace.cli import main
+
+    assert main(["import", "--all", "--quiet"]) == 0
+    scan = json.loads((history(tmp_path) / "state" / "scan.json").read_text())["logs"]
+    assert scan and all(row[4] for row in scan.values())  # finished: not read again and again
+    assert ev.SESSION_END in [e["type"] for e in read_session(history(tmp_path), SESSION)]
+
+
+def test_a_cursor_holds_no_secret_of_the_log(tmp_path):
+    # the parser's resume state keeps raw values of an unfinished turn; the
+    # cursor saves them redacted (that one call may not pair on resume)
+    from agent_trace.capture import log_import
+
+    ghp, akia, sk = "ghp_" + "aB3dE5fG7h" * 4, "AKIA" + "ABCDEFGH23456789", "sk-ant-api03-" + "aB3dE5fG7h" * 6
+    path = tmp_path / "c.json"
+    log_import._write_cursor(str(path), {"path": f"/logs/{sk}.jsonl", "session": sk, "offset": 10, "state": {
+        "calls": {ghp: [akia, 1.0], "toolu_01": ["Bash", 2.0]}, "prompt": sk, "started": True,
+        "last_ts": "password=hunter2xyzzy"}})
+    saved = path.read_text()
+    assert not any(s in saved for s in (ghp, akia, sk, "hunter2xyzzy")), saved
+    cur = json.loads(saved)
+    assert cur["session"] is None and cur["offset"] == 10 and cur["state"]["calls"]["toolu_01"] == ["Bash", 2.0]
+    plain = {"path": "/logs/s.jsonl", "session": "s1", "offset": 5, "state": None}
+    log_import._write_cursor(str(path), plain)
+    assert json.loads(path.read_text()) == plain

@@ -89,3 +89,15 @@ def test_search_covers_every_store(trace_dir, tmp_path, monkeypatch):
     d = hits("needle")
     assert sorted(h["session"] for h in d["hits"]) == ["far", "near"]
     assert {h["store"] for h in d["hits"]} == {other.root, str(trace_dir)}
+
+
+def test_a_blank_query_or_an_odd_tool_name_finds_nothing_odd(trace_dir):
+    sink = FileSink(Store(str(trace_dir)))
+    sink.emit(ev.make_event(ev.TOOL_CALL, "h", "claude-code", tool="Bash", tool_use_id="t1",
+                            data={"tool_input": {"command": "ls -la"}}))
+    assert hits("\x1f")["total"] == 0 and hits(" \n")["total"] == 0  # blanks once cleaned: not every record
+    assert hits("bash ls")["total"] == 1  # the call's text starts with its tool
+    from agent_trace.analysis.search_index import _header
+
+    head = _header("s.jsonl", 0, {"type": "tool.call", "tool": ["X"], "ts": "t"})  # a hand-edited store
+    assert head.split("\x1f")[4] == "['x']"

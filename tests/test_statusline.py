@@ -141,3 +141,38 @@ def test_setup_statusline_merged_idempotent_and_undone(tmp_path, monkeypatch):
     assert run_cli("setup", "--statusline").returncode == 0 and settings.exists()
     assert run_cli("setup", "--statusline", "--uninstall").returncode == 0 and not settings.exists()
     assert run_cli("setup", "--statusline", "--cli", "codex").returncode == 2
+
+
+def test_foreign_text_and_numbers_cannot_reshape_the_line(tmp_path):
+    main = copy_transcripts(tmp_path)
+    p = payload(main, model={"display_name": "Opus\x1b[31m\nsecond line\u202e"},
+                context_window={"used_percentage": 1e308})
+    line = statusline.render(p)
+    assert "\n" not in line and "\x1b" not in line and "\u202e" not in line
+    assert line.startswith("Opus[31msecond line | ") and line.endswith("ctx 999%")
+    assert statusline.render(payload(main, context_window={"used_percentage": 1e999})).endswith("ctx 1%")
+
+
+def test_the_cache_keeps_counts_and_fingerprints_only(tmp_path):
+    main = copy_transcripts(tmp_path)
+    statusline.render(payload(main))
+    fig = statusline.SessionFigures(SESSION, str(main))
+    cache = open(fig.path).read()
+    assert str(main) not in cache and "msg_" not in cache and "claude-" not in cache and "service_tier" not in cache
+    for f in fig.st["files"].values():
+        assert all(type(n) is int for n in f[2])
+
+
+def test_a_line_longer_than_a_read_is_skipped_and_the_rest_counted(tmp_path, monkeypatch):
+    main = copy_transcripts(tmp_path)
+    monkeypatch.setattr(statusline, "CHUNK", 4096)
+    with open(main, "a") as f:
+        f.write('{"type":"assistant","message":{"content":"' + "x" * 10000 + '"}}\n')
+    first = statusline.render(payload(main))
+    entry = {"type": "assistant", "message": {"id": "msg_after", "model": "claude-opus-5-5", "role": "assistant",
+                                              "content": [], "usage": {"input_tokens": 1200, "output_tokens": 60,
+                                                                       "cache_read_input_tokens": 300}}}
+    with open(main, "a") as f:
+        f.write(json.dumps(entry, separators=(",", ":")) + "\n")
+    line = statusline.render(payload(main))
+    assert f"session ${12 * PER_MESSAGE:.3f} 8 tools" in line, (first, line)

@@ -166,3 +166,36 @@ def test_unsafe_session_ids_map_to_safe_distinct_files(trace_dir):
     a, b = store.path_for("../../etc/passwd"), store.path_for("../../etc/passwd2")
     assert os.path.dirname(a) == store.sessions_dir and a != b
     assert store.path_for("e8f720b7-94ae-4a8c-bae2-3ba0f907bf8b").endswith("e8f720b7-94ae-4a8c-bae2-3ba0f907bf8b.jsonl")
+
+
+def test_a_session_id_holding_a_secret_is_filed_under_its_stored_form(trace_dir):
+    # the encoder redacts an event's session like any text: the file is named
+    # after what is stored, so no secret reaches a file name and a hook's
+    # events and an import's meet in one file
+    from agent_trace.store.paths import file_stem, stored_id
+
+    secret = "sk-ant-api03-" + "aB3dE5fG7h" * 6
+    store = Store(str(trace_dir))
+    assert stored_id(secret) == "[REDACTED]" and secret not in store.path_for(secret)
+    assert store.path_for(secret) == store.path_for(stored_id(secret))
+    uuid = "e8f720b7-94ae-4a8c-bae2-3ba0f907bf8b"
+    assert stored_id(uuid) == uuid and file_stem("s1") == "s1"
+    FileSink(store).emit(ev.make_event(ev.USER_PROMPT, secret, "test", data={"prompt": "hi"}))
+    assert os.listdir(store.sessions_dir) == [os.path.basename(store.path_for(secret))]
+
+
+def test_state_files_keep_odd_text_and_leave_no_temporary_file(tmp_path):
+    from agent_trace.event.fastjson import loads
+    from agent_trace.store.writer import write_json
+
+    path = tmp_path / "state.json"
+    obj = {"log\udcfe.jsonl": ["\ud800", "a\\\udc00", "é"]}  # lone surrogates: a log's undecodable name, escapes
+    write_json(str(path), obj)
+    assert loads(path.read_bytes()) == obj
+    try:
+        write_json(str(tmp_path / "missing" / "state.json"), obj)
+    except OSError:
+        pass
+    else:
+        raise AssertionError("no folder: OSError expected")
+    assert sorted(os.listdir(tmp_path)) == ["state.json"]

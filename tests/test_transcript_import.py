@@ -194,3 +194,84 @@ def test_compaction_and_meta_entries(tmp_path):
     assert types == [ev.SESSION_START, ev.USER_PROMPT, ev.COMPACT, ev.COMPACT, ev.SESSION_END]
     assert res.events[2]["data"] == {"trigger": "auto", "pre_tokens": 155000, "uuid": "d"}
     assert res.events[3]["data"]["summary"] == "Summary: we did x"
+
+
+def test_an_over_long_line_is_skipped_without_being_held(tmp_path, monkeypatch):
+    from agent_trace.capture import transcript
+
+    lines = (FIXTURES / "transcript-main.jsonl").read_bytes().splitlines(keepends=True)
+    longest = max(len(x) for x in lines)
+    monkeypatch.setattr(transcript, "MAX_LINE", longest + 1)
+    big = b'{"type":"user","message":{"role":"user","content":"' + b"x" * (3 * longest) + b'"}}\n'
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"".join(lines[:5] + [big] + lines[5:]))
+    res = parse_log(str(path), final=True)
+    assert res.skipped["corrupt"] == 1 and res.end == path.stat().st_size
+    clean = parse_log(str(FIXTURES / "transcript-main.jsonl"), final=True)
+    assert [e["id"] for e in res.events] == [e["id"] for e in clean.events]
+    # an over-long last line without its newline: a write in progress until the parse is final
+    path.write_bytes(b"".join(lines) + big[:-1])
+    live = parse_log(str(path))
+    assert live.end == len(b"".join(lines)) and live.skipped["torn"] == 0
+    done = parse_log(str(path), final=True)
+    assert done.end == path.stat().st_size and done.skipped["torn"] == 1
+
+
+def test_session_end_when_the_read_limit_is_met_at_the_last_line(tmp_path):
+    src = FIXTURES / "transcript-main.jsonl"
+    size = src.stat().st_size
+    last = src.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[1]
+    res = parse_log(str(src), final=True, limit=size - len(last))  # the limit is met by the last line
+    assert res.end == size and res.events[-1]["type"] == ev.SESSION_END
+    cut = parse_log(str(src), final=True, limit=size // 2)  # more to read: the session goes on
+    assert cut.end < size and ev.SESSION_END not in [e["type"] for e in cut.events]
+
+
+def test_wrong_typed_values_cost_their_line(tmp_path):
+    base = {"sessionId": "w", "timestamp": "2026-01-01T00:00:00.000Z"}
+    entries = [
+        {**base, "type": ["user"]},
+        {**base, "type": {"a": 1}},
+        *({**base, "type": f"hologram-{i}"} for i in range(30)),
+        {**base, "type": "user", "promptId": "p1", "message": {"role": "user", "content": "go"}},
+        {**base, "type": "assistant", "message": {
+            "id": "m1", "role": "assistant", "model": "claude-x", "stop_reason": "tool_use",
+            "usage": {"input_tokens": 10 ** 400, "output_tokens": 5},
+            "content": [{"type": "tool_use", "id": "t1", "name": [1], "input": {}}]}},
+        {**base, "type": "user", "message": {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": "ok"}]}},
+        {**base, "type": "user", "timestamp": "0001-01-01T00:00:00.000Z", "promptId": "p2",
+         "message": {"role": "user", "content": "at the dawn of time"}},
+    ]
+    path = tmp_path / "w.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in entries)
+                    + '{"type":"user","message":' + "[" * 10_000 + "]" * 10_000 + "}\n")
+    res = parse_log(str(path), final=True)
+    assert res.skipped == {"corrupt": 1, "torn": 0, "unknown": 32}
+    assert len(res.unknown_types) <= 21 and res.unknown_types["(list)"] == 1 and "(other types)" in res.unknown_types
+    by = {e["type"]: e for e in res.events}
+    assert "tool" not in by[ev.TOOL_CALL] and "tool" not in by[ev.TOOL_RESULT]
+    assert by[ev.LLM_RESPONSE]["usage"] == {"output": 5}
+    late = [e for e in res.events if e["type"] == ev.USER_PROMPT][-1]
+    assert late["data"]["prompt"] == "at the dawn of time" and not late["ts"].startswith("0001")
+
+
+def test_a_meta_that_is_not_a_small_regular_file_reads_as_none(tmp_path):
+    import os
+
+    from agent_trace.capture.transcript import read_meta
+
+    log = tmp_path / "agent-a.jsonl"
+    meta = tmp_path / "agent-a.meta.json"
+    meta.write_text('{"agentType":"Explore"}')
+    assert read_meta(str(log)) == {"agentType": "Explore"}
+    meta.write_text("[" * 50_000 + "]" * 50_000)
+    assert read_meta(str(log)) == {}
+    meta.write_text('{"a":"' + "x" * (2 << 20) + '"}')
+    assert read_meta(str(log)) == {}
+    meta.unlink()
+    os.mkfifo(meta)  # no writer: a blocking open would hang
+    assert read_meta(str(log)) == {}
+    meta.unlink()
+    meta.symlink_to("/dev/zero")
+    assert read_meta(str(log)) == {}

@@ -239,3 +239,120 @@ def test_trend_rows_are_priced_as_the_price_table_prices_them():
         longs += long
         assert cost(model, long, v) == table.cost(model, u, w1h), (model, v)
     assert 1000 < longs < 19_000  # both kinds of rows were tried
+
+
+def test_token_counts_that_are_not_counts_cost_their_value_not_the_reports(trace_dir):
+    """A store edited by hand or written by an older version may hold token
+    counts no float can hold, or numbers that are not counts: each such
+    value counts as nothing, the rest of the response and the reports stand
+    (values that are not numbers cost the event: the store reader skips it)."""
+    bad = [10 ** 400, -5, 1.5, 2 ** 53 + 1, 1e300]
+    record(trace_dir, [start("z", "/w/app")] +
+           [llm("z", f"2026-03-01T10:{i:02d}:00.000000Z", msg=f"z{i}", input=v) for i, v in enumerate(bad)])
+    d = usage_json("daily", "-z", "UTC")["daily"][0]
+    assert (d["input"], d["output"], d["responses"]) == (0, 10 * len(bad), len(bad))
+    assert d["cost_usd"] > 0
+    for args in (["usage", "blocks", "--no-import"], ["usage", "session", "--no-import"], ["list"], ["inspect", "z"]):
+        r = run_cli(*args)
+        assert r.returncode == 0 and b"Traceback" not in r.stderr, (args, r.stderr)
+    from agent_trace.analysis.summary import prices
+    from agent_trace.usage.pricing import usd
+
+    assert prices().cost(SONNET, {"input": 10 ** 400, "output": 10}) == prices().cost(SONNET, {"output": 10})
+    assert usd(prices().rates(SONNET), [10 ** 400, 0, 0, 0]) == 0.0  # (a hand-edited index)
+
+
+def test_responses_at_the_edges_of_time_are_left_out_and_counted(trace_dir):
+    record(trace_dir, [start("e", "/w/app"), llm("e", "0001-01-01T00:00:00.000000Z", msg="e1"),
+                       llm("e", "9999-12-31T23:59:59.999000Z", msg="e2"),
+                       llm("e", "2026-03-01T10:00:00.000000Z", msg="e3")])
+    for tz in ("UTC", "Pacific/Kiritimati", "Etc/GMT+12"):
+        for kind in ("daily", "weekly", "monthly", "session", "project", "blocks"):
+            out = usage_json(kind, "-z", tz)
+            assert out["totals"]["skipped"] == 2 and out["totals"]["responses"] == 1, (kind, tz)
+    r = run_cli("usage", "daily", "--no-import")
+    assert r.returncode == 0 and b"2 response(s) left out" in r.stdout
+
+
+def test_dates_too_far_back_or_not_ascii_digits_are_bad_dates():
+    import pytest
+
+    from agent_trace.cli.usage_cmds import parse_date
+
+    for text in ("99999999d", "999999999999d", "9" * 30 + "w", "9" * 5000 + "d", "²d", "２０２６０１０１"):
+        with pytest.raises(ValueError, match="bad date"):
+            parse_date(text, None)
+    assert parse_date("0d", timezone.utc) and parse_date("00010101", None) == "0001-01-01"
+
+
+def test_a_hand_edited_prices_file_loses_only_its_bad_entries(tmp_path, monkeypatch, capsys):
+    from agent_trace.usage import pricing
+
+    user = tmp_path / "prices.json"
+    user.write_text(json.dumps({"models": {
+        "claude-sonnet-4-5": {"input": "abc", "output": 1}, "m-list": {"input": [1]}, "m-null": {"input": None},
+        "m-huge": {"input": 10 ** 400}, "m-nan": {"input": float("nan")},
+        "m-lc": {"input": 1, "long_context": {"above": -1, "input": "zz"}},
+        "m-lc-list": {"input": 1, "long_context": [1]},
+        "m-none": {"as_of": "x"}, "m-str": "x",
+        "m-good": {"input": 1, "output": 2, "as_of": 5, "long_context": {"above": 1000, "input": 2}}}}))
+    monkeypatch.setenv("AGENT_TRACE_PRICES", str(user))
+    monkeypatch.setattr(pricing, "_warned", False)
+    table = pricing.PriceTable.load()
+    table2 = pricing.PriceTable.load()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "claude-sonnet-4-5" in err and "m-good" not in err  # once per process
+    assert set(table.models) & {"m-list", "m-null", "m-huge", "m-nan", "m-lc", "m-lc-list", "m-none", "m-str"} == set()
+    assert table.models["m-good"] == {"input": 1, "output": 2, "long_context": {"above": 1000, "input": 2}}
+    assert table.rates("claude-sonnet-4-5")["input"] == 3.0  # the bundled entry prices it
+    assert table2.sources == [pricing._BUNDLED, str(user)]
+
+
+def test_a_prices_file_that_is_not_a_file_falls_back_to_the_bundled_table(tmp_path, monkeypatch, capsys):
+    import os
+
+    from agent_trace.usage import pricing
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    for where in (str(fifo), "/dev/zero", str(tmp_path)):
+        monkeypatch.setenv("AGENT_TRACE_PRICES", where)
+        monkeypatch.setattr(pricing, "_warned", False)
+        assert pricing.PriceTable.load().sources == [pricing._BUNDLED]
+        assert "not a regular file" in capsys.readouterr().err
+
+
+def test_prices_update_refuses_what_is_not_a_table_file_and_keeps_the_prices(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    for src in (str(fifo), "/dev/zero", str(tmp_path)):
+        r = run_cli("prices", "update", "--from", src, timeout=10)
+        assert r.returncode == 1 and r.stderr.count(b"\n") == 1 and b"not a regular file" in r.stderr, r.stderr
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps({"m1": {"input_cost_per_token": 1e-6, "mode": ["chat"]},
+                                 "m2": {"input_cost_per_token": 1e-6, "mode": {"a": 1}}}))
+    r = run_cli("prices", "update", "--from", str(table))
+    assert r.returncode == 0 and b"2 model price(s)" in r.stdout, r.stderr
+    (tmp_path / "pdir").mkdir()
+    broken = tmp_path / "broken.json"
+    broken.write_text("{oops")
+    for dest in (tmp_path / "pdir", table / "x" / "prices.json", broken):
+        r = run_cli("prices", "update", "--from", str(table), env={"AGENT_TRACE_PRICES": str(dest)})
+        assert r.returncode == 1 and r.stderr.count(b"\n") == 1 and b"Traceback" not in r.stderr, r.stderr
+    assert broken.read_text() == "{oops" and os.listdir(tmp_path / "pdir") == []
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_read_capped_refuses_more_than_its_cap(tmp_path):
+    import pytest
+
+    from agent_trace.usage.pricing import read_capped
+
+    f = tmp_path / "t.json"
+    f.write_bytes(b"x" * 100)
+    assert read_capped(str(f), 100) == b"x" * 100
+    with pytest.raises(ValueError, match="over"):
+        read_capped(str(f), 99)

@@ -69,7 +69,8 @@ def event_text(e: dict) -> str | None:
     if t == ev.USER_PROMPT:
         _flatten(data.get("prompt"), out, budget)
     elif t == ev.TOOL_CALL:
-        out.append(e.get("tool") or "")
+        tool = e.get("tool")
+        out.append(tool if isinstance(tool, str) else "")
         _flatten(data.get("tool_input", data.get("arguments")), out, budget)
     elif t in (ev.TOOL_RESULT, ev.TOOL_ERROR):
         err = e.get("error")
@@ -92,7 +93,7 @@ def event_text(e: dict) -> str | None:
 
 def _header(name: str, start: int, e: dict) -> str:
     """The record's header fields, joined (each cleaned only when the join shows it must be)."""
-    fields = (name, str(start), e.get("ts") or "", e.get("type") or "", (e.get("tool") or "").lower(),
+    fields = (name, str(start), e.get("ts") or "", e.get("type") or "", str(e.get("tool") or "").lower(),
               e.get("status") or "", e.get("agent_id") or "")
     try:
         head = SEP.join(fields)
@@ -199,7 +200,14 @@ def search_corpus(path: str, needle: str, accept, limit: int | None = None, *, h
 
     With an empty ``needle``, ``header`` (a field value such as ``error``)
     says what to look for in the records' headers instead: every record is
-    then a candidate only if that field value occurs in its header."""
+    then a candidate only if that field value occurs in its header.
+
+    ``needle`` is cleaned as the records' text is (a separator or a line
+    break is a space); one that is then only blanks matches nothing rather
+    than every record with a space."""
+    text_want = needle.lower().translate(_CLEAN).encode("utf-8", "surrogatepass")
+    if needle and not text_want.strip():
+        return
     try:
         f = open(path, "rb")
     except FileNotFoundError:
@@ -210,7 +218,6 @@ def search_corpus(path: str, needle: str, accept, limit: int | None = None, *, h
         except ValueError:  # an empty file
             return
         with mm:
-            text_want = needle.lower().translate(_CLEAN).encode("utf-8", "surrogatepass")
             want = text_want or (_SEP_B + header.translate(_CLEAN).encode("utf-8", "surrogatepass") + _SEP_B
                                  if header else b"\n")
             size = len(mm)

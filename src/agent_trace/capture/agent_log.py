@@ -10,7 +10,8 @@ Contract of every ``parse_log(path, start=0, *, final=False) -> ParsedLog``:
 * ``end``: the byte offset up to which the input was consumed: complete lines
   (a last line without ``\\n`` is still being written and is left for the
   next call) whose events are final.  Calling again with ``start=end`` gives
-  only what was appended since;
+  only what was appended since, or what a read limit (``limit``, about
+  :data:`.transcript.CHUNK_BYTES` a call: memory stays flat) left for later;
 * ``skipped``: lines that were not JSON objects or had an unknown shape,
   counted, never fatal;
 * ``session`` and ``cwd``: the session id and project folder, when the log
@@ -25,6 +26,7 @@ rule): standard library and cheap modules only.
 from __future__ import annotations
 
 from ..event.fastjson import loads
+from .transcript import MAX_LINE, TS_END, TS_MIN, rest_of_line
 
 
 class ParsedLog:
@@ -46,13 +48,22 @@ class ParsedLog:
 def records(path: str, start: int, out: ParsedLog):
     """Yield ``(offset, record)`` for each complete line from ``start`` that
     is a JSON object; count the rest in ``out.skipped``; leave ``out.end``
-    after the last complete line."""
+    after the last complete line.  A line over :data:`.transcript.MAX_LINE`
+    is skipped without ever being held whole (memory stays flat)."""
     with open(path, "rb") as f:
         f.seek(start)
         offset = start
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break  # still being written
+        readline = f.readline
+        while True:
+            raw = readline(MAX_LINE)
+            if raw[-1:] != b"\n":
+                rest, ended = rest_of_line(f) if len(raw) == MAX_LINE else (0, False)
+                if not ended:
+                    break  # still being written
+                offset += len(raw) + rest
+                out.end = offset
+                out.skipped += 1
+                continue
             line_at = offset
             offset += len(raw)
             out.end = offset
@@ -80,18 +91,23 @@ def text_of(content) -> str:
 
 
 def num(d, key):
+    """An int (a count, an exit code), or ``None``: not an int, or beyond
+    2**53 either way (a hostile ``10**400`` would overflow every float made
+    of it downstream)."""
     v = d.get(key) if isinstance(d, dict) else None
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
+    return v if type(v) is int and -(1 << 53) <= v <= 1 << 53 else None
 
 
 def iso(ts) -> str | None:
-    """An agent's timestamp in the store's format (``None`` if unusable)."""
+    """An agent's timestamp in the store's format (``None`` if unusable:
+    not a time, or outside the years :func:`.transcript.norm_ts` keeps)."""
     if not isinstance(ts, str):
         return None
     from ..event import now_iso
     from ..event.timefmt import parse_iso
 
     try:
-        return now_iso(parse_iso(ts))
-    except ValueError:
+        ts = now_iso(parse_iso(ts))
+    except (ValueError, OverflowError, OSError):
         return None
+    return ts if TS_MIN <= ts < TS_END else None

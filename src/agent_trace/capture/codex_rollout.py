@@ -42,13 +42,16 @@ import os
 from .. import event as ev
 from ..event.fastjson import loads
 from .agent_log import ParsedLog, iso, num, records, text_of
-from .transcript import llm_event_id
+from .transcript import CHUNK_BYTES, llm_event_id
 
 SOURCE = "codex"
 SHELL_CALLS = ("exec_command", "shell", "container.exec", "local_shell")
 
 
-def parse_log(path: str, start: int = 0, *, final: bool = False) -> ParsedLog:
+def parse_log(path: str, start: int = 0, *, final: bool = False, limit: int = CHUNK_BYTES) -> ParsedLog:
+    """Events from byte ``start`` (contract in :mod:`.agent_log`); at most
+    about ``limit`` bytes are read (memory stays flat), ``.end`` says where
+    to go on."""
     out = ParsedLog(start)
     st = _State(path, start)
     for _offset, rec in records(path, start, out):
@@ -60,6 +63,8 @@ def parse_log(path: str, start: int = 0, *, final: bool = False) -> ParsedLog:
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(st, out, payload, ts)
+        if out.end - start >= limit:
+            break
     out.session, out.cwd, out.agent_id = st.session, st.cwd, st.agent_id
     return out
 
@@ -80,16 +85,34 @@ class _State:
             self._resume()
 
     def _resume(self) -> None:
-        """Session, cwd and model from the part before ``start``."""
+        """What the part before ``start`` left: session, cwd and model, each
+        call's tool (for its result), the calls' outcomes and the prompts
+        seen, so a parse going on after a read limit (or a hook's import of
+        what is new) reads as one parse of the whole.  No event is built:
+        this runs on the hook path."""
         head = ParsedLog()
         for _o, rec in records(self.path, 0, head):
             if head.end > self.start:
                 break
-            p = rec.get("payload")
-            if rec.get("type") == "session_meta" and isinstance(p, dict):
+            kind, p = rec.get("type"), rec.get("payload")
+            if not isinstance(p, dict):
+                continue
+            if kind == "session_meta":
                 self._meta(p)
-            elif rec.get("type") == "turn_context" and isinstance(p, dict) and isinstance(p.get("model"), str):
-                self.model = p["model"]
+            elif kind == "turn_context":
+                _turn_context(self, head, p, None)
+            elif kind == "response_item" and p.get("type") in CALL_ITEMS:
+                call_id = _call_id(p)
+                if call_id is not None:
+                    self.calls[call_id] = tool_and_input(p)[0]
+            elif kind == "event_msg":  # as _event_msg and _prompt keep them
+                t, item = p.get("type"), p.get("item")
+                item = item if isinstance(item, dict) else {}
+                if t == "user_message" or t == "item_completed" and item.get("type") == "UserMessage":
+                    if isinstance(p.get("turn_id"), str):
+                        self.seen_prompts.add(p["turn_id"])
+                elif t == "item_completed":
+                    _outcome(self, item)
 
     def _meta(self, p: dict) -> None:
         sid, tid = p.get("session_id"), p.get("id")
@@ -153,9 +176,9 @@ def _response_item(st: _State, out: ParsedLog, p: dict, ts) -> None:
             st.event(out, ev.ASSISTANT_MESSAGE, ts, "assistant.message", p.get("id") if isinstance(
                 p.get("id"), str) else None, name="assistant", data={"text": text, "item": p})
         return
-    if t in ("function_call", "custom_tool_call", "local_shell_call"):
-        call_id = p.get("call_id") if isinstance(p.get("call_id"), str) else p.get("id")
-        if not isinstance(call_id, str):
+    if t in CALL_ITEMS:
+        call_id = _call_id(p)
+        if call_id is None:
             out.skipped += 1
             return
         tool, tool_input = tool_and_input(p)
@@ -179,6 +202,20 @@ def _response_item(st: _State, out: ParsedLog, p: dict, ts) -> None:
                      error={"message": msg}, **fields)
         else:
             st.event(out, ev.TOOL_RESULT, ts, "tool.result", call_id, status=ev.OK, **fields)
+
+
+CALL_ITEMS = ("function_call", "custom_tool_call", "local_shell_call")
+
+
+def _call_id(p: dict) -> str | None:
+    cid = p.get("call_id") if isinstance(p.get("call_id"), str) else p.get("id")
+    return cid if isinstance(cid, str) else None
+
+
+def _outcome(st: _State, item: dict) -> None:
+    """Keep a call's completion record (status, exit code) for its output."""
+    if isinstance(item.get("id"), str) and ("status" in item or "exit_code" in item):
+        st.outcomes[item["id"]] = item
 
 
 def tool_and_input(item: dict) -> tuple[str, dict]:
@@ -256,8 +293,8 @@ def _event_msg(st: _State, out: ParsedLog, p: dict, ts) -> None:
         item: dict = p.get("item") if isinstance(p.get("item"), dict) else {}  # type: ignore[assignment]
         if item.get("type") == "UserMessage":
             _prompt(st, out, p.get("turn_id"), text_of(item.get("content")), ts, p)
-        elif isinstance(item.get("id"), str) and ("status" in item or "exit_code" in item):
-            st.outcomes[item["id"]] = item
+        else:
+            _outcome(st, item)
     elif t == "user_message":
         # type-checker: narrowed by isinstance() on the same .get()
         _prompt(st, out, p.get("turn_id"), p.get("message") if isinstance(p.get("message"), str) else "", ts, p)  # type: ignore[arg-type]

@@ -13,12 +13,15 @@ Codex CLI      ``$CODEX_HOME`` (else ``~/.codex``): ``sessions/**/rollout-*.json
 Gemini CLI     ``~/.gemini/tmp/<project>/chats/session-*.json[l]``
 =============  ==============================================================
 
-``~`` is ``$HOME``.  Folders that cannot be read are reported through
-``on_error`` (one line each) and skipped; nothing here opens a log file.
+``~`` is ``$HOME``.  Folders that cannot be read and symlink loops are
+reported through ``on_error`` (one line each) and skipped; only regular
+files are logs (a FIFO named like one would hang the reader); nothing here
+opens a log file.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 
 CLAUDE, CODEX, GEMINI = "claude", "codex", "gemini"
@@ -77,6 +80,24 @@ def _entries(path: str, on_error):
         return []
 
 
+def _is_file(entry, on_error) -> bool:
+    """A regular file (through a symlink too): a FIFO, a device or a folder
+    named like a log is passed over; a symlink loop costs one line."""
+    try:
+        return entry.is_file()
+    except OSError as e:
+        on_error(entry.path, e)
+        return False
+
+
+def _is_dir(entry, on_error, follow: bool = True) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=follow)
+    except OSError as e:
+        on_error(entry.path, e)
+        return False
+
+
 def _stat(entry, kind, session=None, agent_id=None, on_error=None):
     try:
         st = entry.stat()
@@ -91,17 +112,17 @@ def claude_project(folder: str, on_error):
     """The logs of one ``projects/<project>`` folder."""
     for e in _entries(folder, on_error):
         name = e.name
-        if name.endswith(".jsonl") and e.is_file():
+        if name.endswith(".jsonl") and _is_file(e, on_error):
             if name.startswith("agent-"):  # older layout: a subagent beside the sessions
                 log = _stat(e, CLAUDE, None, name[len("agent-"):-len(".jsonl")], on_error)
             else:
                 log = _stat(e, CLAUDE, name[: -len(".jsonl")], None, on_error)
             if log:
                 yield log
-        elif e.is_dir(follow_symlinks=False):
+        elif e.is_dir(follow_symlinks=False):  # no symlink followed: cannot raise
             sub = os.path.join(e.path, "subagents")
             for s in _entries(sub, on_error):
-                if s.name.startswith("agent-") and s.name.endswith(".jsonl") and s.is_file():
+                if s.name.startswith("agent-") and s.name.endswith(".jsonl") and _is_file(s, on_error):
                     log = _stat(s, CLAUDE, e.name, s.name[len("agent-"):-len(".jsonl")], on_error)
                     if log:
                         yield log
@@ -110,7 +131,7 @@ def claude_project(folder: str, on_error):
 def claude_logs(on_error):
     for root in claude_roots():
         for p in _entries(os.path.join(root, "projects"), on_error):
-            if p.is_dir():
+            if _is_dir(p, on_error):
                 yield from claude_project(p.path, on_error)
 
 
@@ -122,7 +143,7 @@ def codex_logs(on_error):
             for e in _entries(stack.pop(), on_error):
                 if e.is_dir(follow_symlinks=False):
                     stack.append(e.path)
-                elif e.name.startswith("rollout-") and e.name.endswith(".jsonl"):
+                elif e.name.startswith("rollout-") and e.name.endswith(".jsonl") and _is_file(e, on_error):
                     log = _stat(e, CODEX, on_error=on_error)
                     if log:
                         yield log
@@ -130,10 +151,10 @@ def codex_logs(on_error):
 
 def gemini_logs(on_error):
     for proj in _entries(os.path.join(gemini_root(), "tmp"), on_error):
-        if not proj.is_dir():
+        if not _is_dir(proj, on_error):
             continue
         for e in _entries(os.path.join(proj.path, "chats"), on_error):
-            if e.name.startswith("session-") and e.name.endswith((".jsonl", ".json")):
+            if e.name.startswith("session-") and e.name.endswith((".jsonl", ".json")) and _is_file(e, on_error):
                 log = _stat(e, GEMINI, on_error=on_error)
                 if log:
                     yield log
@@ -187,7 +208,9 @@ def logs_under(path: str, on_error=_ignore) -> list[LogFile]:
                 session = name[: -len(".jsonl")]
         return [LogFile(kind, os.path.abspath(path), session, agent_id, st.st_size, st.st_mtime_ns)]
     if not os.path.isdir(path):
-        raise FileNotFoundError(2, "No such file or directory", path)
+        if os.path.exists(path):  # a FIFO, a device, a socket: not read (it could block or never end)
+            raise OSError(errno.EINVAL, "not a regular file or a folder", path)
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
     out: list[LogFile] = []
     stack = [os.path.abspath(path)]
     while stack:
@@ -203,7 +226,7 @@ def logs_under(path: str, on_error=_ignore) -> list[LogFile]:
         for e in entries:
             if e.is_dir(follow_symlinks=False):
                 stack.append(e.path)
-            elif e.is_file():
+            elif _is_file(e, on_error):
                 kind = classify(e.path)
                 if kind in (CODEX, GEMINI):
                     log = _stat(e, kind, on_error=on_error)

@@ -38,26 +38,36 @@ from __future__ import annotations
 
 from .. import event as ev
 from .agent_log import ParsedLog, iso, num, records, text_of
+from .transcript import CHUNK_BYTES
 
 SOURCE = "gemini"
 DONE = ("success", "error", "cancelled")
 
 
-def parse_log(path: str, start: int = 0, *, final: bool = False) -> ParsedLog:
+def parse_log(path: str, start: int = 0, *, final: bool = False, limit: int = CHUNK_BYTES) -> ParsedLog:
+    """Events from byte ``start`` (contract in :mod:`.agent_log`); at most
+    about ``limit`` bytes are read (memory stays flat), ``.end`` says where
+    to go on."""
     st = _State()
     if start:
         # the part before ``start`` again, events dropped: call numbering and
         # the messages already turned into events go on where they were
         _parse(path, 0, st, ParsedLog(), stop_at=start)
     out = ParsedLog(start)
-    _parse(path, start, st, out)
+    _parse(path, start, st, out, limit=limit)
     out.session, out.cwd = st.session, st.cwd
     return out
 
 
-def _parse(path: str, start: int, st: "_State", out: ParsedLog, stop_at: int | None = None) -> None:
-    for _offset, rec in records(path, start, out):
-        if stop_at is not None and out.end > stop_at:
+def _parse(path: str, start: int, st: "_State", out: ParsedLog, stop_at: int | None = None,
+           limit: int | None = None) -> None:
+    for offset, rec in records(path, start, out):
+        if stop_at is not None:
+            if out.end > stop_at:
+                break
+            out.events.clear()  # only the state is wanted: memory stays flat
+        elif limit is not None and offset - start >= limit:
+            out.end = offset  # this record is the next parse's first
             break
         if "$set" in rec:
             upd = rec["$set"]
@@ -154,14 +164,15 @@ def _message(st: _State, out: ParsedLog, m: dict) -> None:
     tokens = m.get("tokens")
     if isinstance(tokens, dict) and ("llm", mid) not in st.seen:
         st.seen.add(("llm", mid))
-        st.event(out, ev.LLM_RESPONSE, ts, "llm.response", mid, name="chat-log", model=m.get("model"),
+        st.event(out, ev.LLM_RESPONSE, ts, "llm.response", mid, name="chat-log", model=_str(m.get("model")),
                  usage=usage(tokens), status=ev.OK, data={"message_id": mid, "tokens": tokens})
     text = text_of(content)
     if text and ("text", mid) not in st.seen:
         st.seen.add(("text", mid))
         st.event(out, ev.ASSISTANT_MESSAGE, ts, "assistant.message", mid, name="gemini",
                  data={"text": text, "thoughts": m.get("thoughts")})
-    for call in m.get("toolCalls") or []:
+    calls = m.get("toolCalls")
+    for call in calls if isinstance(calls, list) else ():
         if not isinstance(call, dict) or call.get("status") not in DONE:
             continue
         cid = call.get("id") if isinstance(call.get("id"), str) else None
@@ -203,13 +214,18 @@ def tool_failed(call: dict) -> tuple[bool, str | None]:
 
 
 def _response_text(result) -> str | None:
-    for part in result if isinstance(result, list) else []:
-        resp = part.get("functionResponse", {}).get("response") if isinstance(part, dict) else None
+    for part in result if isinstance(result, list) else ():
+        fr = part.get("functionResponse") if isinstance(part, dict) else None
+        resp = fr.get("response") if isinstance(fr, dict) else None
         if isinstance(resp, dict):
             for k in ("output", "error"):
                 if isinstance(resp.get(k), str):
                     return resp[k]
     return None
+
+
+def _str(v) -> str | None:
+    return v if isinstance(v, str) else None
 
 
 def shell_exit_code(text) -> int | None:

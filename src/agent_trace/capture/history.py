@@ -10,7 +10,8 @@ A scan table (``state/scan.json`` in the history store) remembers the size
 and modification time of every log seen, so a run with nothing new touches
 no log and no cursor.  Logs still being written (changed within
 :data:`LIVE_S`) are imported up to their last complete message; the rest
-are imported to the end.
+are imported to the end (a log modified in the future, beyond that much
+skew, too: it would never stop looking live).
 
 Failures stay per file: an unreadable log, a permission error or a log of a
 newer agent with entry types unknown here costs one line through ``warn``
@@ -20,16 +21,20 @@ rest is imported.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import time
 
-from ..event.fastjson import dumps, loads
+from ..event.fastjson import loads
 from ..store import registry
-from ..store.paths import Store, file_stem
+from ..store.paths import Store, file_stem, stored_id
+from ..store.writer import write_json
 from . import discover, log_import
 from .log_parsers import parser_for
 
 LIVE_S = 60.0
+WARN_TYPES = 20  # unknown entry types named on stderr in one run
 SCAN_VERSION = 1
 
 
@@ -63,28 +68,65 @@ class Totals:
                 "unknown_types": dict(self.unknown_types), "stores": dict(self.stores)}
 
 
+PEEK_MAX = 4 << 20  # bytes of a log's first lines read for its session id, at most
+
+
 def _peek_session(log: discover.LogFile) -> str | None:
     """The session a log belongs to, from its first lines (logs whose layout
-    does not say: Codex rollouts, Gemini chats, older Claude subagents)."""
+    does not say: Codex rollouts, Gemini chats, older Claude subagents),
+    else from a Codex rollout's name (``rollout-<time>-<uuid>.jsonl``: its
+    first line, with the agent's instructions, may be longer than we read).
+    Raises ``OSError`` when the log cannot be read or is no regular file
+    (opened non-blocking: a FIFO never hangs the run)."""
+    fd = os.open(log.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", log.path)
+        left = PEEK_MAX
+        for _ in range(50):
+            raw = f.readline(left)
+            left -= len(raw)
+            sid = _session_in(raw)
+            if sid or not raw or left <= 0:
+                break
+    if sid is None and log.kind == discover.CODEX:
+        uuid = os.path.basename(log.path)[-len(".jsonl") - 36:-len(".jsonl")]
+        if len(uuid) == 36 and uuid.count("-") == 4 and all(c in "0123456789abcdef-" for c in uuid):
+            sid = uuid
+    return sid
+
+
+def _session_in(raw: bytes) -> str | None:
     try:
-        with open(log.path, "rb") as f:
-            head = f.read(1 << 16)
-    except OSError:
+        obj = loads(raw)
+    except (ValueError, RecursionError):
         return None
-    for raw in head.split(b"\n")[:50]:
-        try:
-            obj = loads(raw)
-        except ValueError:
-            continue
-        if not isinstance(obj, dict):
-            continue
-        payload = obj.get("payload")
-        if obj.get("type") == "session_meta" and isinstance(payload, dict) and isinstance(payload.get("id"), str):
-            return payload["id"]
-        for k in ("sessionId", "session_id"):
-            if isinstance(obj.get(k), str) and obj[k]:
-                return obj[k]
+    if not isinstance(obj, dict):
+        return None
+    payload = obj.get("payload")
+    if obj.get("type") == "session_meta" and isinstance(payload, dict) and isinstance(payload.get("id"), str):
+        return payload["id"]
+    for k in ("sessionId", "session_id"):
+        if isinstance(obj.get(k), str) and obj[k]:
+            return obj[k]
     return None
+
+
+def _scan_key(path: str) -> str:
+    """A log's row in the scan table: its path, unless the path holds a
+    secret (a log named after one): then the path redacted plus a hash."""
+    from ..event.secret_scan import present_markers
+
+    if not present_markers(path):
+        return path
+    from ..event.redact import sub_secrets
+
+    safe, n = sub_secrets(path)
+    if not n:
+        return path
+    import hashlib
+
+    return f"{safe}#{hashlib.sha256(path.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
 
 
 class HistoryImport:
@@ -107,6 +149,7 @@ class HistoryImport:
         self._warned_types: set[str] = set()
         self._stores: dict[str, Store] = {}
         self._known: dict = {}  # what the session file written last holds (log_import's ``known``)
+        self._unreadable: dict[str, str] = {}  # log path -> why its session could not be read
 
     # -- where sessions live ------------------------------------------------
     def _homes(self) -> dict[str, str]:
@@ -144,18 +187,15 @@ class HistoryImport:
             return
         try:
             os.makedirs(os.path.dirname(self.scan_path), exist_ok=True)
-            tmp = f"{self.scan_path}.{os.getpid()}.tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(dumps({"version": SCAN_VERSION, "logs": self.scan}))
-            os.replace(tmp, self.scan_path)
+            write_json(self.scan_path, {"version": SCAN_VERSION, "logs": self.scan})
             self.scan_changed = False
-        except OSError as e:
-            self.warn(f"cannot save the scan table {self.scan_path}: {e.strerror}")
+        except (OSError, ValueError) as e:
+            self.warn(f"cannot save the scan table {self.scan_path}: {getattr(e, 'strerror', None) or e}")
 
     def unchanged(self, log: discover.LogFile) -> bool:
         """Seen before at this size and time, imported to its end, and still
         where it went."""
-        seen = self.scan.get(log.path)
+        seen = self.scan.get(_scan_key(log.path))
         if not (isinstance(seen, list) and len(seen) == 5 and seen[0] == log.size and seen[1] == log.mtime_ns
                 and seen[4]):
             return False
@@ -203,14 +243,24 @@ class HistoryImport:
                 last_save = time.monotonic()
 
     def warn_type(self, name: str, msg: str) -> None:
-        """Say ``msg`` about an unknown entry type, once per type in the run."""
-        if name not in self._warned_types:
-            self._warned_types.add(name)
-            self.warn(msg)
+        """Say ``msg`` about an unknown entry type, once per type in the run,
+        for the first :data:`WARN_TYPES` types; then one line says more are
+        skipped (hostile logs can hold thousands of made-up types)."""
+        if name in self._warned_types or len(self._warned_types) > WARN_TYPES:
+            return
+        self._warned_types.add(name)
+        if len(self._warned_types) > WARN_TYPES:
+            self.warn("more entry types not known to this version of agent-strace: their lines are skipped "
+                      "and counted (import --json lists them), not named here")
+            return
+        self.warn(msg)
 
     def session_of(self, log: discover.LogFile) -> str | None:
-        if log.session is None:
-            log.session = _peek_session(log)  # once: a split import asks before it starts
+        if log.session is None and log.path not in self._unreadable:
+            try:
+                log.session = _peek_session(log)  # once: a split import asks before it starts
+            except OSError as e:
+                self._unreadable[log.path] = e.strerror or str(e)
         session = log.session
         if session is None and log.kind == discover.CLAUDE and log.agent_id is None:
             session = os.path.basename(log.path)[: -len(".jsonl")]
@@ -220,11 +270,13 @@ class HistoryImport:
         t = self.totals
         session = self.session_of(log)
         if session is None:
-            self.warn(f"{log.path}: no session id found in it: skipped")
+            why = self._unreadable.get(log.path)
+            self.warn(f"{log.path}: {why}: skipped" if why else f"{log.path}: no session id found in it: skipped")
             t.failed += 1
             return
         store = self.home(session)
-        final = self.now - log.mtime_ns / 1e9 > LIVE_S
+        age = self.now - log.mtime_ns / 1e9
+        final = not -LIVE_S <= age <= LIVE_S  # modified in the future (a wrong clock, a restored backup): not live
         try:
             counts = log_import.import_log(store, None, log.path, session, log.agent_id, final=final,
                                            write=self.writer_for(store), parse=parser_for(log.kind),
@@ -249,5 +301,5 @@ class HistoryImport:
             t.unknown_types[name] = t.unknown_types.get(name, 0) + n
             self.warn_type(name, f"{log.path}: entry type {name!r} is not known to this version of "
                                  "agent-strace (a newer agent?): such lines are skipped")
-        self.scan[log.path] = [log.size, log.mtime_ns, session, store.root, final]
+        self.scan[_scan_key(log.path)] = [log.size, log.mtime_ns, stored_id(session), store.root, final]
         self.scan_changed = True

@@ -21,12 +21,15 @@ Imported on the hook path: standard library, no json or re at import time.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import stat
 
 from .. import event as ev
 from ..event.fastjson import dumps, loads
 from ..store.paths import Store
+from ..store.writer import write_json
 from . import claims, transcript
 
 NAME = transcript.NAME
@@ -57,12 +60,15 @@ def present_in(path: str, into: Present | None = None) -> Present:
     out = into if into is not None else Present()
     start = out.seen or 0
     out.seen = start
-    try:
-        f = open(path, "rb")
+    try:  # non-blocking: a FIFO where the session file goes never hangs us (the write refuses it)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return out
+    f = open(fd, "rb")
     ids, live = out.ids, out.live_types
     with f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return out
         if start:
             f.seek(start)
         for line in f:
@@ -142,11 +148,44 @@ def _read_cursor(path: str):
     return cur if isinstance(cur, dict) and isinstance(cur.get("offset"), int) else None
 
 
+def _without_secrets(obj):
+    """``obj`` (JSON values) with every secret the scanner finds in its
+    strings, member names included, replaced by the placeholder."""
+    from ..event.redact import sub_secrets
+
+    if isinstance(obj, str):
+        return sub_secrets(obj)[0]
+    if isinstance(obj, dict):
+        return {_without_secrets(k): _without_secrets(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_without_secrets(v) for v in obj]
+    return obj
+
+
 def _write_cursor(path: str, cursor: dict) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(dumps(cursor))
-    os.replace(tmp, path)
+    """Save a cursor, with no secret in it: the parser's resume state holds
+    raw values of the log (open tool calls' ids and names, the prompt id, the
+    last timestamp) and the log's path may name a secret.  Such a value is
+    saved redacted: at worst a resumed parse cannot pair that one tool call
+    with its result.  A session id that is redacted is not saved (a resume
+    reads it from the log again: a redacted one would derive other ids)."""
+    from ..event.secret_scan import present_markers
+
+    if present_markers(dumps(cursor)):  # no marker, no secret: the common case costs one pass
+        session = cursor.get("session")
+        cursor = _without_secrets(cursor)
+        if cursor.get("session") != session:
+            cursor["session"] = None
+    write_json(path, cursor)
+
+
+def _regular_size(path: str) -> int:
+    """The size of a log that is a regular file (``OSError`` otherwise: a
+    FIFO would block the parser's read for ever, a device never end)."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", path)
+    return st.st_size
 
 
 def import_log(store: Store, sink, path: str, session: str | None = None, agent_id=None, *,
@@ -181,7 +220,7 @@ def import_log(store: Store, sink, path: str, session: str | None = None, agent_
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
         cursor = _read_cursor(cpath)
-        size = os.path.getsize(path)
+        size = _regular_size(path)
         if start is None:
             start = cursor["offset"] if cursor and cursor["offset"] <= size else 0
         state = cursor.get("state") if cursor and start == cursor["offset"] and start > 0 else None

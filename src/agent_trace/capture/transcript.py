@@ -38,6 +38,7 @@ active): standard library, no json, re, glob or datetime at import time.
 from __future__ import annotations
 
 import os
+import stat
 
 from .. import event as ev
 from ..event.fastjson import loads
@@ -58,6 +59,13 @@ _MAPPED = (b'"type":"user"', b'"type":"assistant"', b'"type":"system"')
 _ENDS_TURN = ("end_turn", "stop_sequence")
 MAX_OPEN_CALLS = 2000  # tool names remembered for results in a later chunk
 CHUNK_BYTES = 32 << 20  # one parse reads at most this much (memory stays flat)
+# The longest line parsed.  A line records one API message or tool result and
+# the API refuses requests over 32 MB (a screenshot is a few MB of base64), so
+# a longer line is not Claude's: it is skipped (counted corrupt) without ever
+# being held whole, and memory stays flat.
+MAX_LINE = 32 << 20
+MAX_META = 1 << 20  # a subagent's .meta.json is a few hundred bytes
+MAX_UNKNOWN_TYPES = 20  # named per parse; more are counted under one name
 
 
 def llm_event_id(session: str, message_id: str) -> str:
@@ -66,25 +74,33 @@ def llm_event_id(session: str, message_id: str) -> str:
     return hashlib.sha256(f"{session}\0{message_id}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+TS_MIN, TS_END = "1971", "9999"  # the years norm_ts keeps: TS_MIN <= ts < TS_END
+
+
 def norm_ts(ts) -> str | None:
-    """Claude's ``2026-11-21T19:02:19.308Z`` -> the store's microsecond form."""
+    """Claude's ``2026-11-21T19:02:19.308Z`` -> the store's microsecond form.
+
+    Only years 1971 to 9998 are kept (else ``None``, as if missing): a clock
+    at zero or at the end of time is no real one, and a report shifting it by
+    a time zone would leave the years a date can hold."""
     if not isinstance(ts, str):
         return None
     if len(ts) == 24 and ts[19] == "." and ts[23] == "Z" and ts[10] == "T":
-        return ts[:23] + "000Z"
+        return ts[:23] + "000Z" if TS_MIN <= ts < TS_END else None
     if len(ts) == 27 and ts[19] == "." and ts[26] == "Z":
-        return ts
+        return ts if TS_MIN <= ts < TS_END else None
     from ..event.timefmt import parse_iso
 
     try:
-        return ev.now_iso(parse_iso(ts))
-    except ValueError:
+        ts = ev.now_iso(parse_iso(ts))
+    except (ValueError, OverflowError, OSError):
         return None
+    return ts if TS_MIN <= ts < TS_END else None
 
 
 def _num(u: dict, k: str):
     v = u.get(k)
-    return v if type(v) is int else None
+    return v if type(v) is int and 0 <= v <= ev.MAX_TOKENS else None
 
 
 def usage_of(u) -> dict | None:
@@ -127,7 +143,8 @@ def _lean_block(b):
         return b
     t = b.get("type")
     if t == "tool_use":
-        return {"type": "tool_use", "id": b.get("id"), "name": b.get("name")}
+        name = b.get("name")
+        return {"type": "tool_use", "id": b.get("id"), "name": name if isinstance(name, str) else None}
     if t in ("thinking", "redacted_thinking") and "signature" in b:
         return {k: v for k, v in b.items() if k != "signature"}
     return b
@@ -270,6 +287,8 @@ class _Parser:
             if ts is None:
                 ts = norm_ts(entry.get("timestamp"))
             tid, name = b["id"], b.get("name")
+            if not isinstance(name, str):
+                name = None  # a name that is not text is no tool's: the call is kept, unnamed
             calls = self.st["calls"]
             if len(calls) >= MAX_OPEN_CALLS:
                 del calls[next(iter(calls))]
@@ -277,7 +296,7 @@ class _Parser:
             data = {"tool_name": name, "tool_input": b.get("input"), "tool_use_id": tid,
                     "message_id": msg.get("id")}
             self.emit(ev.TOOL_CALL, ev.derived_id(self.session, "tool.call", tid), ts,
-                      tool=name if isinstance(name, str) else None, tool_use_id=tid,
+                      tool=name, tool_use_id=tid,
                       data={k: v for k, v in data.items() if v is not None})
 
     def close_group(self) -> None:
@@ -355,20 +374,29 @@ def parse_log(path: str, start: int = 0, *, final: bool = False, session: str | 
     at_end = True
     with open(path, "rb") as f:
         f.seek(start)
-        for raw in f:
+        readline = f.readline
+        while True:
+            raw = readline(MAX_LINE)
+            if not raw:
+                break
             line_start = offset
             offset += len(raw)
-            if raw[-1:] != b"\n":  # a line still being written (or torn by a crash)
+            if raw[-1:] != b"\n":  # a line still being written (or torn by a crash), or one over MAX_LINE
+                rest, ended = rest_of_line(f) if len(raw) == MAX_LINE else (0, False)
+                if ended:  # too long to be Claude's: skipped, never held whole
+                    offset += rest
+                    skipped["corrupt"] += 1
+                    continue
                 offset = line_start
                 if final and raw.strip():
                     skipped["torn"] += 1
-                    offset = line_start + len(raw)
+                    offset = line_start + len(raw) + rest
                 break
             if raw.startswith(_PREFIX_SKIP) or (b'"type":"attachment"' in raw and not any(m in raw for m in _MAPPED)):
                 continue  # Claude's own bookkeeping: not worth a parse
             try:
                 entry = loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
                 if raw.strip():
                     skipped["corrupt"] += 1
                 continue
@@ -377,10 +405,9 @@ def parse_log(path: str, start: int = 0, *, final: bool = False, session: str | 
                 continue
             t = entry.get("type")
             if t != "assistant" and t != "user" and t != "system":
-                if t not in IGNORED_TYPES:
+                if type(t) is not str or t not in IGNORED_TYPES:
                     skipped["unknown"] += 1
-                    name = str(t)[:40]
-                    res.unknown_types[name] = res.unknown_types.get(name, 0) + 1
+                    _count_unknown(res.unknown_types, t)
                 continue
             if p.session is None:
                 sid = entry.get("sessionId")
@@ -416,7 +443,7 @@ def parse_log(path: str, start: int = 0, *, final: bool = False, session: str | 
                 res.events.extend(p.out)
                 p.out.clear()
                 if offset - start >= limit:
-                    at_end = False
+                    at_end = not f.peek(1)  # the limit met at the last line: the parse still ends the file
                     break
     if p.group and not final:  # hold the open message (and what followed it) back: re-read next time
         offset = group_start
@@ -439,6 +466,27 @@ def parse_log(path: str, start: int = 0, *, final: bool = False, session: str | 
                                         agent_type=meta.get("agentType") if isinstance(meta.get("agentType"), str)
                                         else None, data={"agent_id": agent_id}))
     return res
+
+
+def rest_of_line(f) -> tuple[int, bool]:
+    """Read on to the end of a line over :data:`MAX_LINE` a megabyte at a
+    time, holding none of it: (bytes read, whether a newline ended it)."""
+    n = 0
+    while True:
+        chunk = f.readline(1 << 20)
+        n += len(chunk)
+        if not chunk or chunk[-1:] == b"\n":
+            return n, bool(chunk)
+
+
+def _count_unknown(types: dict, t) -> None:
+    """Count an entry of unknown type under its name (a type that is not text
+    under its kind).  At most :data:`MAX_UNKNOWN_TYPES` names per parse, the
+    rest under one: each name is said once on stderr."""
+    name = t[:40] if type(t) is str else f"({type(t).__name__})"
+    if name not in types and len(types) >= MAX_UNKNOWN_TYPES:
+        name = "(other types)"
+    types[name] = types.get(name, 0) + 1
 
 
 def read_responses(path: str, session: str, agent_id=None, start: int = 0, final: bool = False):
@@ -464,10 +512,22 @@ def subagent_transcripts(main_transcript: str, session: str) -> list[tuple[str, 
 
 
 def read_meta(transcript: str) -> dict:
-    """A subagent transcript's ``.meta.json`` (agent type, description, finished)."""
+    """A subagent transcript's ``.meta.json`` (agent type, description, finished).
+
+    Read only if it is a regular file of at most :data:`MAX_META` bytes,
+    opened without blocking: a FIFO or a device in its place must neither
+    hang the import nor be read without end.  Anything else (not JSON, nested
+    past the parser's depth) reads as no meta."""
     try:
-        with open(transcript[: -len(".jsonl")] + ".meta.json", "rb") as f:
-            meta = loads(f.read())
-    except (OSError, ValueError):
+        fd = os.open(transcript[: -len(".jsonl")] + ".meta.json", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return {}
+    try:
+        with open(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return {}
+            data = f.read(MAX_META + 1)
+        meta = loads(data) if len(data) <= MAX_META else None
+    except (OSError, ValueError, RecursionError):
         return {}
     return meta if isinstance(meta, dict) else {}

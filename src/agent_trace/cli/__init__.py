@@ -106,7 +106,21 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+def _lenient_output() -> None:
+    """Text that is not valid Unicode (lone surrogates a log's odd bytes or
+    escapes left in a stored string) prints as ``\\udcff`` escapes instead
+    of failing the command half-way with a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # a test's StringIO has none
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # closed, or not a text stream after all
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _lenient_output()
     if argv is None:
         argv = sys.argv[1:]
     # Global options may come before the command.

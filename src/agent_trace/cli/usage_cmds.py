@@ -61,16 +61,21 @@ def parse_date(text: str | None, tz) -> str | None:
     from datetime import date, datetime, timedelta
 
     t = text.strip().lower()
-    if t[-1:] in ("d", "w", "m") and t[:-1].isdigit():
-        n = int(t[:-1]) * {"d": 1, "w": 7, "m": 30}[t[-1]]
-        return (datetime.fromtimestamp(time.time(), tz) - timedelta(days=n)).strftime("%Y-%m-%d")
+    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
+    # isascii: str.isdigit also takes "²" and other digits int() refuses
+    if t[-1:] in ("d", "w", "m") and t[:-1].isascii() and t[:-1].isdigit():
+        try:
+            n = int(t[:-1]) * {"d": 1, "w": 7, "m": 30}[t[-1]]
+            return (datetime.fromtimestamp(time.time(), tz) - timedelta(days=n)).strftime("%Y-%m-%d")
+        except (OverflowError, ValueError):  # before year 1 (or more digits than int() reads)
+            raise ValueError(f"bad date {shown} (that many days ago is before year 1)") from None
     digits = t.replace("-", "")
-    if len(digits) == 8 and digits.isdigit():
+    if len(digits) == 8 and digits.isascii() and digits.isdigit():
         try:
             return date(int(digits[:4]), int(digits[4:6]), int(digits[6:])).isoformat()
         except ValueError:
             pass
-    raise ValueError(f"bad date {text!r} (use YYYY-MM-DD, YYYYMMDD, or 7d / 2w / 3m)")
+    raise ValueError(f"bad date {shown} (use YYYY-MM-DD, YYYYMMDD, or 7d / 2w / 3m)")
 
 
 def _usage(args, tz, since, until) -> int:
@@ -104,6 +109,9 @@ def _usd(d: dict) -> str:
 def _table(kind: str, out: dict, breakdown: bool) -> None:
     w = sys.stdout.write
     items = out[kind]
+    skipped = out["totals"].get("skipped")
+    if skipped:
+        w(f"note: {skipped} response(s) left out: their time is outside the calendar (year 1 to 9999)\n")
     if not items:
         w("no usage found (agent logs: ~/.claude, ~/.codex, ~/.gemini; see 'agent-strace import --all')\n")
         return
@@ -153,7 +161,7 @@ def _prices(argv: list[str]) -> int:
     if args.action == "update":
         if not args.source:
             p.error("prices update needs --from FILE (LiteLLM's model_prices_and_context_window.json)")
-        return _prices_update(args.source)
+        return guarded(_prices_update)(args.source)
     from agent_trace.usage.pricing import PriceTable
 
     table = PriceTable.load()
@@ -173,17 +181,15 @@ def _prices(argv: list[str]) -> int:
 
 
 def _prices_update(source: str) -> int:
+    import contextlib
     import json
     from datetime import datetime, timezone
 
-    from agent_trace.usage.litellm import LiteLLMError, convert
-    from agent_trace.usage.pricing import user_prices_path
+    from agent_trace.usage.litellm import convert
+    from agent_trace.usage.pricing import read_capped, user_prices_path
 
     try:
-        if os.path.getsize(source) > 256 << 20:
-            raise LiteLLMError("over 256 MiB: not a price table")
-        with open(source, "rb") as f:
-            table = json.loads(f.read())
+        table = json.loads(read_capped(source))  # a regular file, bounded: a FIFO or /dev/zero never ends
         as_of = datetime.fromtimestamp(os.path.getmtime(source), timezone.utc).strftime("%Y-%m-%d")
         models = convert(table, as_of)
     except OSError as e:
@@ -193,22 +199,33 @@ def _prices_update(source: str) -> int:
         sys.stderr.write(f"agent-strace prices: {source} is not a LiteLLM price table: {e}\n")
         return EXIT_USAGE
     dest = user_prices_path()
-    current: dict = {}
-    try:
-        with open(dest, encoding="utf-8") as f:
-            current = json.load(f).get("models", {})
-    except (OSError, ValueError, AttributeError):
+    try:  # the prices already there are kept: one that cannot be read is not overwritten
+        old = json.loads(read_capped(dest))
+        current = old.get("models", {}) if isinstance(old, dict) else None
+        if not isinstance(current, dict):
+            raise ValueError('no "models" object')
+    except FileNotFoundError:
         current = {}
-    if not isinstance(current, dict):
-        current = {}
+    except OSError as e:
+        sys.stderr.write(f"agent-strace prices: cannot update {dest}: {e.strerror or e}\n")
+        return EXIT_ERROR
+    except (ValueError, RecursionError) as e:
+        sys.stderr.write(f"agent-strace prices: cannot update {dest}: not a prices file ({e}); "
+                         "fix it or move it away\n")
+        return EXIT_ERROR
     new = sum(1 for k in models if k not in current)
     changed = sum(1 for k, v in models.items() if k in current and current[k] != v)
     current.update(models)
     os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-    tmp = dest + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"_comment": f"merged from {os.path.abspath(source)} by agent-strace prices update",
-                   "as_of": as_of, "models": current}, f, indent=1, sort_keys=True)
-    os.replace(tmp, dest)
+    tmp = f"{dest}.{os.getpid()}.tmp"
+    try:  # an OSError (dest is a folder, ...) leaves no temporary file and is one line (guarded)
+        with open(tmp, "x", encoding="utf-8") as f:  # "x": a new file, never whatever (a FIFO) is there
+            json.dump({"_comment": f"merged from {os.path.abspath(source)} by agent-strace prices update",
+                       "as_of": as_of, "models": current}, f, indent=1, sort_keys=True)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     print(f"{len(models)} model price(s) from {source} ({new} new, {changed} changed) written to {dest}")
     return EXIT_OK

@@ -195,14 +195,16 @@ def usage(
     cache_read: int | None = None,
     cache_write: int | None = None,
 ) -> dict[str, int] | None:
-    """Normalised token usage; ``None`` when nothing is known."""
+    """Normalised token usage; ``None`` when nothing is known.  A count
+    outside 0..2**53 is no real one (a hostile ``10**400`` would overflow
+    every float a report makes of it): it is left out, as if not known."""
     u: dict[str, int] = {}
-    if input is not None:
-        u["input"] = int(input)
-    if output is not None:
-        u["output"] = int(output)
-    if cache_read is not None:
-        u["cache_read"] = int(cache_read)
-    if cache_write is not None:
-        u["cache_write"] = int(cache_write)
+    for k, v in (("input", input), ("output", output), ("cache_read", cache_read), ("cache_write", cache_write)):
+        if v is not None:
+            v = int(v)
+            if 0 <= v <= MAX_TOKENS:
+                u[k] = v
     return u or None
+
+
+MAX_TOKENS = 1 << 53  # the largest token count :func:`usage` keeps

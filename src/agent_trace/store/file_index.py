@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import os
 
-from ..event.fastjson import dumps, loads
+from ..event.fastjson import loads
 from .paths import SUFFIX, Store
 from .reader import ReadStats, iter_events
+from .writer import write_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -66,13 +67,11 @@ class FileIndex:
             return
         try:
             os.makedirs(self.dir, exist_ok=True)
-            tmp = f"{self.path}.{os.getpid()}.tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(dumps({"version": self.VERSION, "files": self.files, **self.extra()}))
-            os.replace(tmp, self.path)
+            # lone surrogates (from a log's odd text) written as escapes: read back the same
+            write_json(self.path, {"version": self.VERSION, "files": self.files, **self.extra()})
             self.dirty = False
-        except OSError:
-            pass  # a read-only store still answers, just slower next time
+        except (OSError, ValueError):
+            pass  # a read-only store (or a value JSON cannot hold) still answers, just slower next time
 
     # -- hooks for subclasses ----------------------------------------------------
     def load_extra(self, data: dict[str, Any]) -> None:

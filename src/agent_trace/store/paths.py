@@ -35,9 +35,29 @@ def resolve_root(explicit: str | None = None, cwd: str | None = None) -> str:
     return os.path.join(os.path.abspath(cwd or os.getcwd()), DEFAULT_DIRNAME)
 
 
+_UUID_CHARS = frozenset("0123456789abcdefABCDEF-")
+
+
+def stored_id(session_id: str) -> str:
+    """A session id as its events store it: with every secret the scanner
+    finds in it replaced, as the encoder redacts an event's ``session`` like
+    any other text.  Everything that names a session on disk (its file, the
+    import's cursors and scan table, claims) goes through this, so no secret
+    reaches a file name or a state file, and a hook's events (filed under
+    the stored id) and an import's meet in one file.  A UUID (what Claude
+    Code, Codex and Gemini CLI use) holds no secret: not scanned."""
+    if len(session_id) == 36 and _UUID_CHARS.issuperset(session_id):
+        return session_id
+    from ..event.redact import sub_secrets  # only for unusual ids: keep the hook path lean
+
+    return sub_secrets(session_id)[0]
+
+
 def file_stem(session_id: str) -> str:
     """File name stem for a session id: the id itself when it is filename-safe
-    (Claude Code's UUIDs are), else a readable prefix plus a hash."""
+    (Claude Code's UUIDs are), else a readable prefix plus a hash; an id
+    holding a secret is named after its stored form (:func:`stored_id`)."""
+    session_id = stored_id(session_id)
     if (
         0 < len(session_id) <= 128
         and session_id[0] not in "._-"

@@ -17,6 +17,9 @@ interleave, tear or lose a line:
   with ``OSError`` instead of blocking or writing somewhere else.
 
 See ``adr/0004-concurrent-appends.md``.
+
+:func:`write_json` replaces a small state file (a cursor, a cache, an
+index) whole.
 """
 
 from __future__ import annotations
@@ -71,3 +74,26 @@ def _last_byte(path: str, size: int) -> bytes:
         return os.pread(rfd, 1, size - 1)
     finally:
         os.close(rfd)
+
+
+def write_json(path: str, obj: object) -> None:
+    """Replace ``path`` with ``obj`` as JSON, whole: written beside it, then
+    renamed over it, so a reader sees the old file or the new one.  Text that
+    is not valid Unicode (lone surrogates from a log's odd bytes or escapes)
+    is written as ``\\uXXXX`` escapes, as :mod:`agent_trace.event.encode`
+    writes lines, so reading it back gives the same strings.  Raises
+    ``OSError`` (the temporary file removed) when it cannot write."""
+    from ..event.fastjson import dumps
+
+    data = dumps(obj).encode("utf-8", "backslashreplace")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -8,7 +8,9 @@ first epoch, last epoch]``.  Every real timezone is a whole number of quarter
 hours from UTC and Claude's 5-hour blocks start on the hour, so days, weeks,
 months and blocks in any timezone come out exact from these rows.  An eighth
 number counts the cache writes kept for an hour (priced apart; included in
-``cache_write``).
+``cache_write``).  A token value that is not an int in ``0..2**53`` (a store
+edited by hand or written by an older version) counts as nothing, as in the
+session summary: sums stay exact and every sum fits a float when priced.
 
 Each API response counts once across the whole store: by its message id
 (resumed sessions copy earlier messages into the new session's log; Claude
@@ -26,7 +28,7 @@ from array import array
 from .. import event as ev
 from ..store import registry
 from ..store.file_index import FileIndex
-from .pricing import cache_write_1h, long_context
+from .pricing import MAX_TOKENS, cache_write_1h, long_context
 
 QUARTER = 900
 AGENT_BY_SOURCE = {"claude-code": "claude-code", "codex": "codex", "gemini": "gemini-cli"}
@@ -44,7 +46,7 @@ def response_key(e: dict) -> int:
 
 class UsageIndex(FileIndex):
     FILE = "usage.json"
-    VERSION = 2
+    VERSION = 3  # 3: token counts that are not ints in 0..2**53 are left out (an older index may hold them)
 
     def __init__(self, store):
         super().__init__(store)
@@ -140,6 +142,11 @@ class UsageIndex(FileIndex):
                 continue
             i, o = u.get("input") or 0, u.get("output") or 0
             cr, cw = u.get("cache_read") or 0, u.get("cache_write") or 0
+            if not (type(i) is type(o) is type(cr) is type(cw) is int and 0 <= i <= MAX_TOKENS
+                    and 0 <= o <= MAX_TOKENS and 0 <= cr <= MAX_TOKENS and 0 <= cw <= MAX_TOKENS):
+                # a value that is not a count (a store edited by hand or by an older version)
+                # counts as nothing, as in the session summary
+                i, o, cr, cw = (n if type(n) is int and 0 <= n <= MAX_TOKENS else 0 for n in (i, o, cr, cw))
             long = 1 if long_context(u) else 0
             model = e.get("model") or "unknown"
             rk = f"{int(t // QUARTER)}|{model}|{long}"

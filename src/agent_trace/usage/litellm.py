@@ -43,7 +43,8 @@ def convert(table, as_of: str) -> dict[str, dict]:
     for key, spec in table.items():
         if not isinstance(key, str) or key == "sample_spec" or not isinstance(spec, dict):
             continue
-        if spec.get("mode") in _SKIP_MODES:
+        mode = spec.get("mode")
+        if isinstance(mode, str) and mode in _SKIP_MODES:  # (a list or object is no mode: not hashable either)
             continue
         prices = {k: _per_million(spec.get(src)) for k, src in _KIND_KEYS.items()}
         if prices["input"] is None and prices["output"] is None:

@@ -16,7 +16,14 @@ tiers).
 
 User files (``AGENT_TRACE_PRICES``, then ``$XDG_CONFIG_HOME/agent-strace/
 prices.json`` or ``~/.config/agent-strace/prices.json``) have the same shape
-and win over the bundled table, model by model.
+and win over the bundled table, model by model.  They are edited by hand, so
+they are checked as they load: an entry with a price that is not a
+plausible number is left out (the bundled entry, if any, prices that model)
+and one warning line says so.
+
+Token counts are priced only when they are ints in ``0..2**53``: an event
+store can be edited by hand or written by an older version, and a count
+such as ``10**400`` must cost its value, never the report.
 """
 
 from __future__ import annotations
@@ -28,6 +35,70 @@ from ..event.fastjson import loads
 _BUNDLED = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "prices.json")
 KINDS = ("input", "output", "cache_read", "cache_write")
 LONG_CONTEXT = 200_000  # input tokens (with cache reads and writes) over which a request is long-context
+MAX_TOKENS = 1 << 53  # no response holds more: a larger count is not a count (and would not fit a float)
+MAX_RATE = 1_000_000.0  # USD per million tokens: over a dollar a token is not a price
+TABLE_CAP = 256 << 20  # bytes: a price table is a few MiB at most
+_RATE_KEYS = (*KINDS, "cache_write_1h")
+_warned = False  # one warning line per process about the user's prices file
+
+
+def read_capped(path: str, cap: int = TABLE_CAP) -> bytes:
+    """The bytes of the regular file ``path``, at most ``cap`` of them:
+    ``OSError`` for anything else (a FIFO would block forever, a device
+    such as ``/dev/zero`` never ends), ``ValueError`` when it is larger."""
+    from ..store.reader import open_regular
+
+    with open_regular(path) as f:
+        data = f.read(cap + 1)
+    if len(data) > cap:
+        raise ValueError(f"over {cap >> 20} MiB")
+    return data
+
+
+def _rate(v) -> bool:
+    return (type(v) is float or type(v) is int) and 0 <= v <= MAX_RATE  # (NaN fails both)
+
+
+def _bad(entry) -> bool:
+    """Can this user entry not be priced as it stands: not an object, a
+    price that is not a plausible number, a ``long_context`` that is not an
+    object of prices with a positive ``above``, or neither an input nor an
+    output price?"""
+    if not isinstance(entry, dict) or ("input" not in entry and "output" not in entry):
+        return True
+    lc = entry.get("long_context", {})
+    if not isinstance(lc, dict):
+        return True
+    above = lc.get("above", LONG_CONTEXT)
+    if not ((type(above) is int or type(above) is float) and 0 < above <= MAX_TOKENS):
+        return True
+    return not all(_rate(d[k]) for d in (entry, lc) for k in _RATE_KEYS if k in d)
+
+
+def checked(models: dict) -> tuple[dict[str, dict], list[str]]:
+    """A user's ``models`` without the entries :func:`_bad` refuses (left
+    out whole, so the bundled entry, if any, prices the model: never a
+    silent zero), and the names left out.  An ``as_of`` that is not text
+    is dropped (it is only shown)."""
+    out: dict[str, dict] = {}
+    dropped: list[str] = []
+    for name, entry in models.items():
+        if _bad(entry):
+            dropped.append(name)
+            continue
+        if "as_of" in entry and not isinstance(entry["as_of"], str):
+            entry = {k: v for k, v in entry.items() if k != "as_of"}
+        out[name] = entry
+    return out, dropped
+
+
+def _warn(message: str) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        import sys
+
+        sys.stderr.write(f"agent-strace: {message}\n")
 
 
 def user_prices_path() -> str:
@@ -61,16 +132,24 @@ class PriceTable:
         sources = [_BUNDLED]
         path = user_prices_path()
         for p in (path, os.path.join(os.path.expanduser("~"), ".config", "agent-strace", "prices.json")):
-            if p and os.path.isfile(p):
-                try:
-                    with open(p, "rb") as f:
-                        extra = loads(f.read()).get("models", {})
-                except (OSError, ValueError, AttributeError):
-                    continue  # a broken override must not take the bundled prices away
-                if isinstance(extra, dict):
-                    models.update(extra)
-                    sources.append(p)
-                break
+            if not p or not os.path.lexists(p):
+                continue
+            try:
+                extra = loads(read_capped(p))
+                extra = extra.get("models", {}) if isinstance(extra, dict) else None
+            except (OSError, ValueError, RecursionError) as e:  # RecursionError: nested too deep
+                _warn(f"prices file {p} not read ({getattr(e, 'strerror', None) or e}); bundled prices used")
+                continue  # a broken override must not take the bundled prices away
+            if not isinstance(extra, dict):
+                _warn(f"prices file {p} has no \"models\" object; bundled prices used")
+                continue
+            extra, dropped = checked(extra)
+            if dropped:
+                more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+                _warn(f"prices file {p}: bad prices for {', '.join(dropped[:5])}{more}; those left out")
+            models.update(extra)
+            sources.append(p)
+            break
         return cls(models, sources)
 
     def match(self, model: str | None) -> str | None:
@@ -115,7 +194,8 @@ class PriceTable:
         r = self.rates(model, self.is_long(model, usage))
         if r is None:
             return None
-        return usd(r, [usage.get(k) or 0 for k in KINDS], write_1h)
+        return usd(r, [n if type(n) is int and 0 <= n <= MAX_TOKENS else 0 for n in map(usage.get, KINDS)],
+                   write_1h)
 
 
 def cache_write_1h(e: dict) -> int:
@@ -131,7 +211,7 @@ def cache_write_1h(e: dict) -> int:
         u = msg.get("usage") if isinstance(msg, dict) else None
     cc = u.get("cache_creation") if isinstance(u, dict) else None
     n = cc.get("ephemeral_1h_input_tokens") if isinstance(cc, dict) else None
-    return n if type(n) is int and n > 0 else 0
+    return n if type(n) is int and 0 < n <= MAX_TOKENS else 0
 
 
 def long_context(usage, above: float = LONG_CONTEXT) -> bool:
@@ -144,13 +224,18 @@ def long_context(usage, above: float = LONG_CONTEXT) -> bool:
     if not isinstance(usage, dict):
         return False
     return sum(n for n in (usage.get(k) for k in ("input", "cache_read", "cache_write"))
-               if type(n) is int) > above
+               if type(n) is int and 0 <= n <= MAX_TOKENS) > above
 
 
 def usd(rates: dict, tokens, write_1h: int = 0) -> float:
     """USD for summed ``tokens`` (in :data:`KINDS` order) at ``rates`` (from
     :meth:`PriceTable.rates`), ``write_1h`` of the cache writes kept for an
-    hour: how the usage and trends reports price their rows."""
+    hour: how the usage and trends reports price their rows.  Sums no float
+    can hold come only from a hand-edited index or store: they cost
+    nothing rather than the report (OverflowError)."""
     i, o, r, w = tokens  # (KINDS order; added left to right, as before, in every Python version)
-    return (i * rates["input"] + o * rates["output"] + r * rates["cache_read"] + w * rates["cache_write"]
-            + write_1h * (rates["cache_write_1h"] - rates["cache_write"])) / 1_000_000
+    try:
+        return (i * rates["input"] + o * rates["output"] + r * rates["cache_read"] + w * rates["cache_write"]
+                + write_1h * (rates["cache_write_1h"] - rates["cache_write"])) / 1_000_000
+    except OverflowError:
+        return 0.0

@@ -11,6 +11,9 @@ Tokens are exact (each API response once, see
 :mod:`agent_trace.usage.index`); cost is priced per request from
 the current table; a model without a price is listed under ``unpriced`` and
 adds nothing to ``cost_usd`` (never a silent zero: the row says so).
+Responses whose time no calendar can show in every timezone (before
+0001-01-03 or after 9999-12-28, UTC: a store edited by hand or written by an
+older version) are left out and counted in ``totals["skipped"]``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 BLOCK_S = 5 * 3600
+# Quarter hours every timezone (offsets within a day), week start and block end can place
+FIRST_Q = int(datetime(1, 1, 3, tzinfo=timezone.utc).timestamp()) // QUARTER
+LAST_Q = int(datetime(9999, 12, 29, tzinfo=timezone.utc).timestamp()) // QUARTER - 1
 REPORTS = ("daily", "weekly", "monthly", "session", "project", "blocks")
 AGENT_ALIASES = {"claude": "claude-code", "claude-code": "claude-code", "codex": "codex",
                  "gemini": "gemini-cli", "gemini-cli": "gemini-cli"}
@@ -133,7 +139,10 @@ def report(kind: str, rows, prices: PriceTable, tz, *, since: str | None = None,
     """One report (``kind`` in :data:`REPORTS`) over ``rows``; ``since`` and
     ``until`` are local dates (``YYYY-MM-DD``, inclusive)."""
     clock = Clock(tz)
-    rows = [r for r in rows if (since is None or clock.day(r.q) >= since) and
+    rows = list(rows)
+    placed = [r for r in rows if FIRST_Q <= r.q <= LAST_Q]
+    skipped = 0 if len(placed) == len(rows) else sum(r.n for r in rows if not FIRST_Q <= r.q <= LAST_Q)
+    rows = [r for r in placed if (since is None or clock.day(r.q) >= since) and
             (until is None or clock.day(r.q) <= until)]
     totals = Totals(prices)
     for r in rows:
@@ -176,7 +185,10 @@ def report(kind: str, rows, prices: PriceTable, tz, *, since: str | None = None,
                  for k, g in sorted(proj.items(), key=lambda kv: -kv[1][0].d["cost_usd"])]
     else:
         raise ValueError(f"unknown report {kind!r} (one of: {', '.join(REPORTS)})")
-    return {kind: items, "totals": totals.out()}
+    out: dict[str, Any] = {kind: items, "totals": totals.out()}
+    if skipped:
+        out["totals"]["skipped"] = skipped
+    return out
 
 
 def _iso(epoch: float) -> str:
