@@ -487,8 +487,9 @@ def test_many_unknown_entry_types_do_not_flood_stderr(home):
 
 def test_unknown_types_spread_over_many_logs_do_not_flood_stderr(home):
     for i in range(60):
-        home.claude(f"s{i}.jsonl", [line.replace("e8f720b7-94ae-4a8c-bae2-3ba0f907bf8b", f"{i:08d}-0000-4000-8000-000000000000")
-                                    for line in LINES[:3]] + [json.dumps({"type": f"hologram-{i}"})])
+        sid = f"{i:08d}-0000-4000-8000-000000000000"
+        home.claude(f"s{i}.jsonl", [line.replace("e8f720b7-94ae-4a8c-bae2-3ba0f907bf8b", sid) for line in LINES[:3]]
+                    + [json.dumps({"type": f"hologram-{i}"})])
     r = home.cli("import", "--all", "--json")
     clean(r)
     assert r.rc == 0 and len(r.json()["unknown_types"]) == 60
