@@ -351,3 +351,35 @@ def test_calls_recorded_in_another_folder_are_stored_in_the_cassettes_terms(tmp_
     with replay(path):
         chat(oa(DEAD), f"read {a}/x.py")
         chat(oa(DEAD), f"read {a}/y.py")
+
+
+def test_a_call_nothing_matches_gets_the_closest_recording_not_the_next_in_order(tmp_path):
+    """Real Claude Code's background subagent: its request carries reminders
+    that depend on timing, so it matches no recording exactly; it must get the
+    subagent's recording, not the main agent's next one (seen in CI: the main
+    agent then got the subagent's answer and the replay went astray)."""
+    import json as _json
+
+    from agent_trace.cassette.core import Cassette
+
+    def call(first: str, *later: str) -> dict:
+        msgs = [{"role": "user", "content": first}]
+        for i, text in enumerate(later):
+            msgs.append({"role": "assistant" if i % 2 == 0 else "user", "content": text})
+        return {"method": "POST", "path": "/v1/messages", "query": "", "host": "api", "headers": {},
+                "body": {"json": {"model": "m", "max_tokens": 10, "messages": msgs}}}
+
+    def answer(text: str) -> dict:
+        return {"status": 200, "headers": {}, "body": {"json": {"content": [{"type": "text", "text": text}]}}}
+
+    main = call("do the scripted task", "ran Write", "Write ok", "ran Bash", "Bash failed: no such file")
+    sub = call("Read the notes and say what they say", "ran Read", "the notes say hello\nmore notes")
+    path = tmp_path / "c.json"
+    path.write_text(_json.dumps({"agent_strace_cassette": 1, "entries": [
+        {"kind": "http", "request": main, "response": answer("main next")},
+        {"kind": "http", "request": sub, "response": answer("sub next")}]}))
+    live_sub = call("Read the notes and say what they say", "ran Read", "the notes say hello\nmore notes",
+                    "<system-reminder>a background task finished</system-reminder>")  # one message more
+    with Cassette(str(path), "none", strict=False, allow_unplayed=True) as c:
+        played = c.lookup("http", live_sub)
+    assert played is not None and played["response"]["body"]["json"]["content"][0]["text"] == "sub next"

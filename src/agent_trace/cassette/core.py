@@ -11,8 +11,9 @@ Modes (the names VCR.py and pytest-recording users know):
 Each recording plays once unless ``allow_repeats``; at the end of a
 replaying block, recordings never played are an error unless
 ``allow_unplayed``.  ``strict=False`` turns a call with no matching
-recording into the next unplayed recording of the same kind and endpoint
-(in recorded order), with a warning; the replay servers use that.
+recording into the closest unplayed recording of the same kind and endpoint
+(at the same point of the loop when there is one), with a warning; the
+replay servers use that.
 
 ``tolerate_drift=True`` (the replay server's default) gives an HTTP call that
 matches no recording exactly a second chance on what the agent decided
@@ -246,10 +247,10 @@ class Cassette:
                     return self._go_live(n) if model else None
                 if not self.can_record:
                     if not self.strict:
-                        fallback = self._fallback(kind, call, open_)
+                        fallback = self._fallback(kind, call, open_, live_call, raw)
                         if fallback is not None:
                             sys.stderr.write(f"agent-strace cassette: call #{n} {_endpoint(kind, call)} matches "
-                                             f"no recording; playing recording #{fallback} (next in order)\n")
+                                             f"no recording; playing recording #{fallback} (the closest)\n")
                             return self._played(fallback, kind, call, model)
                     raise CassetteDivergence(self._explain(n, kind, live_call, same_kind, open_, tiers[-1], raw))
             if not self.can_record:
@@ -329,17 +330,22 @@ class Cassette:
             sys.stderr.write(f"agent-strace cassette: call #{n} {_endpoint(kind, live_call)} plays recording #{i}: the "
                              f"agent's decisions are the same; tolerated changes: {', '.join(what)}\n")
 
-    def _fallback(self, kind, call, open_):
+    def _fallback(self, kind, call, open_, live_call, raw):
         """The recording to play for a call nothing matches exactly: same
-        endpoint; among those, one with the same model and number of messages
-        (the same point in an agent's loop), else the first in order."""
+        endpoint; among those, the ones with the same model and number of
+        messages (the same point in an agent's loop), else all; of those, the
+        one whose conversation is closest to the call's (a background
+        subagent's request, whose reminders depend on timing, goes to the
+        subagent's recording, not to the main agent's next one in order)."""
         ep = _endpoint(kind, call)
         same = [i for i in open_ if _endpoint(kind, self.entries[i]["request"]) == ep]
         live = _shape(call)
-        for i in same:
-            if _shape(self.entries[i]["request"]) == live:
-                return i
-        return same[0] if same else None
+        pool = [i for i in same if _shape(self.entries[i]["request"]) == live] or same
+        if len(pool) <= 1:
+            return pool[0] if pool else None
+        view = normalise(live_call, DRIFT_MATCH, self.ignore)
+        best = closest(view, [(i, self._view(i, DRIFT_MATCH, raw)) for i in pool], DRIFT_MATCH)
+        return best[0] if best else pool[0]
 
     def _explain(self, n, kind, live_call, same_kind, open_, match_on, raw) -> str:
         ep = _endpoint(kind, live_call)

@@ -22,7 +22,7 @@ def run(name: str, argv: list[str]) -> int:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--strict", action="store_true",
                        help="answer a request no recording matches exactly with an error (default: play the "
-                            "next recording at the same point of the loop)")
+                            "closest recording, at the same point of the loop when there is one)")
         p.add_argument("--ignore", action="append", default=[], metavar="FIELD",
                        help="dotted path left out of matching, e.g. body.json.temperature (repeatable)")
         p.add_argument("--allow-repeats", action="store_true", help="recordings may play more than once")
