@@ -156,13 +156,18 @@ def test_claude_agent_sdk_hooks_record_enforce_count_once_and_replay(tmp_path):
     assert {r: n for r, n in cli_rows.items() if not timing(r)} == {r: n for r, n in sdk_rows.items() if not timing(r)}
     assert any(r[4] for r in cli_rows) and any(r[4] for r in sdk_rows)  # both saw the subagent
 
-    # 3. replay: the proxy's capture as a cassette, served with the scripted API gone
+    # 3. replay: the proxy's capture as a cassette, served with the scripted API gone.  The background
+    # subagent's end reaches the main agent when it does: real Claude Code may ask the model once more in
+    # the replay than it did while recording (seen in the full suite: "all N recorded calls were already
+    # played"), so a recording may play again (the closest one); the tool calls and the rule's decision
+    # are checked below.
     cassette = tmp_path / "sdk.json"
     r = run_cli("--trace-dir", str(t1), "cassette", "from-session", session, "-o", str(cassette))
     assert r.returncode == 0, r.stderr
     (p1 / "notes.txt").unlink()
     port = free_port()
-    with Background([sys.executable, "-m", "agent_trace", "serve", "--llm", str(cassette), "--port", str(port)],
+    with Background([sys.executable, "-m", "agent_trace", "serve", "--llm", str(cassette), "--port", str(port),
+                     "--allow-repeats"],
                     stderr=subprocess.PIPE) as srv:
         wait_port(port, proc=srv.proc)
         again = sdk_run(p3, home, f"http://127.0.0.1:{port}", t3)
