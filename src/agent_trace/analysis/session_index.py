@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 from .summary import SessionSummary
 from ..store.paths import SUFFIX, Store
 from ..store.reader import ReadStats, iter_events
+from ..store.writer import write_json
 
 INDEX_VERSION = 3  # 2: git state and changed files; 3: also ``senders``
 
@@ -59,18 +59,7 @@ def _load(path: str) -> dict:
 
 def _save(path: str, sessions: dict) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".sessions.", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            # one string, not json.dump: dump streams through the pure-Python encoder
-            f.write(json.dumps({"version": INDEX_VERSION, "sessions": sessions}, separators=(",", ":")))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_json(path, {"version": INDEX_VERSION, "sessions": sessions})
 
 
 def summarize_file(path: str, entry: dict | None = None) -> dict:

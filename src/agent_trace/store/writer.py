@@ -77,18 +77,21 @@ def _last_byte(path: str, size: int) -> bytes:
 
 
 def write_json(path: str, obj: object) -> None:
-    """Replace ``path`` with ``obj`` as JSON, whole: written beside it, then
-    renamed over it, so a reader sees the old file or the new one.  Text that
-    is not valid Unicode (lone surrogates from a log's odd bytes or escapes)
-    is written as ``\\uXXXX`` escapes, as :mod:`agent_trace.event.encode`
-    writes lines, so reading it back gives the same strings.  Raises
-    ``OSError`` (the temporary file removed) when it cannot write."""
+    """Replace ``path`` with ``obj`` as JSON, whole: written to a fresh file
+    beside it, then renamed over it, so a reader sees the old file or the new
+    one (and two writers, threads or processes, never share a temporary
+    file).  Text that is not valid Unicode (lone surrogates from a log's odd
+    bytes or escapes) is written as ``\\uXXXX`` escapes, as
+    :mod:`agent_trace.event.encode` writes lines, so reading it back gives
+    the same strings.  Raises ``OSError`` (the temporary file removed) when
+    it cannot write."""
     from ..event.fastjson import dumps
 
     data = dumps(obj).encode("utf-8", "backslashreplace")
-    tmp = f"{path}.{os.getpid()}.tmp"
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"  # not tempfile: the hook path keeps its imports lean
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
