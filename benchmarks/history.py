@@ -161,7 +161,7 @@ def median_of(cmd: list[str], env: dict, n: int) -> tuple[float, float]:
 
 FLOOR = """
 import json, sys
-for path in sys.argv[1:]:
+for path in open(sys.argv[1]).read().splitlines():
     with open(path, "rb") as f:
         for line in f:
             try:
@@ -169,6 +169,13 @@ for path in sys.argv[1:]:
             except ValueError:
                 pass
 """
+
+
+def floor_command(files: list[str], listing: Path) -> list[str]:
+    """The floor as a process: ``json.loads`` of every line of ``files``
+    (named one per line in ``listing``, written here)."""
+    listing.write_text("\n".join(files))
+    return [sys.executable, "-c", FLOOR, str(listing)]
 
 
 def main() -> None:
@@ -202,9 +209,7 @@ def main() -> None:
 
     warm_cache(files)
     floor, n_bytes, n_lines = floor_json_loads(files)
-    listing = Path(args.dir) / "files.txt"
-    listing.write_text("\n".join(files))
-    floor_cmd = [sys.executable, "-c", FLOOR.replace("sys.argv[1:]", f"open({str(listing)!r}).read().splitlines()")]
+    floor_cmd = floor_command(files, Path(args.dir) / "files.txt")
     f_wall, f_cpu, _ = run(floor_cmd, env)
     log(f"history: {len(files)} files, {n_bytes / 1e6:.0f} MB, {n_lines} lines")
     log(f"floor: json.loads over every line: {floor:.2f}s in-process ({n_bytes / 1e6 / floor:.0f} MB/s); "

@@ -29,15 +29,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from history import floor_command, run, warm_cache  # noqa: E402  (the same floor and timing as history.py)
 
 CHILD = r"""
 import json, sys
@@ -55,27 +56,6 @@ if "redaction" in off:
 from agent_trace.cli import main
 sys.exit(main(["import", "--json", "--jobs", "1", *json.load(open(sys.argv[2]))]))
 """
-
-FLOOR = """
-import json, sys
-for path in json.load(open(sys.argv[1])):
-    with open(path, "rb") as f:
-        for line in f:
-            try:
-                json.loads(line)
-            except ValueError:
-                pass
-"""
-
-
-def cpu_of(cmd: list[str], env: dict) -> tuple[float, bytes]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    r = subprocess.run(cmd, env=env, capture_output=True)
-    if r.returncode != 0:
-        raise SystemExit(f"{cmd[:3]} failed: {r.stderr[-2000:].decode(errors='replace')}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), r.stdout
-
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -103,19 +83,14 @@ def main() -> None:
             break
     work = Path(tempfile.mkdtemp(prefix="import-breakdown-"))
     try:
-        listing = work / "files.json"
-        listing.write_text(json.dumps(sorted(files)))
         projects_arg = work / "folders.json"
         projects_arg.write_text(json.dumps(folders))
         env = {k: v for k, v in os.environ.items()
                if k not in ("AGENT_TRACE_DIR", "CLAUDE_CONFIG_DIR", "CODEX_HOME", "PYTHONDONTWRITEBYTECODE")}
         env.update(HOME=str(home), NO_COLOR="1")
-        for path in files:  # the page cache holds them for every variant alike
-            with open(path, "rb") as f:
-                while f.read(1 << 22):
-                    pass
-        floor = statistics.median(cpu_of([sys.executable, "-c", FLOOR, str(listing)], env)[0]
-                                  for _ in range(args.runs))
+        warm_cache(files)  # the page cache holds them for every variant alike
+        floor_cmd = floor_command(sorted(files), work / "files.txt")
+        floor = statistics.median(run(floor_cmd, env)[1] for _ in range(args.runs))
         print(f"history: {len(files)} logs, {size / 1e6:.0f} MB; floor (json.loads of every line, a process): "
               f"{floor:.2f} s CPU", flush=True)
         child = CHILD.format(src=str(REPO / "src"))
@@ -128,8 +103,8 @@ def main() -> None:
             for _ in range(args.runs):
                 data = work / "xdg"
                 shutil.rmtree(data, ignore_errors=True)
-                cpu, out = cpu_of([sys.executable, "-c", child, off or "-", str(projects_arg)],
-                                  {**env, "XDG_DATA_HOME": str(data)})
+                _wall, cpu, out = run([sys.executable, "-c", child, off or "-", str(projects_arg)],
+                                      {**env, "XDG_DATA_HOME": str(data)})
                 times.append(cpu)
             events = json.loads(out)["events"]
             t = statistics.median(times)
