@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 
 from .. import event as ev
-from ..usage.pricing import KINDS, MAX_TOKENS, PriceTable, cache_write_1h
+from ..usage.pricing import KINDS, PriceTable, cache_write_1h
 from . import toolfacts
 
 # Durations are kept as log-bucket histograms (5% wide), so percentiles cost
@@ -269,7 +269,7 @@ class SessionSummary:
             counted = {}
             for k in KINDS:
                 n = u.get(k)
-                if type(n) is int and 0 <= n <= MAX_TOKENS:  # a store edited by hand or by an older version
+                if ev.is_token_count(n):  # a store edited by hand or by an older version
                     self.tokens[k] += n
                     m[k] += n
                     counted[k] = n

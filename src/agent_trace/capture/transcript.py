@@ -100,7 +100,7 @@ def norm_ts(ts) -> str | None:
 
 def _num(u: dict, k: str):
     v = u.get(k)
-    return v if type(v) is int and 0 <= v <= ev.MAX_TOKENS else None
+    return v if ev.is_token_count(v) else None
 
 
 def usage_of(u) -> dict | None:

@@ -25,7 +25,7 @@ import os
 import time
 TYPE_CHECKING = False  # typing costs ~20 ms to import: names for the checker only
 if TYPE_CHECKING:
-    from typing import Any, TypeAlias
+    from typing import Any, TypeAlias, TypeGuard
 
     #: An event as stored and read: a flat JSON object (see the contract above).
     EventDict: TypeAlias = dict[str, Any]
@@ -188,6 +188,15 @@ def make_event(type: str, session: str, source: str, **fields: Any) -> EventDict
 
 _FIELD_SET = frozenset(FIELDS)
 
+MAX_TOKENS = 1 << 53  # no response holds more: a larger count is not a count (and would not fit a float)
+
+
+def is_token_count(v: object) -> TypeGuard[int]:
+    """An int in ``0..MAX_TOKENS`` (not a bool): what every reader and
+    parser counts as tokens.  Anything else (a hostile ``10**400``, a
+    store edited by hand) counts as nothing."""
+    return type(v) is int and 0 <= v <= MAX_TOKENS
+
 
 def usage(
     input: int | None = None,
@@ -202,9 +211,6 @@ def usage(
     for k, v in (("input", input), ("output", output), ("cache_read", cache_read), ("cache_write", cache_write)):
         if v is not None:
             v = int(v)
-            if 0 <= v <= MAX_TOKENS:
+            if is_token_count(v):
                 u[k] = v
     return u or None
-
-
-MAX_TOKENS = 1 << 53  # the largest token count :func:`usage` keeps

@@ -28,7 +28,7 @@ from array import array
 from .. import event as ev
 from ..store import registry
 from ..store.file_index import FileIndex
-from .pricing import MAX_TOKENS, cache_write_1h, long_context
+from .pricing import cache_write_1h, long_context
 
 QUARTER = 900
 AGENT_BY_SOURCE = {"claude-code": "claude-code", "codex": "codex", "gemini": "gemini-cli"}
@@ -142,11 +142,11 @@ class UsageIndex(FileIndex):
                 continue
             i, o = u.get("input") or 0, u.get("output") or 0
             cr, cw = u.get("cache_read") or 0, u.get("cache_write") or 0
-            if not (type(i) is type(o) is type(cr) is type(cw) is int and 0 <= i <= MAX_TOKENS
-                    and 0 <= o <= MAX_TOKENS and 0 <= cr <= MAX_TOKENS and 0 <= cw <= MAX_TOKENS):
+            count = ev.is_token_count
+            if not (count(i) and count(o) and count(cr) and count(cw)):
                 # a value that is not a count (a store edited by hand or by an older version)
                 # counts as nothing, as in the session summary
-                i, o, cr, cw = (n if type(n) is int and 0 <= n <= MAX_TOKENS else 0 for n in (i, o, cr, cw))
+                i, o, cr, cw = (n if count(n) else 0 for n in (i, o, cr, cw))
             long = 1 if long_context(u) else 0
             model = e.get("model") or "unknown"
             rk = f"{int(t // QUARTER)}|{model}|{long}"

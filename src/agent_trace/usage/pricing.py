@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import os
 
+from ..event import MAX_TOKENS, is_token_count
 from ..event.fastjson import loads
 
 _BUNDLED = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "prices.json")
 KINDS = ("input", "output", "cache_read", "cache_write")
 LONG_CONTEXT = 200_000  # input tokens (with cache reads and writes) over which a request is long-context
-MAX_TOKENS = 1 << 53  # no response holds more: a larger count is not a count (and would not fit a float)
 MAX_RATE = 1_000_000.0  # USD per million tokens: over a dollar a token is not a price
 TABLE_CAP = 256 << 20  # bytes: a price table is a few MiB at most
 _RATE_KEYS = (*KINDS, "cache_write_1h")
@@ -194,8 +194,7 @@ class PriceTable:
         r = self.rates(model, self.is_long(model, usage))
         if r is None:
             return None
-        return usd(r, [n if type(n) is int and 0 <= n <= MAX_TOKENS else 0 for n in map(usage.get, KINDS)],
-                   write_1h)
+        return usd(r, [n if is_token_count(n) else 0 for n in map(usage.get, KINDS)], write_1h)
 
 
 def cache_write_1h(e: dict) -> int:
@@ -211,7 +210,7 @@ def cache_write_1h(e: dict) -> int:
         u = msg.get("usage") if isinstance(msg, dict) else None
     cc = u.get("cache_creation") if isinstance(u, dict) else None
     n = cc.get("ephemeral_1h_input_tokens") if isinstance(cc, dict) else None
-    return n if type(n) is int and 0 < n <= MAX_TOKENS else 0
+    return n if is_token_count(n) and n > 0 else 0
 
 
 def long_context(usage, above: float = LONG_CONTEXT) -> bool:
@@ -224,7 +223,7 @@ def long_context(usage, above: float = LONG_CONTEXT) -> bool:
     if not isinstance(usage, dict):
         return False
     return sum(n for n in (usage.get(k) for k in ("input", "cache_read", "cache_write"))
-               if type(n) is int and 0 <= n <= MAX_TOKENS) > above
+               if is_token_count(n)) > above
 
 
 def usd(rates: dict, tokens, write_1h: int = 0) -> float:
