@@ -21,14 +21,13 @@ rest is imported.
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 import time
 
 from ..event.fastjson import loads
 from ..store import registry
 from ..store.paths import Store, file_stem, stored_id
+from ..store.regular import open_regular
 from ..store.writer import write_json
 from . import discover, log_import
 from .log_parsers import parser_for
@@ -78,10 +77,7 @@ def _peek_session(log: discover.LogFile) -> str | None:
     first line, with the agent's instructions, may be longer than we read).
     Raises ``OSError`` when the log cannot be read or is no regular file
     (opened non-blocking: a FIFO never hangs the run)."""
-    fd = os.open(log.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    with open(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", log.path)
+    with open_regular(log.path) as f:
         left = PEEK_MAX
         for _ in range(50):
             raw = f.readline(left)

@@ -29,6 +29,7 @@ import stat
 from .. import event as ev
 from ..event.fastjson import dumps, loads
 from ..store.paths import Store
+from ..store.regular import open_regular
 from ..store.writer import write_json
 from . import claims, transcript
 
@@ -60,15 +61,16 @@ def present_in(path: str, into: Present | None = None) -> Present:
     out = into if into is not None else Present()
     start = out.seen or 0
     out.seen = start
-    try:  # non-blocking: a FIFO where the session file goes never hangs us (the write refuses it)
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:  # a FIFO where the session file goes never hangs us (the write refuses it)
+        f = open_regular(path)
     except FileNotFoundError:
         return out
-    f = open(fd, "rb")
+    except OSError as e:
+        if e.errno != errno.EINVAL:
+            raise
+        return out
     ids, live = out.ids, out.live_types
     with f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return out
         if start:
             f.seek(start)
         for line in f:

@@ -38,7 +38,6 @@ active): standard library, no json, re, glob or datetime at import time.
 from __future__ import annotations
 
 import os
-import stat
 
 from .. import event as ev
 from ..event.fastjson import loads
@@ -518,14 +517,10 @@ def read_meta(transcript: str) -> dict:
     opened without blocking: a FIFO or a device in its place must neither
     hang the import nor be read without end.  Anything else (not JSON, nested
     past the parser's depth) reads as no meta."""
+    from ..store.regular import open_regular
+
     try:
-        fd = os.open(transcript[: -len(".jsonl")] + ".meta.json", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return {}
-    try:
-        with open(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return {}
+        with open_regular(transcript[: -len(".jsonl")] + ".meta.json") as f:
             data = f.read(MAX_META + 1)
         meta = loads(data) if len(data) <= MAX_META else None
     except (OSError, ValueError, RecursionError):

@@ -24,7 +24,6 @@ number comes from a small cache or a few appended bytes.
 from __future__ import annotations
 
 import os
-import stat
 import time
 
 from ..event.fastjson import loads
@@ -166,13 +165,14 @@ class SessionFigures:
         """Read what ``path`` gained from ``f[0]``, a chunk at a time, up to
         :data:`BUDGET` bytes: whole lines only; a line longer than a chunk
         is passed over (``f[3]``: inside one)."""
+        from ..store.regular import open_regular
+
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            fh = open_regular(path)  # a FIFO or a device named as the transcript: never read
         except OSError:
             return
+        fd = fh.fileno()
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return  # a FIFO or a device named as the transcript: never read
             pos, budget = f[0], BUDGET
             while budget > 0:
                 data = os.pread(fd, CHUNK, pos)
@@ -201,7 +201,7 @@ class SessionFigures:
         except OSError:
             pass
         finally:
-            os.close(fd)
+            fh.close()
 
     def _lines(self, lines: list[bytes], f: list, main: bool) -> None:
         for line in lines:

@@ -21,8 +21,6 @@ Contract
 
 from __future__ import annotations
 
-import os
-import stat
 import time
 
 from .. import event as ev
@@ -30,11 +28,12 @@ from ..event.fastjson import loads
 from ..event.fastjson import scanner as scan
 from ..event.upgrade import upgrade
 from ..event.validate import problem
+from .regular import open_regular as open_regular  # re-exported: the readers' open
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from typing import Any, BinaryIO
+    from typing import Any
 
     from ..event import EventDict
 
@@ -130,21 +129,6 @@ def parse_line(line: bytes, stats: ReadStats, unknown: bool = False, sizes: bool
     if sizes:
         obj["_bytes"] = len(line)
     return obj
-
-
-def open_regular(path: str) -> BinaryIO:
-    """Open a session file for reading; ``OSError`` when it is not a regular
-    file (a FIFO would block forever, a device such as ``/dev/zero`` never
-    ends)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(22, "not a regular file", path)
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def iter_events(path: str, stats: ReadStats | None = None, *, unknown: bool = False,

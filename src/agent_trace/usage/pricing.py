@@ -46,7 +46,7 @@ def read_capped(path: str, cap: int = TABLE_CAP) -> bytes:
     """The bytes of the regular file ``path``, at most ``cap`` of them:
     ``OSError`` for anything else (a FIFO would block forever, a device
     such as ``/dev/zero`` never ends), ``ValueError`` when it is larger."""
-    from ..store.reader import open_regular
+    from ..store.regular import open_regular
 
     with open_regular(path) as f:
         data = f.read(cap + 1)
