@@ -162,9 +162,16 @@ def test_unreadable_and_newer_logs_cost_one_line_each(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *a, **k)
 
+    real_os_open = os.open
+
+    def guarded_os_open(path, *a, **k):  # the parsers open logs with os.open (regular files only)
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_os_open(path, *a, **k)
+
     err = []
     monkeypatch.setattr("sys.stderr", mock.Mock(write=err.append, isatty=lambda: False))
-    with mock.patch("builtins.open", guarded_open):
+    with mock.patch("builtins.open", guarded_open), mock.patch("os.open", guarded_os_open):
         assert main(["import", "--all", "--quiet"]) == 0
     lines_out = "".join(err).splitlines()
     assert [x for x in lines_out if "Permission denied" in x] == [f"agent-strace import: {locked}: "

@@ -26,6 +26,7 @@ rule): standard library and cheap modules only.
 from __future__ import annotations
 
 from ..event.fastjson import loads
+from ..store.regular import open_regular
 from .transcript import MAX_LINE, TS_END, TS_MIN, rest_of_line
 
 
@@ -50,7 +51,7 @@ def records(path: str, start: int, out: ParsedLog):
     is a JSON object; count the rest in ``out.skipped``; leave ``out.end``
     after the last complete line.  A line over :data:`.transcript.MAX_LINE`
     is skipped without ever being held whole (memory stays flat)."""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:  # never a FIFO or a device
         f.seek(start)
         offset = start
         readline = f.readline

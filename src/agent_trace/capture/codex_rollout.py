@@ -41,6 +41,7 @@ import os
 
 from .. import event as ev
 from ..event.fastjson import loads
+from ..store.regular import open_regular
 from .agent_log import ParsedLog, iso, num, records, text_of
 from .transcript import CHUNK_BYTES, llm_event_id
 
@@ -136,7 +137,7 @@ class _State:
             import mmap
 
             try:
-                with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                with open_regular(self.path) as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
                     self.has_records = m.find(b'"token_usage_record"') != -1
             except (OSError, ValueError):
                 self.has_records = False
@@ -375,7 +376,7 @@ def call_outcome(path: str, call_id: str, max_bytes: int = 8 << 20) -> dict | No
     needle = f'"id":"{call_id}"'.encode()
     try:
         size = os.path.getsize(path)
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             pos, tail = size, b""
             while pos > 0 and size - pos < max_bytes:
                 step = min(1 << 16, pos)

@@ -41,6 +41,7 @@ import os
 
 from .. import event as ev
 from ..event.fastjson import loads
+from ..store.regular import open_regular
 
 SOURCE = "claude-code"
 NAME = "transcript"  # the ``name`` of every imported event
@@ -371,7 +372,7 @@ def parse_log(path: str, start: int = 0, *, final: bool = False, session: str | 
     group_start = offset = start
     skipped = res.skipped
     at_end = True
-    with open(path, "rb") as f:
+    with open_regular(path) as f:  # a FIFO swapped in after the importer looked never hangs the parse
         f.seek(start)
         readline = f.readline
         while True:
@@ -517,8 +518,6 @@ def read_meta(transcript: str) -> dict:
     opened without blocking: a FIFO or a device in its place must neither
     hang the import nor be read without end.  Anything else (not JSON, nested
     past the parser's depth) reads as no meta."""
-    from ..store.regular import open_regular
-
     try:
         with open_regular(transcript[: -len(".jsonl")] + ".meta.json") as f:
             data = f.read(MAX_META + 1)
