@@ -150,20 +150,6 @@ def _read_cursor(path: str):
     return cur if isinstance(cur, dict) and isinstance(cur.get("offset"), int) else None
 
 
-def _without_secrets(obj):
-    """``obj`` (JSON values) with every secret the scanner finds in its
-    strings, member names included, replaced by the placeholder."""
-    from ..event.redact import sub_secrets
-
-    if isinstance(obj, str):
-        return sub_secrets(obj)[0]
-    if isinstance(obj, dict):
-        return {_without_secrets(k): _without_secrets(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_without_secrets(v) for v in obj]
-    return obj
-
-
 def _write_cursor(path: str, cursor: dict) -> None:
     """Save a cursor, with no secret in it: the parser's resume state holds
     raw values of the log (open tool calls' ids and names, the prompt id, the
@@ -171,11 +157,12 @@ def _write_cursor(path: str, cursor: dict) -> None:
     saved redacted: at worst a resumed parse cannot pair that one tool call
     with its result.  A session id that is redacted is not saved (a resume
     reads it from the log again: a redacted one would derive other ids)."""
-    from ..event.secret_scan import present_markers
+    from ..event.redact import redact_value, walk_markers
 
-    if present_markers(dumps(cursor)):  # no marker, no secret: the common case costs one pass
+    markers = walk_markers(dumps(cursor))  # the encoder's check: None when redaction can change nothing
+    if markers is not None:
         session = cursor.get("session")
-        cursor = _without_secrets(cursor)
+        cursor = redact_value(cursor, [0], markers=markers)
         if cursor.get("session") != session:
             cursor["session"] = None
     write_json(path, cursor)
