@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import time
 
+from ..event import is_token_count
 from ..event.fastjson import loads
 from ..store import registry
 
@@ -34,7 +35,6 @@ RESPAWN_S = 30.0  # at most one background refresh started per this many seconds
 TAIL = 1 << 16
 CHUNK = 8 << 20  # a transcript is read this much at a time; a longer line is skipped
 BUDGET = 64 << 20  # read of one transcript per run at most: a huge one is caught up over a few runs
-MAX_COUNT = 1 << 53  # a larger token count is not a count
 
 
 def _data_dir() -> str:
@@ -82,7 +82,7 @@ def _write_json(path: str, obj) -> None:
 
 def _count(v) -> int:
     """A token count, or 0 for anything that is not one."""
-    return v if type(v) is int and 0 <= v <= MAX_COUNT else 0
+    return v if is_token_count(v) else 0
 
 
 def _write_1h(u: dict) -> int:
